@@ -1,0 +1,378 @@
+"""GeoJSON codec: registry values <-> RFC 7946 feature dicts. Pure: no files, no store.
+
+Our own features carry `feature_type` (facility / structure / observation) and round-trip
+without loss. Features written by QGIS or geojson.io have no `feature_type`; they are read as
+facilities, their name taken from a `name`-like property and the rest kept in `extra`.
+Every feature is checked; problems are collected per feature and raised together, so a file is
+imported whole or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping, shape
+
+from .dates import PartialDate, format_timestamp, parse_timestamp
+from .errors import FeatureProblem, InputError, ValidationError
+from .geometry import ANY_GEOMETRY, POLYGONAL, check_geometry, rfc7946
+from .model import (
+    Alias,
+    Facility,
+    ImageRef,
+    LocationPrecision,
+    Observation,
+    ParentClaim,
+    Registry,
+    Source,
+    Structure,
+    slugify,
+)
+
+COORDINATE_PRECISION = 7
+_ACCEPTED_CRS = {
+    "urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84", "EPSG:4326", "urn:ogc:def:crs:EPSG::4326",
+    "OGC:CRS84", "CRS84", "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+}
+_NAME_KEYS = ("name", "Name", "NAME", "title", "Title", "label")
+# properties we compute on export and ignore on import
+_DERIVED = {"feature_type", "sources", "area_m2", "footprint_m2", "date_precision", "date_start", "date_end",
+            "facility_name"}
+
+
+# ---------------------------------------------------------------- values -> plain dicts
+
+def _ts(value: dt.datetime | None) -> str | None:
+    return None if value is None else format_timestamp(value)
+
+
+def _date(value: PartialDate | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def source_properties(s: Source) -> dict[str, Any]:
+    return {
+        "id": s.id, "title": s.title, "publisher": s.publisher, "url": s.url, "published": _date(s.published),
+        "language": s.language, "excerpt": s.excerpt, "retrieved_at": _ts(s.retrieved_at), "notes": s.notes,
+        "version": s.version,
+    }
+
+
+def facility_properties(f: Facility) -> dict[str, Any]:
+    return {
+        "feature_type": "facility", "id": f.id, "name": f.name,
+        "aliases": [{"name": a.name, "lang": a.lang} for a in f.aliases],
+        "country": f.country, "category": f.category, "status": f.status.value,
+        "location_precision": f.location_precision.value,
+        "parents": [{"name": p.name, "facility_id": p.facility_id, "source_ids": list(p.source_ids)}
+                    for p in f.parents],
+        "systems": list(f.systems), "notes": f.notes, "source_ids": list(f.source_ids), "extra": f.extra,
+        "area_m2": round(f.area_m2, 1), "version": f.version,
+        "created_at": _ts(f.created_at), "updated_at": _ts(f.updated_at),
+    }
+
+
+def structure_properties(s: Structure) -> dict[str, Any]:
+    return {
+        "feature_type": "structure", "id": s.id, "facility_id": s.facility_id, "name": s.name, "kind": s.kind,
+        "location_precision": s.location_precision.value, "status": s.status.value,
+        "built": _date(s.built), "removed": _date(s.removed), "notes": s.notes,
+        "source_ids": list(s.source_ids), "footprint_m2": round(s.footprint_m2, 1), "version": s.version,
+        "created_at": _ts(s.created_at), "updated_at": _ts(s.updated_at),
+    }
+
+
+def observation_properties(o: Observation) -> dict[str, Any]:
+    img = o.image
+    return {
+        "feature_type": "observation", "id": o.id, "facility_id": o.facility_id, "structure_id": o.structure_id,
+        "date": str(o.date), "date_precision": o.date.precision.value,
+        "date_start": o.date.start.isoformat(), "date_end": o.date.end.isoformat(),
+        "kind": o.kind.value, "summary": o.summary,
+        "image_provider": img.provider if img else None, "image_id": img.image_id if img else None,
+        "image_acquired": _date(img.acquired) if img else None,
+        "confidence": o.confidence.value, "analyst": o.analyst, "source_ids": list(o.source_ids),
+        "notes": o.notes, "version": o.version, "created_at": _ts(o.created_at), "updated_at": _ts(o.updated_at),
+    }
+
+
+_PROPERTIES = {Facility: facility_properties, Structure: structure_properties, Observation: observation_properties,
+               Source: source_properties}
+
+
+def properties(obj) -> dict[str, Any]:
+    return _PROPERTIES[type(obj)](obj)
+
+
+def feature_id(obj) -> str:
+    return f"{type(obj).__name__.lower()}:{obj.id}"
+
+
+def to_feature(obj, sources: Mapping[str, Source] | None = None, precision: int = COORDINATE_PRECISION) -> dict:
+    """One value as a GeoJSON Feature dict (RFC 7946 winding and precision)."""
+    props = properties(obj)
+    if sources is not None and "source_ids" in props:
+        props["sources"] = [source_properties(sources[i]) for i in props["source_ids"] if i in sources]
+    geom = getattr(obj, "geometry", None)
+    geometry = None if geom is None else mapping(rfc7946(np.array([geom], dtype=object), precision)[0])
+    return {"type": "Feature", "id": feature_id(obj), "geometry": geometry, "properties": props}
+
+
+def iter_feature_text(objs: list, sources: Mapping[str, Source], precision: int = COORDINATE_PRECISION,
+                      ) -> Iterator[str]:
+    """Serialized features for one batch: geometry JSON made in one vectorised GEOS call."""
+    geoms = np.array([getattr(o, "geometry", None) for o in objs], dtype=object)
+    present = np.array([g is not None for g in geoms], dtype=bool)
+    geojson = np.full(len(objs), "null", dtype=object)
+    if present.any():
+        geojson[present] = shapely.to_geojson(rfc7946(geoms[present], precision))
+    source_cache: dict[str, str] = {}
+    for obj, g in zip(objs, geojson, strict=True):
+        props = properties(obj)
+        parts = []
+        for sid in props.get("source_ids", ()):
+            if sid in sources:
+                if sid not in source_cache:
+                    source_cache[sid] = json.dumps(source_properties(sources[sid]), ensure_ascii=False)
+                parts.append(source_cache[sid])
+        body = json.dumps(props, ensure_ascii=False)
+        if "source_ids" in props:
+            body = body[:-1] + ', "sources": [' + ", ".join(parts) + "]}"
+        yield ('{"type": "Feature", "id": ' + json.dumps(feature_id(obj), ensure_ascii=False)
+               + ', "geometry": ' + g + ', "properties": ' + body + "}")
+
+
+def feature_collection(registry: Registry, precision: int = COORDINATE_PRECISION) -> dict:
+    sources = {s.id: s for s in registry.sources}
+    feats = [to_feature(o, sources, precision)
+             for o in (*registry.facilities, *registry.structures, *registry.observations)]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+# ---------------------------------------------------------------- GeoJSON -> values
+
+def _text(props: Mapping, key: str, default: str = "") -> str:
+    v = props.get(key, default)
+    return default if v is None else v
+
+
+def _geometry(raw: Any, allowed: tuple[str, ...], repair: bool, notes: list[str], required: bool = True):
+    if raw is None:
+        if required:
+            raise ValidationError("geometry is null; this feature needs a " + " or ".join(allowed))
+        return None
+    if not isinstance(raw, dict) or "type" not in raw:
+        raise ValidationError("geometry is not a GeoJSON geometry object")
+    if raw["type"] == "GeometryCollection":
+        raise ValidationError("GeometryCollection is not supported; split it into separate features")
+    if raw["type"] not in ANY_GEOMETRY:
+        raise ValidationError(f"unknown geometry type {raw['type']!r} (GeoJSON types are case-sensitive)")
+    if not isinstance(raw.get("coordinates"), list):
+        raise ValidationError(f"{raw['type']} has no coordinates array")
+    try:
+        geom = shape(raw)
+    except Exception as err:  # shapely/GEOS raise several types for malformed rings
+        raise ValidationError(f"malformed {raw['type']}: {err}") from None
+    checked = check_geometry(geom, allowed=allowed, repair=repair)
+    notes.extend(checked.notes)
+    return checked.geometry
+
+
+def _sources_from(props: Mapping, found: dict[str, Source]) -> None:
+    for raw in props.get("sources") or ():
+        if isinstance(raw, dict) and raw.get("id") and raw["id"] not in found:
+            found[raw["id"]] = source_from_dict(raw)
+
+
+_SOURCE_KEYS = {"id", "title", "publisher", "url", "published", "language", "excerpt", "retrieved_at", "notes",
+                "version"}
+
+
+def source_from_dict(raw: Mapping) -> Source:
+    unknown = set(raw) - _SOURCE_KEYS
+    if unknown:
+        raise ValidationError(f"source has unknown fields: {', '.join(sorted(unknown))}")
+    return Source(
+        id=raw["id"], title=raw.get("title") or "", publisher=_text(raw, "publisher"), url=raw.get("url"),
+        published=raw.get("published"), language=raw.get("language"), excerpt=_text(raw, "excerpt"),
+        retrieved_at=parse_timestamp(raw["retrieved_at"]) if raw.get("retrieved_at") else None,
+        notes=_text(raw, "notes"), version=int(raw.get("version") or 1))
+
+
+def _timestamps(props: Mapping) -> dict[str, Any]:
+    return {k: parse_timestamp(props[k]) for k in ("created_at", "updated_at") if props.get(k)}
+
+
+def _check_known(props: Mapping, known: set[str]) -> None:
+    unknown = set(props) - known - _DERIVED
+    if unknown:
+        raise ValidationError(f"unknown properties: {', '.join(sorted(unknown))}")
+
+
+_FACILITY_KEYS = {"id", "name", "aliases", "country", "category", "status", "location_precision", "parents",
+                  "systems", "notes", "source_ids", "extra", "version", "created_at", "updated_at"}
+_STRUCTURE_KEYS = {"id", "facility_id", "name", "kind", "location_precision", "status", "built", "removed",
+                   "notes", "source_ids", "version", "created_at", "updated_at"}
+_OBSERVATION_KEYS = {"id", "facility_id", "structure_id", "date", "kind", "summary", "image_provider", "image_id",
+                     "image_acquired", "confidence", "analyst", "source_ids", "notes", "version", "created_at",
+                     "updated_at"}
+
+
+def _facility(fid: Any, props: Mapping, geom, default_precision: str) -> Facility:
+    if props.get("feature_type") != "facility":  # a foreign feature: QGIS, geojson.io, ...
+        name = next((props[k] for k in _NAME_KEYS if isinstance(props.get(k), str) and props[k].strip()), None)
+        if name is None:
+            raise ValidationError("has no name (expected a 'name' property)")
+        ident = props.get("id") if isinstance(props.get("id"), str) else fid if isinstance(fid, str) else None
+        ident = ident if ident and ident == ident.lower() and " " not in ident else slugify(name)
+        extra = {k: v for k, v in props.items() if k not in ("id", *_NAME_KEYS)}
+        return Facility(id=ident, name=name, geometry=geom, location_precision=default_precision, extra=extra)
+    _check_known(props, _FACILITY_KEYS)
+    return Facility(
+        id=props.get("id"), name=_text(props, "name"), geometry=geom,
+        location_precision=props.get("location_precision") or default_precision,
+        aliases=tuple(Alias(name=a.get("name"), lang=a.get("lang")) for a in props.get("aliases") or ()),
+        country=props.get("country"), category=_text(props, "category"), status=props.get("status") or "unknown",
+        parents=tuple(ParentClaim(name=p.get("name"), facility_id=p.get("facility_id"),
+                                  source_ids=tuple(p.get("source_ids") or ())) for p in props.get("parents") or ()),
+        systems=tuple(props.get("systems") or ()), notes=_text(props, "notes"),
+        source_ids=tuple(props.get("source_ids") or ()), extra=dict(props.get("extra") or {}),
+        version=int(props.get("version") or 1), **_timestamps(props))
+
+
+def _structure(props: Mapping, geom) -> Structure:
+    _check_known(props, _STRUCTURE_KEYS)
+    return Structure(
+        id=props.get("id"), facility_id=props.get("facility_id"), name=_text(props, "name"), geometry=geom,
+        kind=_text(props, "kind", "building"), location_precision=props.get("location_precision") or "approximate",
+        status=props.get("status") or "unknown", built=props.get("built"), removed=props.get("removed"),
+        notes=_text(props, "notes"), source_ids=tuple(props.get("source_ids") or ()),
+        version=int(props.get("version") or 1), **_timestamps(props))
+
+
+def _observation(props: Mapping, geom) -> Observation:
+    _check_known(props, _OBSERVATION_KEYS)
+    image = None
+    if props.get("image_provider"):
+        image = ImageRef(provider=props["image_provider"], image_id=props.get("image_id"),
+                         acquired=props.get("image_acquired"))
+    if not props.get("date"):
+        raise ValidationError("observation has no date")
+    return Observation(
+        id=props.get("id"), facility_id=props.get("facility_id"), date=props["date"], kind=props.get("kind"),
+        summary=_text(props, "summary"), structure_id=props.get("structure_id"), geometry=geom, image=image,
+        confidence=props.get("confidence") or "medium", analyst=_text(props, "analyst"),
+        source_ids=tuple(props.get("source_ids") or ()), notes=_text(props, "notes"),
+        version=int(props.get("version") or 1), **_timestamps(props))
+
+
+def parse_feature_collection(
+    data: Any,
+    *,
+    repair: bool = False,
+    skip_invalid: bool = False,
+    default_precision: str = LocationPrecision.DIGITISED.value,
+    source: str | None = None,
+) -> tuple[Registry, list[FeatureProblem], list[str]]:
+    """Validate a parsed GeoJSON document and turn it into a Registry.
+
+    Returns (registry, skipped problems, notes). Raises InputError listing every bad feature
+    unless `skip_invalid`, in which case bad features are left out and reported.
+    """
+    if not isinstance(data, dict):
+        raise InputError(f"top level is a JSON {type(data).__name__}, not a GeoJSON object", source=source)
+    _check_crs(data, source)
+    kind = data.get("type")
+    if kind == "Feature":
+        features = [data]
+    elif kind == "FeatureCollection":
+        features = data.get("features")
+        if not isinstance(features, list):
+            raise InputError("FeatureCollection has no 'features' array", source=source)
+    elif isinstance(kind, str) and kind.lower() in ("featurecollection", "feature"):
+        raise InputError(f"type {kind!r} is misspelled: GeoJSON types are case-sensitive", source=source)
+    else:
+        raise InputError(f"type {kind!r} is not a Feature or FeatureCollection", source=source)
+
+    problems: list[FeatureProblem] = []
+    notes: list[str] = []
+    found: dict[str, list] = {"facility": [], "structure": [], "observation": []}
+    sources: dict[str, Source] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for i, feat in enumerate(features):
+        fid = feat.get("id") if isinstance(feat, dict) else None
+        try:
+            value, kind_name = _parse_feature(feat, repair, default_precision, notes, i, sources)
+            key = (kind_name, value.id)
+            if key in seen:
+                raise ValidationError(f"duplicate {kind_name} id {value.id!r} (also feature {seen[key]})")
+            seen[key] = i
+            found[kind_name].append(value)
+        except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as err:
+            pid = fid if isinstance(fid, (str, int)) else None
+            problems.append(FeatureProblem(i, None if pid is None else str(pid), _reason(err)))
+    if problems and not skip_invalid:
+        raise InputError(f"{len(problems)} of {len(features)} features are invalid; nothing was imported",
+                         problems, source=source)
+    registry = Registry(tuple(found["facility"]), tuple(found["structure"]), tuple(found["observation"]),
+                        tuple(sources.values()))
+    return registry, problems, notes
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, KeyError):
+        return f"missing field {err}"
+    if isinstance(err, TypeError):
+        return f"wrong field or value type: {err}"
+    return str(err)
+
+
+def _parse_feature(feat: Any, repair: bool, default_precision: str, notes: list[str], i: int,
+                   sources: dict[str, Source]):
+    if not isinstance(feat, dict) or feat.get("type") != "Feature":
+        raise ValidationError("is not a GeoJSON Feature object")
+    if "coordinates" in feat:
+        raise ValidationError("a Feature must not have 'coordinates' (RFC 7946 §7.1)")
+    props = feat.get("properties") or {}
+    if not isinstance(props, dict):
+        raise ValidationError("'properties' must be an object or null")
+    local_notes: list[str] = []
+    ftype = props.get("feature_type", "facility")
+    if ftype == "facility":
+        geom = _geometry(feat.get("geometry"), POLYGONAL, repair, local_notes)
+        value = _facility(feat.get("id"), props, geom, default_precision)
+    elif ftype == "structure":
+        geom = _geometry(feat.get("geometry"), ANY_GEOMETRY, repair, local_notes)
+        value = _structure(props, geom)
+    elif ftype == "observation":
+        geom = _geometry(feat.get("geometry"), ANY_GEOMETRY, repair, local_notes, required=False)
+        value = _observation(props, geom)
+    else:
+        raise ValidationError(f"feature_type {ftype!r} is not facility, structure or observation")
+    _sources_from(props, sources)
+    notes.extend(f"feature {i} ({value.id}): {n}" for n in local_notes)
+    return value, ftype
+
+
+def _check_crs(data: dict, source: str | None) -> None:
+    crs = data.get("crs")
+    if crs is None:
+        return
+    name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
+    if name in _ACCEPTED_CRS:
+        return
+    raise InputError(
+        f"the file declares CRS {name or crs!r}; GeoJSON (RFC 7946) must be WGS 84 longitude/latitude. "
+        "Reproject it first, e.g. ogr2ogr -t_srs EPSG:4326 -lco RFC7946=YES out.geojson in.geojson",
+        source=source)
+
+
+def iter_objects(registry: Registry) -> Iterable:
+    yield from registry.facilities
+    yield from registry.structures
+    yield from registry.observations

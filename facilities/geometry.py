@@ -1,0 +1,144 @@
+"""Pure geometry rules for the registry: what a facility or structure geometry may be, and how
+it is measured and written. Everything is EPSG:4326 longitude/latitude; areas are geodesic m².
+
+Repairs are never silent: `check_geometry` rejects an invalid shape with GEOS's reason unless the
+caller asks for `repair=True`, and then says what it did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import antimeridian
+import numpy as np
+import shapely
+from pyproj import Geod
+from shapely.geometry.base import BaseGeometry
+
+from .errors import ValidationError
+
+# A digitised outline has tens to thousands of vertices; past this it is a raster trace or an
+# error, and validating/repairing it would block the app for seconds (make_valid on 200k
+# self-intersecting vertices takes ~3 s here).
+MAX_VERTICES = 100_000
+_GEOD = Geod(ellps="WGS84")
+
+POLYGONAL = ("Polygon", "MultiPolygon")
+ANY_GEOMETRY = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+
+
+@dataclass(frozen=True)
+class Checked:
+    geometry: BaseGeometry
+    notes: tuple[str, ...] = ()
+
+
+def check_geometry(
+    geom: BaseGeometry | None,
+    *,
+    allowed: tuple[str, ...] = POLYGONAL,
+    repair: bool = False,
+) -> Checked:
+    """Validate one geometry for storage; return it (possibly repaired) with notes of any change.
+
+    Raises ValidationError naming the problem: wrong type, empty, too many vertices,
+    coordinates outside lon/lat range (with a hint when they look swapped), or invalid
+    (self-intersection, unclosed ring...) with GEOS's reason.
+    """
+    if geom is None:
+        raise ValidationError("geometry is missing (null)")
+    if geom.geom_type not in allowed:
+        raise ValidationError(f"geometry type {geom.geom_type} is not allowed here (expected {' or '.join(allowed)})")
+    if geom.is_empty:
+        raise ValidationError(f"geometry is an empty {geom.geom_type}")
+    notes: list[str] = []
+    n = shapely.get_num_coordinates(geom)
+    if n > MAX_VERTICES:
+        raise ValidationError(f"geometry has {n:,} vertices; the limit is {MAX_VERTICES:,} per feature")
+    if shapely.has_z(geom):
+        geom = shapely.force_2d(geom)
+        notes.append("dropped Z coordinates")
+    coords = shapely.get_coordinates(geom)
+    if not np.isfinite(coords).all():
+        raise ValidationError("geometry has non-finite coordinates (NaN or infinity)")
+    check_lonlat_range(coords)
+    if geom.geom_type in POLYGONAL:
+        fixed = _split_antimeridian(geom)
+        if fixed is not geom:
+            geom = fixed
+            notes.append("split at the antimeridian (RFC 7946 §3.1.9)")
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        if not repair:
+            raise ValidationError(f"invalid geometry: {reason} (fix it, or import with repair to apply make_valid)")
+        before = geodesic_area_m2(geom) if geom.geom_type in POLYGONAL else None
+        geom = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+        if geom.geom_type not in allowed or geom.is_empty:
+            raise ValidationError(f"invalid geometry: {reason}; repair gave {geom.geom_type}, which is not usable")
+        notes.append(f"repaired with make_valid(structure): {reason}" + (
+            f"; area {before:,.0f} -> {geodesic_area_m2(geom):,.0f} m²" if before is not None else ""))
+    if geom.geom_type in POLYGONAL:
+        geom = normalise_polygonal(geom)
+    return Checked(geom, tuple(notes))
+
+
+def check_lonlat_range(coords: np.ndarray) -> None:
+    if coords.size == 0:
+        return
+    lon, lat = coords[:, 0], coords[:, 1]
+    bad_lat = np.abs(lat) > 90
+    bad_lon = np.abs(lon) > 180
+    if bad_lat.any() or bad_lon.any():
+        i = int(np.argmax(bad_lat | bad_lon))
+        hint = ""
+        if bad_lat.any() and (np.abs(lat) <= 180).all() and (np.abs(lon) <= 90).all():
+            hint = "; the values look like latitude, longitude order (GeoJSON wants longitude first)"
+        elif (np.abs(coords) > 180).any():
+            hint = "; these look like projected metres, not degrees (reproject to EPSG:4326)"
+        raise ValidationError(
+            f"coordinate ({lon[i]:g}, {lat[i]:g}) is outside longitude -180..180 / latitude -90..90{hint}"
+        )
+
+
+def _split_antimeridian(geom: BaseGeometry) -> BaseGeometry:
+    """Cut a polygon whose edges jump across ±180° into parts that do not (RFC 7946 §3.1.9)."""
+    jumps = False
+    for ring in _rings(geom):
+        xs = np.asarray(ring.coords)[:, 0]
+        if xs.size > 1 and (np.abs(np.diff(xs)) > 180).any():
+            jumps = True
+            break
+    if not jumps:
+        return geom
+    return antimeridian.fix_shape(geom, great_circle=False)
+
+
+def _rings(geom: BaseGeometry):
+    polys = geom.geoms if geom.geom_type == "MultiPolygon" else [geom]
+    for p in polys:
+        yield p.exterior
+        yield from p.interiors
+
+
+def normalise_polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """A one-part MultiPolygon is stored and returned as the Polygon it is."""
+    if geom.geom_type == "MultiPolygon" and len(geom.geoms) == 1:
+        return geom.geoms[0]
+    return geom
+
+
+def geodesic_area_m2(geom: BaseGeometry | None) -> float:
+    """Area on the WGS 84 ellipsoid in square metres (0 for points and lines)."""
+    if geom is None or geom.is_empty or geom.geom_type not in POLYGONAL:
+        return 0.0
+    area, _ = _GEOD.geometry_area_perimeter(geom)
+    return abs(area)
+
+
+def rfc7946(geoms: np.ndarray, precision: int = 7) -> np.ndarray:
+    """Vectorised RFC 7946 form: counter-clockwise shells, clockwise holes, rounded coordinates.
+
+    7 decimals is ~1 cm at the equator: finer than any public imagery, and what GDAL writes.
+    """
+    geoms = shapely.orient_polygons(geoms, exterior_cw=False)
+    return shapely.transform(geoms, lambda c: np.round(c, precision))

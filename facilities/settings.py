@@ -1,0 +1,41 @@
+"""Settings, declared once: name, default, help. Read from environment variables (TRACKER_*) and
+an optional TOML file (TRACKER_CONFIG, default ./tracker.toml), with defaults that work offline.
+Read where the app or CLI starts and passed down; nothing below reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+def _data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "facility-tracker"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRACKER_", extra="ignore")
+
+    database: str = Field(
+        default_factory=lambda: str(_data_home() / "registry.gpkg"),
+        description="Registry location: a .gpkg path (embedded default) or, later, a postgresql:// URL.")
+    data_dir: Path = Field(default_factory=_data_home,
+                           description="Where generated files live (vendored map scripts, imagery cache).")
+    seed: bool = Field(True, description="Load the seed registry into an empty store on first run.")
+    offline: bool = Field(False, description="Never offer online tile layers; use the offline basemap only.")
+    actor: str = Field(default_factory=lambda: os.environ.get("USER") or "analyst",
+                       description="Name recorded in the edit history.")
+    max_import_mb: int = Field(200, description="Largest GeoJSON file accepted for import, in MB.")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("TRACKER_CONFIG", "tracker.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+
+def load_settings(**overrides) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
