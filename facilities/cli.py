@@ -1,0 +1,281 @@
+"""`facilities` command line: init, list, show, add, add-source, observe, import, export, validate.
+
+Every error a user can act on is printed as one message and the command exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import shapely
+import typer
+
+from . import geojson_io
+from .dates import PartialDate
+from .errors import FacilitiesError, InputError
+from .geometry import ANY_GEOMETRY, check_geometry
+from .model import Alias, Facility, ImageRef, Observation, Source
+from .seed import ensure_seeded
+from .settings import Settings, load_settings
+from .store import Filter, OnConflict, Store, open_store
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Facility registry: facilities, structures, dated observations and their sources.")
+
+
+@dataclass
+class Ctx:
+    settings: Settings
+    _store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings.database)
+        return self._store
+
+
+def _ctx(ctx: typer.Context) -> Ctx:
+    return ctx.obj
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", help="Registry .gpkg path (default: TRACKER_DATABASE).")] = None,
+    actor: Annotated[str | None, typer.Option(help="Your name in the edit history.")] = None,
+) -> None:
+    ctx.obj = Ctx(load_settings(database=db, actor=actor))
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        w, s, e, n = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--bbox {text!r} must be four numbers: west,south,east,north") from None
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
+        raise InputError(f"--bbox {text!r} is outside longitude -180..180 / latitude -90..90 or has south > north")
+    return (w, s, e, n)
+
+
+def _read_geometry(text: str):
+    """A geometry from a GeoJSON/WKT file path or inline GeoJSON/WKT."""
+    path = Path(text)
+    raw = path.read_text("utf-8") if len(text) < 4096 and path.is_file() else text
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        try:
+            return shapely.from_wkt(raw)
+        except shapely.errors.GEOSException as err:
+            raise InputError(f"geometry is neither GeoJSON nor WKT: {err}") from None
+    if data.get("type") == "FeatureCollection":
+        data = (data.get("features") or [{}])[0]
+    if data.get("type") == "Feature":
+        data = data.get("geometry")
+    try:
+        return shapely.geometry.shape(data)
+    except Exception as err:  # noqa: BLE001 - shapely raises several types for malformed input
+        raise InputError(f"malformed GeoJSON geometry: {err}") from None
+
+
+@app.command()
+def init(ctx: typer.Context, seed: bool = typer.Option(True, help="Load the seed registry if the store is new."),
+         quiet: bool = typer.Option(False, "--quiet", "-q")) -> None:
+    """Create the registry if needed (and load the seed into a new one)."""
+    c = _ctx(ctx)
+    report = ensure_seeded(c.store) if seed and c.settings.seed else None
+    if not quiet:
+        counts = c.store.counts()
+        typer.echo(f"registry: {c.store.location}")
+        if report:
+            typer.echo(f"seed: {report.summary()}")
+        typer.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
+@app.command("list")
+def list_(ctx: typer.Context, country: str | None = None,
+          bbox: Annotated[str | None, typer.Option(help="west,south,east,north")] = None,
+          as_json: bool = typer.Option(False, "--json")) -> None:
+    """List facilities."""
+    facs = _ctx(ctx).store.list_facilities(Filter(bbox=_parse_bbox(bbox)))
+    facs = [f for f in facs if country is None or f.country == country.upper()]
+    if as_json:
+        typer.echo(json.dumps([{"id": f.id, "name": f.name, "country": f.country, "status": f.status.value,
+                                "location_precision": f.location_precision.value} for f in facs],
+                              ensure_ascii=False, indent=1))
+        return
+    for f in facs:
+        typer.echo(f"{f.id:40} {f.country or '--':3} {f.status.value:19} {f.location_precision.value:12} {f.name}")
+
+
+@app.command()
+def show(ctx: typer.Context, facility_id: str) -> None:
+    """A facility with its structures, dated observations and sources."""
+    store = _ctx(ctx).store
+    f = store.get_facility(facility_id)
+    lines = [f"{f.name}  [{f.id}]",
+             f"  aliases:   {', '.join(f'{a.name} ({a.lang})' if a.lang else a.name for a in f.aliases) or '-'}",
+             f"  country:   {f.country or '-'}   status: {f.status.value}   category: {f.category or '-'}",
+             f"  location:  {f.location_precision.value}, {f.area_m2 / 1e6:.3f} km², centroid "
+             f"{f.geometry.centroid.y:.5f} N {f.geometry.centroid.x:.5f} E",
+             f"  systems:   {', '.join(f.systems) or '-'}"]
+    lines += [f"  parent:    {p.name} (per {', '.join(p.source_ids) or 'no source'})" for p in f.parents]
+    if f.notes:
+        lines.append(f"  notes:     {f.notes}")
+    structures = store.list_structures(Filter(facility_ids=(f.id,)))
+    lines.append(f"structures ({len(structures)}):")
+    lines += [f"  {s.id:40} {s.name} ({s.kind}, {s.geometry.geom_type}, {s.location_precision.value})"
+              for s in structures]
+    observations = store.list_observations(Filter(facility_ids=(f.id,)))
+    lines.append(f"observations ({len(observations)}):")
+    for o in observations:
+        img = f" [image: {o.image.provider} {o.image.image_id or ''} {o.image.acquired or ''}]" if o.image else ""
+        lines.append(f"  {str(o.date):11} {o.kind.value:18} {o.confidence.value:6} {o.summary}{img} "
+                     f"({', '.join(o.source_ids)})")
+    cited = sorted({s for o in (f, *structures, *observations) for s in o.source_ids})
+    lines.append(f"sources ({len(cited)}):")
+    lines += [f"  {s.id:32} {str(s.published or ''):11} {s.title} {s.url or ''}" for s in store.list_sources(tuple(cited))]
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def add(ctx: typer.Context, name: str, geometry: Annotated[str, typer.Option(help="GeoJSON or WKT, inline or a file")],
+        id: Annotated[str | None, typer.Option("--id", help="Stable id (default: from the name)")] = None,
+        precision: str = "digitised", country: str | None = None, category: str = "", status: str = "unknown",
+        alias: Annotated[list[str] | None, typer.Option(help="NAME or NAME@lang; repeatable")] = None,
+        source: Annotated[list[str] | None, typer.Option(help="Source id; repeatable")] = None,
+        notes: str = "") -> None:
+    """Add a facility."""
+    from .model import slugify
+
+    c = _ctx(ctx)
+    aliases = tuple(Alias(*a.rsplit("@", 1)) if "@" in a else Alias(a) for a in alias or ())
+    f = Facility(id=id or slugify(name), name=name, geometry=_read_geometry(geometry), location_precision=precision,
+                 country=country, category=category, status=status, aliases=aliases,
+                 source_ids=tuple(source or ()), notes=notes)
+    f = c.store.add_facility(f, actor=c.settings.actor)
+    typer.echo(f"added facility {f.id} ({f.area_m2 / 1e6:.3f} km²)")
+
+
+@app.command("add-source")
+def add_source(ctx: typer.Context, id: Annotated[str, typer.Option("--id")], title: str, url: str | None = None,
+               publisher: str = "", published: str | None = None, language: str | None = None,
+               excerpt: str = "") -> None:
+    """Add a source (article, report, post) that observations can cite."""
+    c = _ctx(ctx)
+    from .dates import utcnow
+
+    s = Source(id=id, title=title, url=url, publisher=publisher, published=published, language=language,
+               excerpt=excerpt, retrieved_at=utcnow())
+    c.store.add_source(s, actor=c.settings.actor)
+    typer.echo(f"added source {s.id}")
+
+
+@app.command()
+def observe(ctx: typer.Context, facility_id: str,
+            date: Annotated[str, typer.Option(help="YYYY, YYYY-MM, YYYY-MM-DD; prefix ~ if approximate")],
+            kind: Annotated[str, typer.Option(help="construction-start, progress, completed, reroofed, ...")],
+            summary: Annotated[str, typer.Option()],
+            structure: str | None = None, confidence: str = "medium",
+            image_provider: str | None = None, image_id: str | None = None,
+            image_date: Annotated[str | None, typer.Option(help="acquisition date of the image")] = None,
+            source: Annotated[list[str] | None, typer.Option(help="Source id; repeatable")] = None,
+            geometry: Annotated[str | None, typer.Option(help="what was drawn: GeoJSON or WKT")] = None,
+            notes: str = "") -> None:
+    """Record a dated observation of a facility."""
+    c = _ctx(ctx)
+    geom = None
+    if geometry:
+        geom = check_geometry(_read_geometry(geometry), allowed=ANY_GEOMETRY).geometry
+    image = ImageRef(image_provider, image_id, image_date) if image_provider else None
+    o = Observation(id=f"obs-{uuid.uuid4().hex[:12]}", facility_id=facility_id, date=PartialDate.parse(date),
+                    kind=kind, summary=summary, structure_id=structure, confidence=confidence, image=image,
+                    source_ids=tuple(source or ()), geometry=geom, notes=notes, analyst=c.settings.actor)
+    o = c.store.add_observation(o, actor=c.settings.actor)
+    typer.echo(f"recorded {o.id}: {o.date} {o.kind.value} at {facility_id}")
+
+
+@app.command("import")
+def import_(ctx: typer.Context, path: Path,
+            on_conflict: Annotated[OnConflict, typer.Option(help="what to do with ids already stored")] =
+            OnConflict.ERROR,
+            repair: bool = typer.Option(False, help="repair invalid polygons with make_valid (reported)"),
+            skip_invalid: bool = typer.Option(False, help="import the valid features, report the others"),
+            precision: str = typer.Option("digitised", help="location precision for outlines without one")) -> None:
+    """Import a GeoJSON file (ours, QGIS's or geojson.io's): all of it, or nothing."""
+    c = _ctx(ctx)
+    registry, problems, notes = geojson_io.read_registry(
+        path, max_bytes=c.settings.max_import_mb * 2**20, repair=repair, skip_invalid=skip_invalid,
+        default_precision=precision)
+    for n in notes:
+        typer.echo(f"note: {n}", err=True)
+    for p in problems:
+        typer.echo(f"skipped {p}", err=True)
+    report = c.store.import_registry(registry, actor=c.settings.actor, on_conflict=on_conflict, note=str(path))
+    typer.echo(f"{path}: {report.summary()}")
+
+
+@app.command()
+def export(ctx: typer.Context, out: Annotated[str, typer.Argument(help="output .geojson path, or - for stdout")],
+           facility: Annotated[list[str] | None, typer.Option(help="facility id; repeatable")] = None,
+           bbox: Annotated[str | None, typer.Option(help="west,south,east,north")] = None,
+           date_from: Annotated[str | None, typer.Option("--from", help="observations from (YYYY[-MM[-DD]])")] = None,
+           date_to: Annotated[str | None, typer.Option("--to", help="observations until (YYYY[-MM[-DD]])")] = None,
+           precision: int = typer.Option(7, min=1, max=15, help="decimal places of coordinates")) -> None:
+    """Export a GeoJSON report (RFC 7946) of facilities, structures and observations with sources."""
+    c = _ctx(ctx)
+    for fid in facility or ():
+        c.store.get_facility(fid)  # a clear error for a mistyped id rather than an empty report
+    flt = Filter(facility_ids=tuple(facility) if facility else None, bbox=_parse_bbox(bbox),
+                 date_from=PartialDate.parse(date_from).start if date_from else None,
+                 date_to=PartialDate.parse(date_to).end if date_to else None)
+    if out == "-":
+        for chunk in geojson_io.iter_export(c.store, flt, precision):
+            sys.stdout.write(chunk)
+        return
+    size = geojson_io.write_export(c.store, out, flt, precision)
+    typer.echo(f"wrote {out} ({size / 1024:,.1f} KiB)")
+
+
+@app.command()
+def validate(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(help="GeoJSON file; none = the registry")]
+             = None, repair: bool = False) -> None:
+    """Check a GeoJSON file without importing it, or check the registry itself."""
+    c = _ctx(ctx)
+    if path is not None:
+        registry, _problems, notes = geojson_io.read_registry(path, max_bytes=c.settings.max_import_mb * 2**20,
+                                                              repair=repair)
+        for n in notes:
+            typer.echo(f"note: {n}")
+        typer.echo(f"{path}: valid: {len(registry.facilities)} facilities, {len(registry.structures)} structures, "
+                   f"{len(registry.observations)} observations, {len(registry.sources)} sources")
+        return
+    problems = c.store.check()
+    if problems:
+        raise FacilitiesError("registry check failed:\n" + "\n".join(problems))
+    typer.echo(f"{c.store.location}: ok ({', '.join(f'{n} {k}' for k, n in c.store.counts().items())})")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except FacilitiesError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as err:  # click usage errors
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        raise
