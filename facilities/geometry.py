@@ -13,6 +13,7 @@ import antimeridian
 import numpy as np
 import shapely
 from pyproj import Geod
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from .errors import ValidationError
@@ -110,7 +111,8 @@ def _split_antimeridian(geom: BaseGeometry) -> BaseGeometry:
             break
     if not jumps:
         return geom
-    return antimeridian.fix_shape(geom, great_circle=False)
+    # the library answers with a GeoJSON mapping whatever it was given
+    return shape(antimeridian.fix_shape(geom, great_circle=False))
 
 
 def _rings(geom: BaseGeometry):
