@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import antimeridian
 import numpy as np
 import shapely
-from pyproj import Geod
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -22,7 +21,6 @@ from .errors import ValidationError
 # error, and validating/repairing it would block the app for seconds (make_valid on 200k
 # self-intersecting vertices takes ~3 s here).
 MAX_VERTICES = 100_000
-_GEOD = Geod(ellps="WGS84")
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 ANY_GEOMETRY = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
@@ -72,12 +70,12 @@ def check_geometry(
         reason = shapely.is_valid_reason(geom)
         if not repair:
             raise ValidationError(f"invalid geometry: {reason} (fix it, or import with repair to apply make_valid)")
-        before = geodesic_area_m2(geom) if geom.geom_type in POLYGONAL else None
+        before = ground_area_m2(geom) if geom.geom_type in POLYGONAL else None
         geom = shapely.make_valid(geom, method="structure", keep_collapsed=False)
         if geom.geom_type not in allowed or geom.is_empty:
             raise ValidationError(f"invalid geometry: {reason}; repair gave {geom.geom_type}, which is not usable")
         notes.append(f"repaired with make_valid(structure): {reason}" + (
-            f"; area {before:,.0f} -> {geodesic_area_m2(geom):,.0f} m²" if before is not None else ""))
+            f"; area {before:,.0f} -> {ground_area_m2(geom):,.0f} m²" if before is not None else ""))
     if geom.geom_type in POLYGONAL:
         geom = normalise_polygonal(geom)
     return Checked(geom, tuple(notes))
@@ -129,12 +127,37 @@ def normalise_polygonal(geom: BaseGeometry) -> BaseGeometry:
     return geom
 
 
-def geodesic_area_m2(geom: BaseGeometry | None) -> float:
+# WGS 84 ellipsoid, for the authalic (equal-area) latitude
+_A = 6378137.0
+_F = 1 / 298.257223563
+_E2 = _F * (2 - _F)
+_E = _E2 ** 0.5
+
+
+def _equal_area(coords: np.ndarray) -> np.ndarray:
+    """lon/lat degrees -> Lambert cylindrical equal-area metres on the WGS 84 ellipsoid.
+
+    Planar area in this projection is the area on the ellipsoid. Meridians and parallels stay
+    straight, so boxes are exact; other edges are densified first (see ground_area_m2).
+    """
+    lam = np.radians(coords[:, 0])
+    s = np.sin(np.radians(coords[:, 1]))
+    q = (1 - _E2) * (s / (1 - _E2 * s * s) - np.log((1 - _E * s) / (1 + _E * s)) / (2 * _E))
+    return np.column_stack([_A * lam, _A * q / 2])
+
+
+def ground_area_m2(geom: BaseGeometry | None) -> float:
     """Area on the WGS 84 ellipsoid in square metres (0 for points and lines)."""
     if geom is None or geom.is_empty or geom.geom_type not in POLYGONAL:
         return 0.0
-    area, _ = _GEOD.geometry_area_perimeter(geom)
-    return abs(area)
+    return float(ground_areas_m2(np.array([geom], dtype=object))[0])
+
+
+def ground_areas_m2(geoms: np.ndarray) -> np.ndarray:
+    """Vectorised ground areas. Edges are lines in lon/lat (RFC 7946 §3.1.1), so they are
+    densified to 0.01° before projecting; a facility-sized outline gains no vertices."""
+    dense = shapely.segmentize(geoms, 0.01)
+    return shapely.area(shapely.transform(dense, _equal_area))
 
 
 def rfc7946(geoms: np.ndarray, precision: int = 7) -> np.ndarray:

@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .dates import PartialDate
 from .errors import ValidationError
-from .geometry import geodesic_area_m2
+from .geometry import ground_area_m2
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 MAX_TEXT = 20_000  # notes and excerpts; names are capped lower
@@ -227,7 +227,7 @@ class Facility(_Value):
 
     @property
     def area_m2(self) -> float:
-        return geodesic_area_m2(self.geometry)
+        return ground_area_m2(self.geometry)
 
     def names(self) -> tuple[str, ...]:
         return (self.name, *(a.name for a in self.aliases))
@@ -270,7 +270,7 @@ class Structure(_Value):
     @property
     def footprint_m2(self) -> float:
         """Ground area of the footprint; 0 while the structure is only located by a point."""
-        return geodesic_area_m2(self.geometry)
+        return ground_area_m2(self.geometry)
 
 
 @dataclass(frozen=True)

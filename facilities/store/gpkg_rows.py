@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
+
 from ..dates import PartialDate, format_timestamp, parse_timestamp
+from ..geometry import ground_areas_m2
 from ..model import Alias, Facility, ImageRef, Observation, ParentClaim, Source, Structure
 from . import gpkg_binary
 
@@ -42,13 +45,14 @@ def _multi(geom):
 
 def facility_rows(items: list[Facility]) -> list[tuple]:
     blobs = gpkg_binary.encode([_multi(f.geometry) for f in items])
+    areas = ground_areas_m2(np.array([f.geometry for f in items], dtype=object)).tolist()
     return [(
         blob, f.id, f.name, _dumps([{"name": a.name, "lang": a.lang} for a in f.aliases]), f.country, f.category,
         f.status.value, f.location_precision.value,
         _dumps([{"name": p.name, "facility_id": p.facility_id, "source_ids": list(p.source_ids)} for p in f.parents]),
-        _dumps(list(f.systems)), f.notes, _dumps(list(f.source_ids)), _dumps(f.extra), f.area_m2, f.version,
+        _dumps(list(f.systems)), f.notes, _dumps(list(f.source_ids)), _dumps(f.extra), area, f.version,
         _ts(f.created_at), _ts(f.updated_at),
-    ) for f, blob in zip(items, blobs, strict=True)]
+    ) for f, blob, area in zip(items, blobs, areas, strict=True)]
 
 
 def facilities_from_rows(rows: list[tuple]) -> list[Facility]:
@@ -70,11 +74,12 @@ def facilities_from_rows(rows: list[tuple]) -> list[Facility]:
 
 def structure_rows(items: list[Structure]) -> list[tuple]:
     blobs = gpkg_binary.encode([s.geometry for s in items])
+    areas = ground_areas_m2(np.array([s.geometry for s in items], dtype=object)).tolist()
     return [(
         blob, s.id, s.facility_id, s.name, s.kind, s.location_precision.value, s.status.value,
         s.built and str(s.built), s.removed and str(s.removed), s.notes, _dumps(list(s.source_ids)),
-        s.footprint_m2, s.version, _ts(s.created_at), _ts(s.updated_at),
-    ) for s, blob in zip(items, blobs, strict=True)]
+        area, s.version, _ts(s.created_at), _ts(s.updated_at),
+    ) for s, blob, area in zip(items, blobs, areas, strict=True)]
 
 
 def structures_from_rows(rows: list[tuple]) -> list[Structure]:
