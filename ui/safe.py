@@ -10,6 +10,7 @@ but JavaScript never sees them. (reliability brief §1.1; folium issues #1640, #
 from __future__ import annotations
 
 import html
+import re
 
 _JS_TEMPLATE_CHARS = str.maketrans({"\\": "&#92;", "`": "&#96;", "$": "&#36;"})
 
@@ -30,3 +31,19 @@ def safe_text(value: object) -> str:
 def safe_lines(*lines: object) -> str:
     """Escaped lines joined with <br>: the only markup added is ours."""
     return "<br>".join(safe_text(line) for line in lines if line not in (None, ""))
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def markdown_text(value: object) -> str:
+    """Text for st.markdown/st.subheader shown exactly as typed: every ASCII punctuation mark is
+    backslash-escaped (CommonMark allows it for all of them), so user text cannot make links,
+    images, HTML, LaTeX ($), Streamlit colour/icon directives (:red[...]) or emphasis.
+
+    >>> markdown_text("[x](javascript:alert(1)) *b* $x$")
+    '\\\\[x\\\\]\\\\(javascript\\\\:alert\\\\(1\\\\)\\\\) \\\\*b\\\\* \\\\$x\\\\$'
+    """
+    if value is None:
+        return ""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(value))

@@ -1,0 +1,40 @@
+"""Facility tracker: `streamlit run app.py` (TRACKER_DATABASE picks the registry file).
+
+Thin on purpose: settings, one store per process, then the page in ui/.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from facilities.errors import FacilitiesError
+from facilities.seed import ensure_seeded
+from facilities.settings import Settings, load_settings
+from facilities.store import Store, open_store
+from ui.pages import registry_page
+
+st.set_page_config(page_title="Facility tracker", page_icon="🛰️", layout="wide")
+
+
+@st.cache_resource(show_spinner="Opening the registry…")
+def get_store(database: str, seed: bool) -> Store:
+    """One store per database per process (it is thread-safe: a connection per thread).
+
+    A failure is not cached, so the next run tries again."""
+    store = open_store(database)
+    if seed:
+        ensure_seeded(store)
+    return store
+
+
+def main() -> None:
+    try:
+        settings: Settings = load_settings()
+        store = get_store(settings.database, settings.seed)
+    except (FacilitiesError, OSError, ValueError) as err:  # ValueError: pydantic rejects a setting
+        st.error(f"The registry cannot be opened: {err}")
+        st.stop()
+    registry_page(store, settings)
+
+
+main()

@@ -1,0 +1,194 @@
+"""The registry page: facility picker, map, details, observation timeline, sources, GeoJSON report.
+
+User text reaches the page only as plain text: in dataframes (drawn on a canvas), st.text, or
+st.markdown/st.subheader after ui.safe.markdown_text; never with unsafe_allow_html. Store errors
+are shown with st.error, not as tracebacks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from facilities.errors import FacilitiesError
+from facilities.geojson_io import export_text
+from facilities.model import Facility, Observation, Source, Structure
+from facilities.settings import Settings
+from facilities.store import Filter, Store
+
+from .assets import AssetError, localise, serve_assets
+from .map import build_map, precision_label
+from .safe import markdown_text
+
+MAP_HEIGHT = 560
+PICKER_KEY = "facility"
+READ_ERRORS = (FacilitiesError, sqlite3.Error, OSError)
+
+
+def _label(facilities: Sequence[Facility]):
+    """Names in the picker; a shared name gets its id, so two entries never look the same."""
+    counts: dict[str, int] = {}
+    for f in facilities:
+        counts[f.name] = counts.get(f.name, 0) + 1
+    by_id = {f.id: f for f in facilities}
+
+    def label(facility_id: str) -> str:
+        f = by_id[facility_id]
+        return f.name if counts[f.name] == 1 else f"{f.name} ({f.id})"
+
+    return label
+
+
+def pick_facility(facilities: Sequence[Facility]) -> str:
+    """Sidebar picker; the choice is also kept in the URL (?facility=id) so a view can be shared."""
+    ids = [f.id for f in sorted(facilities, key=lambda f: (f.name.casefold(), f.id))]
+    wanted = st.query_params.get(PICKER_KEY)
+    index = ids.index(wanted) if wanted in ids else 0
+    selected = st.sidebar.selectbox("Facility", ids, index=index, format_func=_label(facilities), key=PICKER_KEY)
+    st.query_params[PICKER_KEY] = selected
+    return selected
+
+
+def _sources_text(ids: Sequence[str], sources: dict[str, Source]) -> str:
+    return "; ".join(sources[i].title if i in sources else i for i in ids)
+
+
+def details_frame(facility: Facility) -> pd.DataFrame:
+    rows = [
+        ("Name", facility.name),
+        ("Also known as", "; ".join(f"{a.name} [{a.lang}]" if a.lang else a.name for a in facility.aliases)),
+        ("Country", facility.country or ""),
+        ("Category", facility.category),
+        ("Status", facility.status.value),
+        ("Location precision", precision_label(facility.location_precision)),
+        ("Area", f"{facility.area_m2 / 1e4:,.1f} ha"),
+        ("Systems", "; ".join(facility.systems)),
+        ("Record", f"{facility.id} (version {facility.version})"),
+    ]
+    return pd.DataFrame([r for r in rows if r[1]], columns=["Field", "Value"])
+
+
+def parents_frame(facility: Facility, sources: dict[str, Source]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(p.name, p.facility_id or "", _sources_text(p.source_ids, sources)) for p in facility.parents],
+        columns=["Claimed parent complex", "Registry id", "According to"],
+    )
+
+
+def timeline_frame(observations: Sequence[Observation], structures: dict[str, Structure],
+                   sources: dict[str, Source]) -> pd.DataFrame:
+    """One row per observation, oldest first (by the earliest day each date may mean)."""
+    rows = []
+    for o in sorted(observations, key=lambda o: (o.date.start, o.date.end, o.id)):
+        image = ""
+        if o.image is not None:
+            image = " · ".join(str(x) for x in (o.image.provider, o.image.image_id, o.image.acquired) if x)
+        structure = ""
+        if o.structure_id:
+            structure = structures[o.structure_id].name if o.structure_id in structures else o.structure_id
+        rows.append({
+            "date": str(o.date), "kind": o.kind.value, "summary": o.summary, "structure": structure,
+            "image": image, "confidence": o.confidence.value,
+            "sources": _sources_text(o.source_ids, sources),
+        })
+    columns = ["date", "kind", "summary", "structure", "image", "confidence", "sources"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def sources_frame(sources: Sequence[Source]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(s.title, s.publisher, str(s.published or ""), s.language or "", s.url, s.id) for s in sources],
+        columns=["title", "publisher", "published", "language", "link", "id"],
+    )
+
+
+def show_map(facilities: Sequence[Facility], structures: Sequence[Structure], selected_id: str,
+             settings: Settings) -> None:
+    try:
+        m = build_map(facilities, structures, selected_id=selected_id, offline=settings.offline)
+        localise(m, serve_assets(settings.data_dir))
+    except (AssetError, OSError) as err:
+        st.error(f"The map cannot be drawn offline: {err}")
+        return
+    # Nothing returned: panning and clicking never rerun the script.
+    st_folium(m, key="registry_map", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
+    if settings.offline:
+        st.caption("Offline mode: online imagery is off (TRACKER_OFFLINE); the basemap is Natural Earth.")
+
+
+def show_details(facility: Facility, sources: dict[str, Source]) -> None:
+    st.subheader(markdown_text(facility.name))
+    st.dataframe(details_frame(facility), hide_index=True)
+    if facility.parents:
+        st.markdown("**Part of** (claims, which sources may contradict)")
+        st.dataframe(parents_frame(facility, sources), hide_index=True)
+    if facility.notes.strip():
+        st.markdown("**Notes**")
+        st.markdown(markdown_text(facility.notes))
+
+
+def show_timeline(observations: Sequence[Observation], structures: dict[str, Structure],
+                  sources: dict[str, Source]) -> None:
+    st.markdown(f"**Observation timeline** ({len(observations)})")
+    if not observations:
+        st.info("No observations recorded for this facility yet.")
+        return
+    st.dataframe(timeline_frame(observations, structures, sources), hide_index=True,
+                 column_config={"summary": st.column_config.TextColumn(width="large")})
+
+
+def show_sources(cited: Sequence[Source]) -> None:
+    st.markdown(f"**Sources** ({len(cited)})")
+    if not cited:
+        st.info("No sources cited.")
+        return
+    st.dataframe(
+        sources_frame(cited), hide_index=True,
+        column_config={"link": st.column_config.LinkColumn("link", display_text="open")},
+    )
+
+
+def show_download(store: Store, facility: Facility) -> None:
+    try:
+        report = export_text(store, Filter(facility_ids=(facility.id,)))
+    except READ_ERRORS as err:
+        st.error(f"The GeoJSON report cannot be made: {err}")
+        return
+    st.download_button("Download GeoJSON report", data=report, file_name=f"{facility.id}.geojson",
+                       mime="application/geo+json", key="download_report")
+
+
+def registry_page(store: Store, settings: Settings) -> None:
+    st.title("Facility tracker")
+    try:
+        facilities = store.list_facilities()
+    except READ_ERRORS as err:
+        st.error(f"The registry cannot be read: {err}")
+        return
+    if not facilities:
+        st.info("The registry is empty. Import facilities with `facilities import FILE.geojson`.")
+        return
+    selected_id = pick_facility(facilities)
+    st.sidebar.caption(f"{len(facilities)} facilities in the registry")
+    facility = next(f for f in facilities if f.id == selected_id)
+    try:
+        structures = store.list_structures()
+        observations = store.list_observations(Filter(facility_ids=(selected_id,)))
+        cited_ids = {*facility.source_ids, *(i for p in facility.parents for i in p.source_ids),
+                     *(i for o in observations for i in o.source_ids)}
+        cited = store.list_sources(tuple(sorted(cited_ids))) if cited_ids else []
+    except READ_ERRORS as err:
+        st.error(f"The facility's records cannot be read: {err}")
+        return
+    sources = {s.id: s for s in cited}
+    own_structures = {s.id: s for s in structures if s.facility_id == selected_id}
+
+    show_map(facilities, structures, selected_id, settings)
+    show_details(facility, sources)
+    show_timeline(observations, own_structures, sources)
+    show_sources(sorted(cited, key=lambda s: (str(s.published or ""), s.id)))
+    show_download(store, facility)
