@@ -24,7 +24,7 @@ from .seed import ensure_seeded
 from .settings import Settings, load_settings
 from .store import Filter, OnConflict, Store, open_store
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Facility registry: facilities, structures, dated observations and their sources.")
 
 
@@ -142,7 +142,8 @@ def show(ctx: typer.Context, facility_id: str) -> None:
                      f"({', '.join(o.source_ids)})")
     cited = sorted({s for o in (f, *structures, *observations) for s in o.source_ids})
     lines.append(f"sources ({len(cited)}):")
-    lines += [f"  {s.id:32} {str(s.published or ''):11} {s.title} {s.url or ''}" for s in store.list_sources(tuple(cited))]
+    lines += [f"  {s.id:32} {str(s.published or ''):11} {s.title} {s.url or ''}"
+              for s in store.list_sources(tuple(cited))]
     typer.echo("\n".join(lines))
 
 
@@ -166,7 +167,8 @@ def add(ctx: typer.Context, name: str, geometry: Annotated[str, typer.Option(hel
 
 
 @app.command("add-source")
-def add_source(ctx: typer.Context, id: Annotated[str, typer.Option("--id")], title: str, url: str | None = None,
+def add_source(ctx: typer.Context, id: Annotated[str, typer.Option("--id")], title: Annotated[str, typer.Option()],
+               url: str | None = None,
                publisher: str = "", published: str | None = None, language: str | None = None,
                excerpt: str = "") -> None:
     """Add a source (article, report, post) that observations can cite."""
@@ -266,16 +268,7 @@ def validate(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(hel
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        app()  # standalone: click prints usage errors and exits 2 itself
     except FacilitiesError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.exit(130)
-    except Exception as err:  # click usage errors
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        raise

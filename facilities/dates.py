@@ -116,17 +116,17 @@ def parse_timestamp(text: str) -> dt.datetime:
     except (ValueError, AttributeError) as err:
         raise ValidationError(f"timestamp {text!r} is not ISO 8601 (e.g. 2024-11-25T10:00:00Z)") from err
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 def format_timestamp(value: dt.datetime) -> str:
     """GeoPackage DATETIME form: YYYY-MM-DDTHH:MM:SS.SSSZ in UTC."""
-    value = value.astimezone(dt.timezone.utc)
+    value = value.astimezone(dt.UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def utcnow() -> dt.datetime:
     # millisecond resolution: what the GeoPackage text form keeps, so values round-trip exactly
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)

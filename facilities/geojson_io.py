@@ -5,7 +5,7 @@ disk or a crash never leaves a half-written report).
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import os
 import re
@@ -138,7 +138,7 @@ def write_export(store: Store, path: str | os.PathLike, flt: Filter = Filter(),
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     written = 0
     try:
-        with io.open(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as out:
+        with open(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as out:
             chunk: list[str] = []
             for text in iter_export(store, flt, precision):
                 chunk.append(text)
@@ -150,10 +150,8 @@ def write_export(store: Store, path: str | os.PathLike, flt: Filter = Filter(),
             os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     return written
 

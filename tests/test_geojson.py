@@ -151,7 +151,7 @@ def registries(draw):
     sources = (Source(id="s1", title=draw(_text), url="https://example.org/a?b=<c>", published=draw(_dates),
                       excerpt=draw(_text)),)
     facilities, structures, observations = [], [], []
-    for i, fid in enumerate(fac_ids):
+    for fid in fac_ids:
         x = draw(st.integers(-1790000, 1790000)) / 1e4
         y = draw(st.integers(-890000, 890000)) / 1e4
         w = draw(st.integers(1, 900)) / 1e4

@@ -10,6 +10,7 @@ timeout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -23,10 +24,12 @@ import shapely
 
 from .. import geojson_codec as codec
 from ..dates import format_timestamp, parse_timestamp, utcnow
-from ..errors import ConflictError, DuplicateId, InputError, FeatureProblem, NotFound, StoreError, ValidationError
+from ..errors import ConflictError, DuplicateId, FeatureProblem, InputError, NotFound, StoreError, ValidationError
 from ..geometry import ANY_GEOMETRY, POLYGONAL, check_geometry
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
-from . import gpkg_binary, gpkg_rows as rows, gpkg_schema as schema
+from . import gpkg_binary
+from . import gpkg_rows as rows
+from . import gpkg_schema as schema
 from .base import BBox, Filter, ImportReport, OnConflict
 
 _KINDS = {
@@ -94,10 +97,8 @@ class GeoPackageStore:
     def close(self) -> None:
         with self._lock:
             for con in self._all:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     con.close()
-                except sqlite3.Error:
-                    pass
             self._all.clear()
         self._local = threading.local()
 
