@@ -136,7 +136,7 @@ def test_seed_round_trips_without_loss(seeded, tmp_path):
     other.close()
 
 
-_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=30)
+_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=30).filter(str.strip)
 _ids = st.from_regex(r"[a-z0-9][a-z0-9-]{0,12}", fullmatch=True)
 _dates = st.builds(lambda y, m, d, kind: {"day": f"{y}-{m:02d}-{d:02d}", "month": f"{y}-{m:02d}", "year": str(y),
                                           "approx": f"~{y}-{m:02d}"}[kind],
