@@ -212,3 +212,42 @@ def test_two_processes_writing_at_once_lose_nothing(populated):
     assert populated.counts()["observations"] == 1 + 2 * n
     assert len({o.id for o in populated.list_observations()}) == 1 + 2 * n
     assert populated.check() == []
+
+
+def test_migrations_run_once_in_order_on_open(store, monkeypatch):
+    from facilities.store import gpkg_schema
+
+    path = store.path
+    store.close()
+    applied = []
+
+    def to_2(con):
+        applied.append(2)
+        con.execute("ALTER TABLE facilities ADD COLUMN korean_name TEXT")
+
+    monkeypatch.setattr(gpkg_schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(gpkg_schema.MIGRATIONS, 2, to_2)
+    s = GeoPackageStore(path)
+    assert s.get_meta("schema_version") == "2" and applied == [2]
+    s.close()
+    s = GeoPackageStore(path)  # already at 2: nothing runs again
+    assert applied == [2]
+    s.close()
+
+
+def test_a_failing_migration_leaves_the_file_as_it_was(store, monkeypatch):
+    from facilities.store import gpkg_schema
+
+    path = store.path
+    store.close()
+    before = store_digest(path)
+
+    def broken(con):
+        con.execute("ALTER TABLE facilities ADD COLUMN half_done TEXT")
+        raise RuntimeError("migration bug")
+
+    monkeypatch.setattr(gpkg_schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(gpkg_schema.MIGRATIONS, 2, broken)
+    with pytest.raises(RuntimeError, match="migration bug"):
+        GeoPackageStore(path)
+    assert store_digest(path) == before
