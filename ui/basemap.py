@@ -82,7 +82,7 @@ class TileFallback(MacroElement):
             map.getContainer().style.background = {{ this.sea_colour|tojson }};
             var note = L.control({position: "bottomleft"});
             note.onAdd = function () {
-                var div = L.DomUtil.create("div", "offline-basemap-note leaflet-control-attribution");
+                var div = L.DomUtil.create("div", "offline-basemap-note");
                 div.setAttribute("role", "status");
                 div.style.cssText = "background:#fff8e1;border:1px solid #c9a227;padding:3px 8px;"
                     + "font:13px sans-serif;color:#5c4a00;";
