@@ -10,8 +10,7 @@ imported whole or not at all.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -121,30 +120,6 @@ def to_feature(obj, sources: Mapping[str, Source] | None = None, precision: int 
     geom = getattr(obj, "geometry", None)
     geometry = None if geom is None else mapping(rfc7946(np.array([geom], dtype=object), precision)[0])
     return {"type": "Feature", "id": feature_id(obj), "geometry": geometry, "properties": props}
-
-
-def iter_feature_text(objs: list, sources: Mapping[str, Source], precision: int = COORDINATE_PRECISION,
-                      ) -> Iterator[str]:
-    """Serialized features for one batch: geometry JSON made in one vectorised GEOS call."""
-    geoms = np.array([getattr(o, "geometry", None) for o in objs], dtype=object)
-    present = np.array([g is not None for g in geoms], dtype=bool)
-    geojson = np.full(len(objs), "null", dtype=object)
-    if present.any():
-        geojson[present] = shapely.to_geojson(rfc7946(geoms[present], precision))
-    source_cache: dict[str, str] = {}
-    for obj, g in zip(objs, geojson, strict=True):
-        props = properties(obj)
-        parts = []
-        for sid in props.get("source_ids", ()):
-            if sid in sources:
-                if sid not in source_cache:
-                    source_cache[sid] = json.dumps(source_properties(sources[sid]), ensure_ascii=False)
-                parts.append(source_cache[sid])
-        body = json.dumps(props, ensure_ascii=False)
-        if "source_ids" in props:
-            body = body[:-1] + ', "sources": [' + ", ".join(parts) + "]}"
-        yield ('{"type": "Feature", "id": ' + json.dumps(feature_id(obj), ensure_ascii=False)
-               + ', "geometry": ' + g + ', "properties": ' + body + "}")
 
 
 def feature_collection(registry: Registry, precision: int = COORDINATE_PRECISION) -> dict:

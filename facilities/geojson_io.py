@@ -105,28 +105,11 @@ def iter_export(store: Store, flt: Filter = Filter(), precision: int = codec.COO
     A facility filter (ids, bbox) selects facilities; structures and observations follow their
     facility; the date range selects observations. Memory holds one batch and the id set.
     """
-    sources = {s.id: s for s in store.list_sources()}
-    yield '{"type": "FeatureCollection", "features": [\n'
+    yield '{"type":"FeatureCollection","features":[\n'
     first = True
-    selected: set[str] = set()
-    for batch in store.iter_facilities(Filter(facility_ids=flt.facility_ids, bbox=flt.bbox), batch_size):
-        selected.update(f.id for f in batch)
-        for text in codec.iter_feature_text(batch, sources, precision):
-            yield text if first else ",\n" + text
-            first = False
-    if selected:
-        ids = None if flt.facility_ids is None and flt.bbox is None else tuple(sorted(selected))
-        structures = [s for s in store.list_structures(Filter(facility_ids=ids)) if s.facility_id in selected]
-        for i in range(0, len(structures), batch_size):
-            for text in codec.iter_feature_text(structures[i:i + batch_size], sources, precision):
-                yield text if first else ",\n" + text
-                first = False
-        obs_filter = Filter(facility_ids=ids, date_from=flt.date_from, date_to=flt.date_to)
-        for batch in store.iter_observations(obs_filter, batch_size):
-            batch = [o for o in batch if o.facility_id in selected]
-            for text in codec.iter_feature_text(batch, sources, precision):
-                yield text if first else ",\n" + text
-                first = False
+    for text in store.iter_geojson_features(flt, precision, batch_size):
+        yield text if first else ",\n" + text
+        first = False
     yield "\n]}\n"
 
 
@@ -148,12 +131,25 @@ def write_export(store: Store, path: str | os.PathLike, flt: Filter = Filter(),
             written += out.write("".join(chunk))
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it 0600; a report is for sharing
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     return written
+
+
+def _umask() -> int:
+    """The process umask, read without os.umask(), which would change it under other threads."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
 
 
 def export_text(store: Store, flt: Filter = Filter(), precision: int = codec.COORDINATE_PRECISION) -> str:

@@ -27,18 +27,20 @@ from ..dates import format_timestamp, parse_timestamp, utcnow
 from ..errors import ConflictError, DuplicateId, FeatureProblem, InputError, NotFound, StoreError, ValidationError
 from ..geometry import ANY_GEOMETRY, POLYGONAL, check_geometry
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
-from . import gpkg_binary
-from . import gpkg_rows as rows
+from . import gpkg_binary, gpkg_features
+from . import gpkg_rows as row_codec
 from . import gpkg_schema as schema
 from .base import BBox, Filter, ImportReport, OnConflict
 
 _KINDS = {
     # kind: (class, table, columns, to_rows, from_rows)
-    "facility": (Facility, "facilities", rows.FACILITY_COLUMNS, rows.facility_rows, rows.facilities_from_rows),
-    "structure": (Structure, "structures", rows.STRUCTURE_COLUMNS, rows.structure_rows, rows.structures_from_rows),
-    "observation": (Observation, "observations", rows.OBSERVATION_COLUMNS, rows.observation_rows,
-                    rows.observations_from_rows),
-    "source": (Source, "sources", rows.SOURCE_COLUMNS, rows.source_rows, rows.sources_from_rows),
+    "facility": (Facility, "facilities", row_codec.FACILITY_COLUMNS, row_codec.facility_rows,
+                 row_codec.facilities_from_rows),
+    "structure": (Structure, "structures", row_codec.STRUCTURE_COLUMNS, row_codec.structure_rows,
+                  row_codec.structures_from_rows),
+    "observation": (Observation, "observations", row_codec.OBSERVATION_COLUMNS, row_codec.observation_rows,
+                    row_codec.observations_from_rows),
+    "source": (Source, "sources", row_codec.SOURCE_COLUMNS, row_codec.source_rows, row_codec.sources_from_rows),
 }
 _KIND_OF = {cls: kind for kind, (cls, *_rest) in _KINDS.items()}
 
@@ -352,23 +354,54 @@ class GeoPackageStore:
     def iter_observations(self, flt: Filter = Filter(), batch_size: int = 5000) -> Iterator[list[Observation]]:
         yield from self._iter("observation", flt, batch_size)
 
-    def _iter(self, kind: str, flt: Filter, batch_size: int) -> Iterator[list]:
+    def _iter_rows(self, kind: str, flt: Filter, batch_size: int) -> Iterator[list[tuple]]:
         """Keyset pages in fid order, so memory holds one batch whatever the registry's size."""
         table = _KINDS[kind][1]
         where, params = self._where(table, flt, "id" if kind == "facility" else "facility_id")
         where = (where + " AND" if where else "WHERE") + " fid > ?"
         last = 0
         con = self._connect()
-        _cls, _t, cols, _to, from_rows = _KINDS[kind]
+        cols = _KINDS[kind][2]
         while True:
             result = con.execute(f"SELECT fid, {', '.join(cols)} FROM {table} {where} ORDER BY fid LIMIT ?",
                                  (*params, last, batch_size)).fetchall()
             if not result:
                 return
             last = result[-1][0]
-            batch = _exact_bbox(from_rows([r[1:] for r in result]), flt.bbox)
+            yield [r[1:] for r in result]
+
+    def _iter(self, kind: str, flt: Filter, batch_size: int) -> Iterator[list]:
+        from_rows = _KINDS[kind][4]
+        for rows in self._iter_rows(kind, flt, batch_size):
+            batch = _exact_bbox(from_rows(rows), flt.bbox)
             if batch:
                 yield batch
+
+    def iter_geojson_features(self, flt: Filter = Filter(), precision: int = 7,
+                              batch_size: int = 5000) -> Iterator[str]:
+        """Feature texts of the report: facilities chosen by ids/bbox, then their structures, then
+        their observations in the date range, each with its sources embedded."""
+        sources = gpkg_features.source_texts(self.list_sources())
+        boxes = [shapely.box(*b) for b in _split_bbox(flt.bbox)] if flt.bbox else None
+        selected: set[str] = set()
+        for rows in self._iter_rows("facility", Filter(facility_ids=flt.facility_ids, bbox=flt.bbox), batch_size):
+            for fid, text in gpkg_features.feature_texts("facilities", rows_columns("facility"), rows, sources,
+                                                         precision, boxes):
+                selected.add(fid)
+                yield text
+        if not selected:
+            return
+        everything = flt.facility_ids is None and flt.bbox is None
+        # a short id list goes to SQL; a long one would pass SQLite's parameter limit, so filter here
+        ids = None if everything or len(selected) > 500 else tuple(sorted(selected))
+        for kind, table, extra in (("structure", "structures", {}),
+                                   ("observation", "observations", {"date_from": flt.date_from,
+                                                                    "date_to": flt.date_to})):
+            for rows in self._iter_rows(kind, Filter(facility_ids=ids, **extra), batch_size):
+                if not everything:
+                    rows = [r for r in rows if r[2] in selected]  # facility_id is the third column
+                for _id, text in gpkg_features.feature_texts(table, rows_columns(kind), rows, sources, precision):
+                    yield text
 
     def list_structures(self, flt: Filter = Filter()) -> list[Structure]:
         return self._list("structure", flt, "facility_id, name")
@@ -502,6 +535,10 @@ class GeoPackageStore:
         if problems:
             raise InputError(f"{len(problems)} records refer to things that are neither in the file nor in the "
                              "registry; nothing was imported", problems)
+
+
+def rows_columns(kind: str) -> tuple[str, ...]:
+    return _KINDS[kind][2]
 
 
 def _exact_extent(con, table: str) -> tuple:

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import shapely
 
 from ..dates import PartialDate, format_timestamp, parse_timestamp
 from ..geometry import ground_areas_m2
-from ..model import Alias, Facility, ImageRef, Observation, ParentClaim, Source, Structure
+from ..model import (
+    Alias,
+    Confidence,
+    Facility,
+    FacilityStatus,
+    ImageRef,
+    LocationPrecision,
+    Observation,
+    ObservationKind,
+    ParentClaim,
+    Source,
+    Structure,
+    trusted,
+)
 from . import gpkg_binary
 
 FACILITY_COLUMNS = ("geom", "id", "name", "aliases", "country", "category", "status", "location_precision",
@@ -32,8 +48,33 @@ def _ts(value) -> str | None:
     return None if value is None else format_timestamp(value)
 
 
+@lru_cache(maxsize=4096)
 def _pd(text: str | None) -> PartialDate | None:
     return None if text is None else PartialDate.parse(text)
+
+
+@lru_cache(maxsize=65536)
+def _read_ts(text: str | None) -> dt.datetime | None:
+    # rows from one import share their timestamps, so the cache makes bulk reads cheap
+    return None if text is None else parse_timestamp(text)
+
+
+def _tuple(text: str) -> tuple:
+    return () if text == "[]" else tuple(json.loads(text))
+
+
+def polygonal(geoms: np.ndarray) -> np.ndarray:
+    """One-part MultiPolygons back to the Polygons they were (the column is MULTIPOLYGON)."""
+    single = shapely.get_num_geometries(geoms) == 1
+    out = geoms.copy()
+    out[single] = shapely.get_geometry(geoms[single], 0)
+    return out
+
+
+_LOC = {m.value: m for m in LocationPrecision}
+_STATUS = {m.value: m for m in FacilityStatus}
+_KIND = {m.value: m for m in ObservationKind}
+_CONF = {m.value: m for m in Confidence}
 
 
 def _multi(geom):
@@ -56,20 +97,17 @@ def facility_rows(items: list[Facility]) -> list[tuple]:
 
 
 def facilities_from_rows(rows: list[tuple]) -> list[Facility]:
-    geoms = gpkg_binary.decode([r[0] for r in rows])
-    out = []
-    for r, g in zip(rows, geoms, strict=True):
-        if g.geom_type == "MultiPolygon" and len(g.geoms) == 1:
-            g = g.geoms[0]
-        out.append(Facility(
-            id=r[1], name=r[2], geometry=g, aliases=tuple(Alias(**a) for a in json.loads(r[3])), country=r[4],
-            category=r[5], status=r[6], location_precision=r[7],
-            parents=tuple(ParentClaim(name=p["name"], facility_id=p.get("facility_id"),
-                                      source_ids=tuple(p.get("source_ids") or ())) for p in json.loads(r[8])),
-            systems=tuple(json.loads(r[9])), notes=r[10], source_ids=tuple(json.loads(r[11])),
-            extra=json.loads(r[12]), version=r[14],
-            created_at=r[15] and parse_timestamp(r[15]), updated_at=r[16] and parse_timestamp(r[16])))
-    return out
+    geoms = polygonal(gpkg_binary.decode([r[0] for r in rows]))
+    return [trusted(
+        Facility, id=r[1], name=r[2], geometry=g,
+        aliases=() if r[3] == "[]" else tuple(trusted(Alias, **a) for a in json.loads(r[3])),
+        country=r[4], category=r[5], status=_STATUS[r[6]], location_precision=_LOC[r[7]],
+        parents=() if r[8] == "[]" else tuple(
+            trusted(ParentClaim, name=p["name"], facility_id=p.get("facility_id"),
+                    source_ids=tuple(p.get("source_ids") or ())) for p in json.loads(r[8])),
+        systems=_tuple(r[9]), notes=r[10], source_ids=_tuple(r[11]), extra={} if r[12] == "{}" else json.loads(r[12]),
+        version=r[14], created_at=_read_ts(r[15]), updated_at=_read_ts(r[16]),
+    ) for r, g in zip(rows, geoms, strict=True)]
 
 
 def structure_rows(items: list[Structure]) -> list[tuple]:
@@ -84,10 +122,10 @@ def structure_rows(items: list[Structure]) -> list[tuple]:
 
 def structures_from_rows(rows: list[tuple]) -> list[Structure]:
     geoms = gpkg_binary.decode([r[0] for r in rows])
-    return [Structure(
-        id=r[1], facility_id=r[2], name=r[3], geometry=g, kind=r[4], location_precision=r[5], status=r[6],
-        built=_pd(r[7]), removed=_pd(r[8]), notes=r[9], source_ids=tuple(json.loads(r[10])), version=r[12],
-        created_at=r[13] and parse_timestamp(r[13]), updated_at=r[14] and parse_timestamp(r[14]),
+    return [trusted(
+        Structure, id=r[1], facility_id=r[2], name=r[3], geometry=g, kind=r[4], location_precision=_LOC[r[5]],
+        status=_STATUS[r[6]], built=_pd(r[7]), removed=_pd(r[8]), notes=r[9], source_ids=_tuple(r[10]),
+        version=r[12], created_at=_read_ts(r[13]), updated_at=_read_ts(r[14]),
     ) for r, g in zip(rows, geoms, strict=True)]
 
 
@@ -107,11 +145,11 @@ def observation_rows(items: list[Observation]) -> list[tuple]:
 
 def observations_from_rows(rows: list[tuple]) -> list[Observation]:
     geoms = gpkg_binary.decode([r[0] for r in rows])
-    return [Observation(
-        id=r[1], facility_id=r[2], structure_id=r[3], date=PartialDate.parse(r[4]), kind=r[8], summary=r[9],
-        image=ImageRef(provider=r[10], image_id=r[11], acquired=_pd(r[12])) if r[10] else None,
-        confidence=r[13], analyst=r[14], source_ids=tuple(json.loads(r[15])), notes=r[16], version=r[17],
-        geometry=g, created_at=r[18] and parse_timestamp(r[18]), updated_at=r[19] and parse_timestamp(r[19]),
+    return [trusted(
+        Observation, id=r[1], facility_id=r[2], structure_id=r[3], date=_pd(r[4]), kind=_KIND[r[8]], summary=r[9],
+        image=trusted(ImageRef, provider=r[10], image_id=r[11], acquired=_pd(r[12])) if r[10] else None,
+        confidence=_CONF[r[13]], analyst=r[14], source_ids=_tuple(r[15]), notes=r[16], version=r[17],
+        geometry=g, created_at=_read_ts(r[18]), updated_at=_read_ts(r[19]),
     ) for r, g in zip(rows, geoms, strict=True)]
 
 
@@ -121,6 +159,6 @@ def source_rows(items: list[Source]) -> list[tuple]:
 
 
 def sources_from_rows(rows: list[tuple]) -> list[Source]:
-    return [Source(id=r[0], title=r[1], publisher=r[2], url=r[3], published=_pd(r[4]), language=r[5],
-                   excerpt=r[6], retrieved_at=r[7] and parse_timestamp(r[7]), notes=r[8], version=r[9])
+    return [trusted(Source, id=r[0], title=r[1], publisher=r[2], url=r[3], published=_pd(r[4]), language=r[5],
+                    excerpt=r[6], retrieved_at=_read_ts(r[7]), notes=r[8], version=r[9])
             for r in rows]
