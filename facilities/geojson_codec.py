@@ -19,7 +19,7 @@ from shapely.geometry import mapping, shape
 
 from .dates import PartialDate, format_timestamp, parse_timestamp
 from .errors import FeatureProblem, InputError, ValidationError
-from .geometry import ANY_GEOMETRY, POLYGONAL, check_geometry, rfc7946
+from .geometry import ANY_GEOMETRY, POLYGONAL, check_geometries, rfc7946
 from .model import (
     Alias,
     Facility,
@@ -136,7 +136,8 @@ def _text(props: Mapping, key: str, default: str = "") -> str:
     return default if v is None else v
 
 
-def _geometry(raw: Any, allowed: tuple[str, ...], repair: bool, notes: list[str], required: bool = True):
+def _build_geometry(raw: Any, allowed: tuple[str, ...], required: bool = True):
+    """GeoJSON geometry -> shapely, with the structural checks; validity is checked per batch."""
     if raw is None:
         if required:
             raise ValidationError("geometry is null; this feature needs a " + " or ".join(allowed))
@@ -156,9 +157,7 @@ def _geometry(raw: Any, allowed: tuple[str, ...], repair: bool, notes: list[str]
             geom = shape(raw)
     except Exception as err:  # shapely/GEOS raise several types for malformed rings
         raise ValidationError(f"malformed {raw['type']}: {err}") from None
-    checked = check_geometry(geom, allowed=allowed, repair=repair)
-    notes.extend(checked.notes)
-    return checked.geometry
+    return geom
 
 
 def _fast_polygonal(raw: dict):
@@ -316,28 +315,59 @@ def parse_feature_collection(
         raise InputError(f"type {kind!r} is not a Feature or FeatureCollection", source=source)
 
     problems: list[FeatureProblem] = []
-    notes: list[str] = []
-    found: dict[str, list] = {"facility": [], "structure": [], "observation": []}
-    sources: dict[str, Source] = {}
-    seen: dict[tuple[str, str], int] = {}
+    # 1. structure and geometry of each feature
+    parsed = []  # (index, feature id, feature_type, properties, geometry)
     for i, feat in enumerate(features):
         fid = feat.get("id") if isinstance(feat, dict) else None
         try:
-            value, kind_name = _parse_feature(feat, repair, default_precision, notes, i, sources)
-            key = (kind_name, value.id)
-            if key in seen:
-                raise ValidationError(f"duplicate {kind_name} id {value.id!r} (also feature {seen[key]})")
-            seen[key] = i
-            found[kind_name].append(value)
+            parsed.append((i, fid, *_parse_feature(feat)))
         except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as err:
-            pid = fid if isinstance(fid, (str, int)) else None
-            problems.append(FeatureProblem(i, None if pid is None else str(pid), _reason(err)))
+            problems.append(_problem(i, fid, err))
+    # 2. geometry validity, one vectorised pass per kind of geometry rule
+    notes: list[str] = []
+    bad: dict[int, str] = {}
+    for polygonal in (True, False):
+        group = [k for k, p in enumerate(parsed) if (p[2] == "facility") == polygonal and p[4] is not None]
+        if not group:
+            continue
+        geoms, errors, group_notes = check_geometries(
+            np.array([parsed[k][4] for k in group], dtype=object),
+            allowed=POLYGONAL if polygonal else ANY_GEOMETRY, repair=repair)
+        for j, k in enumerate(group):
+            i, fid, ftype, props, _g = parsed[k]
+            parsed[k] = (i, fid, ftype, props, geoms[j])
+            if j in errors:
+                bad[i] = errors[j]
+            notes.extend(f"feature {i}: {n}" for n in group_notes.get(j, ()))
+    # 3. the registry values, their ids and sources
+    found: dict[str, list] = {"facility": [], "structure": [], "observation": []}
+    sources: dict[str, Source] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for i, fid, ftype, props, geom in parsed:
+        try:
+            if i in bad:
+                raise ValidationError(bad[i])
+            value = _VALUE[ftype](fid, props, geom, default_precision)
+            key = (ftype, value.id)
+            if key in seen:
+                raise ValidationError(f"duplicate {ftype} id {value.id!r} (also feature {seen[key]})")
+            seen[key] = i
+            _sources_from(props, sources)
+            found[ftype].append(value)
+        except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as err:
+            problems.append(_problem(i, fid, err))
+    problems.sort(key=lambda p: p.index)
     if problems and not skip_invalid:
         raise InputError(f"{len(problems)} of {len(features)} features are invalid; nothing was imported",
                          problems, source=source)
     registry = Registry(tuple(found["facility"]), tuple(found["structure"]), tuple(found["observation"]),
                         tuple(sources.values()))
     return registry, problems, notes
+
+
+def _problem(i: int, fid: Any, err: Exception) -> FeatureProblem:
+    pid = fid if isinstance(fid, (str, int)) and not isinstance(fid, bool) else None
+    return FeatureProblem(i, None if pid is None else str(pid), _reason(err))
 
 
 def _reason(err: Exception) -> str:
@@ -348,8 +378,8 @@ def _reason(err: Exception) -> str:
     return str(err)
 
 
-def _parse_feature(feat: Any, repair: bool, default_precision: str, notes: list[str], i: int,
-                   sources: dict[str, Source]):
+def _parse_feature(feat: Any) -> tuple[str, dict, Any]:
+    """(feature_type, properties, unchecked geometry) of one feature, or ValidationError."""
     if not isinstance(feat, dict) or feat.get("type") != "Feature":
         raise ValidationError("is not a GeoJSON Feature object")
     if "coordinates" in feat:
@@ -357,22 +387,19 @@ def _parse_feature(feat: Any, repair: bool, default_precision: str, notes: list[
     props = feat.get("properties") or {}
     if not isinstance(props, dict):
         raise ValidationError("'properties' must be an object or null")
-    local_notes: list[str] = []
     ftype = props.get("feature_type", "facility")
     if ftype == "facility":
-        geom = _geometry(feat.get("geometry"), POLYGONAL, repair, local_notes)
-        value = _facility(feat.get("id"), props, geom, default_precision)
-    elif ftype == "structure":
-        geom = _geometry(feat.get("geometry"), ANY_GEOMETRY, repair, local_notes)
-        value = _structure(props, geom)
-    elif ftype == "observation":
-        geom = _geometry(feat.get("geometry"), ANY_GEOMETRY, repair, local_notes, required=False)
-        value = _observation(props, geom)
-    else:
-        raise ValidationError(f"feature_type {ftype!r} is not facility, structure or observation")
-    _sources_from(props, sources)
-    notes.extend(f"feature {i} ({value.id}): {n}" for n in local_notes)
-    return value, ftype
+        return ftype, props, _build_geometry(feat.get("geometry"), POLYGONAL)
+    if ftype in ("structure", "observation"):
+        return ftype, props, _build_geometry(feat.get("geometry"), ANY_GEOMETRY, required=ftype == "structure")
+    raise ValidationError(f"feature_type {ftype!r} is not facility, structure or observation")
+
+
+_VALUE = {
+    "facility": lambda fid, props, geom, precision: _facility(fid, props, geom, precision),
+    "structure": lambda fid, props, geom, precision: _structure(props, geom),
+    "observation": lambda fid, props, geom, precision: _observation(props, geom),
+}
 
 
 def _check_crs(data: dict, source: str | None) -> None:

@@ -81,6 +81,54 @@ def check_geometry(
     return Checked(geom, tuple(notes))
 
 
+_TYPE_IDS = {"Point": 0, "LineString": 1, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5, "MultiPolygon": 6}
+
+
+def check_geometries(
+    geoms: np.ndarray,
+    *,
+    allowed: tuple[str, ...] = POLYGONAL,
+    repair: bool = False,
+) -> tuple[np.ndarray, dict[int, str], dict[int, tuple[str, ...]]]:
+    """`check_geometry` for a whole batch: (geometries, error by index, notes by index).
+
+    The common case (valid, 2D, in range, not crossing ±180°) is decided by a few vectorised
+    GEOS calls; only the geometries that fail one of them go through `check_geometry` one by one,
+    which gives the precise reason or repair.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = geoms.copy()
+    suspect = ~np.isin(shapely.get_type_id(geoms), [_TYPE_IDS[t] for t in allowed])
+    suspect |= shapely.is_empty(geoms) | shapely.has_z(geoms)
+    suspect |= shapely.get_num_coordinates(geoms) > MAX_VERTICES
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    if len(coords):
+        bad = ~np.isfinite(coords).all(axis=1) | (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
+        suspect[index[bad]] = True
+        # consecutive vertices of one geometry more than 180° apart: an edge across the antimeridian
+        jump = (index[1:] == index[:-1]) & (np.abs(np.diff(coords[:, 0])) > 180)
+        suspect[index[1:][jump]] = True
+    rest = np.flatnonzero(~suspect)
+    suspect[rest[~shapely.is_valid(geoms[rest])]] = True
+    errors: dict[int, str] = {}
+    notes: dict[int, tuple[str, ...]] = {}
+    for i in np.flatnonzero(suspect):
+        try:
+            checked = check_geometry(geoms[i], allowed=allowed, repair=repair)
+        except ValidationError as err:
+            errors[int(i)] = str(err)
+            continue
+        out[i] = checked.geometry
+        if checked.notes:
+            notes[int(i)] = checked.notes
+    if set(allowed) <= set(POLYGONAL):
+        ok = np.flatnonzero(~suspect)
+        single = ok[shapely.get_num_geometries(out[ok]) == 1]
+        single = single[shapely.get_type_id(out[single]) == _TYPE_IDS["MultiPolygon"]]
+        out[single] = shapely.get_geometry(out[single], 0)
+    return out, errors, notes
+
+
 def check_lonlat_range(coords: np.ndarray) -> None:
     if coords.size == 0:
         return

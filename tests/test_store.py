@@ -251,3 +251,23 @@ def test_a_failing_migration_leaves_the_file_as_it_was(store, monkeypatch):
     with pytest.raises(RuntimeError, match="migration bug"):
         GeoPackageStore(path)
     assert store_digest(path) == before
+
+
+def test_bulk_import_indexes_like_the_triggers_do(tmp_path, make_facility):
+    """Imports past BULK_ROWS fill the R-tree themselves; the file must end up exactly as if the
+    spec's triggers had done it, triggers included."""
+    from facilities.store.gpkg import BULK_ROWS
+
+    n = BULK_ROWS + 10
+    facs = tuple(make_facility(id=f"f{i}", geometry=square(i * 0.01, 0, 0.005)) for i in range(n))
+    bulk, single = GeoPackageStore(tmp_path / "bulk.gpkg"), GeoPackageStore(tmp_path / "single.gpkg")
+    bulk.import_registry(Registry(facilities=facs), actor="t")
+    for chunk in range(0, n, BULK_ROWS - 1):
+        single.import_registry(Registry(facilities=facs[chunk:chunk + BULK_ROWS - 1]), actor="t")
+    q = "SELECT id, minx, maxx, miny, maxy FROM rtree_facilities_geom ORDER BY id"
+    assert bulk._connect().execute(q).fetchall() == single._connect().execute(q).fetchall()
+    q = "SELECT name, sql FROM sqlite_master WHERE type='trigger' ORDER BY name"
+    assert bulk._connect().execute(q).fetchall() == single._connect().execute(q).fetchall()
+    bulk.add_facility(make_facility(id="late", geometry=square(50, 50, 0.01)), actor="t")  # trigger still works
+    assert [f.id for f in bulk.facilities_in_bbox((49.9, 49.9, 50.1, 50.1))] == ["late"]
+    assert len(bulk.facilities_in_bbox((-1, -1, 10, 1))) == n

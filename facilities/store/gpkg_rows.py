@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import shapely
@@ -40,8 +39,7 @@ SOURCE_COLUMNS = ("id", "title", "publisher", "url", "published", "language", "e
                   "version")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # what the export splices in
 
 
 def _ts(value) -> str | None:
