@@ -12,3 +12,47 @@ class UnknownProvider(ImageryError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; we want it plain
         return str(self.args[0]) if self.args else "unknown provider"
+
+
+# Network errors: every message names the host and the reason, so the UI can say which service failed.
+
+
+class NetworkError(ImageryError):
+    """A remote imagery service could not give a usable answer."""
+
+    def __init__(self, message: str, *, url: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class ServiceUnavailable(NetworkError):
+    """Connection refused or reset, or HTTP 5xx after the allowed retries: the service is down."""
+
+
+class ServiceTimeout(NetworkError):
+    """No complete answer within the deadline (a hang, or a slow drip that beats per-read timeouts)."""
+
+
+class BadResponse(NetworkError):
+    """An answer we cannot use: truncated, oversized, wrong content type, not an image, malformed JSON."""
+
+
+class NotFoundError(NetworkError):
+    """HTTP 404/410: no imagery (or no document) at this address. Not a fault of the service."""
+
+
+class RateLimited(NetworkError):
+    """HTTP 429 after the allowed retries."""
+
+
+class RefusedURL(NetworkError):
+    """A URL or redirect we will not follow: not https, or a private, loopback or link-local host."""
+
+
+class OfflineError(NetworkError):
+    """Offline mode: the network is not used and the cache does not hold this answer."""
+
+
+class NotCacheable(ImageryError):
+    """The provider's terms forbid storing this response on disk (e.g. Esri imagery tiles)."""
