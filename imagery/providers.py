@@ -29,6 +29,9 @@ class TileProvider:
     min_zoom: int = 0
     imagery: bool = False  # aerial/satellite pictures rather than a drawn map
     server_fetch_allowed: bool = False  # True only for sources whose terms allow server-side download
+    subdomains: tuple[str, ...] = ()  # values for {s} (load balancing), as Leaflet's `subdomains`
+    composite: bool = False  # a blend of many acquisition dates: context only, cannot date an event
+    year: int | None = None  # for yearly mosaics
 
     def __post_init__(self) -> None:
         for part in ("{z}", "{x}", "{y}"):
@@ -41,9 +44,11 @@ class TileProvider:
         if self.max_native_zoom > self.max_zoom:
             raise ValueError(f"provider {self.key}: max_native_zoom is above max_zoom")
 
-    def tile_url(self, z: int, x: int, y: int) -> str:
-        """The URL of one tile (for links and tests; the server must not fetch it)."""
-        return self.url.format(z=z, x=x, y=y)
+    def tile_url(self, z: int, x: int, y: int, **params: object) -> str:
+        """The URL of one tile; extra placeholders such as {release} come in `params`."""
+        if "{s}" in self.url and "s" not in params:
+            params["s"] = self.subdomains[0] if self.subdomains else ""
+        return self.url.format(z=z, x=x, y=y, **params)
 
 
 ESRI_WORLD_IMAGERY = TileProvider(
@@ -88,7 +93,89 @@ OPENSTREETMAP = TileProvider(
 
 # Order matters: the first is the default online base layer.
 BASEMAPS: tuple[TileProvider, ...] = (ESRI_WORLD_IMAGERY, OPENSTREETMAP)
-_BY_KEY = {p.key: p for p in BASEMAPS}
+
+# -- Esri World Imagery Wayback ----------------------------------------------------------------
+# The browser shows the tiles. The server fetches only the catalogue, tilemap and metadata JSON
+# and, to tell identical releases apart, tile bytes held in memory and never stored (Esri terms:
+# no scraping, storing or export). Hence server_fetch_allowed=False: the cache refuses the tiles.
+WAYBACK_CONFIG_URL = "https://s3-us-west-2.amazonaws.com/config.maptiles.arcgis.com/waybackconfig.json"
+WAYBACK_SERVICE_ROOT = "https://wayback.maptiles.arcgis.com/arcgis/rest/services/World_Imagery/MapServer"
+WAYBACK_TILE_URL = (
+    "https://{s}.maptiles.arcgis.com/arcgis/rest/services/World_Imagery/WMTS/1.0.0/default028mm/MapServer/tile/"
+    "{release}/{z}/{y}/{x}"  # y before x
+)
+
+ESRI_WAYBACK = TileProvider(
+    key="esri-wayback",
+    title="Esri World Imagery Wayback",
+    url=WAYBACK_TILE_URL,
+    # the release date is appended per layer: see wayback_attribution()
+    attribution=ESRI_WORLD_IMAGERY.attribution,
+    attribution_text=ESRI_WORLD_IMAGERY.attribution_text,
+    licence=(
+        "Esri Master License Agreement and Terms of Use: display in a web map with attribution; "
+        "no scraping, storing, caching or export of tiles. Metadata is read to date the imagery."
+    ),
+    licence_url="https://www.arcgis.com/home/item.html?id=10df2279f9684e4a9f6a7f08febac2a9",
+    max_zoom=21,
+    max_native_zoom=19,
+    imagery=True,
+    server_fetch_allowed=False,
+    subdomains=("wayback", "wayback-a", "wayback-b"),
+)
+
+
+def wayback_attribution(release_date: str, html: bool = True) -> str:
+    """Attribution for one Wayback release layer: Esri's required lines plus the release date."""
+    base = ESRI_WAYBACK.attribution if html else ESRI_WAYBACK.attribution_text
+    return f"Esri World Imagery Wayback ({release_date}) | {base}"
+
+
+# -- EOX Sentinel-2 cloudless yearly mosaics -------------------------------------------------------
+# Yearly cloud-free composites: each pixel may come from a different day, so they are context
+# layers that cannot date an event. 2016 is CC BY 4.0; 2018 onward CC BY-NC-SA 4.0 (non-commercial;
+# ShareAlike applies to derived images). 2017 is skipped: its licence is ambiguous and tiles blank.
+EOX_TILE_URL = "https://tiles.maps.eox.at/wmts/1.0.0/{layer}/default/g/{{z}}/{{y}}/{{x}}.jpg"
+EOX_YEARS: tuple[int, ...] = (2016, 2018, 2019, 2020, 2021, 2022, 2023, 2024, 2025)
+
+
+def _eox(year: int) -> TileProvider:
+    layer = "s2cloudless_3857" if year == 2016 else f"s2cloudless-{year}_3857"
+    if year == 2016:
+        text = ("Sentinel-2 cloudless - https://s2maps.eu by EOX IT Services GmbH "
+                "(Contains modified Copernicus Sentinel data 2016 & 2017)")
+        html = ('<a href="https://s2maps.eu" target="_blank" rel="noopener noreferrer">Sentinel-2 cloudless - '
+                "https://s2maps.eu</a> by EOX IT Services GmbH "
+                "(Contains modified Copernicus Sentinel data 2016 &amp; 2017)")
+        licence, licence_url = "CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/"
+    else:
+        text = (f"EOxCloudless https://cloudless.eox.at by EOX IT Services GmbH "
+                f"(Contains modified Copernicus Sentinel data {year})")
+        html = ('<a href="https://cloudless.eox.at" target="_blank" rel="noopener noreferrer">EOxCloudless '
+                f"https://cloudless.eox.at</a> by EOX IT Services GmbH "
+                f"(Contains modified Copernicus Sentinel data {year})")
+        licence = "CC BY-NC-SA 4.0 (non-commercial; commercial use needs an EOX licence)"
+        licence_url = "https://cloudless.eox.at/documentation/license"
+    return TileProvider(
+        key=f"eox-s2cloudless-{year}",
+        title=f"Sentinel-2 cloudless {year} (yearly composite)",
+        url=EOX_TILE_URL.format(layer=layer),
+        attribution=html,
+        attribution_text=text,
+        licence=licence,
+        licence_url=licence_url,
+        max_zoom=18,
+        max_native_zoom=14,  # 10 m source pixels: nothing more to see beyond z14
+        imagery=True,
+        server_fetch_allowed=True,  # open licences allow copying with attribution
+        composite=True,
+        year=year,
+    )
+
+
+EOX_MOSAICS: tuple[TileProvider, ...] = tuple(_eox(y) for y in EOX_YEARS)
+IMAGERY_LAYERS: tuple[TileProvider, ...] = (ESRI_WAYBACK, *EOX_MOSAICS)
+_BY_KEY = {p.key: p for p in (*BASEMAPS, *IMAGERY_LAYERS)}
 
 
 def get_provider(key: str) -> TileProvider:

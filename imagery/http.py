@@ -1,0 +1,322 @@
+"""The one HTTP client imagery/ uses: deadlines, bounded retries, bounded concurrency, typed errors.
+
+`requests` has no default timeout, and its read timeout applies per socket read, so a server that
+drips one byte a second never times out. Here every call has a total deadline (retries included)
+and the body is read in small pieces, checking the clock between them. Redirects are followed by
+hand so each hop is checked: no plain http, no private, loopback or link-local hosts (cloud
+metadata at 169.254.169.254), except hosts the caller allow-lists (the tests' 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import ipaddress
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+
+from .errors import (
+    BadResponse,
+    ImageryError,
+    NetworkError,
+    NotFoundError,
+    OfflineError,
+    RateLimited,
+    RefusedURL,
+    ServiceTimeout,
+    ServiceUnavailable,
+)
+
+PROJECT_URL = "https://github.com/facility-tracker/facility-tracker"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF", b"II*\x00", b"MM\x00*")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("facility-tracker")
+    except metadata.PackageNotFoundError:  # running from a checkout that is not installed
+        return "0.1.0"
+
+
+USER_AGENT = f"facility-tracker/{_version()} (+{PROJECT_URL})"
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0  # per socket read
+    deadline: float = 30.0  # total per call, retries and backoff included
+    retries: int = 3  # extra attempts after the first
+    backoff: float = 0.5  # first backoff; doubles per attempt, with jitter
+    backoff_max: float = 8.0
+    retry_after_max: float = 10.0  # a server asking for longer is not waited on beyond this
+    max_bytes: int = 32 * 1024 * 1024
+    concurrency: int = 8
+    max_redirects: int = 5
+    allow_hosts: frozenset[str] = frozenset()  # exempt from the https and public-address rules
+    user_agent: str = USER_AGENT
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str  # final URL, after redirects
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    elapsed: float
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise BadResponse(f"{_host(self.url)}: malformed JSON ({err})", url=self.url, status=self.status) from err
+
+
+@dataclass
+class Stats:
+    requests: int = 0  # attempts that reached the network
+    retries: int = 0
+    by_host: dict[str, int] = field(default_factory=dict)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+def check_url(url: str, allow_hosts: Iterable[str] = ()) -> None:
+    """Raise RefusedURL unless the URL is https to a public host, or its host is allow-listed."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise RefusedURL(f"{url!r}: no host", url=url)
+    if host in allow_hosts or parts.netloc.lower() in allow_hosts:
+        return
+    if parts.scheme != "https":
+        raise RefusedURL(f"{host}: refused {parts.scheme or 'schemeless'} URL (https only)", url=url)
+    if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
+        raise RefusedURL(f"{host}: refused local host name", url=url)
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return  # a name; literal addresses are the common SSRF vector and are checked below
+    if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
+        raise RefusedURL(f"{host}: refused private, loopback or link-local address", url=url)
+
+
+def looks_like_image(body: bytes) -> bool:
+    """Magic bytes and, for PNG/JPEG, the end marker: catches HTML pages and truncated tiles."""
+    if not body.startswith(IMAGE_MAGIC):
+        return False
+    if body.startswith(b"\x89PNG"):
+        return body.endswith(b"IEND\xaeB`\x82")
+    if body.startswith(b"\xff\xd8"):
+        return body.rstrip(b"\x00").endswith(b"\xff\xd9")
+    return True
+
+
+def _retry_after(value: str | None, cap: float) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return max(0.0, min(cap, seconds))
+
+
+class HttpClient:
+    """requests.Session wrapper; thread-safe for `get` (used from `get_many`'s worker threads)."""
+
+    def __init__(self, config: HttpConfig | None = None, *, offline: bool = False,
+                 rng: random.Random | None = None) -> None:
+        self.config = config or HttpConfig()
+        self.offline = offline
+        self.stats = Stats()
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self.config.concurrency)
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = self.config.user_agent
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, self.config.concurrency), max_retries=0)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one call ---------------------------------------------------------------------------
+
+    def get(self, url: str, *, params: Mapping[str, str] | None = None, expect: str | None = None,
+            deadline: float | None = None) -> Response:
+        """GET with retries inside one total deadline. expect: None, "json" or "image"."""
+        if self.offline:
+            raise OfflineError(f"{_host(url)}: offline mode, not fetched", url=url)
+        if params:
+            url = requests.Request("GET", url, params=dict(params)).prepare().url or url
+        check_url(url, self.config.allow_hosts)
+        limit = time.monotonic() + (deadline if deadline is not None else self.config.deadline)
+        attempt = 0
+        while True:
+            try:
+                resp = self._attempt(url, limit)
+            except ServiceUnavailable:  # connection refused/reset: worth another try
+                wait = self._backoff(attempt)
+                if attempt >= self.config.retries or time.monotonic() + wait >= limit:
+                    raise
+            else:
+                if resp.status not in RETRY_STATUSES:
+                    return self._check(resp, expect)
+                err = self._status_error(resp)
+                wait = _retry_after(resp.headers.get("Retry-After"), self.config.retry_after_max)
+                if wait is None:
+                    wait = self._backoff(attempt)
+                if attempt >= self.config.retries or time.monotonic() + wait >= limit:
+                    raise err  # waiting would overrun the deadline: fail now, not later
+            with self._lock:
+                self.stats.retries += 1
+            time.sleep(wait)
+            attempt += 1
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.config.backoff_max, self.config.backoff * 2**attempt)
+        return base * (0.5 + self._rng.random() / 2)  # jitter: clients that failed together spread out
+
+    def _attempt(self, url: str, limit: float) -> Response:
+        start = time.monotonic()
+        for _hop in range(self.config.max_redirects + 1):
+            resp = self._send(url, limit)
+            if resp.status in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
+                url = urljoin(url, resp.headers["Location"])
+                check_url(url, self.config.allow_hosts)
+                continue
+            return Response(resp.url, resp.status, resp.headers, resp.body, time.monotonic() - start)
+        raise BadResponse(f"{_host(url)}: more than {self.config.max_redirects} redirects", url=url)
+
+    def _send(self, url: str, limit: float) -> Response:
+        host = _host(url)
+        remaining = limit - time.monotonic()
+        if remaining <= 0:
+            raise ServiceTimeout(f"{host}: deadline passed before the request", url=url)
+        with self._slots:
+            with self._lock:
+                self.stats.requests += 1
+                self.stats.by_host[host] = self.stats.by_host.get(host, 0) + 1
+            try:
+                r = self._session.get(
+                    url, stream=True, allow_redirects=False,
+                    timeout=(min(self.config.connect_timeout, remaining), min(self.config.read_timeout, remaining)),
+                )
+            except requests.Timeout as err:
+                raise ServiceTimeout(f"{host}: no answer in time ({err.__class__.__name__})", url=url) from err
+            except requests.ConnectionError as err:
+                raise ServiceUnavailable(f"{host}: cannot connect ({_reason(err)})", url=url) from err
+            except requests.RequestException as err:
+                raise BadResponse(f"{host}: request failed ({_reason(err)})", url=url) from err
+            try:
+                body = self._read_body(r, url, limit)
+            finally:
+                r.close()
+        return Response(url, r.status_code, dict(r.headers), body, 0.0)
+
+    def _read_body(self, r: requests.Response, url: str, limit: float) -> bytes:
+        host = _host(url)
+        declared = r.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.config.max_bytes:
+            raise BadResponse(f"{host}: response of {declared} bytes is over the limit", url=url, status=r.status_code)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                if time.monotonic() > limit:
+                    raise ServiceTimeout(f"{host}: body not complete by the deadline ({size} bytes so far)",
+                                         url=url, status=r.status_code)
+                # read1 returns what one socket read gives, so the clock is checked between drips
+                piece = r.raw.read1(65536) if hasattr(r.raw, "read1") else r.raw.read(65536)
+                if not piece:
+                    break
+                size += len(piece)
+                if size > self.config.max_bytes:
+                    raise BadResponse(f"{host}: response over {self.config.max_bytes} bytes", url=url)
+                chunks.append(piece)
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as err:
+            raise ServiceTimeout(f"{host}: read timed out", url=url) from err
+        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as err:
+            # urllib3 raises several classes for a cut connection; all mean the body is truncated
+            if "timed out" in str(err).lower():
+                raise ServiceTimeout(f"{host}: read timed out", url=url) from err
+            raise BadResponse(f"{host}: body cut short ({_reason(err)})", url=url, status=r.status_code) from err
+        body = b"".join(chunks)
+        encoded = r.headers.get("Content-Encoding", "identity") not in ("", "identity")
+        if declared and declared.isdigit() and not encoded and len(body) != int(declared):
+            raise BadResponse(f"{host}: truncated body ({len(body)} of {declared} bytes)", url=url,
+                              status=r.status_code)
+        return body
+
+    def _status_error(self, resp: Response) -> NetworkError:
+        host, s = _host(resp.url), resp.status
+        if s == 429:
+            return RateLimited(f"{host}: rate limited (HTTP 429)", url=resp.url, status=s)
+        return ServiceUnavailable(f"{host}: service error (HTTP {s})", url=resp.url, status=s)
+
+    def _check(self, resp: Response, expect: str | None) -> Response:
+        host, s = _host(resp.url), resp.status
+        if s in (404, 410):
+            raise NotFoundError(f"{host}: nothing at this address (HTTP {s})", url=resp.url, status=s)
+        if s >= 500:
+            raise ServiceUnavailable(f"{host}: service error (HTTP {s})", url=resp.url, status=s)
+        if not 200 <= s < 300:
+            raise BadResponse(f"{host}: unexpected HTTP {s}", url=resp.url, status=s)
+        ctype = resp.headers.get("Content-Type", "").lower()
+        if expect == "image" and (not ctype.startswith("image/") or not looks_like_image(resp.body)):
+            raise BadResponse(f"{host}: not an image ({ctype or 'no content type'}, {len(resp.body)} bytes)",
+                              url=resp.url, status=s)
+        if expect == "json":
+            resp.json()  # raises BadResponse on malformed JSON
+        return resp
+
+    # -- many calls ---------------------------------------------------------------------------
+
+    def get_many(self, urls: Iterable[str], *, expect: str | None = None,
+                 fetch: Callable[[str], Response] | None = None) -> list[Response | ImageryError]:
+        """Fetch in parallel with at most `concurrency` in flight; errors are returned, not raised."""
+        one = fetch or (lambda u: self.get(u, expect=expect))
+
+        def run(u: str) -> Response | ImageryError:
+            try:
+                return one(u)
+            except ImageryError as err:
+                return err
+
+        url_list = list(urls)
+        if not url_list:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.config.concurrency, len(url_list))) as pool:
+            return list(pool.map(run, url_list))
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err) or err.__class__.__name__
+    return text if len(text) < 200 else text[:197] + "..."
