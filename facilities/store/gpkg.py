@@ -375,16 +375,17 @@ class GeoPackageStore:
     def iter_observations(self, flt: Filter = Filter(), batch_size: int = 5000) -> Iterator[list[Observation]]:
         yield from self._iter("observation", flt, batch_size)
 
-    def _iter_rows(self, kind: str, flt: Filter, batch_size: int) -> Iterator[list[tuple]]:
+    def _iter_rows(self, kind: str, flt: Filter, batch_size: int, select: str | None = None,
+                   ) -> Iterator[list[tuple]]:
         """Keyset pages in fid order, so memory holds one batch whatever the registry's size."""
         table = _KINDS[kind][1]
         where, params = self._where(table, flt, "id" if kind == "facility" else "facility_id")
         where = (where + " AND" if where else "WHERE") + " fid > ?"
         last = 0
         con = self._connect()
-        cols = _KINDS[kind][2]
+        select = select or ", ".join(_KINDS[kind][2])
         while True:
-            result = con.execute(f"SELECT fid, {', '.join(cols)} FROM {table} {where} ORDER BY fid LIMIT ?",
+            result = con.execute(f"SELECT fid, {select} FROM {table} {where} ORDER BY fid LIMIT ?",
                                  (*params, last, batch_size)).fetchall()
             if not result:
                 return
@@ -405,9 +406,9 @@ class GeoPackageStore:
         sources = gpkg_features.source_texts(self.list_sources())
         boxes = [shapely.box(*b) for b in _split_bbox(flt.bbox)] if flt.bbox else None
         selected: set[str] = set()
-        for rows in self._iter_rows("facility", Filter(facility_ids=flt.facility_ids, bbox=flt.bbox), batch_size):
-            for fid, text in gpkg_features.feature_texts("facilities", rows_columns("facility"), rows, sources,
-                                                         precision, boxes):
+        for rows in self._iter_rows("facility", Filter(facility_ids=flt.facility_ids, bbox=flt.bbox), batch_size,
+                                    _feature_select("facility")):
+            for fid, text in gpkg_features.feature_texts("facilities", rows, sources, precision, boxes):
                 selected.add(fid)
                 yield text
         if not selected:
@@ -418,10 +419,10 @@ class GeoPackageStore:
         for kind, table, extra in (("structure", "structures", {}),
                                    ("observation", "observations", {"date_from": flt.date_from,
                                                                     "date_to": flt.date_to})):
-            for rows in self._iter_rows(kind, Filter(facility_ids=ids, **extra), batch_size):
-                if not everything:
-                    rows = [r for r in rows if r[2] in selected]  # facility_id is the third column
-                for _id, text in gpkg_features.feature_texts(table, rows_columns(kind), rows, sources, precision):
+            select = "facility_id, " + _feature_select(kind)
+            for rows in self._iter_rows(kind, Filter(facility_ids=ids, **extra), batch_size, select):
+                rows = [r[1:] for r in rows if everything or r[0] in selected]
+                for _id, text in gpkg_features.feature_texts(table, rows, sources, precision):
                     yield text
 
     def list_structures(self, flt: Filter = Filter()) -> list[Structure]:
@@ -558,8 +559,9 @@ class GeoPackageStore:
                              "registry; nothing was imported", problems)
 
 
-def rows_columns(kind: str) -> tuple[str, ...]:
-    return _KINDS[kind][2]
+def _feature_select(kind: str) -> str:
+    _cls, table, cols, _to, _from = _KINDS[kind]
+    return gpkg_features.select_list(table, cols)
 
 
 def _exact_extent(con, table: str) -> tuple:

@@ -1,8 +1,9 @@
 """The export fast path: GeoPackage rows straight to GeoJSON feature text.
 
 Building domain objects and then dicts for every feature costs several times more than the
-geometry encoding itself; the rows already hold what the features say (JSON columns are stored
-in their GeoJSON form, timestamps in their text form), so they are spliced in as they are.
+geometry encoding itself. The rows already hold what the features say (JSON columns are stored
+in their GeoJSON form, timestamps in their text form), so SQLite's own json_object() writes each
+feature's properties in C and Python only joins them to the geometry and the cited sources.
 tests/test_geojson.py checks that this path and the object codec produce the same features.
 """
 
@@ -21,22 +22,30 @@ from .gpkg_rows import polygonal
 
 _RAW_JSON = frozenset({"aliases", "parents", "systems", "source_ids", "extra"})
 _ROUNDED = frozenset({"area_m2", "footprint_m2"})
-_FEATURE_TYPE = {"facilities": "facility", "structures": "structure", "observations": "observation"}
+FEATURE_TYPE = {"facilities": "facility", "structures": "structure", "observations": "observation"}
 
 
-def _value(v) -> str:
-    if v is None:
-        return "null"
-    if type(v) is str:
-        return encode_basestring(v)
-    return repr(v)  # int, or a finite float: Python's repr is valid JSON
+def select_list(table: str, columns: tuple[str, ...]) -> str:
+    """SELECT expressions giving (geom, id, source_ids, properties JSON) for one feature table.
+
+    `columns` is the table's column list, geometry first; properties keep its order, as the
+    object codec writes them."""
+    parts = [f"'feature_type','{FEATURE_TYPE[table]}'"]
+    for c in columns[1:]:
+        if c in _RAW_JSON:
+            parts.append(f"'{c}',json({c})")
+        elif c in _ROUNDED:
+            parts.append(f"'{c}',round({c},1)")
+        else:
+            parts.append(f"'{c}',{c}")
+    return f"geom, id, source_ids, json_object({','.join(parts)})"
 
 
-def feature_texts(table: str, columns: tuple[str, ...], rows: list[tuple], sources: Mapping[str, str],
-                  precision: int, bbox_geoms: list | None = None) -> Iterator[tuple[str, str]]:
-    """(id, feature text) for each row; `rows` hold `columns` with the geometry first and
-    `sources` maps source id -> its JSON text. With `bbox_geoms`, rows whose geometry meets
-    none of those boxes are left out (the R-tree only compared envelopes)."""
+def feature_texts(table: str, rows: list[tuple], sources: Mapping[str, str], precision: int,
+                  bbox_geoms: list | None = None) -> Iterator[tuple[str, str]]:
+    """(id, feature text) for rows of `select_list`; `sources` maps source id -> its JSON text.
+    With `bbox_geoms`, rows whose geometry meets none of those boxes are left out (the R-tree
+    only compared envelopes)."""
     geoms = gpkg_binary.decode([r[0] for r in rows])
     if table == "facilities":
         geoms = polygonal(geoms)
@@ -50,26 +59,13 @@ def feature_texts(table: str, columns: tuple[str, ...], rows: list[tuple], sourc
     geojson = np.full(len(rows), "null", dtype=object)
     if present.any():
         geojson[present] = shapely.to_geojson(rfc7946(geoms[present], precision))
-    kind = _FEATURE_TYPE[table]
-    names = columns[1:]
-    keys = ['"' + n + '":' for n in names]
-    plans = [(k, 1 if n in _RAW_JSON else 2 if n in _ROUNDED else 0) for k, n in zip(keys, names, strict=True)]
-    head = '{"type":"Feature","id":' + encode_basestring(kind + ":")[:-1]
-    sid_index = names.index("source_ids") + 1
-    for r, g in zip(rows, geojson, strict=True):
-        parts = ['"feature_type":"' + kind + '"']
-        for (key, how), v in zip(plans, r[1:], strict=True):
-            if how == 1:
-                parts.append(key + v)
-            elif how == 2:
-                parts.append(key + ("null" if v is None else repr(round(v, 1))))
-            else:
-                parts.append(key + _value(v))
-        cited = r[sid_index]
-        found = [sources[s] for s in json.loads(cited) if s in sources] if cited != "[]" else ()
-        parts.append('"sources":[' + ",".join(found) + "]")
-        yield r[1], (head + encode_basestring(r[1])[1:] + ',"geometry":' + g + ',"properties":{'
-                     + ",".join(parts) + "}}")
+    head = '{"type":"Feature","id":"' + FEATURE_TYPE[table] + ":"
+    cache: dict[str, str] = {"[]": ""}
+    for (_g, ident, cited, props), g in zip(rows, geojson, strict=True):
+        if cited not in cache:
+            cache[cited] = ",".join(sources[s] for s in json.loads(cited) if s in sources)
+        yield ident, (head + encode_basestring(ident)[1:] + ',"geometry":' + g + ',"properties":' + props[:-1]
+                      + ',"sources":[' + cache[cited] + "]}}")
 
 
 def source_texts(sources: Iterable) -> dict[str, str]:
