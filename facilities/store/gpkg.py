@@ -574,16 +574,12 @@ def _exact_extent(con, table: str) -> tuple:
     eps = 1e-4
 
     def edge(fn: str, col: str, cmp: str, bound: float) -> float:
+        # SQL function names are case-insensitive: ST_minx is the spec's ST_MinX
         return con.execute(f"SELECT {fn}(ST_{col}(geom)) FROM {table} WHERE fid IN "
-                           f"(SELECT id FROM {r} WHERE {_rcol(col)} {cmp} ?)",
-                           (bound,)).fetchone()[0]
+                           f"(SELECT id FROM {r} WHERE {col} {cmp} ?)", (bound,)).fetchone()[0]
 
-    return (edge("min", "MinX", "<=", minx + eps), edge("min", "MinY", "<=", miny + eps),
-            edge("max", "MaxX", ">=", maxx - eps), edge("max", "MaxY", ">=", maxy - eps))
-
-
-def _rcol(col: str) -> str:
-    return {"MinX": "minx", "MinY": "miny", "MaxX": "maxx", "MaxY": "maxy"}[col]
+    return (edge("min", "minx", "<=", minx + eps), edge("min", "miny", "<=", miny + eps),
+            edge("max", "maxx", ">=", maxx - eps), edge("max", "maxy", ">=", maxy - eps))
 
 
 def _split_bbox(bbox: BBox) -> list[BBox]:
