@@ -14,6 +14,42 @@ class UnknownProvider(ImageryError, KeyError):
         return str(self.args[0]) if self.args else "unknown provider"
 
 
+class RasterError(ImageryError):
+    """A raster that cannot be used as given: wrong format, corrupt, unreadable."""
+
+
+class UnsupportedFormat(RasterError):
+    """The bytes are not a format we accept (only TIFF/BigTIFF and JPEG2000; never VRT)."""
+
+
+class CorruptRaster(RasterError):
+    """The header opened but the pixels (or the header itself) cannot be decoded."""
+
+
+class TooLarge(RasterError):
+    """The raster or the requested grid declares more pixels than the budget allows."""
+
+
+class NotGeoreferenced(RasterError):
+    """No CRS or no geotransform: the image cannot be placed on the map."""
+
+
+class NoCoverage(RasterError):
+    """The image does not cover the requested area."""
+
+
+class AntimeridianCrossing(ImageryError, ValueError):
+    """An area whose west edge is east of its east edge; it has to be split at 180 degrees."""
+
+
+class GridMismatch(ImageryError, ValueError):
+    """Two chips that are not on the same grid cannot be compared pixel for pixel."""
+
+
+class StacError(ImageryError):
+    """A STAC catalogue search or asset failed, or an asset points to a host not allowed."""
+
+
 # Network errors: every message names the host and the reason, so the UI can say which service failed.
 
 

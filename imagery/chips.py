@@ -1,0 +1,309 @@
+"""Chips: every date of a site warped onto one common grid, plus GeoTIFF/PNG outputs for the map.
+
+The grid is a local UTM zone with a fixed pixel size snapped to multiples of that size, so two
+captures of the same bbox land pixel for pixel on the same array. Only the window of the source
+that covers the grid is read (from an overview when the source is much finer), never the image.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from pyproj import Transformer
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioError, RasterioIOError, WindowError
+from rasterio.io import DatasetReader
+from rasterio.transform import from_bounds as transform_from_bounds
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import calculate_default_transform, reproject, transform_bounds
+from rasterio.windows import Window
+from rasterio.windows import from_bounds as window_from_bounds
+
+from imagery.base import BBox, Capture, Chip, DateCertainty
+from imagery.errors import AntimeridianCrossing, CorruptRaster, NoCoverage, RasterError, TooLarge
+from imagery.local import MAX_DECLARED_BYTES, check_dataset, open_raster
+
+# The one place GDAL is configured. Without a timeout a stalled server hangs a read for good,
+# and GDAL's default is no retry at all; READDIR/extension settings stop sidecar and listing probes.
+GDAL_OPTIONS: dict[str, str] = {
+    "GDAL_HTTP_TIMEOUT": "20",
+    "GDAL_HTTP_CONNECTTIMEOUT": "10",
+    "GDAL_HTTP_MAX_RETRY": "3",
+    "GDAL_HTTP_RETRY_DELAY": "0.5",
+    "GDAL_HTTP_UNSAFESSL": "NO",
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.TIF,.tiff,.TIFF",
+    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+    "GDAL_HTTP_MULTIPLEX": "YES",
+    "GDAL_INGESTED_BYTES_AT_OPEN": "32768",
+    "VSI_CACHE": "TRUE",
+    "GDAL_NUM_THREADS": "ALL_CPUS",  # parallel tile decoding: the chip benchmark's main win
+}
+MAX_GRID_PIXELS = 10_000 * 10_000
+DEFAULT_PIXEL_M = 0.5
+
+
+def gdal_env(**overrides: str) -> rasterio.Env:
+    return rasterio.Env(**{**GDAL_OPTIONS, **overrides})
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up pixel grid in a projected CRS."""
+
+    crs: str
+    transform: Affine
+    width: int
+    height: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.height, self.width
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        t = self.transform
+        return t.c, t.f + t.e * self.height, t.c + t.a * self.width, t.f
+
+    @property
+    def pixel_area(self) -> float:
+        t = self.transform
+        return abs(t.a * t.e - t.b * t.d)
+
+    @classmethod
+    def of(cls, chip: Chip) -> Grid:
+        return cls(chip.crs, Affine(*chip.transform), chip.data.shape[2], chip.data.shape[1])
+
+
+def check_bbox(bbox: BBox) -> None:
+    west, south, east, north = bbox
+    if not all(math.isfinite(v) for v in bbox):
+        raise ValueError(f"bbox has non-finite values: {bbox}")
+    if not (-90 <= south < north <= 90) or not (-180 <= west <= 180 and -180 <= east <= 180):
+        raise ValueError(f"bbox out of range or empty (west, south, east, north): {bbox}")
+    if west > east:
+        raise AntimeridianCrossing(
+            f"the area {bbox} crosses the antimeridian; split it at 180 degrees "
+            f"(see split_antimeridian) and make one chip per side")
+    if west == east:
+        raise ValueError(f"bbox is empty: {bbox}")
+
+
+def split_antimeridian(bbox: BBox) -> list[BBox]:
+    """The two halves of an antimeridian-crossing bbox, or the bbox itself."""
+    west, south, east, north = bbox
+    if west <= east:
+        return [bbox]
+    return [(west, south, 180.0, north), (-180.0, south, east, north)]
+
+
+def utm_crs_for(lon: float, lat: float) -> str:
+    zone = min(int((lon + 180) // 6) + 1, 60)
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def grid_for_bbox(bbox: BBox, pixel_size: float = DEFAULT_PIXEL_M, size: tuple[int, int] | None = None,
+                  crs: str | None = None, max_pixels: int = MAX_GRID_PIXELS) -> Grid:
+    """The common grid for an area: local UTM, pixel edges snapped to multiples of pixel_size.
+
+    With `size` (width, height) the bbox is stretched to exactly that many pixels instead.
+    """
+    check_bbox(bbox)
+    west, south, east, north = bbox
+    crs = crs or utm_crs_for((west + east) / 2, (south + north) / 2)
+    minx, miny, maxx, maxy = transform_bounds("EPSG:4326", crs, *bbox, densify_pts=21)
+    if size is not None:
+        width, height = size
+        transform = transform_from_bounds(minx, miny, maxx, maxy, width, height)
+    else:
+        minx, miny = math.floor(minx / pixel_size) * pixel_size, math.floor(miny / pixel_size) * pixel_size
+        maxx, maxy = math.ceil(maxx / pixel_size) * pixel_size, math.ceil(maxy / pixel_size) * pixel_size
+        width, height = round((maxx - minx) / pixel_size), round((maxy - miny) / pixel_size)
+        transform = Affine(pixel_size, 0.0, minx, 0.0, -pixel_size, maxy)
+    if width <= 0 or height <= 0:
+        raise ValueError(f"bbox {bbox} gives an empty grid")
+    if width * height > max_pixels:
+        raise TooLarge(f"a {width} x {height} px grid exceeds {max_pixels} px; use a coarser pixel size")
+    return Grid(crs, transform, width, height)
+
+
+@contextmanager
+def open_source(source: str | os.PathLike[str], max_bytes: int = MAX_DECLARED_BYTES) -> Iterator[DatasetReader]:
+    """Open a local file through local.open_raster, or an http(s) COG with the GTiff driver only."""
+    if isinstance(source, str) and source.startswith(("http://", "https://")):
+        try:
+            src = rasterio.open(source, driver="GTiff")
+        except RasterioError as err:
+            raise RasterError(f"cannot open {source}: {err}") from err
+        try:
+            check_dataset(src, source, max_bytes)
+            yield src
+        finally:
+            src.close()
+    else:
+        with open_raster(source, max_bytes) as src:
+            yield src
+
+
+def default_nodata(dtype: str, nodata: float | None) -> float:
+    if nodata is not None:
+        return nodata
+    return float("nan") if np.dtype(dtype).kind == "f" else 0
+
+
+def _aligned_window(src: DatasetReader, grid: Grid) -> Window | None:
+    """The source window equal to the grid when both share CRS, pixel size and pixel edges."""
+    s, g = src.transform, grid.transform
+    if src.crs != CRS.from_user_input(grid.crs) or s.b or s.d or g.b or g.d:
+        return None
+    if not (math.isclose(s.a, g.a, rel_tol=1e-9) and math.isclose(s.e, g.e, rel_tol=1e-9)):
+        return None
+    col, row = (g.c - s.c) / s.a, (g.f - s.f) / s.e
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+        return None
+    return Window(round(col), round(row), grid.width, grid.height)
+
+
+def _read_into_grid(src: DatasetReader, grid: Grid, indexes: list[int], nodata: float,
+                    resampling: Resampling) -> np.ndarray:
+    full = Window(0, 0, src.width, src.height)
+    out = np.full((len(indexes), grid.height, grid.width), nodata, dtype=src.dtypes[0])
+    aligned = _aligned_window(src, grid)
+    if aligned is not None:  # same grid as the source: a plain window read, no resampling
+        try:
+            inside = aligned.intersection(full)
+        except WindowError as err:
+            raise NoCoverage("the image does not cover the area") from err
+        if inside == aligned:
+            return src.read(indexes, window=aligned)
+        r0, c0 = int(inside.row_off - aligned.row_off), int(inside.col_off - aligned.col_off)
+        out[:, r0:r0 + int(inside.height), c0:c0 + int(inside.width)] = src.read(indexes, window=inside)
+        return out
+    if src.transform.b or src.transform.d:  # rotated source: let the warper find the blocks
+        with WarpedVRT(src, crs=grid.crs, transform=grid.transform, width=grid.width,
+                                    height=grid.height, resampling=resampling, nodata=nodata) as vrt:
+            return vrt.read(indexes)
+    left, bottom, right, top = transform_bounds(grid.crs, src.crs, *grid.bounds, densify_pts=21)
+    try:
+        win = window_from_bounds(left, bottom, right, top, transform=src.transform)
+        win = Window(math.floor(win.col_off) - 2, math.floor(win.row_off) - 2,
+                     math.ceil(win.width) + 4, math.ceil(win.height) + 4).intersection(full)
+    except WindowError as err:
+        raise NoCoverage("the image does not cover the area") from err
+    # Source pixels per grid pixel: read a decimated window (GDAL serves it from an overview).
+    factor = max(1, int(min((right - left) / grid.width / abs(src.transform.a),
+                            (top - bottom) / grid.height / abs(src.transform.e))))
+    rows, cols = max(1, math.ceil(win.height / factor)), max(1, math.ceil(win.width / factor))
+    data = src.read(indexes, window=win, out_shape=(len(indexes), rows, cols),
+                    resampling=Resampling.average if factor > 1 else Resampling.nearest)
+    win_transform = src.window_transform(win) @ Affine.scale(win.width / cols, win.height / rows)
+    reproject(data, out, src_transform=win_transform, src_crs=src.crs, src_nodata=nodata,
+              dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=nodata, resampling=resampling,
+              num_threads=os.cpu_count() or 1)
+    return out
+
+
+def make_chip(source: str | os.PathLike[str], grid: Grid, capture: Capture | None = None,
+              bands: list[int] | None = None, resampling: Resampling = Resampling.bilinear,
+              max_bytes: int = MAX_DECLARED_BYTES) -> Chip:
+    """Read the part of `source` (path or http(s) COG URL) covering `grid`, warped onto it."""
+    name = source if isinstance(source, str) and "://" in source else Path(source).name
+    with gdal_env(), open_source(source, max_bytes) as src:
+        indexes = bands or list(range(1, min(src.count, 3) + 1))
+        nodata = default_nodata(src.dtypes[0], src.nodata)
+        try:
+            data = _read_into_grid(src, grid, indexes, nodata, resampling)
+        except RasterioIOError as err:
+            raise CorruptRaster(f"{name}: pixels cannot be read ({err})") from err
+    if not _any_valid(data, nodata):
+        raise NoCoverage(f"{name} does not cover the area (no valid pixel on the grid)")
+    capture = capture or Capture(provider="file", capture_id=str(name), date=None, certainty=DateCertainty.STATED)
+    return Chip(capture, data, grid.crs, tuple(grid.transform)[:6], nodata)
+
+
+def _any_valid(data: np.ndarray, nodata: float) -> bool:
+    # Check a sparse sample first: on a full chip this returns without scanning every pixel.
+    sample = data[:, ::64, ::64]
+    if np.any(valid_mask(sample, nodata)):
+        return True
+    return bool(np.any(valid_mask(data, nodata)))
+
+
+def valid_mask(data: np.ndarray, nodata: float | None) -> np.ndarray:
+    """True where at least one band holds a value (rows x cols)."""
+    if nodata is None:
+        return np.ones(data.shape[1:], dtype=bool)
+    if isinstance(nodata, float) and math.isnan(nodata):
+        return ~np.all(np.isnan(data), axis=0)
+    return np.any(data != nodata, axis=0)
+
+
+def to_rgba8(data: np.ndarray, nodata: float | None, percentiles: tuple[float, float] = (2, 98)) -> np.ndarray:
+    """8-bit RGBA (4, rows, cols) for display: 8-bit data as is, other types stretched; nodata transparent."""
+    valid = valid_mask(data, nodata)
+    rgb = data[:3] if data.shape[0] >= 3 else np.repeat(data[:1], 3, axis=0)
+    if rgb.dtype == np.uint8:
+        out = rgb.copy()
+    else:
+        out = np.zeros(rgb.shape, dtype=np.uint8)
+        for i, band in enumerate(rgb.astype("float64")):
+            values = band[valid & np.isfinite(band)]
+            if values.size == 0:
+                continue
+            lo, hi = np.percentile(values, percentiles)
+            scaled = (band - lo) / (hi - lo if hi > lo else 1.0)
+            out[i] = np.clip(np.nan_to_num(scaled) * 255, 0, 255).astype(np.uint8)
+    alpha = np.where(valid, 255, 0).astype(np.uint8)[None]
+    return np.concatenate([out, alpha])
+
+
+def write_overlay_png(rgba: np.ndarray, grid: Grid, path: str | os.PathLike[str]) -> list[list[float]]:
+    """Warp an RGBA grid image to Web Mercator, write it as PNG, return folium ImageOverlay bounds.
+
+    Leaflet stretches an overlay between two lat/lon corners in Web Mercator, so a UTM image would
+    be misplaced by the grid's rotation; the warp makes the bounds exact.
+    """
+    from PIL import Image  # only the PNG writers need Pillow
+
+    w, s, e, n = grid.bounds
+    transform, width, height = calculate_default_transform(grid.crs, "EPSG:3857", grid.width, grid.height,
+                                                           w, s, e, n)
+    merc = np.zeros((4, height, width), dtype=np.uint8)
+    reproject(rgba, merc, src_transform=grid.transform, src_crs=grid.crs, dst_transform=transform,
+              dst_crs="EPSG:3857", resampling=Resampling.nearest, num_threads=os.cpu_count() or 1)
+    Image.fromarray(np.ascontiguousarray(merc.transpose(1, 2, 0)), "RGBA").save(path)
+    to_lonlat = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    lon_min, lat_min = to_lonlat.transform(transform.c, transform.f + transform.e * height)
+    lon_max, lat_max = to_lonlat.transform(transform.c + transform.a * width, transform.f)
+    return [[lat_min, lon_min], [lat_max, lon_max]]
+
+
+@dataclass(frozen=True)
+class ChipFiles:
+    tif: Path
+    png: Path
+    bounds: list[list[float]]  # [[lat_min, lon_min], [lat_max, lon_max]] for folium ImageOverlay
+
+
+def write_chip(chip: Chip, out_dir: str | os.PathLike[str], stem: str) -> ChipFiles:
+    """The chip as a tiled GeoTIFF on its grid and as a Web Mercator PNG with its overlay bounds."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    grid = Grid.of(chip)
+    tif, png = out / f"{stem}.tif", out / f"{stem}.png"
+    profile = {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": chip.data.shape[0],
+               "dtype": chip.data.dtype.name, "crs": grid.crs, "transform": grid.transform, "nodata": chip.nodata,
+               "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate"}
+    with rasterio.open(tif, "w", **profile) as dst:
+        dst.write(chip.data)
+    bounds = write_overlay_png(to_rgba8(chip.data, chip.nodata), grid, png)
+    return ChipFiles(tif, png, bounds)

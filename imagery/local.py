@@ -1,0 +1,215 @@
+"""Imagery an analyst owns: safe open, import as a COG with provenance, and a source over the imports.
+
+An uploaded ".tif" may be anything: a VRT disguised as TIFF makes GDAL fetch URLs and read local
+files, and a 1 MB sparse TIFF can declare 120 GB of pixels. So every file is checked by its magic
+bytes, opened with an explicit driver allow-list (never VRT), and its declared size is checked from
+the header before any pixel is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from rasterio.errors import RasterioError, RasterioIOError
+from rasterio.io import DatasetReader
+from rasterio.warp import transform_bounds
+
+from imagery.base import BBox, Capture, Chip, DateCertainty
+from imagery.errors import CorruptRaster, NotGeoreferenced, RasterError, TooLarge, UnsupportedFormat
+
+PROVIDER = "local"
+# Declared decoded size allowed at open. Reads are windowed, so this bounds conversion time and
+# overview building, not memory; a 1 GB analyst image passes, a 120 GB sparse bomb does not.
+MAX_DECLARED_BYTES = 4 * 1024**3
+MAX_SIDE = 100_000
+MAX_BANDS = 16
+
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic TIFF and BigTIFF
+_JP2_MAGIC = (b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51")  # JP2 box, raw J2K codestream
+
+
+def sniff_driver(path: str | os.PathLike[str]) -> str:
+    """The GDAL driver allowed for this file, from its first bytes; anything else is refused."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as err:
+        raise RasterError(f"cannot read {Path(path).name}: {err.strerror}") from err
+    if head[:4] in _TIFF_MAGIC:
+        return "GTiff"
+    if any(head.startswith(m) for m in _JP2_MAGIC):
+        return "JP2OpenJPEG"
+    raise UnsupportedFormat(f"{Path(path).name} is not a TIFF or JPEG2000 file (first bytes {head[:8]!r})")
+
+
+def check_dataset(src: DatasetReader, name: str, max_bytes: int = MAX_DECLARED_BYTES) -> None:
+    """Refuse oversized or non-georeferenced rasters using only the header."""
+    itemsize = max(np.dtype(dt_).itemsize for dt_ in src.dtypes)
+    declared = src.width * src.height * src.count * itemsize
+    if src.width > MAX_SIDE or src.height > MAX_SIDE or src.count > MAX_BANDS or declared > max_bytes:
+        raise TooLarge(
+            f"{name} declares {src.width} x {src.height} x {src.count} pixels "
+            f"({declared / 1024**3:.1f} GiB decoded); the limit is {max_bytes / 1024**3:.1f} GiB, "
+            f"{MAX_SIDE} px a side and {MAX_BANDS} bands")
+    if src.crs is None:
+        raise NotGeoreferenced(f"{name} has no coordinate reference system; it cannot be placed on the map")
+    if src.transform.is_identity:
+        if src.gcps[0]:
+            raise NotGeoreferenced(f"{name} is located only by ground control points; warp it to a CRS first")
+        raise NotGeoreferenced(f"{name} has no geotransform; it would land at 0,0")
+
+
+@contextmanager
+def open_raster(path: str | os.PathLike[str], max_bytes: int = MAX_DECLARED_BYTES) -> Iterator[DatasetReader]:
+    """Open a local raster through the allow-list and header checks; yields the open dataset."""
+    name = Path(path).name
+    driver = sniff_driver(path)
+    try:
+        src = rasterio.open(path, driver=driver)
+    except RasterioError as err:
+        raise CorruptRaster(f"{name} cannot be opened as {driver}: {err}") from err
+    try:
+        check_dataset(src, name, max_bytes)
+        yield src
+    finally:
+        src.close()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def is_cog(src: DatasetReader) -> bool:
+    """GDAL marks files written by its COG driver; anything else is converted on import."""
+    layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT", "")
+    return src.driver == "GTiff" and layout.upper() == "COG"
+
+
+def _validate_pixels(src: DatasetReader, name: str) -> None:
+    # A decimated read touches every overview block (or every block without overviews) cheaply
+    # enough to catch corrupt or truncated tiles before the file is accepted.
+    scale = max(src.width, src.height) / 512
+    shape = (src.count, max(1, int(src.height / scale)), max(1, int(src.width / scale)))
+    try:
+        src.read(out_shape=shape if scale > 1 else None)
+    except RasterioIOError as err:
+        raise CorruptRaster(f"{name}: pixels cannot be decoded ({err})") from err
+
+
+@dataclass(frozen=True)
+class ImportedImage:
+    capture: Capture
+    path: Path
+    sidecar: Path
+
+
+def import_image(path: str | os.PathLike[str], data_dir: str | os.PathLike[str], captured: dt.date,
+                 sensor: str | None = None, licence: str = "", attribution: str = "",
+                 max_bytes: int = MAX_DECLARED_BYTES) -> Capture:
+    """Check, convert to COG when needed and store under data_dir/imagery/<sha256>.tif with a sidecar."""
+    return import_image_files(path, data_dir, captured, sensor, licence, attribution, max_bytes).capture
+
+
+def import_image_files(path: str | os.PathLike[str], data_dir: str | os.PathLike[str], captured: dt.date,
+                       sensor: str | None = None, licence: str = "", attribution: str = "",
+                       max_bytes: int = MAX_DECLARED_BYTES) -> ImportedImage:
+    src_path = Path(path)
+    out_dir = Path(data_dir) / "imagery"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open_raster(src_path, max_bytes) as src:
+        _validate_pixels(src, src_path.name)
+        digest = sha256_file(src_path)
+        dest, sidecar = out_dir / f"{digest}.tif", out_dir / f"{digest}.json"
+        tmp = out_dir / f".{digest}.tmp.tif"
+        try:
+            if is_cog(src):
+                shutil.copyfile(src_path, tmp)
+            else:
+                rasterio.shutil.copy(src, tmp, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=512,
+                                     OVERVIEWS="AUTO", NUM_THREADS="ALL_CPUS", BIGTIFF="IF_SAFER")
+            os.replace(tmp, dest)
+        except RasterioError as err:
+            raise CorruptRaster(f"{src_path.name} could not be converted to a COG: {err}") from err
+        finally:
+            tmp.unlink(missing_ok=True)
+        west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+        res_m = _resolution_m(src)
+        meta = {
+            "original_name": src_path.name, "sha256": digest, "captured": captured.isoformat(),
+            "sensor": sensor, "licence": licence, "attribution": attribution,
+            "crs": src.crs.to_string(), "width": src.width, "height": src.height, "count": src.count,
+            "dtype": src.dtypes[0], "bounds_wgs84": [west, south, east, north], "resolution_m": res_m,
+            "converted": not is_cog(src), "imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+    tmp_json = sidecar.with_suffix(".json.tmp")
+    tmp_json.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    os.replace(tmp_json, sidecar)
+    return ImportedImage(_capture_from_meta(meta, dest), dest, sidecar)
+
+
+def _resolution_m(src: DatasetReader) -> float | None:
+    if src.crs.is_projected:
+        return float(abs(src.transform.a)) * float(src.crs.linear_units_factor[1])
+    if src.crs.is_geographic:  # degrees to metres at the image centre latitude
+        lat = (src.bounds.bottom + src.bounds.top) / 2
+        return float(abs(src.transform.a)) * 111_320 * float(np.cos(np.radians(lat)))
+    return None
+
+
+def _capture_from_meta(meta: dict, path: Path) -> Capture:
+    return Capture(
+        provider=PROVIDER, capture_id=meta["sha256"], date=dt.date.fromisoformat(meta["captured"]),
+        certainty=DateCertainty.STATED, resolution_m=meta.get("resolution_m"), licence=meta.get("licence", ""),
+        attribution=meta.get("attribution", ""), sensor=meta.get("sensor"),
+        extra={"path": str(path), "original_name": meta.get("original_name"), "bounds_wgs84": meta["bounds_wgs84"]},
+    )
+
+
+def _bbox_intersects(a: Sequence[float], b: Sequence[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+class LocalSource:
+    """The analyst's imports in data_dir/imagery, listed from their provenance sidecars."""
+
+    key = PROVIDER
+
+    def __init__(self, data_dir: str | os.PathLike[str], pixel_size: float = 0.5) -> None:
+        self.dir = Path(data_dir) / "imagery"
+        self.pixel_size = pixel_size
+
+    def captures(self, bbox: BBox, start: dt.date | None = None, end: dt.date | None = None) -> list[Capture]:
+        found = []
+        for sidecar in sorted(self.dir.glob("*.json")):
+            try:
+                meta = json.loads(sidecar.read_text(encoding="utf-8"))
+                cap = _capture_from_meta(meta, sidecar.with_suffix(".tif"))
+            except (OSError, ValueError, KeyError):
+                continue  # a broken sidecar hides one import, it must not break the listing
+            if not _bbox_intersects(meta["bounds_wgs84"], bbox):
+                continue
+            if (start and cap.date and cap.date < start) or (end and cap.date and cap.date > end):
+                continue
+            found.append(cap)
+        return sorted(found, key=lambda c: (c.date or dt.date.min, c.capture_id))
+
+    def read(self, capture: Capture, bbox: BBox, size: tuple[int, int]) -> Chip:
+        from imagery.chips import grid_for_bbox, make_chip  # chips imports this module
+
+        path = self.dir / f"{capture.capture_id}.tif"
+        return make_chip(path, grid_for_bbox(bbox, size=size), capture=capture)
