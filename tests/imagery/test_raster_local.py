@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 import rasterio.shutil
 from affine import Affine
-from rasterio.control import GroundControlPoint
 from raster_fixtures import (
     UTM52_ORIGIN,
     RangeServer,
@@ -21,6 +21,7 @@ from raster_fixtures import (
     write_tif,
     write_vrt_disguised,
 )
+from rasterio.control import GroundControlPoint
 
 from imagery.base import DateCertainty
 from imagery.errors import CorruptRaster, NotGeoreferenced, RasterError, TooLarge, UnsupportedFormat
@@ -103,7 +104,7 @@ def test_vrt_renamed_tif_is_refused_without_network_or_file_access(tmp_path):
         assert server.hits == []
     finally:
         server.close()
-    hostname = open("/etc/hostname").read().strip()
+    hostname = Path("/etc/hostname").read_text().strip()
     assert hostname not in str(info.value) and _stored(tmp_path / "data") == []
 
 
