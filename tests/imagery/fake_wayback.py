@@ -1,0 +1,262 @@
+"""A fake Wayback (catalogue, tilemap, tiles, metadata) and a fault zoo on 127.0.0.1, stdlib only.
+
+Used by the tests and by bench/imagery_network_bench.py. The catalogue copies real release numbers
+and dates from the research brief (§1.6): numbers are not in date order, on purpose. Tiles change
+at scripted releases; some changes repeat the previous bytes, as Esri's reprocessed releases do,
+so duplicate removal has something to remove. Every request is counted by kind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import struct
+import threading
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+# (release, date, layerIdentifier) from the brief's table of real entries
+REAL_RELEASES: list[tuple[int, str, str]] = [
+    (32246, "2026-06-30", "WB_2026_R06"), (10842, "2026-05-28", "WB_2026_R05"),
+    (49059, "2026-04-30", "WB_2026_R04"), (64001, "2026-02-26", "WB_2026_R02"),
+    (13192, "2025-12-18", "WB_2025_R12"), (36557, "2025-01-30", "WB_2025_R01"),
+    (16453, "2024-12-12", "WB_2024_R13"), (39767, "2024-06-27", "WB_2024_R07"),
+    (56102, "2023-12-07", "WB_2023_R11"), (45134, "2022-12-14", "WB_2022_R15"),
+    (26120, "2021-12-21", "WB_2021_R17"), (29260, "2020-12-16", "WB_2020_R16"),
+    (4756, "2019-12-12", "WB_2019_R16"), (23448, "2018-12-14", "WB_2018_R17"),
+    (6678, "2016-12-07", "WB_2016_R21"), (10, "2014-02-20", "WB_2014_R01"),
+]
+
+TileKey = tuple[int, int, int]  # z, x, y
+
+
+def png(seed: int, size: int = 16) -> bytes:
+    """A small valid RGB PNG whose pixels depend on seed (zlib + struct: no imaging library)."""
+    rows = b"".join(b"\x00" + bytes((seed * 37 + x * 11 + y * 7 + c * 53) % 256 for x in range(size)
+                                      for c in range(3)) for y in range(size))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+@dataclass
+class Scenario:
+    releases: list[tuple[int, str, str]] = field(default_factory=lambda: list(REAL_RELEASES))
+    # per tile: [(release where it changed, content seed)]; a repeated seed = identical bytes
+    changes: dict[TileKey, list[tuple[int, int]]] = field(default_factory=dict)
+    default_changes: list[tuple[int, int]] = field(default_factory=list)
+    # (release, lon, lat) -> metadata attributes, or None for "no features"
+    metadata: Callable[[int, float, float], dict | None] = lambda release, lon, lat: None
+    config_mode: str = "ok"  # "ok" | "malformed" | "not-object"
+    tile_latency: float = 0.0  # seconds added to every tile request (bench)
+
+    def dates(self) -> dict[int, str]:
+        return {n: d for n, d, _ in self.releases}
+
+    def state_at(self, release: int, tile: TileKey) -> tuple[int, int] | None:
+        """(release of last change, seed) as of this release, or None when no imagery yet."""
+        dates = self.dates()
+        if release not in dates:
+            return None
+        past = [(dates[n], n, seed) for n, seed in self.changes.get(tile, self.default_changes)
+                if dates[n] <= dates[release]]
+        return max(past)[1:] if past else None
+
+
+class FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.scenario = Scenario()
+        self.counts: Counter[str] = Counter()
+        self.paths: list[str] = []
+        self.per_path: Counter[str] = Counter()
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.stop.set()
+        self.shutdown()
+        self.server_close()
+
+    def reset(self, scenario: Scenario | None = None) -> None:
+        with self.lock:
+            self.scenario = scenario or Scenario()
+            self.counts.clear()
+            self.paths.clear()
+            self.per_path.clear()
+
+    def count(self, kind: str, path: str) -> int:
+        with self.lock:
+            self.counts[kind] += 1
+            self.counts["total"] += 1
+            self.paths.append(path)
+            self.per_path[path] += 1
+            return self.per_path[path]
+
+    def config(self) -> dict:
+        out = {}
+        for n, d, ident in self.scenario.releases:
+            year, rnn = ident.split("_")[1], ident.split("_")[2].lower()
+            out[str(n)] = {
+                "itemID": f"item{n}", "itemTitle": f"World Imagery (Wayback {d})",
+                "itemURL": f"{self.base}/wayback/tile/{n}/{{level}}/{{row}}/{{col}}",
+                "metadataLayerUrl": f"{self.base}/metadata/World_Imagery_Metadata_{year}_{rnn}/MapServer",
+                "metadataLayerItemID": f"meta{n}", "layerIdentifier": ident,
+            }
+        out["not-a-number"] = {"itemTitle": "ignored"}
+        out["99999"] = {"itemTitle": "World Imagery (Wayback 2030-01-01)"}  # invalid: fields missing
+        return out
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: FakeServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+        pass
+
+    def _send(self, status: int, body: bytes, ctype: str = "application/json", headers: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, doc: object, status: int = 200) -> None:
+        self._send(status, json.dumps(doc).encode())
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        parts = urlsplit(self.path)
+        path, query = parts.path, parse_qs(parts.query)
+        sc = self.server.scenario
+        if path == "/config/waybackconfig.json":
+            self.server.count("config", path)
+            if sc.config_mode == "malformed":
+                return self._send(200, b'{"10": {"itemTitle": "World Imagery (Wayback 2014-02-20)"')
+            if sc.config_mode == "not-object":
+                return self._json([1, 2, 3])
+            return self._json(self.server.config())
+        if m := re.fullmatch(r"/wayback/MapServer/tilemap/(\d+)/(\d+)/(\d+)/(\d+)", path):
+            self.server.count("tilemap", path)
+            release, z, y, x = map(int, m.groups())
+            state = sc.state_at(release, (z, x, y))
+            loc = {"left": x, "top": y, "width": 1, "height": 1}
+            if state is None:
+                return self._json({"data": [0], "valid": True, "location": loc})
+            return self._json({"data": [1], "select": [state[0]], "valid": True, "location": loc})
+        if m := re.fullmatch(r"/wayback/tile/(\d+)/(\d+)/(\d+)/(\d+)", path):
+            self.server.count("tile", path)
+            if sc.tile_latency:
+                time.sleep(sc.tile_latency)
+            release, z, y, x = map(int, m.groups())
+            state = sc.state_at(release, (z, x, y))
+            if state is None:
+                return self._send(404, b"no tile", "text/plain")
+            return self._send(200, png(state[1]), "image/png")
+        if m := re.fullmatch(r"/xyz/(\d+)/(\d+)/(\d+)\.png", path):
+            self.server.count("xyz", path)
+            if sc.tile_latency:
+                time.sleep(sc.tile_latency)
+            z, x, y = map(int, m.groups())
+            return self._send(200, png(x * 7 + y), "image/png")
+        if m := re.fullmatch(r"/metadata/World_Imagery_Metadata_(\d{4})_r(\d+)/MapServer/(\d+)/query", path):
+            self.server.count("metadata", path)
+            ident = f"WB_{m.group(1)}_R{m.group(2)}"
+            release = next((n for n, _, i in sc.releases if i.upper() == ident.upper()), None)
+            geom = json.loads(query.get("geometry", ["{}"])[0])
+            attrs = sc.metadata(release or 0, float(geom.get("x", 0)), float(geom.get("y", 0)))
+            return self._json({"features": [{"attributes": attrs}] if attrs else []})
+        if path.startswith("/fault/"):
+            return self._fault(path[len("/fault/"):], parts.query)
+        self._send(404, b"unknown path", "text/plain")
+
+    def _fault(self, name: str, query: str) -> None:
+        n = self.server.count("fault", f"{name}?{query}")
+        if name == "404":
+            return self._send(404, b"not found", "text/plain")
+        if name == "429":
+            return self._send(429, b"slow down", "text/plain", {"Retry-After": "1"})
+        if name == "429-once":
+            if n == 1:
+                return self._send(429, b"slow down", "text/plain", {"Retry-After": "0"})
+            return self._json({"ok": True})
+        if name == "500":
+            return self._send(500, b"boom", "text/plain")
+        if name == "503-then-200":
+            return self._send(503, b"busy", "text/plain") if n == 1 else self._json({"ok": True})
+        if name == "drip":  # one byte every 0.1 s: each read is quick, the whole body is not
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", "200")
+            self.end_headers()
+            for _ in range(200):
+                if self.server.stop.wait(0.1):
+                    break
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    break
+            self.close_connection = True
+            return None
+        if name == "hang":
+            for _ in range(100):
+                if self.server.stop.wait(0.1):
+                    break
+            self.close_connection = True
+            return None
+        if name == "truncated":
+            body = png(1)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body) + 500))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+            return None
+        if name == "html":
+            return self._send(200, b"<html><body>Service maintenance</body></html>", "text/html")
+        if name == "html-as-png":  # a content type that lies
+            return self._send(200, b"<html><body>error</body></html>", "image/png")
+        if name == "badjson":
+            return self._send(200, b'{"features": [', "application/json")
+        if name == "redirect-metadata":
+            return self._send(302, b"", "text/plain", {"Location": "http://169.254.169.254/latest/meta-data/"})
+        if name == "redirect-ok":
+            return self._send(302, b"", "text/plain", {"Location": "/fault/503-then-200?k=redirect"})
+        return self._send(404, b"unknown fault", "text/plain")
+
+
+def synthetic_releases(count: int, start: dt.date = dt.date(2014, 2, 20)) -> list[tuple[int, str, str]]:
+    """`count` releases about three weeks apart, numbered out of date order (as Esri's are)."""
+    out, per_year = [], Counter()
+    for i in range(count):
+        d = start + dt.timedelta(days=int(i * 22.5))
+        per_year[d.year] += 1
+        number = 10 + (i * 7919) % 65000  # a permutation-like spread, not monotonic in date
+        out.append((number, d.isoformat(), f"WB_{d.year}_R{per_year[d.year]:02d}"))
+    assert len({n for n, _, _ in out}) == count
+    return out[::-1]

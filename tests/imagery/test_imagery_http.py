@@ -1,0 +1,154 @@
+"""The HTTP client against a real loopback server: every fault gives its typed error within its deadline."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from imagery.errors import (
+    BadResponse,
+    ImageryError,
+    NotFoundError,
+    OfflineError,
+    RateLimited,
+    RefusedURL,
+    ServiceTimeout,
+    ServiceUnavailable,
+)
+from imagery.http import USER_AGENT, HttpClient, check_url, looks_like_image
+
+
+def test_user_agent_names_the_project():
+    assert USER_AGENT.startswith("facility-tracker/") and "+https://" in USER_AGENT
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "budget"),
+    [
+        ("404", NotFoundError, 1.0),
+        ("500", ServiceUnavailable, 1.6),  # two retries with small backoff
+        ("429", RateLimited, 1.6),  # Retry-After: 1 is capped to 0.3 s
+        ("drip", ServiceTimeout, 2.0),  # each byte beats the 0.5 s read timeout; the 1.5 s deadline does not
+        ("hang", ServiceTimeout, 2.0),
+        ("truncated", BadResponse, 1.0),
+        ("html", BadResponse, 1.0),
+        ("html-as-png", BadResponse, 1.0),
+        ("redirect-metadata", RefusedURL, 1.0),
+    ],
+)
+def test_fault_gives_typed_error_within_budget(server, client, fault, error, budget):
+    start = time.monotonic()
+    with pytest.raises(error) as info:
+        client.get(f"{server.base}/fault/{fault}", expect="image")
+    elapsed = time.monotonic() - start
+    assert elapsed < budget, f"{fault} took {elapsed:.2f}s"
+    assert isinstance(info.value, ImageryError)
+    assert "127.0.0.1" in str(info.value) or "169.254.169.254" in str(info.value)
+
+
+def test_retries_are_bounded(server, client):
+    with pytest.raises(ServiceUnavailable):
+        client.get(f"{server.base}/fault/500")
+    assert server.counts["fault"] == 1 + client.config.retries
+
+
+def test_503_then_200_succeeds_after_one_retry(server, client):
+    resp = client.get(f"{server.base}/fault/503-then-200?k=a", expect="json")
+    assert resp.json() == {"ok": True}
+    assert server.counts["fault"] == 2 and client.stats.retries == 1
+
+
+def test_429_retry_after_is_honoured_and_capped(server, client):
+    start = time.monotonic()
+    assert client.get(f"{server.base}/fault/429-once?k=b").status == 200
+    assert time.monotonic() - start < 0.5
+
+
+def test_retry_after_beyond_the_deadline_fails_at_once(server, make_client):
+    c = make_client(retry_after_max=5.0, deadline=1.0)
+    start = time.monotonic()
+    with pytest.raises(RateLimited):
+        c.get(f"{server.base}/fault/429")
+    assert time.monotonic() - start < 0.5  # did not sleep into the deadline
+    assert server.counts["fault"] == 1
+
+
+def test_malformed_json_is_bad_response(server, client):
+    with pytest.raises(BadResponse, match="malformed JSON"):
+        client.get(f"{server.base}/fault/badjson", expect="json")
+
+
+def test_service_down_is_unavailable(make_client):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c = make_client()
+    start = time.monotonic()
+    with pytest.raises(ServiceUnavailable, match="cannot connect"):
+        c.get(f"http://127.0.0.1:{port}/x")
+    assert time.monotonic() - start < 1.5
+
+
+def test_redirect_to_same_allowed_host_is_followed(server, client):
+    assert client.get(f"{server.base}/fault/redirect-ok", expect="json").json() == {"ok": True}
+
+
+@pytest.mark.parametrize("url", [
+    "http://example.org/x",  # plain http
+    "https://169.254.169.254/latest/meta-data/",
+    "https://127.0.0.1/x",
+    "https://10.0.0.8/x",
+    "https://[::1]/x",
+    "https://localhost/x",
+    "file:///etc/passwd",
+])
+def test_unsafe_urls_are_refused(url):
+    with pytest.raises(RefusedURL):
+        check_url(url)
+
+
+def test_public_https_url_passes():
+    check_url("https://wayback.maptiles.arcgis.com/arcgis/rest/services/World_Imagery/MapServer")
+
+
+def test_offline_client_never_touches_the_network(server, make_client):
+    c = make_client(offline=True)
+    with pytest.raises(OfflineError):
+        c.get(f"{server.base}/config/waybackconfig.json")
+    assert server.counts["total"] == 0
+
+
+def test_max_bytes_is_enforced(server, make_client):
+    c = make_client(max_bytes=100)
+    with pytest.raises(BadResponse, match="over"):
+        c.get(f"{server.base}/config/waybackconfig.json")
+
+
+def test_get_many_bounds_concurrency_and_returns_errors(server, make_client):
+    server.scenario.tile_latency = 0.1
+    c = make_client(concurrency=4)
+    urls = [f"{server.base}/xyz/17/{x}/1.png" for x in range(8)] + [f"{server.base}/fault/404"]
+    start = time.monotonic()
+    out = c.get_many(urls, expect="image")
+    elapsed = time.monotonic() - start
+    assert all(not isinstance(r, ImageryError) for r in out[:8])
+    assert isinstance(out[8], NotFoundError)
+    assert 0.19 < elapsed < 0.6  # 8 tiles x 0.1 s / 4 in flight = 0.2 s
+
+
+def test_image_check():
+    from fake_wayback import png
+
+    good = png(3)
+    assert looks_like_image(good)
+    assert not looks_like_image(good[:-10])
+    assert not looks_like_image(b"<html></html>")
+
+
+def test_client_is_reusable_after_faults(server, client: HttpClient):
+    with pytest.raises(ServiceTimeout):
+        client.get(f"{server.base}/fault/hang")
+    assert client.get(f"{server.base}/config/waybackconfig.json", expect="json").status == 200
