@@ -260,3 +260,34 @@ def synthetic_releases(count: int, start: dt.date = dt.date(2014, 2, 20)) -> lis
         out.append((number, d.isoformat(), f"WB_{d.year}_R{per_year[d.year]:02d}"))
     assert len({n for n, _, _ in out}) == count
     return out[::-1]
+
+
+# The test site: the brief's test point (z17 tile x=112014, y=49659) and its east and south neighbours.
+SITE_TILES = [(17, 112014, 49659), (17, 112015, 49659), (17, 112014, 49660), (17, 112015, 49660)]
+SPECIAL_TILE = SITE_TILES[0]
+SPLIT_LON = 127.658386  # the x boundary between tiles 112014 and 112015 at z17
+MIXED_RELEASE = 45134
+NO_METADATA_RELEASE = 10
+
+# Every tile: base 2014, new 2018, new 2022, identical bytes again 2024-06 (a duplicate), new 2025.
+DEFAULT_CHANGES = [(10, 1), (23448, 2), (45134, 3), (39767, 3), (13192, 4)]
+# The first tile also changed in 2026-02.
+SPECIAL_CHANGES = [*DEFAULT_CHANGES, (64001, 5)]
+
+
+def _metadata(release: int, lon: float, lat: float) -> dict | None:
+    """Capture date a month or so before the release; the mixed release differs west and east."""
+    if release == NO_METADATA_RELEASE or release == 0:
+        return None
+    rdate = dt.date.fromisoformat(dict((n, d) for n, d, _ in REAL_RELEASES)[release])
+    captured = rdate - dt.timedelta(days=40)
+    if release == MIXED_RELEASE and lon >= SPLIT_LON:
+        captured = dt.date(2022, 5, 1)
+    ms = int(dt.datetime(captured.year, captured.month, captured.day, tzinfo=dt.UTC).timestamp() * 1000)
+    return {"SRC_DATE2": ms, "NICE_DESC": "Maxar", "SRC_DESC": "WV03", "SAMP_RES": 0.31, "SRC_ACC": 4.1}
+
+
+def site_scenario() -> Scenario:
+    changes = {(z, x, y): list(DEFAULT_CHANGES) for z, x, y in SITE_TILES}
+    changes[SPECIAL_TILE] = list(SPECIAL_CHANGES)
+    return Scenario(changes=changes, default_changes=[], metadata=_metadata)
