@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import rasterio
@@ -49,6 +51,8 @@ GDAL_OPTIONS: dict[str, str] = {
     "GDAL_NUM_THREADS": "ALL_CPUS",  # parallel tile decoding: the chip benchmark's main win
 }
 MAX_GRID_PIXELS = 10_000 * 10_000
+REMOTE_READ_ATTEMPTS = 3
+T = TypeVar("T")
 DEFAULT_PIXEL_M = 0.5
 
 
@@ -139,7 +143,7 @@ def grid_for_bbox(bbox: BBox, pixel_size: float = DEFAULT_PIXEL_M, size: tuple[i
 @contextmanager
 def open_source(source: str | os.PathLike[str], max_bytes: int = MAX_DECLARED_BYTES) -> Iterator[DatasetReader]:
     """Open a local file through local.open_raster, or an http(s) COG with the GTiff driver only."""
-    if isinstance(source, str) and source.startswith(("http://", "https://")):
+    if is_remote(source):
         try:
             src = rasterio.open(source, driver="GTiff")
         except RasterioError as err:
@@ -212,21 +216,48 @@ def _read_into_grid(src: DatasetReader, grid: Grid, indexes: list[int], nodata: 
     return out
 
 
+def is_remote(source: str | os.PathLike[str]) -> bool:
+    return isinstance(source, str) and source.startswith(("http://", "https://"))
+
+
+def read_with_retries(source: str | os.PathLike[str], read: Callable[[], T],
+                      attempts: int = REMOTE_READ_ATTEMPTS, delay: float = 0.3) -> T:
+    """Run a whole windowed read again when a remote fetch fails.
+
+    GDAL_HTTP_MAX_RETRY covers single requests, but GDAL 3.10's parallel multi-range tile fetch
+    (used by GTiff for a window spanning several tiles) gives up on one 503 without retrying.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return read()
+        except RasterioIOError:
+            if not is_remote(source) or attempt == attempts:
+                raise
+            time.sleep(delay * attempt)
+    raise AssertionError("unreachable")
+
+
 def make_chip(source: str | os.PathLike[str], grid: Grid, capture: Capture | None = None,
               bands: list[int] | None = None, resampling: Resampling = Resampling.bilinear,
               max_bytes: int = MAX_DECLARED_BYTES) -> Chip:
     """Read the part of `source` (path or http(s) COG URL) covering `grid`, warped onto it."""
-    name = source if isinstance(source, str) and "://" in source else Path(source).name
-    with gdal_env(), open_source(source, max_bytes) as src:
-        indexes = bands or list(range(1, min(src.count, 3) + 1))
-        nodata = default_nodata(src.dtypes[0], src.nodata)
-        try:
-            data = _read_into_grid(src, grid, indexes, nodata, resampling)
-        except RasterioIOError as err:
-            raise CorruptRaster(f"{name}: pixels cannot be read ({err})") from err
+    name = str(source) if is_remote(source) else Path(source).name
+
+    def once() -> tuple[np.ndarray, float]:
+        with gdal_env(), open_source(source, max_bytes) as src:
+            nodata = default_nodata(src.dtypes[0], src.nodata)
+            indexes = bands or list(range(1, min(src.count, 3) + 1))
+            return _read_into_grid(src, grid, indexes, nodata, resampling), nodata
+
+    try:
+        data, nodata = read_with_retries(source, once)
+    except RasterioIOError as err:
+        if is_remote(source):
+            raise RasterError(f"{name}: remote read failed after {REMOTE_READ_ATTEMPTS} attempts ({err})") from err
+        raise CorruptRaster(f"{name}: pixels cannot be read ({err})") from err
     if not _any_valid(data, nodata):
         raise NoCoverage(f"{name} does not cover the area (no valid pixel on the grid)")
-    capture = capture or Capture(provider="file", capture_id=str(name), date=None, certainty=DateCertainty.STATED)
+    capture = capture or Capture(provider="file", capture_id=name, date=None, certainty=DateCertainty.STATED)
     return Chip(capture, data, grid.crs, tuple(grid.transform)[:6], nodata)
 
 

@@ -110,6 +110,7 @@ class RangeServer:
     files: dict[str, bytes] = field(default_factory=dict)
     json_routes: dict[str, Any] = field(default_factory=dict)  # path -> object or callable(body) -> object
     hits: list[Hit] = field(default_factory=list)
+    fail_next: dict[str, int] = field(default_factory=dict)  # path -> how many 503 replies before serving
 
     def __post_init__(self) -> None:
         server = self
@@ -141,6 +142,10 @@ class RangeServer:
                     out = json.dumps(obj).encode()
                     server.hits.append(Hit(self.command, path, rng, len(out)))
                     return self._send(out, ctype="application/json", head=head)
+                if server.fail_next.get(path, 0) > 0:
+                    server.fail_next[path] -= 1
+                    server.hits.append(Hit(self.command, path, rng, 0))
+                    return self._send(b"busy", 503, "text/plain", head=head)
                 data = server.files.get(path)
                 if data is None:
                     server.hits.append(Hit(self.command, path, rng, 0))
