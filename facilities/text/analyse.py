@@ -1,0 +1,78 @@
+"""The reader in one call: text in, articles with mentions, links and proposals out. Pure once
+given `Resources` (see resources.load_resources) and the registry's facilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..dates import PartialDate
+from ..errors import ValidationError
+from ..model import Facility
+from .extract import Mention, article_date, extract
+from .linking import AliasIndex, Link, link_all
+from .patterns import Compiled, compile_lexicon, fold
+from .proposals import Proposal, propose
+from .reading import Article, decode, guess_format, read_articles
+from .resources import Resources
+
+
+@dataclass(frozen=True)
+class ArticleResult:
+    article: Article
+    mentions: tuple[Mention, ...]
+    links: tuple[Link, ...]
+    proposals: tuple[Proposal, ...]
+
+    def of_kind(self, kind: str) -> list[Mention]:
+        return [m for m in self.mentions if m.kind == kind]
+
+    def as_dict(self) -> dict[str, Any]:
+        a = self.article
+        return {"index": a.index, "title": a.title, "language": a.language, "published": a.published,
+                "characters": len(a.text), "mentions": [m.as_dict() for m in self.mentions],
+                "links": [lk.as_dict() for lk in self.links], "proposals": [p.as_dict() for p in self.proposals]}
+
+
+@lru_cache(maxsize=4)
+def _compiled(res: Resources) -> Compiled:
+    return compile_lexicon(res.lexicon, res.systems)
+
+
+class Reader:
+    """Reads articles against one registry snapshot; build once, call `read` per input."""
+
+    def __init__(self, resources: Resources, facilities: Iterable[Facility] = ()):
+        self.res = resources
+        self.comp = _compiled(resources)
+        self.index = AliasIndex(facilities, self.comp.generic)
+        self.stopwords = resources.stopwords
+
+    def read_article(self, article: Article, published: PartialDate | None = None, origin: str = "") -> ArticleResult:
+        if published is not None and article.published is None:
+            article = Article(article.text, article.title, article.language, article.index, str(published),
+                              article.sentences)
+        hits = self.index.find(fold(article.text))
+        mentions = extract(article, self.comp, self.res.gazetteer, hits)
+        links = link_all(mentions, self.index)
+        proposals = propose(article, mentions, links, self.comp, article_date(article), origin)
+        return ArticleResult(article, tuple(mentions), tuple(links), tuple(proposals))
+
+    def read(self, text: str, fmt: str = "text", name: str = "input", published: str | None = None
+             ) -> list[ArticleResult]:
+        """Every article in a text; `published` (YYYY[-MM[-DD]]) dates relative expressions."""
+        date = None
+        if published:
+            try:
+                date = PartialDate.parse(published)
+            except ValidationError as err:
+                raise ValidationError(f"--date: {err}") from None
+        articles = read_articles(text, self.stopwords, fmt, name)
+        return [self.read_article(a, date, name) for a in articles]
+
+    def read_bytes(self, data: bytes, name: str = "input", published: str | None = None) -> list[ArticleResult]:
+        text = decode(data, name)
+        return self.read(text, guess_format(text, name), name, published)

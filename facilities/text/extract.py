@@ -1,0 +1,252 @@
+"""Mentions in an article: facilities, places, systems, organisations, people, dates, figures.
+
+Each mention keeps its span in the article's plain text and the sentence it came from. Overlaps
+are settled longest-first, so 'Ryongsong Machine Complex' is a facility, not a place plus words.
+Pure: the lexicon, gazetteer and alias index come in as arguments.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..dates import PartialDate
+from ..errors import ValidationError
+from .dates import find_dates
+from .patterns import CAP, QUOTED, Compiled, Place, fold, name_core
+from .reading import Article
+
+KINDS = ("facility", "place", "system", "organisation", "person", "date", "figure")
+_PRIORITY = {k: i for i, k in enumerate(("facility", "organisation", "system", "person", "place", "date", "figure"))}
+_RUN = re.compile(rf"{CAP}(?:[ \t]+(?:(?:of|for|and|on|the|di|del|della|dei|degli|delle|per)[ \t]+)?{CAP})*")
+_PLAIN_RUN = re.compile(rf"{CAP}(?:[ \t]+{CAP})*")
+_NEXT_WORD = re.compile(r"[ \t]+(d'|[\w'’.-]+)")
+_CAP_WORD = re.compile(CAP)
+_SPOKE = re.compile(r"^\s+(?:said|says|told|wrote|noted|ha detto|ha dichiarato|ha osservato|ha affermato|"
+                    r"ha spiegato)\b")
+_NUMBER = re.compile(r"(?<![\w.,-])(?:(?P<q>at least|almeno|about|circa|oltre|more than|over|some|nearly|quasi|"
+                     r"around|up to|fino a)\s+)?(?P<n>\d[\d,.]*(?:\s*(?:-|–|to|a)\s*\d[\d,.]*)?)")
+
+
+@dataclass(frozen=True)
+class Mention:
+    kind: str
+    text: str
+    value: str  # normalised: facility or place name, system designation, ISO date, '28 killed'
+    start: int
+    end: int
+    sentence_index: int
+    sentence: str
+    via: str = ""  # how it was found: alias, pattern, quoted, numbered, gazetteer, lexicon...
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, "value": self.value, "start": self.start, "end": self.end,
+                "sentence_index": self.sentence_index, "sentence": self.sentence, "via": self.via, **self.data}
+
+
+@dataclass(frozen=True)
+class AliasHit:
+    start: int
+    end: int
+    facility_id: str
+    facility_name: str
+    alias: str
+
+
+Span = tuple[int, int, str, str, str, dict[str, Any]]  # start, end, kind, value, via, data
+
+
+def _facility_name_ok(name: str, comp: Compiled) -> bool:
+    core = name_core(name, comp.generic)
+    core = [w for w in core if w not in comp.stopwords]
+    return bool(core) and not all(w in comp.blockers or any(w in b.split() for b in comp.blockers) for w in core)
+
+
+def _trim_name(text: str, start: int, comp: Compiled) -> tuple[int, str]:
+    """Drop leading articles and anything up to a possessive: "North Korea's Kusong Factory" -> "Kusong Factory"."""
+    poss = list(re.finditer(r"['’]s\b\s*", text))
+    if poss:
+        cut = poss[-1].end()
+        start, text = start + cut, text[cut:]
+    while True:
+        m = re.match(r"(\S+)\s+", text)
+        if not m or fold(m.group(1)) not in comp.stopwords:
+            return start, text
+        start, text = start + m.end(), text[m.end():]
+
+
+def _headline(sentence: str) -> bool:
+    words = re.findall(r"[^\W\d_][\w'-]*", sentence)
+    long = [w for w in words if len(w) > 3]
+    return len(long) >= 4 and sum(w[0].isupper() for w in long) / len(long) > 0.7
+
+
+def _facilities(text: str, folded: str, comp: Compiled, aliases: list[AliasHit], headline: Callable[[int], bool]
+                ) -> Iterator[Span]:
+    for a in aliases:
+        yield a.start, a.end, "facility", a.facility_name, "alias", {"facility_id": a.facility_id, "alias": a.alias}
+    for m in comp.head_en.finditer(text):
+        if headline(m.start()):
+            continue
+        start, name = _trim_name(m.group(), m.start(), comp)
+        if _facility_name_ok(name, comp):
+            yield start, m.end(), "facility", name, "pattern", {}
+    for m in comp.head_it.finditer(text):
+        end, lower_run, pos = m.end(), 0, m.end()
+        for _ in range(8):  # Italian names run on after the head: 'Complesso meccanico di Ryongsong'
+            t = _NEXT_WORD.match(text, pos)
+            if not t:
+                break
+            word, pos = t.group(1), t.end()
+            if _CAP_WORD.fullmatch(word):
+                end, lower_run = pos, 0
+            elif word.islower() and len(word) < 14 and lower_run < 2:
+                lower_run += 1
+            else:
+                break
+        name = text[m.start():end].rstrip(".")
+        if end > m.end() and not headline(m.start()) and _facility_name_ok(name, comp):
+            yield m.start(), m.start() + len(name), "facility", name, "pattern", {}
+    for m in comp.numbered.finditer(text):
+        yield m.start(), m.end(), "facility", m.group(), "numbered", {}
+    for m in QUOTED.finditer(text):
+        inner, s = m.group(1).strip(), m.start(1)
+        if not inner or not inner[0].isupper() or not _facility_name_ok(inner, comp):
+            continue
+        before, after = folded[max(0, m.start() - 60):m.start()], folded[m.end():m.end() + 20]
+        has_head = comp.heads_lower.search(fold(inner)) is not None
+        next_to_head = re.search(r"\b\w+\s*$", before) and comp.heads_lower.search(before[-20:]) or \
+            comp.heads_lower.match(after.lstrip())
+        cued = comp.quote_cue.search(before) and comp.heads_lower.search(folded[max(0, m.start() - 250):m.start()])
+        if has_head or next_to_head or cued:
+            yield s, s + len(inner), "facility", inner, "quoted", {}
+
+
+def _systems(text: str, folded: str, comp: Compiled) -> Iterator[Span]:
+    for m in comp.systems.finditer(folded):
+        entry = comp.system_names.get(re.sub(r"[\s-]+", "-", m.group()))
+        if entry:
+            yield m.start(), m.end(), "system", entry.designation, "lexicon", {"names": list(entry.names)}
+    for m in comp.system_free.finditer(text):
+        entry = comp.system_names.get(fold(m.group()))
+        value = entry.designation if entry else m.group()
+        yield m.start(), m.end(), "system", value, "pattern", {"names": list(entry.names) if entry else []}
+
+
+def _organisations(text: str, folded: str, comp: Compiled) -> Iterator[Span]:
+    names = comp.organisation_names
+    known: list[Span] = [(m.start(), m.end(), "organisation", names[re.sub(r"[\s-]+", " ", m.group())], "lexicon", {})
+                         for m in comp.organisations.finditer(folded)]
+    known += [(m.start(), m.end(), "organisation", comp.organisation_names[fold(m.group())], "lexicon", {})
+              for m in comp.organisation_acronyms.finditer(text)]
+    yield from known
+    for m in _RUN.finditer(text):
+        words = m.group().split()
+        # a run that holds a known name is two names joined by 'of'/'del': the known ones stand
+        if any(m.start() < e and s < m.end() for s, e, *_ in known):
+            continue
+        if any(w in comp.organisation_heads for w in words) and len(words) > 1:
+            start, name = _trim_name(m.group(), m.start(), comp)
+            yield start, m.end(), "organisation", name, "pattern", {}
+
+
+def _people(text: str, folded: str, comp: Compiled) -> Iterator[Span]:
+    for m in comp.people.finditer(folded):
+        yield m.start(), m.end(), "person", text[m.start():m.end()], "lexicon", {}
+    for m in _PLAIN_RUN.finditer(text):
+        words = m.group().split()
+        if not 2 <= len(words) <= 3 or any(not w.isalpha() and "-" not in w for w in words):
+            continue
+        before = folded[max(0, m.start() - 40):m.start()]
+        after = folded[m.end():m.end() + 40]
+        if comp.person_cue.search(before) or _SPOKE.match(after) or (
+                after.startswith(",") and any(after[1:].lstrip().startswith(c) for c in ("researcher", "ricercat",
+                                                                                         "analyst", "analista",
+                                                                                         "director", "direttor"))):
+            yield m.start(), m.end(), "person", m.group(), "cue", {}
+
+
+def _places(text: str, folded: str, comp: Compiled, gazetteer: dict[str, Place]) -> Iterator[Span]:
+    def place_data(p: Place) -> dict[str, Any]:
+        return {"country": p.country, "lat": p.lat, "lon": p.lon, "place_kind": p.kind}
+
+    for m in comp.places.finditer(folded):
+        p = gazetteer.get(m.group())
+        if p:
+            yield m.start(), m.end(), "place", p.name, "lexicon", place_data(p)
+    for m in _PLAIN_RUN.finditer(text):
+        tokens = list(re.finditer(r"\S+", m.group()))
+        i = 0
+        while i < len(tokens):
+            for n in (3, 2, 1):
+                if i + n > len(tokens):
+                    continue
+                s, e = m.start() + tokens[i].start(), m.start() + tokens[i + n - 1].end()
+                key = re.sub(r"['’]s$", "", folded[s:e])
+                p = gazetteer.get(key)
+                if p:
+                    yield s, s + len(key), "place", p.name, "gazetteer", place_data(p)
+                    i += n - 1
+                    break
+            i += 1
+
+
+def _figures(text: str, folded: str, comp: Compiled) -> Iterator[Span]:
+    for m in _NUMBER.finditer(folded):
+        after = folded[m.end():m.end() + 40]
+        for unit, rx in comp.figure_units:
+            u = rx.match(after)
+            if u:
+                number = re.sub(r"\s*(?:-|–|to|a)\s*", "-", m["n"]).rstrip(".,")
+                qual = f"{m['q']} " if m["q"] else ""
+                value = f"{qual}{number} %" if unit == "percent" else f"{qual}{number} {unit}"
+                yield m.start(), m.end() + u.end(), "figure", value, "pattern", {"unit": unit, "number": number}
+                break
+
+
+def _dates(text: str, published: PartialDate | None) -> Iterator[Span]:
+    for d in find_dates(text, published):
+        data = {"date": str(d.date) if d.date else None, "precision": d.date.precision.value if d.date else None,
+                "until": str(d.until) if d.until else None, "relation": d.relation}
+        yield d.start, d.end, "date", d.value, "pattern", data
+
+
+def article_date(article: Article) -> PartialDate | None:
+    if not article.published:
+        return None
+    try:
+        return PartialDate.parse(article.published)
+    except ValidationError:
+        return None
+
+
+def extract(article: Article, comp: Compiled, gazetteer: dict[str, Place], aliases: list[AliasHit]) -> list[Mention]:
+    """All mentions in an article, sorted by position, without overlapping spans."""
+    text, folded = article.text, fold(article.text)
+    starts = [s.start for s in article.sentences]
+
+    def sentence_of(pos: int) -> int:
+        return max(0, bisect.bisect_right(starts, pos) - 1)
+
+    heads = {i for i, s in enumerate(article.sentences) if _headline(s.text)}
+    spans: list[Span] = [
+        *_facilities(text, folded, comp, aliases, lambda pos: sentence_of(pos) in heads),
+        *_systems(text, folded, comp), *_organisations(text, folded, comp), *_people(text, folded, comp),
+        *_places(text, folded, comp, gazetteer), *_dates(text, article_date(article)), *_figures(text, folded, comp),
+    ]
+    # longest first; on equal spans the alias beats the pattern, the facility beats the place
+    spans.sort(key=lambda s: (-(s[1] - s[0]), _PRIORITY[s[2]], s[4] != "alias", s[0]))
+    taken: list[tuple[int, int]] = []
+    out: list[Mention] = []
+    for start, end, kind, value, via, data in spans:
+        if end <= start or any(start < e and s < end for s, e in taken):
+            continue
+        taken.append((start, end))
+        i = sentence_of(start)
+        sentence = article.sentences[i].text if article.sentences else text
+        out.append(Mention(kind, text[start:end], value, start, end, i, sentence, via, data))
+    return sorted(out, key=lambda m: m.start)

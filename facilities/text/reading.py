@@ -1,0 +1,238 @@
+"""From bytes to articles: decoding, binary detection, HTML/Markdown to plain text, article and
+sentence splitting with character offsets, language detection. Pure: no files are opened here.
+
+HTML is never rendered: the stdlib parser keeps only text nodes, dropping script/style/template
+content, so nothing from the input reaches the output as markup.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from ..errors import ValidationError
+
+MAX_ARTICLE_CHARS = 2_000_000  # one article; a larger one is almost surely not an article
+MAX_INPUT_CHARS = 20_000_000  # one file of several articles
+
+
+class TextInputError(ValidationError):
+    """The input cannot be read as text (binary, too large, empty); the message says which."""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as plain text; offsets of mentions refer to `text`."""
+
+    text: str
+    title: str
+    language: str
+    index: int = 0
+    published: str | None = None  # YYYY[-MM[-DD]] when the text says so
+    sentences: tuple[Sentence, ...] = field(default=(), repr=False)
+
+
+def decode(data: bytes, name: str = "input") -> str:
+    """Bytes to text: UTF-8 (with or without BOM), else UTF-16 with BOM, else cp1252. Binary is refused."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise TextInputError(f"{name}: not valid UTF-16 text") from None
+    head = data[:65536]
+    if b"\x00" in head or head.startswith((b"%PDF", b"PK\x03\x04", b"\x89PNG", b"GIF8", b"\x7fELF")):
+        raise TextInputError(f"{name}: looks like a binary file (PDF, image, archive...), not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    controls = sum(1 for c in text[:65536] if unicodedata.category(c) == "Cc" and c not in "\n\r\t\f")
+    if controls > max(8, len(text[:65536]) // 100):
+        raise TextInputError(f"{name}: contains {controls} control characters; it looks binary, not text")
+    return text
+
+
+class _TextOnly(HTMLParser):
+    """Collects text nodes; blocks become line breaks so sentences and titles survive."""
+
+    SKIP = frozenset({"script", "style", "template", "noscript", "iframe", "object", "svg", "head"})
+    BLOCK = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "article", "section",
+                       "blockquote", "title", "hr", "header", "footer"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag == "article":
+            self.parts.append("\n\n---\n\n")  # an <article> is a new article
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextOnly()
+    parser.feed(html)
+    parser.close()
+    text = "".join(parser.parts)
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    return re.sub(r"\n\s*\n\s*(\n\s*)+", "\n\n", text).strip()
+
+
+_MD_RULES = [
+    (re.compile(r"^```.*?^```[ \t]*$", re.S | re.M), ""),  # code blocks are not prose
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),
+    (re.compile(r"^\s{0,3}>\s?", re.M), ""),
+    (re.compile(r"^\s*[-*+]\s+(?=\S)", re.M), ""),
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),
+    (re.compile(r"`([^`]*)`"), r"\1"),
+]
+
+
+def markdown_to_text(md: str) -> str:
+    for pattern, repl in _MD_RULES:
+        md = pattern.sub(repl, md)
+    return md
+
+
+def guess_format(text: str, name: str = "") -> str:
+    lower = name.lower()
+    if lower.endswith((".html", ".htm", ".xhtml")):
+        return "html"
+    if lower.endswith((".md", ".markdown")):
+        return "markdown"
+    if re.search(r"<(html|body|p|div|article|script|br|span|h[1-6])\b[^>]*>", text[:5000], re.I):
+        return "html"
+    return "text"
+
+
+def to_plain(text: str, fmt: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if fmt == "html":
+        text = html_to_text(text)
+    elif fmt == "markdown":
+        text = markdown_to_text(text)
+    # drop remaining control characters (but keep line structure) so output strings are plain
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs", "Co"))
+
+
+_SEPARATOR = re.compile(r"\n[ \t]*(?:-{3,}|={3,}|\*{3,}|\f)[ \t]*\n")
+
+
+def split_articles(text: str) -> list[str]:
+    """Several articles in one file are separated by a line of '---', '===' or '***' (or a form feed)."""
+    return [part.strip() for part in _SEPARATOR.split("\n" + text.replace("\f", "\n\f\n") + "\n") if part.strip()]
+
+
+_ABBREV = {"no", "nr", "n", "st", "mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sen", "rep", "gov", "jr",
+           "sr", "inc", "ltd", "co", "corp", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "sig", "dott", "ing", "on",
+           "fig", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx"}
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n\s*\n|\n(?=\S)")
+
+
+def split_sentences(text: str) -> tuple[Sentence, ...]:
+    """Sentences with character offsets into `text`; a line break also ends a sentence (headlines)."""
+    out: list[Sentence] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        end = m.end()
+        if m.group().startswith((".",)) and not m.group().startswith(".."):
+            word = re.search(r"([\w.]+)$", text[start:m.start()])
+            if word and (word.group(1).lower() in _ABBREV or len(word.group(1)) == 1 and word.group(1).isupper()):
+                continue  # 'Factory No. 26', 'Kim J. Un': not the end of a sentence
+            if word and word.group(1)[-1:].isdigit() and text[end:end + 2].strip()[:1].isdigit():
+                continue
+        _add(out, text, start, end)
+        start = end
+    _add(out, text, start, len(text))
+    return tuple(out)
+
+
+def _add(out: list[Sentence], text: str, start: int, end: int) -> None:
+    chunk = text[start:end]
+    stripped = chunk.strip()
+    if stripped:
+        s = start + (len(chunk) - len(chunk.lstrip()))
+        out.append(Sentence(s, s + len(stripped), stripped))
+
+
+def detect_language(text: str, stopwords: Mapping[str, frozenset[str]]) -> str:
+    """A BCP 47 tag by script, then by counting stop words; 'und' when it cannot tell."""
+    sample = text[:20000]
+    letters = [c for c in sample if c.isalpha()]
+    if not letters:
+        return "und"
+    counts = {"ko": 0, "ru": 0, "zh": 0, "ja": 0, "ar": 0}
+    for c in letters:
+        o = ord(c)
+        if 0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF:
+            counts["ko"] += 1
+        elif 0x0400 <= o <= 0x04FF:
+            counts["ru"] += 1
+        elif 0x3040 <= o <= 0x30FF:
+            counts["ja"] += 1
+        elif 0x4E00 <= o <= 0x9FFF:
+            counts["zh"] += 1
+        elif 0x0600 <= o <= 0x06FF:
+            counts["ar"] += 1
+    script, n = max(counts.items(), key=lambda kv: kv[1])
+    if n > len(letters) / 2:
+        if script == "ru" and re.search(r"[іїєґ]", sample):
+            return "uk"
+        return "ja" if script == "zh" and counts["ja"] else script
+    words = re.findall(r"[^\W\d_]+", sample.lower())
+    scores = {lang: sum(1 for w in words if w in sw) for lang, sw in stopwords.items()}
+    if not scores:
+        return "und"
+    best = max(scores, key=lambda k: scores[k])
+    return best if scores[best] >= 2 and scores[best] >= 0.05 * len(words) else "und"
+
+
+_HEADER_DATE = re.compile(r"^(?:date|published|data|pubblicato|updated)\s*:\s*(\d{4}(?:-\d{2}(?:-\d{2})?)?)\s*$",
+                          re.I | re.M)
+
+
+def read_articles(text: str, stopwords: Mapping[str, frozenset[str]], fmt: str = "text",
+                  name: str = "input") -> list[Article]:
+    """Plain-text articles from one input; raises TextInputError when there is nothing to read."""
+    if len(text) > MAX_INPUT_CHARS:
+        raise TextInputError(f"{name}: {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,} per file")
+    plain = to_plain(text, fmt)
+    articles = []
+    for i, part in enumerate(split_articles(plain)):
+        if len(part) > MAX_ARTICLE_CHARS:
+            raise TextInputError(f"{name}: article {i + 1} has {len(part):,} characters; the limit is "
+                                 f"{MAX_ARTICLE_CHARS:,} per article (separate articles with a line of ---)")
+        m = _HEADER_DATE.search(part[:2000])
+        title = next((line.strip() for line in part.splitlines() if line.strip()), "")[:300]
+        articles.append(Article(text=part, title=title, language=detect_language(part, stopwords), index=i,
+                                published=m.group(1) if m else None, sentences=split_sentences(part)))
+    if not articles:
+        raise TextInputError(f"{name}: no text to read (empty, or only markup)")
+    return articles
