@@ -1,4 +1,4 @@
-"""`facilities` command line: init, list, show, add, add-source, observe, import, export, validate.
+"""`facilities` command line: init, list, show, add, add-source, observe, import, export, validate, ingest.
 
 Every error a user can act on is printed as one message and the command exits non-zero.
 """
@@ -264,6 +264,58 @@ def validate(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(hel
     if problems:
         raise FacilitiesError("registry check failed:\n" + "\n".join(problems))
     typer.echo(f"{c.store.location}: ok ({', '.join(f'{n} {k}' for k, n in c.store.counts().items())})")
+
+
+@app.command()
+def ingest(ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help="text, Markdown or HTML files")],
+           review: bool = typer.Option(False, "--review", help="accept or reject each proposal; write accepted ones"),
+           accept_all: bool = typer.Option(False, "--accept-all", help="with --review: accept every proposal"),
+           as_json: bool = typer.Option(False, "--json", help="print everything found as JSON"),
+           date: Annotated[str | None, typer.Option("--date", help="articles' date (YYYY[-MM[-DD]]) for "
+                                                    "'early October', 'this year'")] = None) -> None:
+    """Read articles: the facilities, places, systems, dates and claims they name, and proposed observations."""
+    from .text import Reader, load_resources
+    from .text.ingest import format_result, max_file_bytes, review_proposals
+
+    c = _ctx(ctx)
+    reader = Reader(load_resources(), c.store.list_facilities())
+    report: list[dict] = []
+    results = []
+    failed = False
+    for path in files:
+        try:
+            if path.stat().st_size > max_file_bytes():
+                raise InputError(f"{path}: {path.stat().st_size:,} bytes is too large to be articles "
+                                 f"(limit {max_file_bytes():,})")
+            found = reader.read_bytes(path.read_bytes(), name=str(path), published=date)
+        except (OSError, FacilitiesError) as err:
+            failed = True
+            msg = str(err) if isinstance(err, FacilitiesError) else f"{path}: cannot read: {err.strerror or err}"
+            report.append({"file": str(path), "error": msg})
+            if not as_json:
+                typer.echo(f"error: {msg}", err=True)
+            continue
+        results += found
+        report.append({"file": str(path), "articles": [r.as_dict() for r in found]})
+        if not as_json:
+            for r in found:
+                typer.echo(format_result(str(path), r))
+    accepted: list[dict] = []
+    if review:
+        proposals = [p for r in results for p in r.proposals]
+        interactive = sys.stdin.isatty()
+        if not interactive and not accept_all:
+            typer.echo("stdin is not a terminal: nothing accepted (add --accept-all to accept every proposal)",
+                       err=True)
+        else:
+            accepted = review_proposals(c.store, proposals, actor=c.settings.actor, accept_all=accept_all,
+                                        confirm=typer.confirm, echo=lambda t: typer.echo(t, err=as_json))
+    if as_json:
+        typer.echo(json.dumps({"files": report, "accepted": accepted}, ensure_ascii=False, indent=1))
+    elif review:
+        typer.echo(f"accepted {len(accepted)} observation(s)")
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

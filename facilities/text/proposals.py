@@ -41,11 +41,15 @@ class Proposal:
     def summary(self) -> str:
         return f"{self.label.capitalize()} (reported): {self.evidence[:240]}"
 
-    def observation(self, obs_id: str, analyst: str = "", facility_id: str | None = None) -> Observation:
-        """The observation an analyst accepts; needs a date (edit one in when the text gave none)."""
-        return Observation(id=obs_id, facility_id=facility_id or self.facility_id or "", date=self.date,
+    def observation(self, obs_id: str, analyst: str = "", facility_id: str | None = None,
+                    date: PartialDate | None = None) -> Observation:
+        """The observation an analyst accepts; needs a date (give one when the text gave none)."""
+        notes = f"Proposed from text: {self.reason}"
+        if self.date is None and date is not None:
+            notes += " Date: the article's date (the sentence gives none)."
+        return Observation(id=obs_id, facility_id=facility_id or self.facility_id or "", date=self.date or date,
                            kind=self.kind, summary=self.summary, confidence=self.confidence, analyst=analyst,
-                           source_ids=(self.source.id,), notes=f"Proposed from text: {self.reason}")
+                           source_ids=(self.source.id,), notes=notes[:20_000])
 
     def as_dict(self) -> dict:
         return {"kind": self.kind.value, "label": self.label, "facility_id": self.facility_id,

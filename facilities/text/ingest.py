@@ -1,0 +1,98 @@
+"""Ingest glue for the CLI and the app: plain-text reports of what was read, and the review step
+that writes accepted proposals (Source, then new facility if any, then Observation) to a store.
+Nothing is written that the analyst (or --accept-all) did not accept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable
+
+from ..dates import PartialDate
+from ..errors import DuplicateId, FacilitiesError
+from ..store import Store
+from .analyse import ArticleResult
+from .proposals import Proposal
+from .reading import MAX_INPUT_CHARS
+
+_SHOWN = ("facility", "place", "system", "organisation", "person", "date", "figure")
+
+
+def max_file_bytes() -> int:
+    return MAX_INPUT_CHARS * 2  # UTF-8 text of the character limit, roughly
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def format_result(name: str, r: ArticleResult) -> str:
+    a = r.article
+    lines = [f"== {name} [article {a.index + 1}] {_one_line(a.title, 90)!r} ({a.language}, {len(a.text):,} chars)"]
+    for kind in _SHOWN:
+        ms = r.of_kind(kind)
+        if not ms:
+            continue
+        lines.append(f"{kind} ({len(ms)}):")
+        seen: set[tuple[str, str]] = set()
+        for m in ms:
+            if (m.text, m.value) in seen:
+                continue
+            seen.add((m.text, m.value))
+            value = f" = {m.value}" if m.value != m.text else ""
+            lines.append(f"  {m.text}{value}   [sentence {m.sentence_index + 1}]")
+    if r.links:
+        lines.append("links:")
+        for lk in r.links:
+            target = lk.facility_id or (f"NEW {lk.new_facility.id} ({lk.new_facility.location_precision.value})"
+                                        if lk.new_facility else "none (no place to locate it)")
+            lines.append(f"  {lk.mention.text} -> {target}: {lk.reason}")
+    if r.proposals:
+        lines.append("proposals:")
+        for i, p in enumerate(r.proposals, 1):
+            when = f"{p.date} ({p.date.precision.value})" if p.date else "no date"
+            lines.append(f"  [{i}] {p.kind.value} / {p.label} at {p.facility_id or 'NEW ' + p.facility_name}, {when}")
+            lines.append(f"      \"{_one_line(p.evidence)}\"")
+    return "\n".join(lines)
+
+
+def review_proposals(store: Store, proposals: list[Proposal], *, actor: str, accept_all: bool,
+                     confirm: Callable[[str], bool], echo: Callable[[str], None]) -> list[dict]:
+    """Ask about each proposal (or accept all); write the accepted ones; return what was written."""
+    written: list[dict] = []
+    for i, p in enumerate(proposals, 1):
+        where = p.facility_id or f"new facility {p.facility_name!r}"
+        head = f"[{i}/{len(proposals)}] {p.kind.value} ({p.label}) at {where}: \"{_one_line(p.evidence, 200)}\""
+        date = p.date or p.source.published
+        if date is None:
+            echo(f"{head}\n  skipped: the text gives no date; add one in the app")
+            continue
+        if p.facility_id is None and p.link.new_facility is None:
+            echo(f"{head}\n  skipped: no registry facility and no city to place a new one")
+            continue
+        if not accept_all and not confirm(f"{head}\n  accept ({date})?"):
+            continue
+        try:
+            written.append(_write(store, p, date, actor))
+        except FacilitiesError as err:
+            echo(f"{head}\n  not written: {err}")
+    return written
+
+
+def _write(store: Store, p: Proposal, date: PartialDate, actor: str) -> dict:
+    with contextlib.suppress(DuplicateId):  # the same sentence of the same article, accepted before: cite it again
+        store.add_source(p.source, actor=actor)
+    facility_id = p.facility_id
+    if facility_id is None:
+        new = p.link.new_facility
+        if new is None:
+            raise FacilitiesError("no facility to attach the observation to")
+        with contextlib.suppress(DuplicateId):  # proposed by an earlier sentence of this run, or accepted before
+            store.add_facility(new, actor=actor)
+        facility_id = new.id
+    obs = p.observation(f"obs-{uuid.uuid4().hex[:12]}", analyst=actor, facility_id=facility_id, date=date)
+    obs = store.add_observation(obs, actor=actor)
+    return {"observation_id": obs.id, "facility_id": facility_id, "kind": obs.kind.value, "date": str(obs.date),
+            "source_id": p.source.id}
