@@ -1,5 +1,8 @@
 """Fixtures for the network side of imagery/: a fake Wayback on 127.0.0.1, a client, a cache.
 
+A module, not a conftest.py: tests/test_*.py import helpers with `from conftest import ...`, and a
+second conftest module on sys.path would shadow the root one. Test modules import these fixtures.
+
 The server is started once per session and reset before each test; the client has small timeouts
 and allow-lists 127.0.0.1 (production refuses plain http and loopback hosts).
 """

@@ -13,6 +13,8 @@ from fake_wayback import png
 from imagery.cache import Cache, fetch, may_cache
 from imagery.errors import BadResponse, NotCacheable, OfflineError, ServiceTimeout, ServiceUnavailable
 
+pytest_plugins = ["net_fixtures"]  # fixtures for the fake server, client and cache
+
 
 def blob_files(cache: Cache) -> list[Path]:
     return [p for p in cache.blobs.rglob("*") if p.is_file()]

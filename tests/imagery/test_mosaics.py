@@ -12,6 +12,8 @@ from imagery.errors import AntimeridianCrossing, BadResponse, OfflineError
 from imagery.mosaics import EoxMosaics, decode_tile
 from imagery.providers import EOX_MOSAICS, get_provider
 
+pytest_plugins = ["net_fixtures"]  # fixtures for the fake server, client and cache
+
 BBOX = (127.64, 39.91, 127.67, 39.93)
 
 
