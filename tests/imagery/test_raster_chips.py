@@ -150,3 +150,16 @@ def test_gdal_http_options_are_bounded():
     assert GDAL_OPTIONS["GDAL_DISABLE_READDIR_ON_OPEN"] == "EMPTY_DIR"
     assert ".tif" in GDAL_OPTIONS["CPL_VSIL_CURL_ALLOWED_EXTENSIONS"]
     assert GDAL_OPTIONS["GDAL_NUM_THREADS"] == "ALL_CPUS"
+
+
+def test_same_crs_resampled_read_matches_a_warp_and_handles_edges(sources, utm_scene):
+    from rasterio.warp import reproject as warp
+
+    grid = Grid("EPSG:32652", Affine(1.0, 0, UTM52_ORIGIN[0] - 50.3, 0, -1.0, UTM52_ORIGIN[1] - 20.7), 250, 150)
+    chip = make_chip(sources["utm"], grid)
+    ref = np.zeros((3, 150, 250), dtype=np.uint8)
+    warp(utm_scene, ref, src_transform=UTM_T, src_crs="EPSG:32652", dst_transform=grid.transform,
+         dst_crs="EPSG:32652", resampling=Resampling.bilinear, dst_nodata=0)
+    assert (chip.data[:, :, :50] == 0).all()  # west of the image: no data
+    inner = (slice(None), slice(2, -2), slice(53, -2))
+    assert np.abs(chip.data[inner].astype(int) - ref[inner].astype(int)).mean() < 4
