@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -111,6 +112,7 @@ class RangeServer:
     json_routes: dict[str, Any] = field(default_factory=dict)  # path -> object or callable(body) -> object
     hits: list[Hit] = field(default_factory=list)
     fail_next: dict[str, int] = field(default_factory=dict)  # path -> how many 503 replies before serving
+    stall: dict[str, float] = field(default_factory=dict)  # path -> seconds to hang before replying
 
     def __post_init__(self) -> None:
         server = self
@@ -142,6 +144,10 @@ class RangeServer:
                     out = json.dumps(obj).encode()
                     server.hits.append(Hit(self.command, path, rng, len(out)))
                     return self._send(out, ctype="application/json", head=head)
+                if path in server.stall:
+                    server.hits.append(Hit(self.command, path, rng, 0))
+                    time.sleep(server.stall[path])
+                    return None
                 if server.fail_next.get(path, 0) > 0:
                     server.fail_next[path] -= 1
                     server.hits.append(Hit(self.command, path, rng, 0))
@@ -171,6 +177,8 @@ class RangeServer:
                 self._handle()
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True  # a stalled handler must not block close()
+        self._httpd.block_on_close = False
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from rasterio.warp import transform_bounds
 
 from imagery.base import DateCertainty
 from imagery.chips import grid_for_bbox
-from imagery.errors import StacError
+from imagery.errors import RasterError, StacError
 from imagery.stac import Sentinel2Source, StacConfig, planetary_computer_config, scl_cloud_fraction
 
 X0, Y0 = 380_000.0, 4_430_000.0  # UTM 52N, upper left of the fake tile
@@ -169,3 +170,15 @@ def test_antimeridian_search_is_refused_before_any_request(stac):
     with pytest.raises(ValueError, match="antimeridian"):
         _source(stac).captures((179.9, -17.0, -179.9, -16.9))
     assert stac.hits == []
+
+
+def test_stalled_asset_server_times_out(stac, monkeypatch):
+    from imagery import chips
+
+    stac.stall["/stalled/TCI.tif"] = 4.0
+    monkeypatch.setitem(chips.GDAL_OPTIONS, "GDAL_HTTP_TIMEOUT", "1")
+    monkeypatch.setitem(chips.GDAL_OPTIONS, "GDAL_HTTP_MAX_RETRY", "0")
+    started = time.perf_counter()
+    with pytest.raises(RasterError):
+        chips.make_chip(f"{stac.url}/stalled/TCI.tif", grid_for_bbox(AOI, pixel_size=10))
+    assert time.perf_counter() - started < 3.5
