@@ -23,7 +23,7 @@ KINDS = ("facility", "place", "system", "organisation", "person", "date", "figur
 _PRIORITY = {k: i for i, k in enumerate(("facility", "organisation", "system", "person", "place", "date", "figure"))}
 _RUN = re.compile(rf"{CAP}(?:[ \t]+(?:(?:of|for|and|on|the|di|del|della|dei|degli|delle|per)[ \t]+)?{CAP})*")
 _PLAIN_RUN = re.compile(rf"{CAP}(?:[ \t]+{CAP})*")
-_NEXT_WORD = re.compile(r"[ \t]+(d'|[\w'’.-]+)")
+_NEXT_WORD = re.compile(r"[ \t]+(d'|#|[\w'’-]+\.?)")
 _CAP_WORD = re.compile(CAP)
 _SPOKE = re.compile(r"^\s+(?:said|says|told|wrote|noted|ha detto|ha dichiarato|ha osservato|ha affermato|"
                     r"ha spiegato)\b")
@@ -96,14 +96,20 @@ def _facilities(text: str, folded: str, comp: Compiled, aliases: list[AliasHit],
         if _facility_name_ok(name, comp):
             yield start, m.end(), "facility", name, "pattern", {}
     for m in comp.head_it.finditer(text):
-        end, lower_run, pos = m.end(), 0, m.end()
+        end, lower_run, pos, word = m.end(), 0, m.end(), ""
         for _ in range(8):  # Italian names run on after the head: 'Complesso meccanico di Ryongsong'
             t = _NEXT_WORD.match(text, pos)
             if not t:
                 break
+            prev = word if pos > m.end() else ""
             word, pos = t.group(1), t.end()
+            if word.endswith(".") and _CAP_WORD.fullmatch(word[:-1]):
+                end = pos - 1  # 'di Ryongsong.': the name and the sentence end here
+                break
             if _CAP_WORD.fullmatch(word):
                 end, lower_run = pos, 0
+                if word[0].isdigit() and comp.number_marker.fullmatch(prev):
+                    break  # 'Fabbrica n. 26 di Kanggye': the number closes the name
             elif word.islower() and len(word) < 14 and lower_run < 2:
                 lower_run += 1
             else:
@@ -186,8 +192,8 @@ def _places(text: str, folded: str, comp: Compiled, gazetteer: dict[str, Place])
                 if i + n > len(tokens):
                     continue
                 s, e = m.start() + tokens[i].start(), m.start() + tokens[i + n - 1].end()
-                key = re.sub(r"['’]s$", "", folded[s:e])
-                p = gazetteer.get(key)
+                key = re.sub(r"'s$", "", folded[s:e])
+                p = gazetteer.get(key) or gazetteer.get(key.replace("'", ""))
                 if p:
                     yield s, s + len(key), "place", p.name, "gazetteer", place_data(p)
                     i += n - 1

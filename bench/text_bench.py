@@ -1,0 +1,106 @@
+"""Text reader bench: precision and recall per kind on the gold set (tests/text/gold), linking
+accuracy, and throughput in articles of about 5,000 characters per minute on one core.
+
+    .venv/bin/python bench/text_bench.py [--minutes 0.2] [--verbose]
+
+Prints figures; never fails on time (targets: facility recall >= 0.9, precision >= 0.85;
+>= 1,000 articles a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from facilities.seed import read_seed  # noqa: E402
+from facilities.text import Reader, load_resources  # noqa: E402
+from facilities.text.evaluate import SCORED, Tally, score_article, score_links  # noqa: E402
+
+GOLD = ROOT / "tests" / "text" / "gold"
+
+
+def load_gold(gold_dir: Path = GOLD) -> list[tuple[str, str, dict]]:
+    """(name, text, annotation) for every gold article."""
+    out = []
+    for path in sorted(gold_dir.glob("*.json")):
+        doc = json.loads(path.read_text("utf-8"))
+        out.append((path.stem, (path.parent / doc["text_file"]).read_text("utf-8"), doc))
+    return out
+
+
+def evaluate(reader: Reader, gold: list[tuple[str, str, dict]]) -> tuple[dict[str, Tally], tuple[int, int], int]:
+    tallies: dict[str, Tally] = {}
+    links_ok = links_total = languages_ok = 0
+    for name, text, doc in gold:
+        results = reader.read(text, name=name)
+        found = [(m.kind, m.text) for r in results for m in r.mentions]
+        score_article(doc["expected"], found, tallies, name)
+        ok, total = score_links(doc.get("links") or {}, [(lk.mention.text, lk.facility_id)
+                                                         for r in results for lk in r.links])
+        links_ok, links_total = links_ok + ok, links_total + total
+        languages_ok += results[0].article.language == doc.get("language")
+    return tallies, (links_ok, links_total), languages_ok
+
+
+def corpus(gold: list[tuple[str, str, dict]], size: int = 5000) -> list[str]:
+    """Articles of about `size` characters, made by joining gold articles in turn."""
+    texts = [t for _, t, _ in gold]
+    out, i = [], 0
+    for _ in range(len(texts)):
+        parts: list[str] = []
+        while sum(map(len, parts)) < size:
+            parts.append(texts[i % len(texts)])
+            i += 1
+        out.append("\n\n".join(parts)[:size])
+    return out
+
+
+def throughput(reader: Reader, articles: list[str], seconds: float) -> tuple[float, int]:
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        reader.read(articles[n % len(articles)])
+        n += 1
+    return n / (time.perf_counter() - start) * 60, n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=0.2, help="how long to measure throughput")
+    ap.add_argument("--verbose", "-v", action="store_true", help="list false positives and misses")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    resources = load_resources()
+    reader = Reader(resources, read_seed().facilities)
+    print(f"loading lexicon and gazetteer ({len(resources.gazetteer):,} names): {time.perf_counter() - t0:.2f} s")
+    gold = load_gold()
+    tallies, (links_ok, links_total), languages_ok = evaluate(reader, gold)
+    print(f"gold set: {len(gold)} articles")
+    print(f"{'kind':10} {'precision':>9} {'recall':>7} {'f1':>6} {'tp':>4} {'fp':>4} {'fn':>4}")
+    for kind in SCORED:
+        t = tallies[kind]
+        print(f"{kind:10} {t.precision:9.3f} {t.recall:7.3f} {t.f1:6.3f} {t.tp:4} {t.fp:4} {t.fn:4}")
+        if args.verbose:
+            for x in t.false_positives:
+                print(f"    false positive  {x}")
+            for x in t.misses:
+                print(f"    missed          {x}")
+    print(f"links: {links_ok}/{links_total} facility mentions linked as annotated")
+    print(f"language: {languages_ok}/{len(gold)} articles detected as annotated")
+    articles = corpus(gold)
+    per_minute, n = throughput(reader, articles, args.minutes * 60)
+    mean = sum(map(len, articles)) / len(articles)
+    print(f"throughput: {per_minute:,.0f} articles/minute of {mean:,.0f} characters on one core ({n} read)")
+    fac = tallies["facility"]
+    verdict = "met" if fac.recall >= 0.9 and fac.precision >= 0.85 else "NOT met"
+    print(f"facility target (recall >= 0.9, precision >= 0.85): {verdict}; "
+          f"speed target (>= 1,000/min): {'met' if per_minute >= 1000 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

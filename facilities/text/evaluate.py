@@ -1,0 +1,72 @@
+"""Scoring the reader against a gold set: precision and recall per kind. Pure.
+
+A gold article lists, per kind, the distinct names expected; predictions are compared on the same
+footing (distinct names per article, case- and accent-insensitive, spaces and quotes normalised),
+so a name found three times counts once, and so does a name missed three times.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .patterns import fold
+
+SCORED = ("facility", "place", "system")
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", fold(text).replace("'", "").replace("\u2019", "")).strip(" \"'«»“”")
+
+
+@dataclass
+class Tally:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    false_positives: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def score_article(expected: Mapping[str, Iterable[str]], found: Iterable[tuple[str, str]], tallies: dict[str, Tally],
+                  label: str = "") -> None:
+    """Add one article's counts: `expected` kind -> names, `found` (kind, text) pairs."""
+    got: dict[str, set[str]] = {k: set() for k in SCORED}
+    for kind, text in found:
+        if kind in got:
+            got[kind].add(norm(text))
+    for kind in SCORED:
+        want = {norm(t) for t in expected.get(kind, ())}
+        t = tallies.setdefault(kind, Tally())
+        t.tp += len(want & got[kind])
+        t.fp += len(got[kind] - want)
+        t.fn += len(want - got[kind])
+        t.false_positives += [f"{label}: {x}" for x in sorted(got[kind] - want)]
+        t.misses += [f"{label}: {x}" for x in sorted(want - got[kind])]
+
+
+def score_links(expected: Mapping[str, str | None], links: Iterable[tuple[str, str | None]]) -> tuple[int, int]:
+    """(correct, total) over the gold links: a mention linked to the expected facility (or to none)."""
+    by_text = {norm(text): fid for text, fid in links}
+    correct = total = 0
+    for text, fid in expected.items():
+        key = norm(text)
+        if key not in by_text:
+            continue  # a missed mention is counted by recall, not here
+        total += 1
+        correct += by_text[key] == fid
+    return correct, total
