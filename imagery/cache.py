@@ -21,7 +21,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,11 +169,13 @@ class Cache:
 
 
 def fetch(client: HttpClient, cache: Cache | None, url: str, *, provider: str, kind: str,
-          expect: str | None = None, max_age: float | None = None) -> tuple[bytes, bool]:
+          expect: str | None = None, max_age: float | None = None,
+          validate: Callable[[bytes], object] | None = None) -> tuple[bytes, bool]:
     """Bytes for a URL from the cache if allowed and present, else the network (then stored if allowed).
 
     Returns (body, from_cache). Offline, a stale entry is served rather than nothing; a missing one
-    raises OfflineError. Only complete, checked responses reach `Cache.put`.
+    raises OfflineError. Only complete, checked responses reach `Cache.put`: `validate` raises on
+    an answer that is well-formed but wrong (an ArcGIS error object), which must not be kept either.
     """
     storable = cache is not None and may_cache(provider, kind)
     if storable:
@@ -184,6 +186,8 @@ def fetch(client: HttpClient, cache: Cache | None, url: str, *, provider: str, k
     if client.offline:
         raise OfflineError(f"{url.split('/')[2] if '//' in url else url}: offline and not in the cache", url=url)
     resp: Response = client.get(url, expect=expect)
+    if validate is not None:
+        validate(resp.body)
     if storable:
         assert cache is not None
         cache.put(url, resp.body, provider=provider, kind=kind,

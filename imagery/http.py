@@ -26,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 
 from .errors import (
     BadResponse,
@@ -171,7 +172,11 @@ class HttpClient:
 
     def get(self, url: str, *, params: Mapping[str, str] | None = None, expect: str | None = None,
             deadline: float | None = None) -> Response:
-        """GET with retries inside one total deadline. expect: None, "json" or "image"."""
+        """GET with retries inside one total deadline. expect: None, "json" or "image".
+
+        Connection failures, 429 and 5xx are retried; timeouts are not (a hung service would only
+        use up the deadline again), and neither are answers that arrived but are unusable.
+        """
         if self.offline:
             raise OfflineError(f"{_host(url)}: offline mode, not fetched", url=url)
         if params:
@@ -239,7 +244,7 @@ class HttpClient:
                 body = self._read_body(r, url, limit)
             finally:
                 r.close()
-        return Response(url, r.status_code, dict(r.headers), body, 0.0)
+        return Response(url, r.status_code, CaseInsensitiveDict(r.headers), body, 0.0)
 
     def _read_body(self, r: requests.Response, url: str, limit: float) -> bytes:
         host = _host(url)
@@ -254,7 +259,8 @@ class HttpClient:
                     raise ServiceTimeout(f"{host}: body not complete by the deadline ({size} bytes so far)",
                                          url=url, status=r.status_code)
                 # read1 returns what one socket read gives, so the clock is checked between drips
-                piece = r.raw.read1(65536) if hasattr(r.raw, "read1") else r.raw.read(65536)
+                # decode_content: requests hands over raw (maybe gzipped) bytes; JSON and size checks need them decoded
+                piece = r.raw.read1(16384, decode_content=True)
                 if not piece:
                     break
                 size += len(piece)

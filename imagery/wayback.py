@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -142,6 +142,15 @@ def _tilemap_next(doc: object, requested: int) -> int | None:
     return requested
 
 
+def _metadata_doc(body: bytes, release: int) -> dict:
+    """The query answer as a dict; BadResponse for malformed JSON or an ArcGIS error object."""
+    doc = _json(body, f"metadata for release {release}")
+    if not isinstance(doc, dict) or "error" in doc:
+        detail = doc.get("error") if isinstance(doc, dict) else type(doc).__name__
+        raise BadResponse(f"metadata for release {release}: service error {detail!r}")
+    return doc
+
+
 def _epoch_ms_date(value: object) -> dt.date | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -173,15 +182,20 @@ class Wayback:
         self.zoom = zoom
         self.max_tiles = max_tiles
 
-    def _get(self, url: str, kind: str, expect: str | None = "json", max_age: float | None = None) -> bytes:
-        body, _hit = fetch(self.client, self.cache, url, provider=PROVIDER, kind=kind, expect=expect, max_age=max_age)
+    def _get(self, url: str, kind: str, expect: str | None = "json", max_age: float | None = None,
+             validate: Callable[[bytes], object] | None = None) -> bytes:
+        body, _hit = fetch(self.client, self.cache, url, provider=PROVIDER, kind=kind, expect=expect, max_age=max_age,
+                           validate=validate)
         return body
 
     # -- catalogue -------------------------------------------------------------------------------
 
     def releases(self) -> list[Release]:
-        body = self._get(self.endpoints.config_url, "catalogue", max_age=CATALOGUE_MAX_AGE)
-        return parse_catalogue(_json(body, "Wayback catalogue"))
+        def check(body: bytes) -> object:
+            return parse_catalogue(_json(body, "Wayback catalogue"))
+
+        return parse_catalogue(_json(self._get(self.endpoints.config_url, "catalogue", max_age=CATALOGUE_MAX_AGE,
+                                               validate=check), "Wayback catalogue"))
 
     # -- releases with local changes ----------------------------------------------------------------
 
@@ -193,10 +207,11 @@ class Wayback:
         while i < len(releases):
             requested = releases[i].number
             try:
-                doc = _json(self._get(self.endpoints.tilemap(requested, t), "tilemap"), "tilemap")
+                body = self._get(self.endpoints.tilemap(requested, t), "tilemap",
+                                 validate=lambda b, n=requested: _tilemap_next(_json(b, "tilemap"), n))
             except NotFoundError:
                 break
-            last = _tilemap_next(doc, requested)
+            last = _tilemap_next(_json(body, "tilemap"), requested)
             if last is None or last not in pos or pos[last] < i:
                 break  # no data here, or an answer that would walk forwards: stop rather than loop
             found.append(last)
@@ -293,10 +308,8 @@ class Wayback:
                 "returnGeometry": "false",
             })
             url = f"{release.metadata_url}/{layer}/query?{query}"
-            doc = _json(self._get(url, "metadata"), f"metadata for release {release.number}")
-            if not isinstance(doc, dict) or "error" in doc:
-                detail = doc.get("error") if isinstance(doc, dict) else type(doc).__name__
-                raise BadResponse(f"metadata for release {release.number}: service error {detail!r}", url=url)
+            doc = _metadata_doc(self._get(url, "metadata", validate=lambda b, n=release.number: _metadata_doc(b, n)),
+                                release.number)
             feats = doc.get("features") or []
             attrs = feats[0].get("attributes", {}) if isinstance(feats, list) and feats and isinstance(
                 feats[0], dict) else {}

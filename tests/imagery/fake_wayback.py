@@ -9,6 +9,7 @@ so duplicate removal has something to remove. Every request is counted by kind.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import re
 import struct
@@ -58,6 +59,8 @@ class Scenario:
     metadata: Callable[[int, float, float], dict | None] = lambda release, lon, lat: None
     config_mode: str = "ok"  # "ok" | "malformed" | "not-object"
     tile_latency: float = 0.0  # seconds added to every tile request (bench)
+    failing_tilemaps: set[TileKey] = field(default_factory=set)  # these tiles' tilemap answers HTTP 500
+    metadata_mode: str = "ok"  # "ok" | "error" (ArcGIS error object) | "malformed"
 
     def dates(self) -> dict[int, str]:
         return {n: d for n, d, _ in self.releases}
@@ -163,6 +166,8 @@ class Handler(BaseHTTPRequestHandler):
         if m := re.fullmatch(r"/wayback/MapServer/tilemap/(\d+)/(\d+)/(\d+)/(\d+)", path):
             self.server.count("tilemap", path)
             release, z, y, x = map(int, m.groups())
+            if (z, x, y) in sc.failing_tilemaps:
+                return self._send(500, b"tilemap failure", "text/plain")
             state = sc.state_at(release, (z, x, y))
             loc = {"left": x, "top": y, "width": 1, "height": 1}
             if state is None:
@@ -187,6 +192,10 @@ class Handler(BaseHTTPRequestHandler):
             self.server.count("metadata", path)
             ident = f"WB_{m.group(1)}_R{m.group(2)}"
             release = next((n for n, _, i in sc.releases if i.upper() == ident.upper()), None)
+            if sc.metadata_mode == "error":
+                return self._json({"error": {"code": 400, "message": "Invalid query parameters"}})
+            if sc.metadata_mode == "malformed":
+                return self._send(200, b'{"features": [{"attributes": ')
             geom = json.loads(query.get("geometry", ["{}"])[0])
             attrs = sc.metadata(release or 0, float(geom.get("x", 0)), float(geom.get("y", 0)))
             return self._json({"features": [{"attributes": attrs}] if attrs else []})
@@ -238,6 +247,12 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self.close_connection = True
             return None
+        if name == "gzip":  # a compressed JSON answer, as S3 and ArcGIS send when asked
+            return self._send(200, gzip.compress(b'{"ok": true}'), "application/json", {"Content-Encoding": "gzip"})
+        if name == "lowercase-retry-after":
+            if n == 1:
+                return self._send(429, b"slow down", "text/plain", {"retry-after": "0"})
+            return self._json({"ok": True})
         if name == "html":
             return self._send(200, b"<html><body>Service maintenance</body></html>", "text/html")
         if name == "html-as-png":  # a content type that lies

@@ -154,3 +154,13 @@ def test_client_is_reusable_after_faults(server, client: HttpClient):
     with pytest.raises(ServiceTimeout):
         client.get(f"{server.base}/fault/hang")
     assert client.get(f"{server.base}/config/waybackconfig.json", expect="json").status == 200
+
+
+def test_gzip_answers_are_decoded(server, client):
+    assert client.get(f"{server.base}/fault/gzip", expect="json").json() == {"ok": True}
+
+
+def test_retry_after_header_is_case_insensitive(server, client):
+    start = time.monotonic()
+    assert client.get(f"{server.base}/fault/lowercase-retry-after?k=c").status == 200
+    assert time.monotonic() - start < 0.3  # "retry-after: 0" read, not the default backoff

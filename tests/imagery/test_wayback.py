@@ -54,8 +54,7 @@ def test_bad_catalogue_is_typed_error_and_not_cached(server, wayback, cache, mod
     server.scenario.config_mode = mode
     with pytest.raises(BadResponse):
         wayback.releases()
-    if mode == "malformed":  # caught by the client before the cache saw it
-        assert cache.entries() == []
+    assert cache.entries() == []  # a wrong answer is not kept: the next try asks again
 
 
 def test_local_changes_chain_and_duplicate_removal_over_tiles(server, wayback):
@@ -149,3 +148,29 @@ def test_antimeridian_bbox_tiles_on_both_sides():
 def test_antimeridian_geometry_beyond_180_is_wrapped():
     geom = shapely.box(179.95, -0.05, 180.05, 0.05)
     assert {t.x for t in tiles_for_area(geom, 12)} == {0, 4095}
+
+
+def test_a_failing_tile_is_reported_and_the_others_still_scanned(server, wayback, cache):
+    server.scenario.failing_tilemaps = {SPECIAL_TILE}
+    result = wayback.local_changes(site_bbox(), 17)
+    assert set(result.errors) == {Tile(*SPECIAL_TILE)}
+    assert "HTTP 500" in result.errors[Tile(*SPECIAL_TILE)]
+    assert [r.number for r in result.releases] == [13192, 45134, 23448, 10]  # the other tiles' changes
+    assert not any(f"/{SPECIAL_TILE[2]}/{SPECIAL_TILE[1]}" in url for url, _, _ in cache.entries())
+
+
+def test_every_tile_failing_raises_the_typed_error(server, wayback):
+    from imagery.errors import ServiceUnavailable
+
+    server.scenario.failing_tilemaps = set(SITE_TILES)
+    with pytest.raises(ServiceUnavailable):
+        wayback.local_changes(site_bbox(), 17)
+
+
+@pytest.mark.parametrize("mode", ["error", "malformed"])
+def test_metadata_service_errors_are_bad_responses(server, wayback, cache, mode):
+    rels = {r.number: r for r in wayback.releases()}
+    server.scenario.metadata_mode = mode
+    with pytest.raises(BadResponse):
+        wayback.capture_metadata(rels[MIXED_RELEASE], site_bbox(), 17)
+    assert all(kind != "metadata" for _, kind, _ in cache.entries())  # error objects are not kept
