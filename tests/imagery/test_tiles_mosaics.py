@@ -1,4 +1,4 @@
-"""EOX yearly mosaics: composite labels and licences; tiles read through the cache and again offline."""
+"""Tile math (properties) and EOX yearly mosaics: composite labels, licences, reads through the cache."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import datetime as dt
 
 import numpy as np
 import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imagery.base import DateCertainty
 from imagery.errors import AntimeridianCrossing, BadResponse, OfflineError
 from imagery.mosaics import EoxMosaics, decode_tile
 from imagery.providers import EOX_MOSAICS, get_provider
+from imagery.tiles import AreaTooLarge, Tile, split_bbox, tile_for, tiles_for_area
 
 pytest_plugins = ["net_fixtures"]  # fixtures for the fake server, client and cache
 
@@ -67,3 +71,41 @@ def test_read_refuses_antimeridian_bbox(client):
 def test_decode_rejects_non_images():
     with pytest.raises(BadResponse):
         decode_tile(b"<VRTDataset></VRTDataset>")
+
+
+lons = st.floats(-180, 179.999999, allow_nan=False)
+lats = st.floats(-85, 85, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lons, lats, st.integers(0, 22))
+def test_point_lies_in_its_tile(lon, lat, z):
+    w, s, e, n = tile_for(lon, lat, z).bounds()
+    assert w - 1e-9 <= lon <= e + 1e-9 and s - 1e-9 <= lat <= n + 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(lons, lats, st.floats(0.0001, 0.02), st.floats(0.0001, 0.02), st.integers(12, 17))
+def test_covering_tiles_cover_the_bbox_and_nothing_more(lon, lat, dx, dy, z):
+    bbox = (lon, lat, min(180.0, lon + dx), min(85.0, lat + dy))
+    tiles = tiles_for_area(bbox, z, max_tiles=10_000)
+    union = shapely.union_all([shapely.box(*t.bounds()) for t in tiles])
+    area = shapely.box(*bbox)
+    assert union.buffer(1e-9).covers(area)
+    assert all(shapely.box(*t.bounds()).intersects(area) for t in tiles)
+
+
+def test_brief_test_point_tile():
+    assert tile_for(127.6571, 39.9202, 17) == Tile(17, 112014, 49659)
+
+
+def test_split_bbox_and_invalid_bboxes():
+    assert split_bbox((170.0, -1.0, -170.0, 1.0)) == [(170.0, -1.0, 180.0, 1.0), (-180.0, -1.0, -170.0, 1.0)]
+    for bad in [(0.0, 1.0, 1.0, 0.0), (float("nan"), 0.0, 1.0, 1.0), (0.0, 0.0, 200.0, 1.0)]:
+        with pytest.raises(ValueError):
+            split_bbox(bad)
+
+
+def test_area_too_large_is_refused_before_any_request():
+    with pytest.raises(AreaTooLarge):
+        tiles_for_area((120.0, 30.0, 130.0, 40.0), 17, max_tiles=256)
