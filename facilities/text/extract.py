@@ -23,6 +23,8 @@ KINDS = ("facility", "place", "system", "organisation", "person", "date", "figur
 _PRIORITY = {k: i for i, k in enumerate(("facility", "organisation", "system", "person", "place", "date", "figure"))}
 _RUN = re.compile(rf"{CAP}(?:[ \t]+(?:(?:of|for|and|on|the|di|del|della|dei|degli|delle|per)[ \t]+)?{CAP})*")
 _PLAIN_RUN = re.compile(rf"{CAP}(?:[ \t]+{CAP})*")
+_ROLE_AFTER = re.compile(r",\s*(?:(?:a|an|the|un|una|il|la|lo|senior|chief)\s+)*(?:researcher|ricercat|analyst|"
+                         r"analista|director|direttor|expert|espert|professor|spokes|portavoce|minister|ministro)")
 _NEXT_WORD = re.compile(r"[ \t]+(d'|#|[\w'’-]+\.?)")
 _CAP_WORD = re.compile(CAP)
 _SPOKE = re.compile(r"^\s+(?:said|says|told|wrote|noted|ha detto|ha dichiarato|ha osservato|ha affermato|"
@@ -80,6 +82,9 @@ def _trim_name(text: str, start: int, comp: Compiled) -> tuple[int, str]:
 
 
 def _headline(sentence: str) -> bool:
+    """A title-case line without final punctuation: its capitals say nothing about names."""
+    if sentence.rstrip("\"'”’»)").endswith((".", "!", "?", ";", ":")):
+        return False
     words = re.findall(r"[^\W\d_][\w'-]*", sentence)
     long = [w for w in words if len(w) > 3]
     return len(long) >= 4 and sum(w[0].isupper() for w in long) / len(long) > 0.7
@@ -169,10 +174,7 @@ def _people(text: str, folded: str, comp: Compiled) -> Iterator[Span]:
             continue
         before = folded[max(0, m.start() - 40):m.start()]
         after = folded[m.end():m.end() + 40]
-        if comp.person_cue.search(before) or _SPOKE.match(after) or (
-                after.startswith(",") and any(after[1:].lstrip().startswith(c) for c in ("researcher", "ricercat",
-                                                                                         "analyst", "analista",
-                                                                                         "director", "direttor"))):
+        if comp.person_cue.search(before) or _SPOKE.match(after) or _ROLE_AFTER.match(after):
             yield m.start(), m.end(), "person", m.group(), "cue", {}
 
 

@@ -59,9 +59,14 @@ def alternation(phrases: Iterable[str]) -> str:
     return "|".join(parts) or r"(?!x)x"
 
 
+# Word boundaries for Latin and Cyrillic only: Korean and Japanese attach particles to names
+# ('공장에서'), so a name there may be followed by letters.
+_WORDISH = r"[0-9A-Za-z_\u00C0-\u024F\u0400-\u04FF-]"
+
+
 def phrase_regex(phrases: Iterable[str]) -> re.Pattern[str]:
     """Whole-word matches of any phrase, to run on folded text."""
-    return re.compile(rf"(?<![\w-])(?:{alternation(phrases)})(?![\w-])")
+    return re.compile(rf"(?<!{_WORDISH})(?:{alternation(phrases)})(?!{_WORDISH})")
 
 
 # A capitalised word or a number: the stuff names are made of. Hyphens and apostrophes inside.
