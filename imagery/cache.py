@@ -74,6 +74,8 @@ class Cache:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.root / "index.sqlite", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # a cache: losing the last index rows on power loss only costs refetches, so no fsync per commit
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS entries (url TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
             " fetched_at TEXT NOT NULL, status INTEGER NOT NULL, headers TEXT NOT NULL, provider TEXT NOT NULL,"
