@@ -174,3 +174,26 @@ def test_metadata_service_errors_are_bad_responses(server, wayback, cache, mode)
     with pytest.raises(BadResponse):
         wayback.capture_metadata(rels[MIXED_RELEASE], site_bbox(), 17)
     assert all(kind != "metadata" for _, kind, _ in cache.entries())  # error objects are not kept
+
+
+def test_local_changes_across_the_antimeridian(server, wayback):
+    from fake_wayback import DEFAULT_CHANGES
+
+    server.scenario.default_changes = list(DEFAULT_CHANGES)
+    result = wayback.local_changes((179.99, -0.005, -179.99, 0.005), 14)
+    assert {t.x for t in result.tiles} == {0, 2**14 - 1}
+    assert [r.number for r in result.releases] == [13192, 45134, 23448, 10]
+    points = wayback.sample_points((179.99, -0.005, -179.99, 0.005), 14)
+    assert {lon > 0 for _, lon, _ in points} == {True, False}
+
+
+def test_metadata_url_from_the_catalogue_is_checked_like_any_other(server, wayback):
+    import dataclasses
+
+    from imagery.errors import RefusedURL
+
+    rel = wayback.releases()[0]
+    evil = dataclasses.replace(rel, metadata_url="http://169.254.169.254/latest/meta-data")
+    with pytest.raises(RefusedURL):
+        wayback.capture_metadata(evil, site_bbox(), 17)
+    assert server.counts["metadata"] == 0
