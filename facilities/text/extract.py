@@ -25,6 +25,7 @@ _RUN = re.compile(rf"{CAP}(?:[ \t]+(?:(?:of|for|and|on|the|di|del|della|dei|degl
 _PLAIN_RUN = re.compile(rf"{CAP}(?:[ \t]+{CAP})*")
 _ROLE_AFTER = re.compile(r",\s*(?:(?:a|an|the|un|una|il|la|lo|senior|chief)\s+)*(?:researcher|ricercat|analyst|"
                          r"analista|director|direttor|expert|espert|professor|spokes|portavoce|minister|ministro)")
+_IT_LINKS = frozenset({"di", "del", "della", "dei", "degli", "delle", "d'", "per"})
 _NEXT_WORD = re.compile(r"[ \t]+(d'|#|[\w'’-]+\.?)")
 _CAP_WORD = re.compile(CAP)
 _SPOKE = re.compile(r"^\s+(?:said|says|told|wrote|noted|ha detto|ha dichiarato|ha osservato|ha affermato|"
@@ -111,11 +112,14 @@ def _facilities(text: str, folded: str, comp: Compiled, aliases: list[AliasHit],
             if word.endswith(".") and _CAP_WORD.fullmatch(word[:-1]):
                 end = pos - 1  # 'di Ryongsong.': the name and the sentence end here
                 break
+            if comp.head_it.fullmatch(word):
+                break  # the next name starts here
             if _CAP_WORD.fullmatch(word):
                 end, lower_run = pos, 0
                 if word[0].isdigit() and comp.number_marker.fullmatch(prev):
                     break  # 'Fabbrica n. 26 di Kanggye': the number closes the name
-            elif word.islower() and len(word) < 14 and lower_run < 2:
+            elif word.islower() and len(word) < 14 and lower_run < 2 and (
+                    word in _IT_LINKS or fold(word) not in comp.stopwords):  # 'meccanico di', not 'e la'
                 lower_run += 1
             else:
                 break
