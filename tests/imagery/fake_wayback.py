@@ -4,6 +4,10 @@ Used by the tests and by bench/imagery_network_bench.py. The catalogue copies re
 and dates from the research brief (§1.6): numbers are not in date order, on purpose. Tiles change
 at scripted releases; some changes repeat the previous bytes, as Esri's reprocessed releases do,
 so duplicate removal has something to remove. Every request is counted by kind.
+
+The end of the file holds the pytest fixtures (server, client, cache, endpoints); test modules
+load them with `pytest_plugins = ["fake_wayback"]`. Not a conftest.py: tests/test_*.py import
+helpers with `from conftest import ...`, and a second conftest on sys.path shadows the root one.
 """
 
 from __future__ import annotations
@@ -11,16 +15,23 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import random
 import re
 import struct
 import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from imagery.cache import Cache
+from imagery.http import HttpClient, HttpConfig
+from imagery.wayback import Endpoints
 
 # (release, date, layerIdentifier) from the brief's table of real entries
 REAL_RELEASES: list[tuple[int, str, str]] = [
@@ -307,3 +318,62 @@ def site_scenario() -> Scenario:
     changes = {(z, x, y): list(DEFAULT_CHANGES) for z, x, y in SITE_TILES}
     changes[SPECIAL_TILE] = list(SPECIAL_CHANGES)
     return Scenario(changes=changes, default_changes=[], metadata=_metadata)
+
+
+# -- pytest fixtures: the server starts once per session and is reset before each test; the client
+# has small timeouts and allow-lists 127.0.0.1 (production refuses plain http and loopback hosts).
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[FakeServer]:
+    srv = FakeServer().start()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def server(fake_server: FakeServer) -> FakeServer:
+    fake_server.reset(site_scenario())
+    return fake_server
+
+
+def small_config(**overrides: object) -> HttpConfig:
+    base = dict(connect_timeout=0.5, read_timeout=0.5, deadline=1.5, retries=2, backoff=0.05, backoff_max=0.2,
+                retry_after_max=0.3, concurrency=4, allow_hosts=frozenset({"127.0.0.1"}))
+    base.update(overrides)
+    return HttpConfig(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client() -> Iterator[HttpClient]:
+    with HttpClient(small_config(), rng=random.Random(0)) as c:
+        yield c
+
+
+@pytest.fixture
+def cache(tmp_path) -> Iterator[Cache]:
+    c = Cache(tmp_path / "cache")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def endpoints(server: FakeServer) -> Endpoints:
+    return Endpoints(config_url=f"{server.base}/config/waybackconfig.json",
+                     service_root=f"{server.base}/wayback/MapServer",
+                     tile_url=f"{server.base}/wayback/tile/{{release}}/{{z}}/{{y}}/{{x}}", subdomains=())
+
+
+@pytest.fixture
+def make_client() -> Iterator:
+    """A factory for clients with other settings (offline, other timeouts); closes them afterwards."""
+    made: list[HttpClient] = []
+
+    def make(offline: bool = False, **overrides: object) -> HttpClient:
+        c = HttpClient(small_config(**overrides), offline=offline, rng=random.Random(0))
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()

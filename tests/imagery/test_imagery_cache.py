@@ -13,7 +13,7 @@ from fake_wayback import png
 from imagery.cache import Cache, fetch, may_cache
 from imagery.errors import BadResponse, NotCacheable, OfflineError, ServiceTimeout, ServiceUnavailable
 
-pytest_plugins = ["net_fixtures"]  # fixtures for the fake server, client and cache
+pytest_plugins = ["fake_wayback"]  # fixtures for the fake server, client and cache
 
 
 def blob_files(cache: Cache) -> list[Path]:

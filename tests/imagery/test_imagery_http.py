@@ -18,7 +18,7 @@ from imagery.errors import (
 )
 from imagery.http import USER_AGENT, HttpClient, check_url, looks_like_image
 
-pytest_plugins = ["net_fixtures"]  # fixtures for the fake server, client and cache
+pytest_plugins = ["fake_wayback"]  # fixtures for the fake server, client and cache
 
 
 def test_user_agent_names_the_project():

@@ -14,7 +14,7 @@ from imagery.errors import BadResponse, NotCacheable, OfflineError
 from imagery.tiles import Tile, tiles_for_area
 from imagery.wayback import Wayback, capture_from, parse_catalogue
 
-pytest_plugins = ["net_fixtures"]  # fixtures for the fake server, client and cache
+pytest_plugins = ["fake_wayback"]  # fixtures for the fake server, client and cache
 
 EXPECTED = [64001, 13192, 45134, 23448, 10]  # 39767 repeats 45134's bytes: a duplicate, dropped
 
