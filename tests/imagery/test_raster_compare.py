@@ -35,7 +35,7 @@ def _chip(data: np.ndarray, nodata: float | None = None) -> Chip:
 
 def _lonlat_box(col0: float, row0: float, col1: float, row1: float):
     to_ll = Transformer.from_crs("EPSG:32652", "EPSG:4326", always_xy=True)
-    (x0, y0), (x1, y1) = T * (col0, row1), T * (col1, row0)
+    (x0, y0), (x1, y1) = T @ (col0, row1), T @ (col1, row0)
     lon0, lat0 = to_ll.transform(x0, y0)
     lon1, lat1 = to_ll.transform(x1, y1)
     return box(lon0, lat0, lon1, lat1)
