@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ MAX_DECLARED_BYTES = 4 * 1024**3
 MAX_SIDE = 100_000
 MAX_BANDS = 16
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic TIFF and BigTIFF
 _JP2_MAGIC = (b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51")  # JP2 box, raw J2K codestream
 
@@ -211,5 +213,7 @@ class LocalSource:
     def read(self, capture: Capture, bbox: BBox, size: tuple[int, int]) -> Chip:
         from imagery.chips import grid_for_bbox, make_chip  # chips imports this module
 
+        if capture.provider != PROVIDER or not _SHA256.fullmatch(capture.capture_id):
+            raise RasterError(f"not a local import: {capture.provider}/{capture.capture_id!r}")  # no ../ paths
         path = self.dir / f"{capture.capture_id}.tif"
         return make_chip(path, grid_for_bbox(bbox, size=size), capture=capture)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -90,6 +91,8 @@ def test_local_source_lists_by_area_and_date_and_reads_a_chip(tmp_path):
     assert source.captures((0.0, 0.0, 1.0, 1.0)) == []
     chip = source.read(b, inner, (64, 48))
     assert chip.data.shape == (3, 48, 64) and chip.crs == "EPSG:32652" and chip.capture == b
+    with pytest.raises(RasterError, match="not a local import"):
+        source.read(dataclasses.replace(b, capture_id="../../etc/passwd"), inner, (8, 8))
 
 
 def test_vrt_renamed_tif_is_refused_without_network_or_file_access(tmp_path):
