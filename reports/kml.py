@@ -1,0 +1,158 @@
+"""KML and KMZ for Google Earth: outlines, structures and dated observations.
+
+Written with xml.etree, which escapes every text node, so a name such as `<img src=x>` stays text
+in Google Earth's balloon. Observations carry TimeStamp (at the precision the source gave:
+YYYY, YYYY-MM or YYYY-MM-DD, all valid KML dateTime forms) or, for approximate dates, a TimeSpan
+covering the interval the date may mean, so the time slider shows them at the right time.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from shapely.geometry.base import BaseGeometry
+
+from facilities.dates import DatePrecision, PartialDate
+from facilities.model import Observation, Structure
+
+from .site import Site, atomic_write
+
+KML_NS = "http://www.opengis.net/kml/2.2"
+ET.register_namespace("", KML_NS)
+_STYLES = {"facility": "ff0000ff", "structure": "ff00aaff", "observation": "ffffff00"}  # aabbggrr
+
+
+def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    node = ET.SubElement(parent, f"{{{KML_NS}}}{tag}", attrs)
+    if text is not None:
+        node.text = text
+    return node
+
+
+def _coords(seq: Iterable) -> str:
+    return " ".join(f"{x:.7f},{y:.7f}" for x, y, *_ in seq)
+
+
+def add_geometry(parent: ET.Element, geom: BaseGeometry) -> None:
+    """Shapely geometry -> KML geometry (multi-part geometries as MultiGeometry)."""
+    kind = geom.geom_type
+    if kind == "Point":
+        _el(_el(parent, "Point"), "coordinates", _coords(geom.coords))
+    elif kind == "LineString":
+        line = _el(parent, "LineString")
+        _el(line, "tessellate", "1")
+        _el(line, "coordinates", _coords(geom.coords))
+    elif kind == "Polygon":
+        poly = _el(parent, "Polygon")
+        _el(poly, "tessellate", "1")
+        _el(_el(_el(poly, "outerBoundaryIs"), "LinearRing"), "coordinates", _coords(geom.exterior.coords))
+        for ring in geom.interiors:
+            _el(_el(_el(poly, "innerBoundaryIs"), "LinearRing"), "coordinates", _coords(ring.coords))
+    elif hasattr(geom, "geoms"):
+        multi = _el(parent, "MultiGeometry")
+        for part in geom.geoms:
+            add_geometry(multi, part)
+    else:
+        raise ValueError(f"no KML form for {kind}")
+
+
+def add_time(parent: ET.Element, date: PartialDate) -> None:
+    """A TimeStamp at the date's own precision, or a TimeSpan for an approximate date."""
+    if date.precision is DatePrecision.APPROXIMATE:
+        span = _el(parent, "TimeSpan")
+        _el(span, "begin", date.start.isoformat())
+        _el(span, "end", date.end.isoformat())
+    else:
+        _el(_el(parent, "TimeStamp"), "when", str(date))
+
+
+def _structure_time(parent: ET.Element, s: Structure) -> None:
+    if s.built is None and s.removed is None:
+        return
+    span = _el(parent, "TimeSpan")
+    if s.built is not None:
+        _el(span, "begin", s.built.start.isoformat())
+    if s.removed is not None:
+        _el(span, "end", s.removed.end.isoformat())
+
+
+def _description(*lines: str | None) -> str:
+    # Plain text: ElementTree escapes it, so Google Earth shows markup in user text as typed.
+    return "\n".join(line for line in lines if line)
+
+
+def _placemark(folder: ET.Element, pid: str, name: str, style: str, description: str) -> ET.Element:
+    pm = _el(folder, "Placemark", id=pid)
+    _el(pm, "name", name)
+    _el(pm, "description", description)
+    _el(pm, "styleUrl", f"#{style}")
+    return pm
+
+
+def observation_geometry(site: Site, obs: Observation) -> BaseGeometry:
+    """What was drawn, else the structure it concerns, else the facility's centre."""
+    if obs.geometry is not None:
+        return obs.geometry
+    structure = site.structure(obs.structure_id)
+    if structure is not None:
+        return structure.geometry
+    return site.facility.geometry.representative_point()
+
+
+def _styles(doc: ET.Element) -> None:
+    for key, colour in _STYLES.items():
+        style = _el(doc, "Style", id=key)
+        _el(_el(style, "LineStyle"), "color", colour)
+        _el(_el(style, "LineStyle"), "width", "2")
+        _el(_el(style, "PolyStyle"), "color", "33" + colour[2:])
+
+
+def build_kml(sites: Iterable[Site], title: str = "Facility tracker export") -> bytes:
+    root = ET.Element(f"{{{KML_NS}}}kml")
+    doc = _el(root, "Document")
+    _el(doc, "name", title)
+    _styles(doc)
+    folders = {name: _el(doc, "Folder") for name in ("Facilities", "Structures", "Observations")}
+    for name, folder in folders.items():
+        _el(folder, "name", name)
+    sources: dict[str, str] = {}
+    for site in sites:
+        sources.update({s.id: s.title for s in site.sources})
+        f = site.facility
+        pm = _placemark(folders["Facilities"], f.id, f.name, "facility", _description(
+            f"Status: {f.status.value}", f.category and f"Category: {f.category}",
+            f.aliases and "Also known as: " + "; ".join(a.name for a in f.aliases), f.notes))
+        add_geometry(pm, f.geometry)
+        for s in site.structures:
+            pm = _placemark(folders["Structures"], s.id, s.name, "structure", _description(
+                f"{s.kind} at {f.name}", f"Status: {s.status.value}", s.built and f"Built: {s.built}",
+                s.removed and f"Removed: {s.removed}", s.notes))
+            _structure_time(pm, s)
+            add_geometry(pm, s.geometry)
+        for o in site.observations:
+            cited = "; ".join(sources.get(i, i) for i in o.source_ids)
+            pm = _placemark(folders["Observations"], o.id, f"{o.date} {o.kind.value}", "observation", _description(
+                o.summary, f"Facility: {f.name}", f"Confidence: {o.confidence.value}",
+                o.image and f"Image: {o.image.provider} {o.image.image_id or ''} {o.image.acquired or ''}".strip(),
+                cited and f"Sources: {cited}"))
+            add_time(pm, o.date)
+            add_geometry(pm, observation_geometry(site, o))
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def write_kml(sites: Iterable[Site], path: str | os.PathLike[str], title: str = "Facility tracker export") -> Path:
+    """KML, or KMZ (a zip holding doc.kml) when the path ends in .kmz; written atomically."""
+    path = Path(path)
+    data = build_kml(sites, title)
+    if path.suffix.lower() == ".kmz":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("doc.kml", data)  # Google Earth opens the first .kml; doc.kml by convention
+        data = buf.getvalue()
+    return atomic_write(path, data)
