@@ -50,7 +50,7 @@ def test_kml_round_trips_names_dates_and_geometry(tmp_path):
     # A year alone (<when>2022</when>) is valid KML that Google Earth places on its slider;
     # GDAL's LIBKML reader leaves it empty, so test_kml_time_elements_follow_date_precision checks the XML.
     assert obs["~2021-03 progress"]["begin"].startswith("2021-01-15")  # approximate: a span
-    assert obs["~2021-03 progress"]["end"].startswith("2021-04-15")
+    assert obs["~2021-03 progress"]["end"].startswith("2021-05-15")
 
 
 def test_kml_time_elements_follow_date_precision(tmp_path):
@@ -58,7 +58,7 @@ def test_kml_time_elements_follow_date_precision(tmp_path):
     text = build_kml([load_site(store, "february-11-plant")]).decode()
     for when in ("<when>2019-05-01</when>", "<when>2020-06</when>", "<when>2022</when>"):
         assert when in text
-    assert "<begin>2021-01-15</begin>" in text and "<end>2021-04-15</end>" in text
+    assert "<begin>2021-01-15</begin>" in text and "<end>2021-05-15</end>" in text
 
 
 def test_kmz_is_a_zip_with_doc_kml_and_korean_names(tmp_path):
