@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test install browser lint bench clean
+.PHONY: run test install browser postgis lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,11 +24,18 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# PostGIS for the team-backend tests: the server binaries come with postgresql-15, the extension here.
+postgis:
+	@test -f /usr/share/postgresql/15/extension/postgis.control || { \
+	  echo "Installing Debian postgresql-15-postgis-3 for the PostGIS store tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-15-postgis-3 >/dev/null; }
+
 run: install
 	$(PY) -m facilities init --quiet
 	$(VENV)/bin/streamlit run app.py
 
-test: install browser
+test: install browser postgis
 	$(PY) -m pytest
 
 lint: install

@@ -14,11 +14,13 @@ __all__ = ["BBox", "Filter", "GeoPackageStore", "ImportReport", "OnConflict", "S
 def open_store(url: str | Path) -> Store:
     """`gpkg:///path/registry.gpkg`, `gpkg:relative.gpkg` or a plain path -> GeoPackage store.
 
-    PostgreSQL URLs (`postgresql://...`) are reserved for the team backend, which is not built yet.
+    `postgresql://user@host:port/db` (or `postgres://`) -> the PostGIS team store.
     """
     text = str(url)
     if text.startswith(("postgresql://", "postgres://")):
-        raise StoreError("the PostGIS backend is not available in this version; use a GeoPackage path")
+        from .postgis import PostGisStore  # imported here: psycopg is an optional dependency
+
+        return PostGisStore(text)
     if text.startswith("gpkg://"):
         text = text[len("gpkg://"):]
     elif text.startswith("gpkg:"):

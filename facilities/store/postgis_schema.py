@@ -1,0 +1,83 @@
+"""The registry's PostgreSQL/PostGIS schema and its numbered migrations.
+
+The tables mirror the GeoPackage ones column for column (same names, same order, JSON columns
+stored as the same JSON text), so both backends share the row codec in `gpkg_rows` and a registry
+moves between them losslessly. Geometry columns are `geometry(Geometry, 4326)` with GiST indexes;
+the schema version in `tracker_meta` is the GeoPackage one, and a schema change adds a migration
+with the same number to both `gpkg_schema.MIGRATIONS` and `MIGRATIONS` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import gpkg_schema
+
+SCHEMA_VERSION = gpkg_schema.SCHEMA_VERSION
+SRID = 4326
+# A fixed key for pg_advisory_xact_lock: two processes opening a new database create it once.
+SCHEMA_LOCK = 0x46_54_52_4B  # "FTRK"
+
+_TIMESTAMP = "TEXT"  # ISO 8601 text as the row codec writes it: sorts correctly and round-trips exactly
+
+TABLES = f"""
+CREATE TABLE tracker_meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE sources (
+  fid BIGSERIAL PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, publisher TEXT NOT NULL DEFAULT '', url TEXT,
+  published TEXT, language TEXT, excerpt TEXT NOT NULL DEFAULT '', retrieved_at {_TIMESTAMP},
+  notes TEXT NOT NULL DEFAULT '', version INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE facilities (
+  fid BIGSERIAL PRIMARY KEY, geom geometry(Geometry, {SRID}) NOT NULL,
+  id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, aliases TEXT NOT NULL DEFAULT '[]',
+  country TEXT, category TEXT NOT NULL DEFAULT '', status TEXT NOT NULL,
+  location_precision TEXT NOT NULL, parents TEXT NOT NULL DEFAULT '[]',
+  systems TEXT NOT NULL DEFAULT '[]', notes TEXT NOT NULL DEFAULT '',
+  source_ids TEXT NOT NULL DEFAULT '[]', extra TEXT NOT NULL DEFAULT '{{}}', area_m2 DOUBLE PRECISION,
+  version INTEGER NOT NULL DEFAULT 1, created_at {_TIMESTAMP}, updated_at {_TIMESTAMP});
+CREATE TABLE structures (
+  fid BIGSERIAL PRIMARY KEY, geom geometry(Geometry, {SRID}) NOT NULL,
+  id TEXT NOT NULL UNIQUE,
+  facility_id TEXT NOT NULL REFERENCES facilities(id) ON UPDATE CASCADE,
+  name TEXT NOT NULL, kind TEXT NOT NULL DEFAULT '', location_precision TEXT NOT NULL,
+  status TEXT NOT NULL, built TEXT, removed TEXT, notes TEXT NOT NULL DEFAULT '',
+  source_ids TEXT NOT NULL DEFAULT '[]', footprint_m2 DOUBLE PRECISION,
+  version INTEGER NOT NULL DEFAULT 1, created_at {_TIMESTAMP}, updated_at {_TIMESTAMP});
+CREATE TABLE observations (
+  fid BIGSERIAL PRIMARY KEY, geom geometry(Geometry, {SRID}),
+  id TEXT NOT NULL UNIQUE,
+  facility_id TEXT NOT NULL REFERENCES facilities(id) ON UPDATE CASCADE,
+  structure_id TEXT REFERENCES structures(id) ON UPDATE CASCADE,
+  date TEXT NOT NULL, date_precision TEXT NOT NULL, date_start DATE NOT NULL, date_end DATE NOT NULL,
+  kind TEXT NOT NULL, summary TEXT NOT NULL, image_provider TEXT, image_id TEXT, image_acquired TEXT,
+  confidence TEXT NOT NULL, analyst TEXT NOT NULL DEFAULT '', source_ids TEXT NOT NULL DEFAULT '[]',
+  notes TEXT NOT NULL DEFAULT '', version INTEGER NOT NULL DEFAULT 1,
+  created_at {_TIMESTAMP}, updated_at {_TIMESTAMP});
+CREATE TABLE history (
+  fid BIGSERIAL PRIMARY KEY,
+  at {_TIMESTAMP} NOT NULL, actor TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
+  action TEXT NOT NULL, before JSON, after JSON);
+CREATE INDEX idx_facilities_geom ON facilities USING GIST (geom);
+CREATE INDEX idx_structures_geom ON structures USING GIST (geom);
+CREATE INDEX idx_observations_geom ON observations USING GIST (geom);
+CREATE INDEX idx_structures_facility ON structures(facility_id);
+CREATE INDEX idx_observations_facility ON observations(facility_id, date_start);
+CREATE INDEX idx_observations_structure ON observations(structure_id);
+CREATE INDEX idx_observations_dates ON observations(date_start, date_end);
+CREATE INDEX idx_history_entity ON history(entity, entity_id);
+"""
+
+FEATURE_TABLES = ("facilities", "structures", "observations")
+
+
+def create_v1(cur: Any) -> None:
+    for stmt in TABLES.split(";"):
+        if stmt.strip():
+            cur.execute(stmt)
+    cur.execute("INSERT INTO tracker_meta (key, value) VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
+
+
+# Migrations from version N-1 to N (a psycopg cursor inside the opening transaction), numbered
+# like gpkg_schema.MIGRATIONS. Never edit a released step.
+MIGRATIONS: dict[int, Callable[[Any], None]] = {}
