@@ -1,4 +1,5 @@
-"""`facilities` command line: init, list, show, add, add-source, observe, import, export, validate, ingest.
+"""`facilities` command line: init, list, show, add, add-source, observe, import, export, validate, ingest,
+migrate.
 
 Every error a user can act on is printed as one message and the command exits non-zero.
 """
@@ -17,12 +18,12 @@ import typer
 
 from . import geojson_io
 from .dates import PartialDate
-from .errors import FacilitiesError, InputError
+from .errors import FacilitiesError, InputError, StoreError
 from .geometry import ANY_GEOMETRY, check_geometry
-from .model import Alias, Facility, ImageRef, Observation, Source
+from .model import Alias, Facility, ImageRef, Observation, Registry, Source
 from .seed import ensure_seeded
 from .settings import Settings, load_settings
-from .store import Filter, OnConflict, Store, open_store
+from .store import Filter, ImportReport, OnConflict, Store, open_store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Facility registry: facilities, structures, dated observations and their sources.")
@@ -316,6 +317,71 @@ def ingest(ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help=
         typer.echo(f"accepted {len(accepted)} observation(s)")
     if failed:
         raise typer.Exit(1)
+
+
+_RECORDS = {"facilities": "facility", "structures": "structure", "observations": "observation", "sources": "source"}
+
+
+def copy_registry(src: Store, dst: Store, *, actor: str, on_conflict: OnConflict | None = None,
+                  verify: bool = True) -> ImportReport:
+    """Every record of `src` into `dst` in one all-or-nothing import, then counts (and, into an empty
+    target, every record) checked. Facilities keep their stored order, so exports come out the same."""
+    before = dst.counts()
+    if on_conflict is None and any(before[t] for t in _RECORDS):
+        raise StoreError(f"{dst.location} already holds {', '.join(f'{before[t]} {t}' for t in _RECORDS)}; "
+                         "choose --on-conflict error, skip or update to merge into it")
+    expected = src.counts()
+    registry = Registry(facilities=tuple(f for batch in src.iter_facilities() for f in batch),
+                        structures=tuple(src.list_structures()), observations=tuple(src.list_observations()),
+                        sources=tuple(src.list_sources()))
+    report = dst.import_registry(registry, actor=actor, on_conflict=on_conflict or OnConflict.ERROR,
+                                 note=f"migrate from {src.location}")
+    after = dst.counts()
+    wrong = [f"{t}: {after[t]} stored, expected {before[t] + report.added.get(kind, 0)}"
+             for t, kind in _RECORDS.items() if after[t] != before[t] + report.added.get(kind, 0)]
+    wrong += [f"{t}: read {n} of {expected[t]}" for t, n in
+              zip(_RECORDS, (len(registry.facilities), len(registry.structures), len(registry.observations),
+                             len(registry.sources)), strict=True) if n != expected[t]]
+    if verify and not any(before[t] for t in _RECORDS):
+        wrong += _differences(src, dst)
+    if wrong:
+        raise StoreError(f"migration to {dst.location} does not add up: " + "; ".join(wrong[:10]))
+    seed = src.get_meta("seed_version")
+    if seed is not None and dst.get_meta("seed_version") is None:
+        dst.set_meta("seed_version", seed)
+    return report
+
+
+def _differences(src: Store, dst: Store) -> list[str]:
+    from .geojson_codec import properties
+
+    def records(store: Store) -> dict[str, str]:
+        objs = (*store.list_facilities(), *store.list_structures(), *store.list_observations(), *store.list_sources())
+        return {f"{type(o).__name__}:{o.id}": json.dumps(properties(o), sort_keys=True)
+                + (getattr(o, "geometry", None) or shapely.Point()).wkb_hex for o in objs}
+
+    a, b = records(src), records(dst)
+    return [f"{k} differs after the copy" for k in sorted(a) if a[k] != b.get(k)][:10]
+
+
+@app.command()
+def migrate(ctx: typer.Context,
+            source: Annotated[str, typer.Option("--from", help="registry to copy: gpkg:PATH or postgresql://...")],
+            target: Annotated[str, typer.Option("--to", help="registry to fill: gpkg:PATH or postgresql://...")],
+            on_conflict: Annotated[OnConflict | None, typer.Option(
+                help="merge into a non-empty target (default: refuse one)")] = None,
+            verify: bool = typer.Option(True, help="compare every record after copying into an empty target")
+            ) -> None:
+    """Copy a whole registry between backends (GeoPackage <-> PostGIS): all of it or nothing, counts checked."""
+    c = _ctx(ctx)
+    src, dst = open_store(source), open_store(target)
+    try:
+        report = copy_registry(src, dst, actor=c.settings.actor, on_conflict=on_conflict, verify=verify)
+        typer.echo(f"{src.location} -> {dst.location}: {report.summary()}")
+        typer.echo("counts: " + ", ".join(f"{n} {k}" for k, n in dst.counts().items()))
+    finally:
+        src.close()
+        dst.close()
 
 
 def main() -> None:

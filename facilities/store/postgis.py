@@ -141,15 +141,35 @@ class PostGisStore:
 
     @contextmanager
     def _write(self) -> Iterator[Any]:
+        """One transaction. BEGIN is sent by hand (the connection is in autocommit mode) so that a
+        connection left dead by a server restart is replaced before anything was sent on it."""
         with self._errors():
             con = self._connect()
-            with con.transaction(), con.cursor() as cur:
-                yield cur
+            try:
+                con.execute("BEGIN")
+            except psycopg.OperationalError:
+                self._drop_connection()
+                con = self._connect()
+                con.execute("BEGIN")
+            try:
+                with con.cursor() as cur:
+                    yield cur
+            except BaseException:
+                if not con.broken:
+                    with contextlib.suppress(psycopg.Error):
+                        con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
 
-    @contextmanager
-    def _read(self) -> Iterator[Any]:
-        with self._errors(), self._connect().cursor() as cur:
-            yield cur
+    def _query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """A read outside any transaction; retried once on a new connection, since reads are idempotent
+        and the thread's connection may predate a server restart."""
+        with self._errors():
+            try:
+                return self._connect().execute(sql, params).fetchall()
+            except psycopg.OperationalError:
+                self._drop_connection()
+                return self._connect().execute(sql, params).fetchall()
 
     def close(self) -> None:
         with self._lock:
@@ -193,11 +213,7 @@ class PostGisStore:
     def _select(self, kind: str, where: str = "", params: tuple | list = (), cur: Any = None) -> list:
         table, from_rows = _KINDS[kind][1], _KINDS[kind][4]
         sql = f"SELECT {_select_list(kind)} FROM {table} {where}"
-        if cur is None:
-            with self._read() as cur:
-                rows = cur.execute(sql, params).fetchall()
-        else:
-            rows = cur.execute(sql, params).fetchall()
+        rows = self._query(sql, params) if cur is None else cur.execute(sql, params).fetchall()
         return from_rows(_as_gpkg(rows) if table in schema.FEATURE_TABLES else rows) if rows else []
 
     def _get(self, kind: str, ident: str, cur: Any = None, lock: bool = False):
@@ -414,9 +430,8 @@ class PostGisStore:
         where = "WHERE " + " AND ".join([*clauses, "fid > %s"])
         last = 0
         while True:
-            with self._read() as cur:
-                rows = cur.execute(f"SELECT fid, {select} FROM {table} {where} ORDER BY fid LIMIT %s",
-                                   (*params, last, batch_size)).fetchall()
+            rows = self._query(f"SELECT fid, {select} FROM {table} {where} ORDER BY fid LIMIT %s",
+                               (*params, last, batch_size))
             if not rows:
                 return
             last = rows[-1][0]
@@ -450,20 +465,18 @@ class PostGisStore:
 
     def history(self, entity_id: str | None = None, limit: int = 100) -> list[HistoryEntry]:
         where, params = ("WHERE entity_id = %s", (entity_id,)) if entity_id else ("", ())
-        with self._read() as cur:
-            rows = cur.execute(f"SELECT entity, entity_id, action, at, actor, before, after FROM history {where} "
-                               "ORDER BY fid DESC LIMIT %s", (*params, limit)).fetchall()
+        rows = self._query(f"SELECT entity, entity_id, action, at, actor, before, after FROM history {where} "
+                           "ORDER BY fid DESC LIMIT %s", (*params, limit))
         return [HistoryEntry(r[0], r[1], r[2], parse_timestamp(r[3]), r[4], r[5], r[6]) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        with self._read() as cur:
-            return {t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                    for t in ("facilities", "structures", "observations", "sources", "history")}
+        tables = ("facilities", "structures", "observations", "sources", "history")
+        row = self._query("SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in tables))[0]
+        return dict(zip(tables, row, strict=True))
 
     def get_meta(self, key: str) -> str | None:
-        with self._read() as cur:
-            row = cur.execute("SELECT value FROM tracker_meta WHERE key = %s", (key,)).fetchone()
-        return None if row is None else row[0]
+        rows = self._query("SELECT value FROM tracker_meta WHERE key = %s", (key,))
+        return rows[0][0] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as cur:
@@ -473,15 +486,13 @@ class PostGisStore:
     def check(self) -> list[str]:
         """Geometry validity and SRIDs (foreign keys are enforced by the server); empty means healthy."""
         problems = []
-        with self._read() as cur:
-            for table in schema.FEATURE_TABLES:
-                bad, srids = cur.execute(
-                    f"SELECT count(*) FILTER (WHERE NOT ST_IsValid(geom)), "
-                    f"count(*) FILTER (WHERE ST_SRID(geom) <> {schema.SRID}) FROM {table}").fetchone()
-                if bad:
-                    problems.append(f"{table}: {bad} invalid geometries")
-                if srids:
-                    problems.append(f"{table}: {srids} geometries not in EPSG:{schema.SRID}")
+        for table in schema.FEATURE_TABLES:
+            bad, srids = self._query(f"SELECT count(*) FILTER (WHERE NOT ST_IsValid(geom)), "
+                                     f"count(*) FILTER (WHERE ST_SRID(geom) <> {schema.SRID}) FROM {table}")[0]
+            if bad:
+                problems.append(f"{table}: {bad} invalid geometries")
+            if srids:
+                problems.append(f"{table}: {srids} geometries not in EPSG:{schema.SRID}")
         return problems
 
     # ------------------------------------------------------------------ bulk import
