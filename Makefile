@@ -31,11 +31,18 @@ postgis:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-15-postgis-3 >/dev/null; }
 
+# pdftoppm (Debian poppler-utils): the site-report test renders the PDF's pages to PNG.
+poppler:
+	@command -v pdftoppm >/dev/null || { \
+	  echo "Installing Debian poppler-utils for the report tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
+
 run: install
 	$(PY) -m facilities init --quiet
 	$(VENV)/bin/streamlit run app.py
 
-test: install browser postgis
+test: install browser poppler postgis
 	$(PY) -m pytest
 
 lint: install

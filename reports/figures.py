@@ -196,6 +196,7 @@ def draw_panel(ax: Axes, site: Site, chip: Chip) -> None:
 
 def panel_figure(site: Site, chips: Sequence[Chip], ncols: int, title: str, panel_in: float = 3.2) -> Figure:
     nrows = math.ceil(len(chips) / ncols)
+    panel_in = min(panel_in, 7.4 / ncols)  # never wider than an A4 text column: pixels the page would waste
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_in * ncols, panel_in * nrows * 1.12 + 0.4),
                              squeeze=False)
     for ax, chip in zip(axes.flat, chips, strict=False):
@@ -209,7 +210,8 @@ def panel_figure(site: Site, chips: Sequence[Chip], ncols: int, title: str, pane
 
 def save_png(fig: Figure, path: Path, dpi: int = PRINT_DPI) -> Path:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    # zlib level 1: a 300 dpi figure compresses 4x faster for a file about 15 % larger
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     plt.close(fig)
     return atomic_write(path, buf.getvalue())
 

@@ -1,0 +1,209 @@
+"""The site report: one self-contained HTML file (images as data: URIs) and a PDF made from it.
+
+jinja2 autoescapes every value, so names with markup arrive in the page as text. The PDF is
+rendered by WeasyPrint from the same HTML, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import matplotlib.pyplot as plt
+from matplotlib.dates import date2num
+from PIL import Image
+
+from facilities.store import Filter, Store
+from imagery.base import Chip, ImagerySource
+from imagery.chips import grid_for_bbox
+
+from .figures import (
+    FigureSet,
+    _draw_geometry,
+    _label,
+    _to_grid,
+    caption,
+    draw_north_arrow,
+    draw_scale_bar,
+    load_chips,
+    make_figures,
+    site_bbox,
+)
+from .geojson_report import filter_dict
+from .site import Site, atomic_write, load_site, shorten, software_version, utc_now
+
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
+                          undefined=jinja2.StrictUndefined)
+_KIND_ORDER = ("construction-start", "progress", "completed", "reroofed", "demolished", "activity", "visit",
+               "statement", "other")
+_CONF_COLOUR = {"high": "#1b7f1b", "medium": "#d49a00", "low": "#c02020"}
+
+
+@dataclass
+class ReportFiles:
+    html: Path
+    pdf: Path | None = None
+    figures: FigureSet = field(default_factory=FigureSet)
+
+
+def data_uri(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _png(fig, dpi: int) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def site_map_png(site: Site, dpi: int = 150) -> tuple[bytes, str]:
+    """A static map of outline and structures in local UTM, with scale bar and north arrow."""
+    grid = grid_for_bbox(site_bbox(site), pixel_size=1.0)
+    proj = _to_grid(grid)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.set_facecolor("#5a6a5a")
+    _draw_geometry(ax, proj(site.facility.geometry), "#ff3030")
+    for s in site.structures:
+        geom = proj(s.geometry)
+        _draw_geometry(ax, geom, "#ffb000")
+        _label(ax, geom, s.name, "#ffb000")
+    minx, miny, maxx, maxy = grid.bounds
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    draw_scale_bar(ax, grid)
+    draw_north_arrow(ax, grid)
+    fig.tight_layout()
+    return _png(fig, dpi), grid.crs
+
+
+def built_up_series(site: Site, until: dt.date) -> tuple[list[dt.date], list[float]]:
+    """Footprint area (m²) standing at each change date: a step series from built/removed dates."""
+    changes: dict[dt.date, float] = {}
+    standing = 0.0
+    for s in site.structures:
+        area = s.footprint_m2
+        if s.built is None:
+            standing += area  # no known start: present for the whole chart
+        else:
+            changes[s.built.start] = changes.get(s.built.start, 0.0) + area
+        if s.removed is not None:
+            changes[s.removed.end] = changes.get(s.removed.end, 0.0) - area
+    dates, values = [], []
+    for day in sorted(changes):
+        dates.append(day)
+        values.append(standing + sum(v for d, v in changes.items() if d <= day))
+    return dates + [until], values + [values[-1] if values else standing]
+
+
+def timeline_png(site: Site, dpi: int = 150) -> bytes:
+    today = dt.date.today()
+    obs = site.observations
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 4.2), sharex=True, height_ratios=(3, 2))
+    kinds = [k for k in _KIND_ORDER if any(o.kind.value == k for o in obs)] or ["(none)"]
+    for n, o in enumerate(obs, 1):
+        y = kinds.index(o.kind.value)
+        start, end = date2num(o.date.start), date2num(o.date.end)
+        colour = _CONF_COLOUR[o.confidence.value]
+        top.plot([start, end], [y, y], color=colour, linewidth=4, alpha=0.5, solid_capstyle="butt")
+        top.plot((start + end) / 2, y, "o", color=colour, markersize=4)
+        top.annotate(str(n), ((start + end) / 2, y), xytext=(0, 4), textcoords="offset points", fontsize=6,
+                     ha="center")
+    top.set_yticks(range(len(kinds)), kinds, fontsize=7)
+    top.set_ylim(-0.7, len(kinds) - 0.3)
+    top.set_title("Observations (colour: confidence high / medium / low)", fontsize=8)
+    dates, values = built_up_series(site, today)
+    first = min([o.date.start for o in obs] + dates[:-1] + [today - dt.timedelta(days=365)])
+    xs = [date2num(first)] + [date2num(d) for d in dates]
+    ys = [values[0] if dates and dates[0] <= first else (values[0] if len(dates) == 1 else 0.0)] + values
+    bottom.step(xs, ys, where="post", color="#444")
+    bottom.fill_between(xs, ys, step="post", alpha=0.25, color="#888")
+    bottom.set_ylabel("Built-up m²", fontsize=7)
+    bottom.tick_params(labelsize=7)
+    bottom.xaxis_date()
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return _png(fig, dpi)
+
+
+def jpeg_uri(png: Path, quality: int = 88) -> str:
+    """A print-resolution figure as JPEG for embedding: WeasyPrint copies JPEG into the PDF as is,
+    where a PNG would be decoded and recompressed (seconds per 300 dpi figure)."""
+    with Image.open(png) as im:
+        buf = io.BytesIO()
+        im.convert("RGB").save(buf, format="JPEG", quality=quality, dpi=im.info.get("dpi", (300, 300)))
+    return data_uri(buf.getvalue(), "image/jpeg")
+
+
+def _figure_entries(figs: FigureSet, chips: Sequence[Chip]) -> list[dict]:
+    entries = []
+    captions = " ".join(f"{c.capture.date or 'undated'}: {caption(c.capture)}" for c in chips)
+    for path, title in ((figs.grid, "All image dates"), (figs.pair, "Before and after")):
+        if path is not None:
+            entries.append({"uri": jpeg_uri(path), "title": title, "name": path.name,
+                            "caption": captions})
+    return entries
+
+
+def render_html(site: Site, figs: FigureSet, chips: Sequence[Chip] = (), flt: Filter = Filter(),
+                notes: Sequence[str] = (), title: str | None = None) -> str:
+    numbers = {sid: n for n, sid in enumerate(site.cited_source_ids(), 1)}
+    by_id = {s.id: s for s in site.sources}
+    citations = [by_id[sid] for sid in numbers if sid in by_id]
+    numbers = {s.id: n for n, s in enumerate(citations, 1)}  # renumber: unknown ids are not cited
+
+    def cites(ids: Sequence[str]) -> str:
+        return " ".join(f"[{numbers[i]}]" for i in ids if i in numbers)
+
+    entries = _figure_entries(figs, chips)
+    fig_numbers = {e["name"]: f"Fig. {n}" for n, e in enumerate(entries, 1)}
+    if figs.gif:
+        fig_numbers[figs.gif.name] = "animation"
+    rows = []
+    for o in site.observations:
+        structure = site.structure(o.structure_id)
+        img = o.image
+        rows.append({"obs": o, "structure": structure.name if structure else "—", "cites": cites(o.source_ids),
+                     "image": f"{img.provider} {img.image_id or ''} {img.acquired or ''}".strip() if img else "—",
+                     "figures": ", ".join(fig_numbers.get(n, n) for n in figs.links.get(o.id, [])) or "—"})
+    map_png, map_crs = site_map_png(site)
+    filters = {k: v for k, v in filter_dict(flt).items() if v is not None}
+    return _ENV.get_template("site_report.html.j2").render(
+        title=title or f"Site report: {shorten(site.facility.name, 120)}", f=site.facility,
+        structures=site.structures, observations=rows, facility_cites=cites(site.facility.source_ids),
+        generated_at=utc_now(), version=software_version(),
+        filters=", ".join(f"{k}={v}" for k, v in filters.items()) or "none",
+        filtered=bool(filters), map_uri=data_uri(map_png), map_crs=map_crs,
+        timeline_uri=data_uri(timeline_png(site)), figures=entries,
+        gif_uri=data_uri(figs.gif.read_bytes(), "image/gif") if figs.gif else None,
+        gif_name=figs.gif.name if figs.gif else "", notes=[*notes, *figs.notes], citations=citations)
+
+
+def write_pdf(html: str, path: str | os.PathLike[str]) -> Path:
+    from weasyprint import HTML  # imported late: loading pango costs a second
+
+    return atomic_write(path, HTML(string=html).write_pdf())
+
+
+def build_report(store: Store, facility_id: str, out_dir: str | os.PathLike[str],
+                 source: ImagerySource | None = None, flt: Filter = Filter(), pdf: bool = True,
+                 dpi: int = 300) -> ReportFiles:
+    """Figures, HTML and (optionally) PDF for one facility into out_dir."""
+    out = Path(out_dir)
+    site = load_site(store, facility_id, flt)
+    chips, notes = load_chips(site, source) if source is not None else ([], [])
+    figs = make_figures(site, chips, out / "figures", dpi=dpi)
+    html = render_html(site, figs, chips, flt, notes)
+    files = ReportFiles(atomic_write(out / f"{facility_id}.html", html.encode("utf-8")), figures=figs)
+    if pdf:
+        files.pdf = write_pdf(html, out / f"{facility_id}.pdf")
+    return files
