@@ -1,0 +1,161 @@
+"""PostGIS against GeoPackage on the generated registry: same machine, same run, ratios reported.
+
+    .venv/bin/python bench/postgis_bench.py                        # 100,000 facilities
+    .venv/bin/python bench/postgis_bench.py --facilities 25000     # quicker
+    .venv/bin/python bench/postgis_bench.py --url postgresql://me@127.0.0.1:5432/bench   # an existing server
+
+Without --url a temporary cluster is started on 127.0.0.1 (initdb/pg_ctl, as the tests do, with
+fsync off: this measures queries, not disks). The cached GeoPackage from generate.build_store is
+copied into PostGIS with `facilities migrate`'s own copy, then both backends answer the same
+bounding boxes (~100 hits each) and write the same GeoJSON exports. Results go to stdout and to
+bench/out/postgis-<date>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import pwd
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import generate
+import numpy as np
+from registry_bench import FACILITIES_ONLY, ms, pick_bboxes
+
+from facilities.cli import copy_registry
+from facilities.geojson_io import write_export
+from facilities.store import Filter, Store, open_store
+
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+
+
+@contextlib.contextmanager
+def temporary_server() -> Iterator[str]:
+    """A throwaway PostgreSQL + PostGIS on 127.0.0.1 (the test suite's helper), removed afterwards."""
+    sys.path.insert(0, str(TESTS))
+    from postgis import TEMPLATE, PgServer
+
+    root = Path(tempfile.mkdtemp(prefix="facilities-pg-bench-"))
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+    server = PgServer(root)
+    try:
+        server.init()
+        server.start()
+        server.sql(f"CREATE DATABASE {TEMPLATE}")
+        server.sql("CREATE EXTENSION postgis", db=TEMPLATE)
+        yield server.new_database()
+    finally:
+        if server.running():
+            server.stop("fast")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def time_bboxes(store: Store, boxes: list, rounds: int) -> tuple[dict[str, float], list[int]]:
+    counts = [len(store.facilities_in_bbox(b)) for b in boxes]  # warm-up: caches, prepared statements
+    samples = []
+    for _ in range(rounds):
+        for b in boxes:
+            t = time.perf_counter()
+            store.facilities_in_bbox(b)
+            samples.append((time.perf_counter() - t) * 1000)
+    return ms(samples), counts
+
+
+def time_export(store: Store, out: Path, flt: Filter, runs: int) -> tuple[float, int]:
+    best, size = float("inf"), 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        size = write_export(store, out, flt)
+        best = min(best, time.perf_counter() - t)
+    return best, size
+
+
+def same_features(a: Path, b: Path, sample: int = 2000) -> tuple[int, int, bool]:
+    """Feature counts of both files and whether a spread sample of features is equal as JSON (by
+    id: a migrated registry keeps its facilities' order, its observations come in date order)."""
+    fa = json.loads(a.read_text("utf-8"))["features"]
+    fb = {f["id"]: f for f in json.loads(b.read_text("utf-8"))["features"]}
+    step = max(1, len(fa) // sample)
+    return len(fa), len(fb), len(fa) == len(fb) and all(fa[i] == fb.get(fa[i]["id"]) for i in range(0, len(fa), step))
+
+
+def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
+    n = args.facilities
+    t = time.perf_counter()
+    path = generate.build_store(n, seed=args.seed)
+    built = time.perf_counter() - t
+    gpkg, pg = open_store(path), open_store(url)
+    try:
+        t = time.perf_counter()
+        report = copy_registry(gpkg, pg, actor="bench", verify=False)  # counts are still checked
+        migrated = time.perf_counter() - t
+        print(f"registry: {n:,} facilities, {gpkg.counts()['observations']:,} observations "
+              f"(GeoPackage ready in {built:.1f} s); migrate to PostGIS {migrated:.1f} s: {report.summary()}")
+        boxes = pick_bboxes(path, args.bboxes, 100, args.seed)
+        result: dict[str, Any] = {"facilities": n, "migrate_s": migrated, "boxes": len(boxes), "rounds": args.rounds}
+        g_ms, g_counts = time_bboxes(gpkg, boxes, args.rounds)
+        p_ms, p_counts = time_bboxes(pg, boxes, args.rounds)
+        assert g_counts == p_counts, "the backends disagree on bbox hits"
+        result["bbox"] = {"gpkg_ms": g_ms, "postgis_ms": p_ms, "mean_hits": float(np.mean(g_counts)),
+                          "postgis_over_gpkg": p_ms["median"] / g_ms["median"]}
+        print(f"bbox query ({len(boxes)} boxes x {args.rounds} rounds, {np.mean(g_counts):.0f} hits on average, "
+              f"same hits on both): GeoPackage median {g_ms['median']:.2f} ms (p95 {g_ms['p95']:.2f}), "
+              f"PostGIS median {p_ms['median']:.2f} ms (p95 {p_ms['p95']:.2f}); "
+              f"PostGIS / GeoPackage = {p_ms['median'] / g_ms['median']:.2f}x")
+        work = Path(tempfile.mkdtemp(prefix="postgis-bench-"))
+        try:
+            for label, flt in (("facilities", FACILITIES_ONLY), ("full report", Filter())):
+                g_s, g_size = time_export(gpkg, work / "g.geojson", flt, args.export_runs)
+                p_s, p_size = time_export(pg, work / "p.geojson", flt, args.export_runs)
+                n_g, n_p, equal = same_features(work / "g.geojson", work / "p.geojson")
+                result[f"export_{label.replace(' ', '_')}"] = {
+                    "gpkg_s": g_s, "postgis_s": p_s, "postgis_over_gpkg": p_s / g_s, "features": [n_g, n_p],
+                    "bytes": [g_size, p_size], "sample_equal": equal}
+                print(f"GeoJSON export, {label} ({n_g:,} / {n_p:,} features, sampled features equal: {equal}): "
+                      f"GeoPackage {g_s:.2f} s ({g_size / 2**20:.0f} MiB), PostGIS {p_s:.2f} s "
+                      f"({p_size / 2**20:.0f} MiB); PostGIS / GeoPackage = {p_s / g_s:.2f}x")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return result
+    finally:
+        gpkg.close()
+        pg.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--facilities", type=int, default=100_000, help="registry size (3 observations each)")
+    parser.add_argument("--bboxes", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the boxes")
+    parser.add_argument("--export-runs", type=int, default=1, help="exports per backend; the best is kept")
+    parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
+    parser.add_argument("--url", help="an existing, empty PostGIS database (default: a temporary cluster)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    if args.url:
+        result = run(args, args.url)
+    else:
+        with temporary_server() as url:
+            result = run(args, url)
+    result.update(elapsed_s=time.perf_counter() - started, loadavg=os.getloadavg(),
+                  nproc=len(os.sched_getaffinity(0)), started=dt.datetime.now().isoformat(timespec="seconds"))
+    out = generate.OUT_DIR / f"postgis-{dt.datetime.now():%Y-%m-%dT%H%M%S}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"done in {result['elapsed_s']:.0f} s; results: {out}")
+    return 0  # timings inform; they never fail the run
+
+
+if __name__ == "__main__":
+    sys.exit(main())
