@@ -1,0 +1,112 @@
+"""`tracker-report`: figures, HTML and PDF site reports, KML/KMZ and the GeoJSON report from the shell.
+
+A separate entry point from `facilities`, because facilities/ may not import reports/ (import contracts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from facilities.errors import FacilitiesError
+from facilities.settings import load_settings
+from facilities.store import Filter, Store, open_store
+from imagery.errors import ImageryError
+from imagery.local import LocalSource
+
+from .figures import load_chips, make_figures
+from .geojson_report import write_report
+from .kml import write_kml
+from .site import load_site
+from .site_report import build_report
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Publishable evidence from the facility registry.")
+
+Db = Annotated[str | None, typer.Option("--db", help="Registry .gpkg path (default: TRACKER_DATABASE).")]
+Out = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
+From = Annotated[str | None, typer.Option("--from", help="Only observations from this date (YYYY-MM-DD).")]
+To = Annotated[str | None, typer.Option("--to", help="Only observations up to this date (YYYY-MM-DD).")]
+
+
+def _open(db: str | None) -> tuple[Store, LocalSource]:
+    settings = load_settings(database=db)
+    return open_store(settings.database), LocalSource(settings.data_dir)
+
+
+def _filter(facility_ids: list[str] | None, date_from: str | None, date_to: str | None) -> Filter:
+    try:
+        return Filter(facility_ids=tuple(facility_ids) if facility_ids else None,
+                      date_from=dt.date.fromisoformat(date_from) if date_from else None,
+                      date_to=dt.date.fromisoformat(date_to) if date_to else None)
+    except ValueError as err:
+        raise typer.BadParameter(f"dates must be YYYY-MM-DD: {err}") from None
+
+
+@app.command()
+def kml(path: Path, facility: Annotated[list[str] | None, typer.Option(help="Facility id (repeatable).")] = None,
+        db: Db = None, date_from: From = None, date_to: To = None) -> None:
+    """KML (or KMZ when PATH ends in .kmz) for Google Earth, with dates for its time slider."""
+    store, _ = _open(db)
+    flt = _filter(facility, date_from, date_to)
+    ids = list(flt.facility_ids or [f.id for f in store.list_facilities()])
+    write_kml([load_site(store, fid, flt) for fid in ids], path)
+    typer.echo(f"wrote {path} ({len(ids)} facilities)")
+
+
+@app.command()
+def geojson(path: Path, facility: Annotated[list[str] | None, typer.Option(help="Facility id.")] = None,
+            db: Db = None, date_from: From = None, date_to: To = None,
+            title: str = "Facility tracker report") -> None:
+    """The GeoJSON report with its `report` member (title, time, filters, version)."""
+    store, _ = _open(db)
+    write_report(store, path, _filter(facility, date_from, date_to), title)
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def figures(facility: str, out: Out = Path("report"), db: Db = None, dpi: int = 300) -> None:
+    """Annotated figures of a facility on every local image date: grid, before/after pair, GIF."""
+    store, source = _open(db)
+    site = load_site(store, facility)
+    chips, notes = load_chips(site, source)
+    figs = make_figures(site, chips, out / "figures", dpi=dpi)
+    for line in [*notes, *figs.notes, *(str(p) for p in figs.paths)]:
+        typer.echo(line)
+
+
+def _report(facility: str, out: Path, db: str | None, date_from: str | None, date_to: str | None,
+            pdf: bool) -> None:
+    store, source = _open(db)
+    files = build_report(store, facility, out, source, _filter([facility], date_from, date_to), pdf=pdf)
+    typer.echo(f"wrote {files.html}" + (f" and {files.pdf}" if files.pdf else ""))
+
+
+@app.command()
+def html(facility: str, out: Out = Path("report"), db: Db = None, date_from: From = None,
+         date_to: To = None) -> None:
+    """Self-contained HTML site report (images embedded)."""
+    _report(facility, out, db, date_from, date_to, pdf=False)
+
+
+@app.command()
+def pdf(facility: str, out: Out = Path("report"), db: Db = None, date_from: From = None,
+        date_to: To = None) -> None:
+    """HTML site report and the PDF rendered from it."""
+    _report(facility, out, db, date_from, date_to, pdf=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except (FacilitiesError, ImageryError) as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""`tracker-report` commands against a temporary registry and local imagery."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from report_fixtures import make_imagery, make_store
+from typer.testing import CliRunner
+
+from reports.cli import app
+
+pytestmark = pytest.mark.filterwarnings("ignore:Glyph:UserWarning")
+
+
+def test_cli_writes_kml_geojson_figures_and_html(tmp_path, monkeypatch):
+    make_store(tmp_path / "r.gpkg", observations=3).close()
+    make_imagery(tmp_path, tmp_path / "data", ["2020-06-01", "2024-10-05"])
+    monkeypatch.setenv("TRACKER_DATA_DIR", str(tmp_path / "data"))
+    db = ["--db", str(tmp_path / "r.gpkg")]
+    runner = CliRunner()
+    done = runner.invoke(app, ["kml", str(tmp_path / "x.kmz"), *db])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "x.kmz").stat().st_size > 500
+    done = runner.invoke(app, ["geojson", str(tmp_path / "x.geojson"), "--from", "2020-01-01", *db])
+    assert done.exit_code == 0, done.output
+    assert json.loads((tmp_path / "x.geojson").read_text())["report"]["filters"]["date_from"] == "2020-01-01"
+    done = runner.invoke(app, ["figures", "february-11-plant", "-o", str(tmp_path / "out"), "--dpi", "80", *db])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "out" / "figures" / "february-11-plant-pair.png").exists()
+    done = runner.invoke(app, ["html", "february-11-plant", "-o", str(tmp_path / "out"), *db])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "out" / "february-11-plant.html").exists()
+
+
+def test_cli_unknown_facility_is_an_error_not_a_traceback(tmp_path):
+    make_store(tmp_path / "r.gpkg", observations=0).close()
+    done = CliRunner().invoke(app, ["html", "no-such-site", "--db", str(tmp_path / "r.gpkg")])
+    assert done.exit_code != 0
