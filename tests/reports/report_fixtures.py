@@ -57,11 +57,10 @@ def make_store(path: Path, *, name: str = "February 11 Plant", observations: int
     return store
 
 
-def write_scene(path: Path, seed: int, built: float) -> Path:
-    """A 3-band 1 m GeoTIFF in UTM 52N, 800 m square around the plant; `built` brightens a roof."""
+def write_scene(path: Path, seed: int, built: float, size: int = 800) -> Path:
+    """A 3-band 1 m GeoTIFF in UTM 52N, `size` m square around the plant; `built` brightens a roof."""
     to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32652", always_xy=True)
     cx, cy = to_utm.transform(*PLANT)
-    size = 800
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size]
     base = (np.sin(xx / 29.0) + np.cos(yy / 17.0)) * 30 + 100
@@ -76,11 +75,11 @@ def write_scene(path: Path, seed: int, built: float) -> Path:
     return path
 
 
-def make_imagery(tmp: Path, data_dir: Path, dates: list[str]) -> list[Capture]:
+def make_imagery(tmp: Path, data_dir: Path, dates: list[str], size: int = 800) -> list[Capture]:
     """Local imports, one per date, with a provider attribution line to caption."""
     captures = []
     for i, day in enumerate(dates):
-        tif = write_scene(tmp / f"scene-{i}.tif", seed=i, built=(i + 1) / len(dates))
+        tif = write_scene(tmp / f"scene-{i}.tif", seed=i, built=(i + 1) / len(dates), size=size)
         captures.append(import_image(tif, data_dir, dt.date.fromisoformat(day), sensor="test-sat",
                                      licence="CC BY 4.0", attribution="Imagery © Test Imaging Co."))
     return captures
