@@ -48,7 +48,8 @@ def _ctx(ctx: typer.Context) -> Ctx:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    db: Annotated[str | None, typer.Option("--db", help="Registry .gpkg path (default: TRACKER_DATABASE).")] = None,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="Registry: a .gpkg path or a postgresql:// URL (default: TRACKER_DATABASE).")] = None,
     actor: Annotated[str | None, typer.Option(help="Your name in the edit history.")] = None,
 ) -> None:
     ctx.obj = Ctx(load_settings(database=db, actor=actor))

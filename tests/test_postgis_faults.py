@@ -16,13 +16,15 @@ import time
 from pathlib import Path
 
 import pytest
+import shapely
 
-from conftest import square
 from facilities.errors import ConflictError, StoreError
 from facilities.model import Facility, Observation
 from facilities.store import open_store
 
 pytest_plugins = ["postgis"]  # pg_server / pg_url: a temporary PostgreSQL + PostGIS on 127.0.0.1
+# No `from conftest import ...` here: spawned writers re-import this module, and in a full run
+# another tests/**/conftest.py may come first on sys.path.
 
 WORKERS = 8
 WRITES = 500
@@ -31,7 +33,8 @@ HOT_EVERY = 25  # every 25th write also edits the one observation all workers sh
 
 def _setup(url: str) -> None:
     s = open_store(url)
-    s.add_facility(Facility(id="site-1", name="Site one", geometry=square()), actor="t")
+    s.add_facility(Facility(id="site-1", name="Site one", geometry=shapely.box(127.65, 39.92, 127.66, 39.93)),
+                   actor="t")
     s.add_observation(Observation(id="hot", facility_id="site-1", date="2024", kind="activity", summary="shared"),
                       actor="t")
     s.close()
