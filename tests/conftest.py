@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import shapely
+from registry_helpers import run_isolated, square, store_digest  # noqa: F401 - re-exported for tests
 
 from facilities.model import Facility, Observation, Source, Structure
 from facilities.seed import ensure_seeded
@@ -43,10 +41,6 @@ def source():
     return Source(id="src-1", title="A report", url="https://example.org/r")
 
 
-def square(x: float = 127.65, y: float = 39.92, d: float = 0.01):
-    return shapely.box(x, y, x + d, y + d)
-
-
 @pytest.fixture
 def make_facility():
     def make(id="site-1", name="Site one", **kw):
@@ -65,24 +59,3 @@ def populated(store, source, make_facility):
     store.add_observation(Observation(id="obs-1", facility_id="site-1", date="2024-10", kind="progress",
                                       summary="roof", structure_id="site-1.a", source_ids=("src-1",)), actor="t")
     return store
-
-
-def run_isolated(code: str, *args: str) -> subprocess.CompletedProcess:
-    """Run Python in a fresh process: GDAL (pyogrio) must not open a file our sqlite3 has open in
-    the same process (SQLite warns that two copies of the library can corrupt it)."""
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ})
-
-
-def store_digest(path: Path) -> dict:
-    """A hash of every table's rows: what 'nothing stored changed' is checked against."""
-    import hashlib
-    import sqlite3
-
-    con = sqlite3.connect(path)
-    try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: hashlib.sha256(repr(con.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall()).encode())
-                .hexdigest() for t in tables if not t.startswith(("rtree_", "sqlite_"))}
-    finally:
-        con.close()

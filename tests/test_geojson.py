@@ -10,8 +10,8 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from registry_helpers import store_digest
 
-from conftest import store_digest
 from facilities import geojson_io
 from facilities.errors import DuplicateId, InputError
 from facilities.geojson_codec import feature_collection

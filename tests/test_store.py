@@ -5,8 +5,8 @@ import sqlite3
 
 import pytest
 import shapely
+from registry_helpers import run_isolated, square, store_digest
 
-from conftest import run_isolated, square, store_digest
 from facilities.errors import ConflictError, DuplicateId, InputError, NotFound, StoreError, ValidationError
 from facilities.model import Facility, Observation, Registry, Source, Structure
 from facilities.store import Filter, GeoPackageStore, OnConflict, open_store
