@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test install browser postgis lint bench clean
+.PHONY: run test install browser postgis report-tools lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,32 +17,32 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
-browser:
-	@test -x $(CHROMIUM) || { \
-	  echo "Installing Debian chromium for the browser tests"; \
+# Debian packages the tests need, installed only when missing (sudo when not root).
+# $(call apt-need,CHECK,PACKAGES,WHY)
+define apt-need
+	@$(1) || { \
+	  echo "Installing Debian $(2) $(3)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(2) >/dev/null; }
+endef
+
+# Chromium for the browser tests (Playwright cannot download its own browser here).
+browser:
+	$(call apt-need,test -x $(CHROMIUM),chromium,for the browser tests)
 
 # PostGIS for the team-backend tests: the server binaries come with postgresql-15, the extension here.
 postgis:
-	@test -f /usr/share/postgresql/15/extension/postgis.control || { \
-	  echo "Installing Debian postgresql-15-postgis-3 for the PostGIS store tests"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-15-postgis-3 >/dev/null; }
+	$(call apt-need,test -f /usr/share/postgresql/15/extension/postgis.control,postgresql-15-postgis-3,for the PostGIS store tests)
 
-# pdftoppm (Debian poppler-utils): the site-report test renders the PDF's pages to PNG.
-poppler:
-	@command -v pdftoppm >/dev/null || { \
-	  echo "Installing Debian poppler-utils for the report tests"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
+# pdftoppm renders report PDFs to PNG in the tests; Nanum fonts draw Korean names in figures and PDFs.
+report-tools:
+	$(call apt-need,command -v pdftoppm >/dev/null && fc-list | grep -qi nanum,poppler-utils fonts-nanum,for the site reports)
 
 run: install
 	$(PY) -m facilities init --quiet
 	$(VENV)/bin/streamlit run app.py
 
-test: install browser poppler postgis
+test: install browser report-tools postgis
 	$(PY) -m pytest
 
 lint: install
