@@ -163,15 +163,15 @@ _RULES = [(rx, h or _range_either) for rx, h in _RULES]
 def find_dates(text: str, ref: PartialDate | None = None) -> list[DateFound]:
     """Every date expression in `text`, longest rules first, without overlaps."""
     folded = fold(text)
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text) + 1)
     out: list[DateFound] = []
     for rx, handler in _RULES:
         for m in rx.finditer(folded):
-            if any(m.start() < e and s < m.end() for s, e in taken):
+            if 1 in taken[m.start():m.end()]:
                 continue
             found = handler(m, ref)
             if found is None:
                 continue
-            taken.append((found.start, found.end))
+            taken[found.start:found.end] = b"\x01" * (found.end - found.start)
             out.append(found)
     return sorted(out, key=lambda d: d.start)

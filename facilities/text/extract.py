@@ -159,10 +159,13 @@ def _organisations(text: str, folded: str, comp: Compiled) -> Iterator[Span]:
     known += [(m.start(), m.end(), "organisation", comp.organisation_names[fold(m.group())], "lexicon", {})
               for m in comp.organisation_acronyms.finditer(text)]
     yield from known
+    mask = bytearray(len(text) + 1)
+    for s, e, *_ in known:
+        mask[s:e] = b"\x01" * (e - s)
     for m in _RUN.finditer(text):
         words = m.group().split()
         # a run that holds a known name is two names joined by 'of'/'del': the known ones stand
-        if any(m.start() < e and s < m.end() for s, e, *_ in known):
+        if 1 in mask[m.start():m.end()]:
             continue
         if any(w in comp.organisation_heads for w in words) and len(words) > 1:
             start, name = _trim_name(m.group(), m.start(), comp)
@@ -252,12 +255,12 @@ def extract(article: Article, comp: Compiled, gazetteer: dict[str, Place], alias
     ]
     # longest first; on equal spans the alias beats the pattern, the facility beats the place
     spans.sort(key=lambda s: (-(s[1] - s[0]), _PRIORITY[s[2]], s[4] != "alias", s[0]))
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text) + 1)  # a mask, not a list of spans: linear on long texts
     out: list[Mention] = []
     for start, end, kind, value, via, data in spans:
-        if end <= start or any(start < e and s < end for s, e in taken):
+        if end <= start or 1 in taken[start:end]:
             continue
-        taken.append((start, end))
+        taken[start:end] = b"\x01" * (end - start)
         i = sentence_of(start)
         sentence = article.sentences[i].text if article.sentences else text
         out.append(Mention(kind, text[start:end], value, start, end, i, sentence, via, data))

@@ -8,6 +8,7 @@ never links. Pure: takes Facility values, returns values.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import math
 import re
@@ -79,6 +80,21 @@ class AliasIndex:
                 self.by_alias.setdefault(re.sub(r"[\s-]+", " ", fold(name).strip()), ref)
                 self.refs.append((ref, _key(core)))
         self.regex = phrase_regex(self.by_alias)
+        self._best: dict[str, tuple[float, FacilityRef | None]] = {}
+
+    def best(self, name: str) -> tuple[float, FacilityRef | None]:
+        """The registry name closest to `name`, with its score; cached, as articles repeat names."""
+        if name not in self._best:
+            words = _key(name_core(name, self.generic))
+            best: tuple[float, FacilityRef | None] = (0.0, None)
+            for ref, ref_words in self.refs:
+                score = _score(words, ref_words)
+                if score > best[0]:
+                    best = (score, ref)
+            if len(self._best) > 100_000:
+                self._best.clear()
+            self._best[name] = best
+        return self._best[name]
 
     def find(self, folded: str) -> list[AliasHit]:
         hits = []
@@ -95,14 +111,16 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 6371.0 * math.acos(max(-1.0, min(1.0, c)))
 
 
-def _nearest_place(mention: Mention, places: list[Mention]) -> Mention | None:
-    """The city named in the mention's sentence, else the last one before it, else the first after."""
-    located = [p for p in places if p.data.get("lat") is not None and p.data.get("place_kind") != "country"]
-    same = [p for p in located if p.sentence_index == mention.sentence_index]
-    before = [p for p in located if p.start < mention.start]
-    if same:
-        return min(same, key=lambda p: abs(p.start - mention.start))
-    return before[-1] if before else located[0] if located else None
+def _nearest_place(mention: Mention, located: list[Mention], starts: list[int]) -> Mention | None:
+    """The city named in the mention's sentence, else the last one before it, else the first after.
+    `located` are the article's located places in text order, `starts` their offsets."""
+    if not located:
+        return None
+    i = bisect.bisect_left(starts, mention.start)
+    near = [p for p in located[max(0, i - 1):i + 1] if p.sentence_index == mention.sentence_index]
+    if near:
+        return min(near, key=lambda p: abs(p.start - mention.start))
+    return located[i - 1] if i > 0 else located[0]
 
 
 def _score(words: list[str], ref_words: list[str]) -> float:
@@ -114,19 +132,12 @@ def _score(words: list[str], ref_words: list[str]) -> float:
     return difflib.SequenceMatcher(None, " ".join(words), " ".join(ref_words)).ratio()
 
 
-def link_mention(mention: Mention, index: AliasIndex, places: list[Mention]) -> Link:
+def link_mention(mention: Mention, index: AliasIndex, place: Mention | None) -> Link:
     if mention.via == "alias":
         ref = index.by_alias[re.sub(r"[\s-]+", " ", fold(mention.data["alias"]).strip())]
         lang = f" ({ref.lang})" if ref.lang else ""
         return Link(mention, ref.id, ref.name, 1.0, f"alias '{ref.alias}'{lang} of {ref.name}")
-    words = _key(name_core(mention.value, index.generic))
-    place = _nearest_place(mention, places)
-    best: tuple[float, FacilityRef | None] = (0.0, None)
-    for ref, ref_words in index.refs:
-        score = _score(words, ref_words)
-        if score > best[0]:
-            best = (score, ref)
-    score, ref = best
+    score, ref = index.best(mention.value)
     if ref is not None and score >= LINK_SCORE:
         return Link(mention, ref.id, ref.name, score, f"same name words as '{ref.alias}' (score {score:.2f})")
     if ref is not None and score >= CITY_SCORE and place is not None:
@@ -153,5 +164,7 @@ def propose_facility(mention: Mention, place: Mention | None) -> Facility | None
 
 
 def link_all(mentions: list[Mention], index: AliasIndex) -> list[Link]:
-    places = [m for m in mentions if m.kind == "place"]
-    return [link_mention(m, index, places) for m in mentions if m.kind == "facility"]
+    located = [m for m in mentions if m.kind == "place" and m.data.get("lat") is not None
+               and m.data.get("place_kind") != "country"]
+    starts = [m.start for m in located]
+    return [link_mention(m, index, _nearest_place(m, located, starts)) for m in mentions if m.kind == "facility"]

@@ -90,15 +90,16 @@ def propose(article: Article, mentions: list[Mention], links: list[Link], comp: 
             facility_sentences.setdefault(m.sentence_index, by_start[m.start])
     out: list[Proposal] = []
     seen: set[tuple] = set()
+    last = -CARRY_SENTENCES - 1  # the latest sentence that named a facility
     for i, sentence in enumerate(article.sentences):
         folded = fold(sentence.text)
         target = facility_sentences.get(i)
         reason = "the facility is named in the sentence"
-        if target is None and comp.heads_lower.search(folded):
-            earlier = [j for j in facility_sentences if i - CARRY_SENTENCES <= j < i]
-            if earlier:
-                target = facility_sentences[max(earlier)]
-                reason = f"the sentence refers back to {target.mention.text!r} (sentence {max(earlier) + 1})"
+        if target is None and i - last <= CARRY_SENTENCES and comp.heads_lower.search(folded):
+            target = facility_sentences[last]
+            reason = f"the sentence refers back to {target.mention.text!r} (sentence {last + 1})"
+        if i in facility_sentences:
+            last = i
         if target is None or (target.facility_id is None and target.new_facility is None):
             continue
         date, date_text = _date_for(i, mentions)

@@ -139,9 +139,10 @@ def to_plain(text: str, fmt: str) -> str:
     elif fmt == "markdown":
         text = markdown_to_text(text)
     # drop remaining control characters (but keep line structure) so output strings are plain
-    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs", "Co"))
+    return _CONTROL.sub("", text)
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff\u202a-\u202e\u2066-\u2069]")
 _SEPARATOR = re.compile(r"\n[ \t]*(?:-{3,}|={3,}|\*{3,}|\f)[ \t]*\n")
 
 
@@ -153,6 +154,7 @@ def split_articles(text: str) -> list[str]:
 _ABBREV = {"no", "nr", "n", "st", "mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sen", "rep", "gov", "jr",
            "sr", "inc", "ltd", "co", "corp", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "sig", "dott", "ing", "on",
            "fig", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx"}
+_LAST_WORD = re.compile(r"([\w.]+)$")
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n\s*\n|\n(?=\S)")
 
 
@@ -163,7 +165,7 @@ def split_sentences(text: str) -> tuple[Sentence, ...]:
     for m in _BOUNDARY.finditer(text):
         end = m.end()
         if m.group().startswith((".",)) and not m.group().startswith(".."):
-            word = re.search(r"([\w.]+)$", text[start:m.start()])
+            word = _LAST_WORD.search(text, max(start, m.start() - 40), m.start())  # bounded: no rescans
             if word and (word.group(1).lower() in _ABBREV or len(word.group(1)) == 1 and word.group(1).isupper()):
                 continue  # 'Factory No. 26', 'Kim J. Un': not the end of a sentence
             if word and word.group(1)[-1:].isdigit() and text[end:end + 2].strip()[:1].isdigit():
