@@ -7,7 +7,6 @@ two-process case lives in tests/test_store.py.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import subprocess
 import sys
@@ -23,8 +22,12 @@ from facilities.model import Facility, Observation
 from facilities.store import open_store
 
 pytest_plugins = ["postgis"]  # pg_server / pg_url: a temporary PostgreSQL + PostGIS on 127.0.0.1
-# No `from conftest import ...` here: spawned writers re-import this module, and in a full run
-# another tests/**/conftest.py may come first on sys.path.
+# Writers are fresh interpreters that import only this module: multiprocessing's spawn would re-run
+# whatever the parent's __main__ is (another test may have left app.py there), and no
+# `from conftest import ...` here, since another tests/**/conftest.py may come first on sys.path.
+_HERE = str(Path(__file__).resolve().parent)
+_CHILD = (f"import sys; sys.path.insert(0, {_HERE!r}); from test_postgis_faults import _writer; "
+          "_writer(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])")
 
 WORKERS = 8
 WRITES = 500
@@ -72,17 +75,14 @@ def _writer(url: str, worker: int, n: int, report: str) -> None:
 @pytest.mark.slow
 def test_eight_processes_writing_at_once_lose_and_duplicate_nothing(pg_url, tmp_path):
     _setup(pg_url)
-    ctx = mp.get_context("spawn")
     reports = [tmp_path / f"writer-{w}.json" for w in range(WORKERS)]
     start = time.perf_counter()
-    procs = [ctx.Process(target=_writer, args=(pg_url, w, WRITES, str(reports[w]))) for w in range(WORKERS)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(600)
+    procs = [subprocess.Popen([sys.executable, "-c", _CHILD, pg_url, str(w), str(WRITES), str(reports[w])])
+             for w in range(WORKERS)]
+    codes = [p.wait(600) for p in procs]
     elapsed = time.perf_counter() - start
     results = [json.loads(r.read_text()) for r in reports if r.exists()]
-    assert [p.exitcode for p in procs] == [0] * WORKERS, [r.get("error") for r in results]
+    assert codes == [0] * WORKERS, [r.get("error") for r in results]
 
     s = open_store(pg_url)
     try:
