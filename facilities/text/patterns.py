@@ -70,7 +70,8 @@ def phrase_regex(phrases: Iterable[str]) -> re.Pattern[str]:
 
 
 # A capitalised word or a number: the stuff names are made of. Hyphens and apostrophes inside.
-CAP = r"(?:[A-Z\u00C0-\u00DE][\w'’.-]*\w|[A-Z]|\d+[A-Za-z]?)"
+# Anchored at a word start and possessive, so a 100,000-letter "word" costs linear time, not quadratic.
+CAP = r"(?<![\w'’.-])(?:[A-Z\u00C0-\u00DE]\w*+(?:['’.-]++\w++)*+|\d++[A-Za-z]?(?!\w))"
 QUOTED = re.compile(r"[\"“«„]([^\"”»“\n]{2,80}?)[\"”»“]")
 
 
