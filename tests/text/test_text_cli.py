@@ -1,0 +1,108 @@
+"""`facilities ingest` as a user runs it: a real process, a temporary registry (TRACKER_DATABASE)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from facilities.seed import SEEDS_DIR
+from facilities.store import GeoPackageStore
+
+SEED_TEXT = str(SEEDS_DIR / "texts" / "000_0515937eac85bcd1.txt")
+
+
+@pytest.fixture
+def cli(tmp_path):
+    env = {**os.environ, "TRACKER_DATABASE": str(tmp_path / "r.gpkg"), "TRACKER_ACTOR": "tester"}
+
+    def run(*args: str, ok: bool = True, stdin: str = "") -> subprocess.CompletedProcess:
+        res = subprocess.run([sys.executable, "-m", "facilities", *args], capture_output=True, text=True, env=env,
+                             timeout=120, cwd=tmp_path, input=stdin)
+        assert (res.returncode == 0) == ok, f"{args}: rc={res.returncode}\n{res.stdout}\n{res.stderr}"
+        return res
+
+    run("init", "-q")
+    return run
+
+
+def observations(tmp_path):
+    store = GeoPackageStore(tmp_path / "r.gpkg")
+    try:
+        return [o for o in store.list_observations() if any(s.startswith("txt-") for s in o.source_ids)]
+    finally:
+        store.close()
+
+
+def test_ingest_json(cli):
+    out = json.loads(cli("ingest", SEED_TEXT, "--json").stdout)
+    (article,) = out["files"][0]["articles"]
+    assert article["language"] == "it" and out["accepted"] == []
+    assert article["links"][0]["facility_id"] == "february-11-plant"
+    kinds = {(m["kind"], m["value"]) for m in article["mentions"]}
+    assert {("place", "Hamhŭng"), ("place", "Kursk region"), ("system", "KN-23"), ("system", "KN-24"),
+            ("organisation", "CNS"), ("person", "Sam Lair"), ("figure", "almeno 28 killed")} <= kinds
+    start = next(p for p in article["proposals"] if p["kind"] == "construction-start")
+    assert start["date"] == "2020" and start["date_precision"] == "year" and "2020" in start["evidence"]
+
+
+def test_ingest_text_report(cli):
+    out = cli("ingest", SEED_TEXT).stdout
+    assert "Stabilimento 11 Febbraio -> february-11-plant" in out and "construction-start" in out
+
+
+def test_review_without_a_terminal_writes_nothing(cli, tmp_path):
+    res = cli("ingest", SEED_TEXT, "--review")
+    assert "nothing accepted" in res.stderr
+    assert observations(tmp_path) == []
+
+
+def test_review_accept_all_writes_sources_then_observations(cli, tmp_path):
+    res = cli("ingest", SEED_TEXT, "--review", "--accept-all", "--date", "2024-11-25", "--json")
+    accepted = json.loads(res.stdout)["accepted"]
+    obs = observations(tmp_path)
+    assert len(obs) == len(accepted) >= 5
+    assert {o.kind.value for o in obs} >= {"construction-start", "progress", "visit"}
+    start = next(o for o in obs if o.kind.value == "construction-start")
+    assert str(start.date) == "2020" and start.confidence.value == "low" and start.facility_id == "february-11-plant"
+    store = GeoPackageStore(tmp_path / "r.gpkg")
+    try:
+        src = store.get_source(start.source_ids[0])
+    finally:
+        store.close()
+    assert src.language == "it" and "iniziata nel 2020" in src.excerpt and str(src.published) == "2024-11-25"
+
+
+def test_review_accepts_a_new_facility_located_to_the_city(cli, tmp_path):
+    article = tmp_path / "a.md"
+    article.write_text("# Kanggye report\n\nDate: 2024-09-02\n\nFactory No. 26 in Kanggye began construction of a "
+                       "new tunnel in 2023.\n", "utf-8")
+    cli("ingest", str(article), "--review", "--accept-all")
+    store = GeoPackageStore(tmp_path / "r.gpkg")
+    try:
+        f = store.get_facility("factory-no-26")
+    finally:
+        store.close()
+    assert f.location_precision.value == "city" and f.country == "KP"
+    assert [o.facility_id for o in observations(tmp_path)] == ["factory-no-26"]
+
+
+def test_bad_files_give_a_message_not_a_traceback(cli, tmp_path):
+    binary = tmp_path / "x.pdf"
+    binary.write_bytes(b"%PDF-1.7\n\x00\x01")
+    empty = tmp_path / "e.txt"
+    empty.write_text("")
+    res = cli("ingest", str(binary), str(empty), str(tmp_path / "missing.txt"), SEED_TEXT, ok=False)
+    assert "binary" in res.stderr and "no text" in res.stderr and "cannot read" in res.stderr
+    assert "Traceback" not in res.stderr and "february-11-plant" in res.stdout
+
+
+def test_html_with_script_via_cli(cli, tmp_path):
+    page = tmp_path / "p.html"
+    page.write_text("<p>The February 11 Plant.</p><script>document.write('Plant No. 99')</script>", "utf-8")
+    out = json.loads(cli("ingest", str(page), "--json").stdout)
+    texts = [m["text"] for a in out["files"][0]["articles"] for m in a["mentions"]]
+    assert texts == ["February 11 Plant"]
