@@ -134,8 +134,8 @@ def _facilities(text: str, folded: str, comp: Compiled, aliases: list[AliasHit],
             continue
         before, after = folded[max(0, m.start() - 60):m.start()], folded[m.end():m.end() + 20]
         has_head = comp.heads_lower.search(fold(inner)) is not None
-        next_to_head = re.search(r"\b\w+\s*$", before) and comp.heads_lower.search(before[-20:]) or \
-            comp.heads_lower.match(after.lstrip())
+        # a head word among the three words before the quote ('lo stabilimento meccanico "Kim Chaek"') or right after
+        next_to_head = comp.heads_lower.search(" ".join(before.split()[-3:])) or comp.heads_lower.match(after.lstrip())
         cued = comp.quote_cue.search(before) and comp.heads_lower.search(folded[max(0, m.start() - 250):m.start()])
         if has_head or next_to_head or cued:
             yield s, s + len(inner), "facility", inner, "quoted", {}
