@@ -7,6 +7,7 @@ import random
 import unicodedata
 
 import pytest
+from text_reader_fixtures import reader
 
 from facilities.text import TextInputError
 from facilities.text.reading import MAX_ARTICLE_CHARS
@@ -29,7 +30,7 @@ def all_strings(obj):
             yield from all_strings(v)
 
 
-def test_html_script_never_becomes_a_mention(reader):
+def test_html_script_never_becomes_a_mention():
     (r,) = reader.read(HOSTILE, fmt="html")
     texts = {m.text for m in r.mentions}
     assert {"February 11 Plant", "Hamhung", "KN-23"} <= texts
@@ -40,23 +41,23 @@ def test_html_script_never_becomes_a_mention(reader):
         assert "<b>" not in s and "javascript:" not in s and "onerror" not in s
 
 
-def test_html_is_detected_from_content(reader):
+def test_html_is_detected_from_content():
     (r,) = reader.read_bytes(HOSTILE.encode(), name="page.txt")
     assert "Secret Missile Plant" not in r.article.text
 
 
 @pytest.mark.parametrize("data", [b"", b"\x00" * 100, b"PK\x03\x04zipfile", bytes(range(256)) * 10])
-def test_empty_and_binary_bytes(reader, data):
+def test_empty_and_binary_bytes(data):
     with pytest.raises(TextInputError):
         reader.read_bytes(data, name="f")
 
 
-def test_ten_megabytes_in_one_article_is_refused_with_the_limit(reader):
+def test_ten_megabytes_in_one_article_is_refused_with_the_limit():
     with pytest.raises(TextInputError, match=f"{MAX_ARTICLE_CHARS:,}"):
         reader.read("The February 11 Plant grew. " * (10 * 2**20 // 28))
 
 
-def test_mixed_scripts_and_controls_are_safe(reader):
+def test_mixed_scripts_and_controls_are_safe():
     rng = random.Random(7)
     pieces = ["함흥 ", "Hamhŭng ", "공장에서 ", "Plant ", "No. 26 ", "«x» ", "\u202e", "2020 ", "Курск ", "北朝鮮 ",
               "\x07", "February 11 Plant. ", "صاروخ ", "🚀 ", "\ufeff", "e\u0301 ", "KN-23 ", "\ud7a3 "]
@@ -71,7 +72,7 @@ def test_mixed_scripts_and_controls_are_safe(reader):
 
 
 @pytest.mark.parametrize("text", ["\n\n---\n\n", "...", "«»", '""', "0" * 5000, "A" * 100_000, "Plant " * 2000])
-def test_degenerate_texts(reader, text):
+def test_degenerate_texts(text):
     try:
         results = reader.read(text)
     except TextInputError as err:
@@ -80,7 +81,7 @@ def test_degenerate_texts(reader, text):
     assert all(m.kind != "facility" for r in results for m in r.mentions)
 
 
-def test_other_languages_degrade_gracefully(reader):
+def test_other_languages_degrade_gracefully():
     (r,) = reader.read("Nordkorea baut die Fabrik in Hamhung aus. Die Rakete KN-23 wird dort gebaut, sagte er 2024.")
     assert r.article.language == "de"
     assert {("place", "Hamhŭng"), ("system", "KN-23"), ("date", "2024")} <= {(m.kind, m.value) for m in r.mentions}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from text_reader_fixtures import read
 
 from facilities.text.dates import find_dates
 
@@ -11,7 +12,7 @@ def names(result, kind):
     return [m.text for m in result.mentions if m.kind == kind]
 
 
-def test_facility_patterns(read):
+def test_facility_patterns():
     r = read("Factory No. 26 and the Kusong Machine Tool Factory grew. In Italy, la Fabbrica n. 26 di Kanggye "
              "e il Complesso meccanico di Ryongsong. A yard known as \"Bong Dae\" shipyard; the \"Golden Star\" plant.")
     assert names(r, "facility") == ["Factory No. 26", "Kusong Machine Tool Factory", "Fabbrica n. 26",
@@ -26,17 +27,17 @@ def test_facility_patterns(read):
     "Una centrale elettrica alimenta il complesso.",
     "He said \"it is big\" about the plant.",
 ])
-def test_generic_words_are_not_facilities(read, text):
+def test_generic_words_are_not_facilities(text):
     assert names(read(text), "facility") == []
 
 
-def test_headlines_in_title_case_do_not_make_names(read):
+def test_headlines_in_title_case_do_not_make_names():
     r = read("North Korea Expands Missile Factory Near Hamhung\n\nThe work continues.")
     assert names(r, "facility") == []
     assert "Hamhung" in names(r, "place")
 
 
-def test_places_match_without_diacritics(read):
+def test_places_match_without_diacritics():
     r = read("Hamhung and Hamhŭng are one city; so are Kiev and Kyiv. Sinpo is Sinp'o.")
     places = [(m.text, m.value) for m in r.mentions if m.kind == "place"]
     assert ("Hamhung", "Hamhŭng") in places and ("Hamhŭng", "Hamhŭng") in places
@@ -45,18 +46,18 @@ def test_places_match_without_diacritics(read):
     assert hamhung.data["country"] == "KP" and abs(hamhung.data["lat"] - 39.918) < 0.01
 
 
-def test_regions_and_countries(read):
+def test_regions_and_countries():
     r = read("Truppe nella regione di Kursk e in Corea del Nord; troops in the Kursk region.")
     assert {m.value for m in r.mentions if m.kind == "place"} == {"Kursk region", "North Korea"}
 
 
-def test_systems_with_other_designations(read):
+def test_systems_with_other_designations():
     r = read("It makes the KN-23 (Hwasong-11A), the Hwasong-11B and a new KN-99.")
     assert [(m.text, m.value) for m in r.mentions if m.kind == "system"] == [
         ("KN-23", "KN-23"), ("Hwasong-11A", "KN-23"), ("Hwasong-11B", "KN-24"), ("KN-99", "KN-99")]
 
 
-def test_organisations_and_people(read):
+def test_organisations_and_people():
     r = read("Sam Lair, a researcher at the James Martin Center for Nonproliferation Studies, and Kim Jong Un. "
              "The Ministry of Defence of Ukraine said so.")
     orgs = {(m.text, m.value) for m in r.mentions if m.kind == "organisation"}
@@ -88,14 +89,14 @@ def test_dates(text, ref, expected):
     assert got == expected
 
 
-def test_figures(read):
+def test_figures():
     r = read("Attacks killed at least 28 people? No: almeno 28 morti e 213 feriti; output rose 60-70 % "
              "on 12,000 square metres, by 40 per cento.")
     assert [m.value for m in r.mentions if m.kind == "figure"] == [
         "almeno 28 killed", "213 wounded", "60-70 %", "12,000 area", "40 %"]
 
 
-def test_mentions_keep_their_sentence_and_span(read):
+def test_mentions_keep_their_sentence_and_span():
     r = read("First sentence here. The February 11 Plant is in Hamhung.")
     m = next(m for m in r.mentions if m.kind == "facility")
     assert r.article.text[m.start:m.end] == m.text == "February 11 Plant"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from text_reader_fixtures import reader
 
 from facilities.text.evaluate import Tally, norm, score_article, score_links
 
@@ -19,7 +20,7 @@ def gold_articles():
 
 
 @pytest.fixture(scope="module")
-def scores(reader):
+def scores():
     tallies: dict[str, Tally] = {}
     links = [0, 0]
     for name, text, doc in gold_articles():

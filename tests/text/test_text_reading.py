@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from text_reader_fixtures import resources
 
 from facilities.errors import FacilitiesError, ValidationError
 from facilities.text import TextInputError
@@ -44,7 +45,7 @@ def test_split_articles_on_rules():
     assert split_articles("One.\n---\nTwo.\n\n===\nThree.") == ["One.", "Two.", "Three."]
 
 
-def test_language_detection(resources):
+def test_language_detection():
     sw = resources.stopwords
     assert read_articles("The plant is in the city and it has grown.", sw)[0].language == "en"
     assert read_articles("La Corea del Nord sta ampliando la produzione di missili per la Russia.", sw)[0].language \
@@ -67,12 +68,12 @@ def test_decoding_fallbacks():
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t ", "<html><script>x()</script></html>"])
-def test_empty_input(resources, text):
+def test_empty_input(text):
     with pytest.raises(TextInputError, match="no text"):
         read_articles(text, resources.stopwords, fmt="html")
 
 
-def test_one_huge_article_is_refused_clearly(resources):
+def test_one_huge_article_is_refused_clearly():
     with pytest.raises(TextInputError, match="limit") as err:
         read_articles("word " * (MAX_ARTICLE_CHARS // 5 + 10), resources.stopwords)
     assert isinstance(err.value, ValidationError) and isinstance(err.value, FacilitiesError)

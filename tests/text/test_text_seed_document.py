@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from text_reader_fixtures import reader, resources
 
 from facilities.seed import SEEDS_DIR, ensure_seeded
 from facilities.text import Reader
@@ -13,7 +14,7 @@ SEED_TEXT = SEEDS_DIR / "texts" / "000_0515937eac85bcd1.txt"
 
 
 @pytest.fixture(scope="module")
-def result(reader):
+def result():
     (r,) = reader.read(Path(SEED_TEXT).read_text("utf-8"), published="2024-11-25")
     return r
 
@@ -65,7 +66,7 @@ def test_other_proposals_new_building_housing_visit(result):
     assert all(p.facility_id == "february-11-plant" for p in result.proposals)
 
 
-def test_against_a_seeded_store(store, resources):
+def test_against_a_seeded_store(store):
     ensure_seeded(store)
     (r,) = Reader(resources, store.list_facilities()).read(Path(SEED_TEXT).read_text("utf-8"))
     assert [lk.facility_id for lk in r.links] == ["february-11-plant"]
