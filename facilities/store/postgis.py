@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,47 +40,16 @@ try:
 except ImportError:  # optional: only teams on PostgreSQL need it
     psycopg = None  # type: ignore[assignment]
 
-# ST_AsBinary gives plain WKB; the shared row codec reads GeoPackage blobs, whose smallest form is
-# an 8-byte header (no envelope) before the same WKB.
-_GP_HEADER = b"GP\x00\x01" + struct.pack("<i", schema.SRID)
-_EWKB_SRID_FLAG = 0x20000000
-
-
 def _hide_password(url: str) -> str:
     return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
-def _ewkb_hex(blob: bytes | None) -> str | None:
-    """GeoPackage blob from the row codec -> hex EWKB with SRID 4326, what COPY takes for geometry."""
-    if blob is None:
-        return None
-    wkb = blob[8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[(blob[3] >> 1) & 0x07]:]
-    order = "<" if wkb[0] == 1 else ">"
-    (gtype,) = struct.unpack_from(order + "I", wkb, 1)
-    return (wkb[:1] + struct.pack(order + "Ii", gtype | _EWKB_SRID_FLAG, schema.SRID) + wkb[5:]).hex()
-
-
-def _as_gpkg(rows: list[tuple]) -> list[tuple]:
-    return [(None if r[0] is None else _GP_HEADER + bytes(r[0]), *r[1:]) for r in rows]
-
-
 def _select_list(kind: str) -> str:
-    cols = _KINDS[kind][2]
-    return ", ".join("ST_AsBinary(geom, 'NDR')" if c == "geom" else c for c in cols)
+    return schema.select_list(_KINDS[kind][2])
 
 
 def _feature_select(kind: str) -> str:
-    """(geom, id, source_ids, properties JSON) per row, properties in the object codec's order."""
-    table, cols = _KINDS[kind][1], _KINDS[kind][2]
-    parts = [f"'feature_type', '{gpkg_features.FEATURE_TYPE[table]}'"]
-    for c in cols[1:]:
-        if c in ("aliases", "parents", "systems", "source_ids", "extra"):
-            parts.append(f"'{c}', {c}::json")
-        elif c in ("area_m2", "footprint_m2"):
-            parts.append(f"'{c}', round({c}::numeric, 1)")
-        else:
-            parts.append(f"'{c}', {c}")
-    return f"ST_AsBinary(geom, 'NDR'), id, source_ids, json_build_object({', '.join(parts)})::text"
+    return schema.feature_select(_KINDS[kind][1], _KINDS[kind][2])
 
 
 class PostGisStore:
@@ -215,7 +183,7 @@ class PostGisStore:
         table, from_rows = _KINDS[kind][1], _KINDS[kind][4]
         sql = f"SELECT {_select_list(kind)} FROM {table} {where}"
         rows = self._query(sql, params) if cur is None else cur.execute(sql, params).fetchall()
-        return from_rows(_as_gpkg(rows) if table in schema.FEATURE_TABLES else rows) if rows else []
+        return from_rows(schema.as_gpkg(rows) if table in schema.FEATURE_TABLES else rows) if rows else []
 
     def _get(self, kind: str, ident: str, cur: Any = None, lock: bool = False):
         found = self._select(kind, "WHERE id = %s" + (" FOR UPDATE" if lock else ""), (ident,), cur)
@@ -231,7 +199,7 @@ class PostGisStore:
         # COPY: one round trip for a whole import instead of one per row
         with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
             for row in to_rows(items):
-                copy.write_row((_ewkb_hex(row[0]), *row[1:]) if feature else row)
+                copy.write_row((schema.ewkb_hex(row[0]), *row[1:]) if feature else row)
         if len(items) >= 500:  # fresh planner statistics, or the first bbox query may scan the table
             cur.execute(f"ANALYZE {table}")
 
@@ -239,7 +207,7 @@ class PostGisStore:
         table, cols, to_rows = _KINDS[kind][1], _KINDS[kind][2], _KINDS[kind][3]
         row = to_rows([item])[0]
         sets = ", ".join(f"{c} = %s" if c != "geom" else "geom = ST_GeomFromEWKB(decode(%s, 'hex'))" for c in cols)
-        values = (_ewkb_hex(row[0]), *row[1:]) if table in schema.FEATURE_TABLES else row
+        values = (schema.ewkb_hex(row[0]), *row[1:]) if table in schema.FEATURE_TABLES else row
         cur.execute(f"UPDATE {table} SET {sets} WHERE id = %s", (*values, item.id))
 
     @staticmethod
@@ -436,7 +404,7 @@ class PostGisStore:
             if not rows:
                 return
             last = rows[-1][0]
-            yield _as_gpkg([r[1:] for r in rows])
+            yield schema.as_gpkg([r[1:] for r in rows])
 
     def iter_facilities(self, flt: Filter = Filter(), batch_size: int = 5000) -> Iterator[list[Facility]]:
         for rows in self._iter_rows("facility", flt, batch_size, _select_list("facility")):

@@ -1,4 +1,5 @@
-"""The registry's PostgreSQL/PostGIS schema and its numbered migrations.
+"""The registry's PostgreSQL/PostGIS schema, its numbered migrations, and the SQL and bytes that
+carry rows between the shared row codec and the server.
 
 The tables mirror the GeoPackage ones column for column (same names, same order, JSON columns
 stored as the same JSON text), so both backends share the row codec in `gpkg_rows` and a registry
@@ -9,10 +10,12 @@ with the same number to both `gpkg_schema.MIGRATIONS` and `MIGRATIONS` here.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import Any
 
 from . import gpkg_schema
+from .gpkg_features import FEATURE_TYPE
 
 SCHEMA_VERSION = gpkg_schema.SCHEMA_VERSION
 SRID = 4326
@@ -81,3 +84,50 @@ def create_v1(cur: Any) -> None:
 # Migrations from version N-1 to N (a psycopg cursor inside the opening transaction), numbered
 # like gpkg_schema.MIGRATIONS. Never edit a released step.
 MIGRATIONS: dict[int, Callable[[Any], None]] = {}
+
+
+# ------------------------------------------------------------------ rows <-> server
+
+# ST_AsBinary gives plain WKB; the shared row codec reads GeoPackage blobs, whose smallest form is
+# an 8-byte header (no envelope) before the same WKB, so a prefix is all the conversion needed.
+_GP_HEADER = b"GP\x00\x01" + struct.pack("<i", SRID)
+_GP_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+_EWKB_SRID_FLAG = 0x20000000
+_RAW_JSON = ("aliases", "parents", "systems", "source_ids", "extra")
+_ROUNDED = ("area_m2", "footprint_m2")
+
+
+def ewkb_hex(blob: bytes | None) -> str | None:
+    """GeoPackage blob from the row codec -> hex EWKB with SRID 4326, what COPY and
+    ST_GeomFromEWKB take (plain WKB would arrive with SRID 0 and be refused by the column)."""
+    if blob is None:
+        return None
+    wkb = blob[8 + _GP_ENVELOPE_BYTES[(blob[3] >> 1) & 0x07]:]
+    order = "<" if wkb[0] == 1 else ">"
+    (gtype,) = struct.unpack_from(order + "I", wkb, 1)
+    return (wkb[:1] + struct.pack(order + "Ii", gtype | _EWKB_SRID_FLAG, SRID) + wkb[5:]).hex()
+
+
+def as_gpkg(rows: list[tuple]) -> list[tuple]:
+    """Rows whose first value is WKB (or NULL) -> the same rows with GeoPackage blobs."""
+    return [(None if r[0] is None else _GP_HEADER + bytes(r[0]), *r[1:]) for r in rows]
+
+
+def select_list(columns: tuple[str, ...]) -> str:
+    """SELECT expressions for a table's codec columns, geometry as little-endian WKB."""
+    return ", ".join("ST_AsBinary(geom, 'NDR')" if c == "geom" else c for c in columns)
+
+
+def feature_select(table: str, columns: tuple[str, ...]) -> str:
+    """(geom, id, source_ids, properties JSON) per row for gpkg_features.feature_texts: the
+    server writes each feature's properties, in the object codec's order, as the GeoPackage
+    backend has SQLite do with json_object()."""
+    parts = [f"'feature_type', '{FEATURE_TYPE[table]}'"]
+    for c in columns[1:]:
+        if c in _RAW_JSON:
+            parts.append(f"'{c}', {c}::json")
+        elif c in _ROUNDED:
+            parts.append(f"'{c}', round({c}::numeric, 1)")
+        else:
+            parts.append(f"'{c}', {c}")
+    return f"ST_AsBinary(geom, 'NDR'), id, source_ids, json_build_object({', '.join(parts)})::text"

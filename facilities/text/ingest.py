@@ -75,13 +75,14 @@ def review_proposals(store: Store, proposals: list[Proposal], *, actor: str, acc
         if not accept_all and not confirm(f"{head}\n  accept ({date})?"):
             continue
         try:
-            written.append(_write(store, p, date, actor))
+            written.append(write_proposal(store, p, date, actor))
         except FacilitiesError as err:
             echo(f"{head}\n  not written: {err}")
     return written
 
 
-def _write(store: Store, p: Proposal, date: PartialDate, actor: str) -> dict:
+def write_proposal(store: Store, p: Proposal, date: PartialDate, actor: str) -> dict:
+    """Write one accepted proposal: its Source, a new facility if it proposes one, the Observation."""
     with contextlib.suppress(DuplicateId):  # the same sentence of the same article, accepted before: cite it again
         store.add_source(p.source, actor=actor)
     facility_id = p.facility_id
