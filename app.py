@@ -11,6 +11,7 @@ from facilities.errors import FacilitiesError
 from facilities.seed import ensure_seeded
 from facilities.settings import Settings, load_settings
 from facilities.store import Store, open_store
+from ui.ingest_page import ingest_page
 from ui.pages import registry_page
 
 st.set_page_config(page_title="Facility tracker", page_icon="🛰️", layout="wide")
@@ -34,7 +35,14 @@ def main() -> None:
     except (FacilitiesError, OSError, ValueError) as err:  # ValueError: pydantic rejects a setting
         st.error(f"The registry cannot be opened: {err}")
         st.stop()
-    registry_page(store, settings)
+    def registry() -> None:
+        registry_page(store, settings)
+
+    def read_articles() -> None:
+        ingest_page(store, settings)
+
+    st.navigation([st.Page(registry, title="Registry", url_path="registry", default=True),
+                   st.Page(read_articles, title="Read articles", url_path="read")]).run()
 
 
 main()

@@ -1,0 +1,75 @@
+"""The 'Read articles' page: reading shows mentions and proposals; only ticked ones are written."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from facilities.store import Filter, GeoPackageStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_TEXT = (ROOT / "seeds" / "texts" / "000_0515937eac85bcd1.txt").read_text("utf-8")
+
+
+def _page(database: str) -> None:
+    # AppTest runs this function's source as the script: imports live inside it
+    from facilities.seed import ensure_seeded
+    from facilities.settings import load_settings
+    from facilities.store import open_store
+    from ui.ingest_page import ingest_page
+
+    store = open_store(database)
+    ensure_seeded(store)
+    ingest_page(store, load_settings())
+
+
+def _app(tmp_path, monkeypatch) -> AppTest:
+    at = AppTest.from_function(_page, kwargs={"database": str(tmp_path / "r.gpkg")}, default_timeout=60)
+    return at.run()
+
+
+def test_reading_the_seed_document_proposes_and_writes_only_accepted(tmp_path, monkeypatch):
+    at = _app(tmp_path, monkeypatch)
+    assert not at.exception
+    at.text_area(key="ingest_text").set_value(SEED_TEXT)
+    at.text_input(key="ingest_date").set_value("2024-11-25")
+    at.button[0].click().run()
+    assert not at.exception
+    mentions = at.dataframe[0].value
+    assert "Stabilimento 11 Febbraio" in set(mentions["text"])
+    assert {"KN-23", "Hamhung"} <= set(mentions["value"]) | set(mentions["text"])
+    store = GeoPackageStore(tmp_path / "r.gpkg")
+    before = len(store.list_observations(Filter(facility_ids=("february-11-plant",))))
+    proposals = at.dataframe[-1].value
+    assert len(proposals) >= 1 and not proposals["accept"].any()
+    assert (proposals["facility"] == "february-11-plant").any()
+    at.button[1].click().run()  # write with nothing ticked: nothing changes
+    assert not at.exception
+    assert len(store.list_observations(Filter(facility_ids=("february-11-plant",)))) == before
+    store.close()
+
+
+def test_accepted_and_edited_proposals_are_written_with_their_source(tmp_path):
+    from facilities.seed import ensure_seeded
+    from facilities.text import Reader, load_resources
+    from ui.ingest_page import _write_accepted, proposals_frame
+
+    store = GeoPackageStore(tmp_path / "r.gpkg")
+    ensure_seeded(store)
+    results = Reader(load_resources(), store.list_facilities()).read(SEED_TEXT, published="2024-11-25")
+    frame = proposals_frame(results)
+    row = frame.index[frame["facility"] == "february-11-plant"][0]
+    frame.loc[row, ["accept", "kind", "date", "confidence"]] = [True, "progress", "2024-10", "medium"]
+    before = {o.id for o in store.list_observations()}
+    _write_accepted(store, results, frame, "tester")
+    new = [o for o in store.list_observations() if o.id not in before]
+    assert len(new) == 1
+    assert (new[0].kind.value, str(new[0].date), new[0].confidence.value) == ("progress", "2024-10", "medium")
+    assert new[0].analyst == "tester" and store.list_sources(new[0].source_ids)
+    store.close()
+
+
+def test_empty_text_says_so(tmp_path, monkeypatch):
+    at = _app(tmp_path, monkeypatch)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("no text" in w.value for w in at.warning)
