@@ -124,3 +124,12 @@ def test_empty_registry_without_seed(database: Path, monkeypatch: pytest.MonkeyP
     at = run()
     assert not at.error
     assert any("empty" in i.value for i in at.info)
+
+
+def test_site_report_button_offers_html_and_pdf(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKER_DATABASE", str(tmp_path / "r.gpkg"))
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at.button(key="make_site_report").click().run()
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download HTML report" in labels and "Download PDF report" in labels

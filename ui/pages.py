@@ -162,6 +162,34 @@ def show_download(store: Store, facility: Facility) -> None:
                        mime="application/geo+json", key="download_report")
 
 
+def show_site_report(store: Store, facility: Facility, settings: Settings) -> None:
+    """One button for the publishable report: HTML (images embedded) and its PDF, from the registry
+    and any local imagery imported for the site."""
+    if not st.button("Make site report (HTML + PDF)", key="make_site_report"):
+        return
+    import tempfile
+    from pathlib import Path
+
+    from imagery.errors import ImageryError
+    from imagery.local import LocalSource
+    from reports.site_report import build_report  # heavy (matplotlib, WeasyPrint): only when asked
+
+    with st.spinner("Drawing figures and rendering the PDF…"), tempfile.TemporaryDirectory() as tmp:
+        try:
+            files = build_report(store, facility.id, tmp, LocalSource(settings.data_dir),
+                                 Filter(facility_ids=(facility.id,)), pdf=True, dpi=150)
+            html = Path(files.html).read_bytes()
+            pdf = Path(files.pdf).read_bytes() if files.pdf else None
+        except (FacilitiesError, ImageryError, OSError) as err:
+            st.error(f"The site report cannot be made: {err}")
+            return
+    st.download_button("Download HTML report", data=html, file_name=f"{facility.id}.html", mime="text/html",
+                       key="download_html_report")
+    if pdf is not None:
+        st.download_button("Download PDF report", data=pdf, file_name=f"{facility.id}.pdf",
+                           mime="application/pdf", key="download_pdf_report")
+
+
 def registry_page(store: Store, settings: Settings) -> None:
     st.title("Facility tracker")
     try:
@@ -192,3 +220,4 @@ def registry_page(store: Store, settings: Settings) -> None:
     show_timeline(observations, own_structures, sources)
     show_sources(sorted(cited, key=lambda s: (str(s.published or ""), s.id)))
     show_download(store, facility)
+    show_site_report(store, facility, settings)
