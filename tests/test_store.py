@@ -1,7 +1,8 @@
 import datetime as dt
 import json
-import multiprocessing as mp
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 import shapely
@@ -192,32 +193,27 @@ def test_newer_schema_is_refused_and_urls_are_checked(store, tmp_path):
     assert open_store(f"gpkg://{tmp_path / 'b.gpkg'}").counts()["facilities"] == 0
 
 
-def _writer(path: str, worker: int, n: int, report: str) -> None:
-    import traceback
-
-    try:
-        s = GeoPackageStore(path)
-        for i in range(n):
-            s.add_observation(Observation(id=f"w{worker}-{i}", facility_id="site-1", date="2024", kind="activity",
-                                          summary=f"writer {worker} #{i}"), actor=f"w{worker}")
-        s.close()
-    except BaseException:
-        with open(report, "w") as f:
-            f.write(traceback.format_exc())
-        raise
+WRITER = """
+import sys
+from facilities.model import Observation
+from facilities.store import GeoPackageStore
+path, worker, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = GeoPackageStore(path)
+for i in range(n):
+    s.add_observation(Observation(id=f"w{worker}-{i}", facility_id="site-1", date="2024", kind="activity",
+                                  summary=f"writer {worker} #{i}"), actor=f"w{worker}")
+s.close()
+"""
 
 
-def test_two_processes_writing_at_once_lose_nothing(populated, tmp_path):
+def test_two_processes_writing_at_once_lose_nothing(populated):
+    # Plain subprocesses, not multiprocessing: AppTest leaves a __main__ behind that spawned
+    # children would try to re-run.
     n = 150
-    ctx = mp.get_context("spawn")
-    reports = [tmp_path / f"writer-{w}.txt" for w in range(2)]
-    procs = [ctx.Process(target=_writer, args=(str(populated.path), w, n, str(reports[w]))) for w in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(300)
-    errors = [r.read_text() for r in reports if r.exists()]
-    assert [p.exitcode for p in procs] == [0, 0], errors
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(populated.path), str(w), str(n)],
+                              stderr=subprocess.PIPE, text=True) for w in range(2)]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
     assert populated.counts()["observations"] == 1 + 2 * n
     assert len({o.id for o in populated.list_observations()}) == 1 + 2 * n
     assert populated.check() == []
