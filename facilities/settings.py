@@ -21,7 +21,7 @@ class Settings(BaseSettings):
 
     database: str = Field(
         default_factory=lambda: str(_data_home() / "registry.gpkg"),
-        description="Registry location: a .gpkg path (embedded default) or, later, a postgresql:// URL.")
+        description="Registry location: a .gpkg path (embedded default) or a postgresql:// URL (team mode).")
     data_dir: Path = Field(default_factory=_data_home,
                            description="Where generated files live (vendored map scripts, imagery cache).")
     seed: bool = Field(True, description="Load the seed registry into an empty store on first run.")
