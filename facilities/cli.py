@@ -335,11 +335,14 @@ def copy_registry(src: Store, dst: Store, *, actor: str, on_conflict: OnConflict
     registry = Registry(facilities=tuple(f for batch in src.iter_facilities() for f in batch),
                         structures=tuple(src.list_structures()), observations=tuple(src.list_observations()),
                         sources=tuple(src.list_sources()))
+    history = tuple(reversed(src.history(limit=expected["history"])))  # oldest first, as they happened
     report = dst.import_registry(registry, actor=actor, on_conflict=on_conflict or OnConflict.ERROR,
-                                 note=f"migrate from {src.location}")
+                                 note=f"migrate from {src.location}", history=history)
     after = dst.counts()
     wrong = [f"{t}: {after[t]} stored, expected {before[t] + report.added.get(kind, 0)}"
              for t, kind in _RECORDS.items() if after[t] != before[t] + report.added.get(kind, 0)]
+    if after["history"] != before["history"] + len(history) + 1:  # + the migration's own entry
+        wrong.append(f"history: {after['history']} entries, expected {before['history'] + len(history) + 1}")
     wrong += [f"{t}: read {n} of {expected[t]}" for t, n in
               zip(_RECORDS, (len(registry.facilities), len(registry.structures), len(registry.observations),
                              len(registry.sources)), strict=True) if n != expected[t]]

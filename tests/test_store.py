@@ -276,3 +276,18 @@ def test_bulk_import_indexes_like_the_triggers_do(tmp_path, make_facility):
     bulk.add_facility(make_facility(id="late", geometry=square(50, 50, 0.01)), actor="t")  # trigger still works
     assert [f.id for f in bulk.facilities_in_bbox((49.9, 49.9, 50.1, 50.1))] == ["late"]
     assert len(bulk.facilities_in_bbox((-1, -1, 10, 1))) == n
+
+
+def test_migration_keeps_the_edit_history(populated, tmp_path):
+    from facilities.cli import copy_registry
+
+    f = populated.get_facility("site-1")
+    populated.update_facility(f.evolve(notes="edited"), actor="ana")
+    target = GeoPackageStore(tmp_path / "copy.gpkg")
+    copy_registry(populated, target, actor="migrator")
+    theirs = [(h.entity, h.entity_id, h.action, h.actor, h.at, h.before, h.after) for h in populated.history(limit=99)]
+    ours = [(h.entity, h.entity_id, h.action, h.actor, h.at, h.before, h.after) for h in target.history(limit=99)]
+    assert ours[1:] == theirs  # the same entries in the same order, then the migration's own
+    assert ours[0][2] == "import" and ours[0][3] == "migrator"
+    assert target.history("site-1")[0].before["notes"] == ""
+    target.close()

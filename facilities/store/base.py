@@ -7,7 +7,7 @@ Callers depend on `Store` only; the backend is chosen once from a database URL b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -78,7 +78,7 @@ class Store(Protocol):
 
     # bulk, history, housekeeping
     def import_registry(self, registry: Registry, *, actor: str, on_conflict: OnConflict = OnConflict.ERROR,
-                        note: str = "") -> ImportReport: ...
+                        note: str = "", history: Sequence[HistoryEntry] = ()) -> ImportReport: ...
     def history(self, entity_id: str | None = None, limit: int = 100) -> list[HistoryEntry]: ...
     def counts(self) -> dict[str, int]: ...
     def get_meta(self, key: str) -> str | None: ...

@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -470,7 +470,7 @@ class GeoPackageStore:
     # ------------------------------------------------------------------ bulk import
 
     def import_registry(self, registry: Registry, *, actor: str, on_conflict: OnConflict = OnConflict.ERROR,
-                        note: str = "") -> ImportReport:
+                        note: str = "", history: Sequence[HistoryEntry] = ()) -> ImportReport:
         """Write a whole registry in one transaction: all of it, or (on any error) none of it.
 
         Values are expected to come from the GeoJSON codec or the seed loader, which have already
@@ -511,6 +511,11 @@ class GeoPackageStore:
                 else:
                     skipped[kind] = len(old)
             report = ImportReport(added, updated, skipped)
+            con.executemany(  # another registry's edit history, kept as it was (facilities migrate)
+                "INSERT INTO history (at, actor, entity, entity_id, action, before, after) VALUES (?,?,?,?,?,?,?)",
+                [(format_timestamp(h.at), h.actor, h.entity, h.entity_id, h.action,
+                  None if h.before is None else json.dumps(h.before, ensure_ascii=False),
+                  None if h.after is None else json.dumps(h.after, ensure_ascii=False)) for h in history])
             self._record(con, "registry", "*", "import", actor, None, {"summary": report.summary(), "note": note})
             self._touch(con, ("facilities", "structures", "observations", "sources"))
         return report

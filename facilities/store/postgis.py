@@ -18,7 +18,7 @@ import contextlib
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -467,7 +467,7 @@ class PostGisStore:
     # ------------------------------------------------------------------ bulk import
 
     def import_registry(self, registry: Registry, *, actor: str, on_conflict: OnConflict = OnConflict.ERROR,
-                        note: str = "") -> ImportReport:
+                        note: str = "", history: Sequence[HistoryEntry] = ()) -> ImportReport:
         """Write a whole registry in one transaction: all of it, or (on any error) none of it."""
         on_conflict = OnConflict(on_conflict)
         now = utcnow()
@@ -504,6 +504,13 @@ class PostGisStore:
                 else:
                     skipped[kind] = len(old)
             report = ImportReport(added, updated, skipped)
+            for h in history:  # another registry's edit history, kept as it was (facilities migrate)
+                cur.execute(
+                    "INSERT INTO history (at, actor, entity, entity_id, action, before, after) "
+                    "VALUES (%s, %s, %s, %s, %s, %s::json, %s::json)",
+                    (format_timestamp(h.at), h.actor, h.entity, h.entity_id, h.action,
+                     None if h.before is None else json.dumps(h.before, ensure_ascii=False),
+                     None if h.after is None else json.dumps(h.after, ensure_ascii=False)))
             self._record(cur, "registry", "*", "import", actor, None, {"summary": report.summary(), "note": note})
         return report
 
