@@ -7,6 +7,7 @@ are shown with st.error, not as tracebacks.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Sequence
 
@@ -23,6 +24,7 @@ from facilities.store import Filter, Store
 from .assets import AssetError, localise, serve_assets
 from .map import build_map, precision_label
 from .safe import markdown_text
+from .search import filter_facilities
 
 MAP_HEIGHT = 560
 PICKER_KEY = "facility"
@@ -43,14 +45,46 @@ def _label(facilities: Sequence[Facility]):
     return label
 
 
-def pick_facility(facilities: Sequence[Facility]) -> str:
-    """Sidebar picker; the choice is also kept in the URL (?facility=id) so a view can be shared."""
-    ids = [f.id for f in sorted(facilities, key=lambda f: (f.name.casefold(), f.id))]
+def _filter_sidebar(facilities: Sequence[Facility], last_observations: dict[str, dt.date]) -> list[Facility]:
+    """Search box and filters above the picker; returns the facilities that pass, in name order."""
+    query = st.sidebar.text_input("Search name or alias", key="search",
+                                  help="Any language: every word must appear in the name, an alias or the id")
+    with st.sidebar.expander("Filters"):
+        countries = st.multiselect("Country", sorted({f.country for f in facilities if f.country}),
+                                   key="filter_country")
+        categories = st.multiselect("Category", sorted({f.category for f in facilities if f.category}),
+                                    key="filter_category")
+        statuses = st.multiselect("Status", sorted({str(f.status) for f in facilities}), key="filter_status")
+        since = st.date_input("Observed since", value=None, key="filter_observed_since",
+                              help="Only facilities whose last observation is on or after this day")
+    return filter_facilities(facilities, query, countries=countries, categories=categories, statuses=statuses,
+                             last_observed_from=since, last_observations=last_observations)
+
+
+def pick_facility(facilities: Sequence[Facility],
+                  last_observations: dict[str, dt.date] | None = None) -> str | None:
+    """Sidebar search, filters and picker; the choice is also kept in the URL (?facility=id) so a
+    view can be shared. None when no facility passes the search and filters."""
+    shown = _filter_sidebar(facilities, last_observations or {})
+    if not shown:
+        st.sidebar.info("No facility matches")
+        return None
+    ids = [f.id for f in shown]
     wanted = st.query_params.get(PICKER_KEY)
     index = ids.index(wanted) if wanted in ids else 0
     selected = st.sidebar.selectbox("Facility", ids, index=index, format_func=_label(facilities), key=PICKER_KEY)
     st.query_params[PICKER_KEY] = selected
     return selected
+
+
+def _last_observations(store: Store) -> dict[str, dt.date]:
+    """The end of the latest observation date per facility id."""
+    last: dict[str, dt.date] = {}
+    for o in store.list_observations():
+        end = o.date.end
+        if o.facility_id not in last or end > last[o.facility_id]:
+            last[o.facility_id] = end
+    return last
 
 
 def _sources_text(ids: Sequence[str], sources: dict[str, Source]) -> str:
@@ -200,7 +234,16 @@ def registry_page(store: Store, settings: Settings) -> None:
     if not facilities:
         st.info("The registry is empty. Import facilities with `facilities import FILE.geojson`.")
         return
-    selected_id = pick_facility(facilities)
+    try:
+        last_observations = _last_observations(store)
+    except READ_ERRORS as err:
+        st.error(f"The registry's observations cannot be read: {err}")
+        return
+    selected_id = pick_facility(facilities, last_observations)
+    if selected_id is None:
+        st.sidebar.caption(f"{len(facilities)} facilities in the registry")
+        st.info("No facility matches the search and filters. Clear the search box or the filters in the sidebar.")
+        return
     st.sidebar.caption(f"{len(facilities)} facilities in the registry")
     facility = next(f for f in facilities if f.id == selected_id)
     try:
