@@ -5,16 +5,15 @@ disk or a crash never leaves a half-written report).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from . import geojson_codec as codec
 from .errors import FeatureProblem, InputError
+from .files import write_atomically
 from .model import Registry
 from .store import Filter, Store
 
@@ -115,41 +114,8 @@ def iter_export(store: Store, flt: Filter = Filter(), precision: int = codec.COO
 
 def write_export(store: Store, path: str | os.PathLike, flt: Filter = Filter(),
                  precision: int = codec.COORDINATE_PRECISION) -> int:
-    """Write the report atomically; returns the number of bytes written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    written = 0
-    try:
-        with open(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as out:
-            chunk: list[str] = []
-            for text in iter_export(store, flt, precision):
-                chunk.append(text)
-                if len(chunk) >= 1000:
-                    written += out.write("".join(chunk))
-                    chunk.clear()
-            written += out.write("".join(chunk))
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it 0600; a report is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return written
-
-
-def _umask() -> int:
-    """The process umask, read without os.umask(), which would change it under other threads."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o022
+    """Write the report atomically; returns the number of characters written."""
+    return write_atomically(path, iter_export(store, flt, precision))
 
 
 def export_text(store: Store, flt: Filter = Filter(), precision: int = codec.COORDINATE_PRECISION) -> str:

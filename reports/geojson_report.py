@@ -7,13 +7,12 @@ first where a reader sees it before the features.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from facilities.files import write_atomically
 from facilities.geojson_io import iter_export
 from facilities.store import Filter, Store
 
@@ -57,19 +56,5 @@ def iter_report(store: Store, flt: Filter = Filter(), title: str = "Facility tra
 def write_report(store: Store, path: str | os.PathLike[str], flt: Filter = Filter(),
                  title: str = "Facility tracker report", figures: Mapping[str, Sequence[str]] | None = None) -> Path:
     """Write the report atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with open(fd, "w", encoding="utf-8", newline="\n") as out:
-            for text in iter_report(store, flt, title, figures):
-                out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    write_atomically(path, iter_report(store, flt, title, figures))
+    return Path(path)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
-import tempfile
 import textwrap
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from facilities.files import write_atomically
 from facilities.model import Facility, Observation, Source, Structure
 from facilities.store import Filter, Store
 
@@ -69,18 +68,5 @@ def wrap(text: str, width: int = 40, lines: int = 2) -> str:
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write to a temporary file beside `path` and rename it: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with open(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp made it 0600; a report is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    write_atomically(path, [data], binary=True)
+    return Path(path)

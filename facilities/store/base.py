@@ -7,11 +7,12 @@ Callers depend on `Store` only; the backend is chosen once from a database URL b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from ..errors import FeatureProblem, InputError
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
 
 BBox = tuple[float, float, float, float]  # west, south, east, north in degrees
@@ -45,6 +46,29 @@ class ImportReport:
             if any(counts.values()):
                 parts.append(f"{what} " + ", ".join(f"{n} {k}" for k, n in counts.items() if n))
         return "; ".join(parts) or "nothing to import"
+
+
+def raise_reference_problems(objs: Sequence, sources: set[str], facilities: set[str],
+                             structures: Mapping[str, str]) -> None:
+    """Every backend's import check: each record's sources, facility and structure must be known
+    (in the file or in the store); otherwise InputError listing each record and why."""
+    problems = []
+    for i, o in enumerate(objs):
+        reasons = []
+        gone = sorted(set(o.source_ids) - sources)
+        if gone:
+            reasons.append(f"cites unknown sources {gone}")
+        fac = getattr(o, "facility_id", None)
+        if fac is not None and fac not in facilities:
+            reasons.append(f"belongs to unknown facility {fac!r}")
+        sid = getattr(o, "structure_id", None)
+        if sid is not None and structures.get(sid) != fac:
+            reasons.append(f"structure {sid!r} is not a structure of {fac!r}")
+        if reasons:
+            problems.append(FeatureProblem(i, o.id, "; ".join(reasons)))
+    if problems:
+        raise InputError(f"{len(problems)} records refer to things that are neither in the file nor in the "
+                         "registry; nothing was imported", problems)
 
 
 class Store(Protocol):

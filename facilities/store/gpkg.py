@@ -24,13 +24,13 @@ import shapely
 
 from .. import geojson_codec as codec
 from ..dates import format_timestamp, parse_timestamp, utcnow
-from ..errors import ConflictError, DuplicateId, FeatureProblem, InputError, NotFound, StoreError, ValidationError
+from ..errors import ConflictError, DuplicateId, NotFound, StoreError, ValidationError
 from ..geometry import ANY_GEOMETRY, POLYGONAL, check_geometry
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
 from . import gpkg_binary, gpkg_features
 from . import gpkg_rows as row_codec
 from . import gpkg_schema as schema
-from .base import BBox, Filter, ImportReport, OnConflict
+from .base import BBox, Filter, ImportReport, OnConflict, raise_reference_problems
 
 _KINDS = {
     # kind: (class, table, columns, to_rows, from_rows)
@@ -545,23 +545,7 @@ class GeoPackageStore:
             chunk = missing_structs[i:i + 900]
             structures.update(con.execute(
                 f"SELECT id, facility_id FROM structures WHERE id IN ({', '.join('?' * len(chunk))})", chunk))
-        problems = []
-        for i, o in enumerate(objs):
-            reasons = []
-            gone = sorted(set(o.source_ids) - sources)
-            if gone:
-                reasons.append(f"cites unknown sources {gone}")
-            fac = getattr(o, "facility_id", None)
-            if fac is not None and fac not in facilities:
-                reasons.append(f"belongs to unknown facility {fac!r}")
-            sid = getattr(o, "structure_id", None)
-            if sid is not None and structures.get(sid) != fac:
-                reasons.append(f"structure {sid!r} is not a structure of {fac!r}")
-            if reasons:
-                problems.append(FeatureProblem(i, o.id, "; ".join(reasons)))
-        if problems:
-            raise InputError(f"{len(problems)} records refer to things that are neither in the file nor in the "
-                             "registry; nothing was imported", problems)
+        raise_reference_problems(objs, sources, facilities, structures)
 
 
 def _feature_select(kind: str) -> str:

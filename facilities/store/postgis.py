@@ -26,11 +26,11 @@ import shapely
 
 from .. import geojson_codec as codec
 from ..dates import format_timestamp, parse_timestamp, utcnow
-from ..errors import ConflictError, DuplicateId, FeatureProblem, InputError, NotFound, StoreError, ValidationError
+from ..errors import ConflictError, DuplicateId, NotFound, StoreError, ValidationError
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
 from . import gpkg_features
 from . import postgis_schema as schema
-from .base import BBox, Filter, ImportReport, OnConflict
+from .base import BBox, Filter, ImportReport, OnConflict, raise_reference_problems
 
 # The GeoPackage backend's table map and bbox helpers: both backends share row codec and semantics.
 from .gpkg import _KIND_OF, _KINDS, GeoPackageStore, _exact_bbox, _split_bbox
@@ -528,23 +528,7 @@ class PostGisStore:
         missing = sorted({o.structure_id for o in registry.observations if o.structure_id} - set(structures))
         if missing:
             structures.update(cur.execute("SELECT id, facility_id FROM structures WHERE id = ANY(%s)", (missing,)))
-        problems = []
-        for i, o in enumerate(objs):
-            reasons = []
-            gone = sorted(set(o.source_ids) - sources)
-            if gone:
-                reasons.append(f"cites unknown sources {gone}")
-            fac = getattr(o, "facility_id", None)
-            if fac is not None and fac not in facilities:
-                reasons.append(f"belongs to unknown facility {fac!r}")
-            sid = getattr(o, "structure_id", None)
-            if sid is not None and structures.get(sid) != fac:
-                reasons.append(f"structure {sid!r} is not a structure of {fac!r}")
-            if reasons:
-                problems.append(FeatureProblem(i, o.id, "; ".join(reasons)))
-        if problems:
-            raise InputError(f"{len(problems)} records refer to things that are neither in the file nor in the "
-                             "registry; nothing was imported", problems)
+        raise_reference_problems(objs, sources, facilities, structures)
 
 
 def _first_line(err: BaseException) -> str:
