@@ -71,6 +71,44 @@ def raise_reference_problems(objs: Sequence, sources: set[str], facilities: set[
                          "registry; nothing was imported", problems)
 
 
+class RecordMethods:
+    """The public add/update/get methods, the same in every backend: each backend supplies
+    `_add(obj, actor)`, `_update(obj, actor)` and `_get(kind, ident)`."""
+
+    def add_facility(self, facility: Facility, *, actor: str) -> Facility:
+        return self._add(facility, actor)
+
+    def update_facility(self, facility: Facility, *, actor: str) -> Facility:
+        return self._update(facility, actor)
+
+    def add_structure(self, structure: Structure, *, actor: str) -> Structure:
+        return self._add(structure, actor)
+
+    def update_structure(self, structure: Structure, *, actor: str) -> Structure:
+        return self._update(structure, actor)
+
+    def add_observation(self, observation: Observation, *, actor: str) -> Observation:
+        return self._add(observation, actor)
+
+    def update_observation(self, observation: Observation, *, actor: str) -> Observation:
+        return self._update(observation, actor)
+
+    def add_source(self, source: Source, *, actor: str) -> Source:
+        return self._add(source, actor)
+
+    def update_source(self, source: Source, *, actor: str) -> Source:
+        return self._update(source, actor)
+
+    def get_facility(self, facility_id: str) -> Facility:
+        return self._get("facility", facility_id)
+
+    def get_observation(self, observation_id: str) -> Observation:
+        return self._get("observation", observation_id)
+
+    def get_source(self, source_id: str) -> Source:
+        return self._get("source", source_id)
+
+
 class Store(Protocol):
     location: str
 

@@ -30,7 +30,7 @@ from ..model import Facility, HistoryEntry, Observation, Registry, Source, Struc
 from . import gpkg_binary, gpkg_features
 from . import gpkg_rows as row_codec
 from . import gpkg_schema as schema
-from .base import BBox, Filter, ImportReport, OnConflict, raise_reference_problems
+from .base import BBox, Filter, ImportReport, OnConflict, RecordMethods, raise_reference_problems
 
 _KINDS = {
     # kind: (class, table, columns, to_rows, from_rows)
@@ -46,7 +46,7 @@ BULK_ROWS = 500  # from this many rows an import fills the R-tree itself
 _KIND_OF = {cls: kind for kind, (cls, *_rest) in _KINDS.items()}
 
 
-class GeoPackageStore:
+class GeoPackageStore(RecordMethods):
     """A facility registry in one GeoPackage file (created on first use)."""
 
     def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 10.0, synchronous: str = "NORMAL"):
@@ -275,11 +275,7 @@ class GeoPackageStore:
         con.execute(f"DELETE FROM {_KINDS[kind][1]} WHERE id=?", (ident,))
         self._record(con, kind, ident, "delete", actor, codec.properties(stored), None)
 
-    def add_facility(self, facility: Facility, *, actor: str) -> Facility:
-        return self._add(facility, actor)
 
-    def update_facility(self, facility: Facility, *, actor: str) -> Facility:
-        return self._update(facility, actor)
 
     def delete_facility(self, facility_id: str, *, actor: str, cascade: bool = False) -> None:
         with self._write() as con:
@@ -296,11 +292,7 @@ class GeoPackageStore:
             self._delete("facility", facility_id, actor, con)
             self._touch(con, ("facilities", "structures", "observations"))
 
-    def add_structure(self, structure: Structure, *, actor: str) -> Structure:
-        return self._add(structure, actor)
 
-    def update_structure(self, structure: Structure, *, actor: str) -> Structure:
-        return self._update(structure, actor)
 
     def delete_structure(self, structure_id: str, *, actor: str) -> None:
         with self._write() as con:
@@ -309,33 +301,19 @@ class GeoPackageStore:
             self._delete("structure", structure_id, actor, con)
             self._touch(con, ("structures",))
 
-    def add_observation(self, observation: Observation, *, actor: str) -> Observation:
-        return self._add(observation, actor)
 
-    def update_observation(self, observation: Observation, *, actor: str) -> Observation:
-        return self._update(observation, actor)
 
     def delete_observation(self, observation_id: str, *, actor: str) -> None:
         with self._write() as con:
             self._delete("observation", observation_id, actor, con)
             self._touch(con, ("observations",))
 
-    def add_source(self, source: Source, *, actor: str) -> Source:
-        return self._add(source, actor)
 
-    def update_source(self, source: Source, *, actor: str) -> Source:
-        return self._update(source, actor)
 
     # ------------------------------------------------------------------ reads
 
-    def get_facility(self, facility_id: str) -> Facility:
-        return self._get("facility", facility_id)
 
-    def get_observation(self, observation_id: str) -> Observation:
-        return self._get("observation", observation_id)
 
-    def get_source(self, source_id: str) -> Source:
-        return self._get("source", source_id)
 
     def _where(self, table: str, flt: Filter, id_column: str) -> tuple[str, list]:
         clauses, params = [], []

@@ -30,7 +30,7 @@ from ..errors import ConflictError, DuplicateId, NotFound, StoreError, Validatio
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
 from . import gpkg_features
 from . import postgis_schema as schema
-from .base import BBox, Filter, ImportReport, OnConflict, raise_reference_problems
+from .base import BBox, Filter, ImportReport, OnConflict, RecordMethods, raise_reference_problems
 
 # The GeoPackage backend's table map and bbox helpers: both backends share row codec and semantics.
 from .gpkg import _KIND_OF, _KINDS, GeoPackageStore, _exact_bbox, _split_bbox
@@ -52,7 +52,7 @@ def _feature_select(kind: str) -> str:
     return schema.feature_select(_KINDS[kind][1], _KINDS[kind][2])
 
 
-class PostGisStore:
+class PostGisStore(RecordMethods):
     """A facility registry in a PostgreSQL database with PostGIS (schema created on first use)."""
 
     def __init__(self, url: str, *, connect_timeout_s: int = 10):
@@ -285,11 +285,7 @@ class PostGisStore:
         cur.execute(f"DELETE FROM {_KINDS[kind][1]} WHERE id = %s", (ident,))
         self._record(cur, kind, ident, "delete", actor, codec.properties(stored), None)
 
-    def add_facility(self, facility: Facility, *, actor: str) -> Facility:
-        return self._add(facility, actor)
 
-    def update_facility(self, facility: Facility, *, actor: str) -> Facility:
-        return self._update(facility, actor)
 
     def delete_facility(self, facility_id: str, *, actor: str, cascade: bool = False) -> None:
         with self._write() as cur:
@@ -307,11 +303,7 @@ class PostGisStore:
                 self._delete("structure", sid, actor, cur)
             self._delete("facility", facility_id, actor, cur)
 
-    def add_structure(self, structure: Structure, *, actor: str) -> Structure:
-        return self._add(structure, actor)
 
-    def update_structure(self, structure: Structure, *, actor: str) -> Structure:
-        return self._update(structure, actor)
 
     def delete_structure(self, structure_id: str, *, actor: str) -> None:
         with self._write() as cur:
@@ -319,32 +311,18 @@ class PostGisStore:
                 raise StoreError(f"structure {structure_id!r} is referenced by observations; delete those first")
             self._delete("structure", structure_id, actor, cur)
 
-    def add_observation(self, observation: Observation, *, actor: str) -> Observation:
-        return self._add(observation, actor)
 
-    def update_observation(self, observation: Observation, *, actor: str) -> Observation:
-        return self._update(observation, actor)
 
     def delete_observation(self, observation_id: str, *, actor: str) -> None:
         with self._write() as cur:
             self._delete("observation", observation_id, actor, cur)
 
-    def add_source(self, source: Source, *, actor: str) -> Source:
-        return self._add(source, actor)
 
-    def update_source(self, source: Source, *, actor: str) -> Source:
-        return self._update(source, actor)
 
     # ------------------------------------------------------------------ reads
 
-    def get_facility(self, facility_id: str) -> Facility:
-        return self._get("facility", facility_id)
 
-    def get_observation(self, observation_id: str) -> Observation:
-        return self._get("observation", observation_id)
 
-    def get_source(self, source_id: str) -> Source:
-        return self._get("source", source_id)
 
     @staticmethod
     def _where(table: str, flt: Filter, id_column: str) -> tuple[list[str], list]:
