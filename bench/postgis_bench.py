@@ -18,7 +18,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import pwd
 import shutil
 import sys
 import tempfile
@@ -42,23 +41,10 @@ TESTS = Path(__file__).resolve().parent.parent / "tests"
 def temporary_server() -> Iterator[str]:
     """A throwaway PostgreSQL + PostGIS on 127.0.0.1 (the test suite's helper), removed afterwards."""
     sys.path.insert(0, str(TESTS))
-    from postgis import TEMPLATE, PgServer
+    from postgis import running_cluster
 
-    root = Path(tempfile.mkdtemp(prefix="facilities-pg-bench-"))
-    if os.geteuid() == 0:
-        pw = pwd.getpwnam("postgres")
-        os.chown(root, pw.pw_uid, pw.pw_gid)
-    server = PgServer(root)
-    try:
-        server.init()
-        server.start()
-        server.sql(f"CREATE DATABASE {TEMPLATE}")
-        server.sql("CREATE EXTENSION postgis", db=TEMPLATE)
+    with running_cluster("facilities-pg-bench-") as server:
         yield server.new_database()
-    finally:
-        if server.running():
-            server.stop("fast")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def time_bboxes(store: Store, boxes: list, rounds: int) -> tuple[dict[str, float], list[int]]:

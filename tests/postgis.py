@@ -89,20 +89,11 @@ class PgServer:
         return self.url(name)
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"PostGIS tests cannot run under CI: {reason}", pytrace=False)
-    pytest.skip(f"PostGIS tests skipped: {reason}")
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    if not (BINDIR / "initdb").exists() or not (BINDIR / "pg_ctl").exists():
-        _unavailable(f"no PostgreSQL server binaries in {BINDIR} (apt-get install postgresql)")
-    if not POSTGIS_CONTROL.exists():
-        pytest.fail(f"PostGIS is not installed ({POSTGIS_CONTROL} missing): run `make postgis`", pytrace=False)
-    root = Path(tempfile.mkdtemp(prefix="facilities-pg-"))
-    if os.geteuid() == 0:
+@contextlib.contextmanager
+def running_cluster(prefix: str) -> Iterator[PgServer]:
+    """A throwaway cluster on 127.0.0.1 with a PostGIS template database; removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    if os.geteuid() == 0:  # initdb refuses root: the cluster belongs to the postgres user
         pw = pwd.getpwnam("postgres")
         os.chown(root, pw.pw_uid, pw.pw_gid)
     server = PgServer(root)
@@ -117,6 +108,22 @@ def pg_server() -> Iterator[PgServer]:
             with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
                 server.stop("fast")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"PostGIS tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(f"PostGIS tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    if not (BINDIR / "initdb").exists() or not (BINDIR / "pg_ctl").exists():
+        _unavailable(f"no PostgreSQL server binaries in {BINDIR} (apt-get install postgresql)")
+    if not POSTGIS_CONTROL.exists():
+        pytest.fail(f"PostGIS is not installed ({POSTGIS_CONTROL} missing): run `make postgis`", pytrace=False)
+    with running_cluster("facilities-pg-") as server:
+        yield server
 
 
 @pytest.fixture

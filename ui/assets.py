@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,8 @@ import branca.element
 import folium
 import folium.elements
 import folium.plugins
+
+from facilities.files import write_atomically
 
 COMPONENT = "leaflet_assets"
 MANIFEST = "manifest.json"
@@ -67,16 +67,7 @@ def file_name(url: str) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, [data], binary=True)
 
 
 def write_assets(directory: Path) -> dict[str, str]:
