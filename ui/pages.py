@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from facilities.errors import FacilitiesError
 from facilities.geojson_io import export_text
@@ -21,12 +20,11 @@ from facilities.model import Facility, Observation, Source, Structure
 from facilities.settings import Settings
 from facilities.store import Filter, Store
 
-from .assets import AssetError, localise, serve_assets
-from .map import build_map, precision_label
+from .map import precision_label
+from .map_view import show_map
 from .safe import markdown_text
 from .search import filter_facilities
 
-MAP_HEIGHT = 560
 PICKER_KEY = "facility"
 READ_ERRORS = (FacilitiesError, sqlite3.Error, OSError)
 
@@ -138,20 +136,6 @@ def sources_frame(sources: Sequence[Source]) -> pd.DataFrame:
         [(s.title, s.publisher, str(s.published or ""), s.language or "", s.url, s.id) for s in sources],
         columns=["title", "publisher", "published", "language", "link", "id"],
     )
-
-
-def show_map(facilities: Sequence[Facility], structures: Sequence[Structure], selected_id: str,
-             settings: Settings) -> None:
-    try:
-        m = build_map(facilities, structures, selected_id=selected_id, offline=settings.offline)
-        localise(m, serve_assets(settings.data_dir))
-    except (AssetError, OSError) as err:
-        st.error(f"The map cannot be drawn offline: {err}")
-        return
-    # Nothing returned: panning and clicking never rerun the script.
-    st_folium(m, key="registry_map", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
-    if settings.offline:
-        st.caption("Offline mode: online imagery is off (TRACKER_OFFLINE); the basemap is Natural Earth.")
 
 
 def show_details(facility: Facility, sources: dict[str, Source]) -> None:
