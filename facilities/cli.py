@@ -388,6 +388,32 @@ def migrate(ctx: typer.Context,
         dst.close()
 
 
+@app.command()
+def undo(ctx: typer.Context,
+         actor: Annotated[str | None, typer.Option(help="Whose last change to undo (default: you).")] = None,
+         yes: Annotated[bool, typer.Option("--yes", "-y", help="Undo without asking.")] = False) -> None:
+    """Undo your last change (recorded as a new history entry; undo again for the one before)."""
+    from .edits import describe, plan_last, undo_last
+
+    c = _ctx(ctx)
+    who = actor or c.settings.actor
+    try:
+        plan = plan_last(c.store, who)
+        if not yes:
+            typer.echo(describe(plan.entry))
+            if not sys.stdin.isatty():
+                typer.echo("error: stdin is not a terminal: nothing undone (add --yes to undo)", err=True)
+                raise typer.Exit(1)
+            if not typer.confirm("Undo this change?"):
+                typer.echo("nothing undone")
+                return
+        result = undo_last(c.store, who, expected=plan.entry)
+    except FacilitiesError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(result.message)
+
+
 def main() -> None:
     try:
         app()  # standalone: click prints usage errors and exits 2 itself

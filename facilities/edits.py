@@ -1,0 +1,331 @@
+"""Undo of an analyst's last change, written as new history: nothing is erased.
+
+Planning is pure (`last_undoable`, `plan_undo`, `describe`): it takes history entries and the
+record as it is stored now and decides what to write. `plan_last` reads the store and
+`undo_last` writes, through the `Store` protocol only, so both backends behave alike.
+
+How undo entries are told apart: the undo is written under the actor name with the suffix
+`UNDO_SUFFIX` ("ana" -> "ana (undo)"). The history table has no note column, and the record
+itself must not carry bookkeeping, so the actor is the one free field every backend (and
+`facilities migrate`) keeps as it is. Walking an actor's history from newest to oldest, each
+undo entry cancels the next earlier change of that actor that it is the inverse of (same record;
+create <-> delete, update <-> update), like closing brackets: so undoing twice undoes the change
+before the last, and an undo is never itself undone by the next undo.
+
+What the history cannot give back: before/after hold the record's properties, not its geometry.
+An update is therefore undone on the record's current geometry, and refused when the change
+reshaped a facility outline or a structure footprint (their stored area differs) or touched
+nothing but geometry; a deleted facility or structure cannot be re-created (it needs its
+geometry); a deleted observation comes back without any drawn annotation. If a history entry
+ever carries a GeoJSON `geometry`, it is used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+
+from . import geojson_codec as codec
+from .errors import FacilitiesError, NotFound
+from .model import RECORD_TYPES, HistoryEntry
+from .store import Filter, Store
+
+UNDO_SUFFIX = " (undo)"
+_INVERSE = {"create": "delete", "update": "update", "delete": "create"}
+# properties that are bookkeeping or derived, not what an analyst changes
+_NOT_CHANGES = {"version", "updated_at", "created_at", "feature_type", "area_m2", "footprint_m2",
+                "date_precision", "date_start", "date_end"}
+_AREA_KEY = {"facility": "area_m2", "structure": "footprint_m2"}
+
+
+class UndoError(FacilitiesError):
+    """An undo that cannot be done; the message says why and what to do instead."""
+
+
+class NothingToUndo(UndoError):
+    """The actor has no change left to undo."""
+
+
+class UndoConflict(UndoError):
+    """The record changed since the change being undone (someone else edited it, or it is gone)."""
+
+
+@dataclass(frozen=True)
+class UndoPlan:
+    entry: HistoryEntry  # the change being undone
+    action: str  # what the undo writes: delete / update / create
+    record: Any = None  # the value to write back (update, create); None for delete
+    caveats: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    entry: HistoryEntry
+    action: str
+    entity: str
+    entity_id: str
+    message: str
+
+
+# ---------------------------------------------------------------- pure planning
+
+
+def undo_actor(actor: str) -> str:
+    """The name an undo by `actor` is recorded under."""
+    return f"{actor}{UNDO_SUFFIX}"
+
+
+def is_undo(entry: HistoryEntry) -> bool:
+    return entry.actor.endswith(UNDO_SUFFIX)
+
+
+def _check_actor(actor: str) -> None:
+    if not actor or not actor.strip():
+        raise UndoError("no actor name: set TRACKER_ACTOR or pass --actor to say whose change to undo")
+    if actor.endswith(UNDO_SUFFIX):
+        raise UndoError(f"actor {actor!r} ends with {UNDO_SUFFIX.strip()!r}, which marks undo entries; "
+                        "give the analyst's own name")
+
+
+def last_undoable(entries: Iterable[HistoryEntry], actor: str) -> HistoryEntry | None:
+    """The actor's latest change not yet undone, from history entries newest first (any actors).
+
+    None when the entries run out first (look further back, or there is nothing to undo).
+    """
+    _check_actor(actor)
+    mine, undo_name = actor, undo_actor(actor)
+    pending: list[HistoryEntry] = []  # undo entries still looking for the change they undid
+    for h in entries:
+        if h.actor == undo_name:
+            pending.append(h)
+        elif h.actor == mine:
+            if not pending:
+                return h
+            u = pending.pop()
+            if (u.entity, u.entity_id) != (h.entity, h.entity_id) or _INVERSE.get(h.action) != u.action:
+                raise UndoError(
+                    f"the history of {actor!r} does not pair up: the undo of {u.entity} {u.entity_id!r} "
+                    f"({u.action}, {_when(u.at)}) does not follow from the {h.action} of {h.entity} "
+                    f"{h.entity_id!r} ({_when(h.at)}); undo by hand from the Recent changes list")
+    return None
+
+
+def _when(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _label(entry: HistoryEntry) -> str:
+    props = entry.before or entry.after or {}
+    for key in ("name", "summary", "title"):
+        text = props.get(key)
+        if isinstance(text, str) and text:
+            short = text if len(text) <= 60 else text[:57] + "..."
+            return f"{entry.entity} {entry.entity_id!r} ({short!r})"
+    return f"{entry.entity} {entry.entity_id!r}"
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if text is None or text == "":
+        return "(empty)"
+    return repr(text if len(text) <= 60 else text[:57] + "...") if isinstance(value, str) else text[:60]
+
+
+def changed_fields(entry: HistoryEntry) -> list[str]:
+    """Names of the properties an update changed (bookkeeping and derived values left out)."""
+    before, after = entry.before or {}, entry.after or {}
+    return [k for k in sorted(set(before) | set(after)) if k not in _NOT_CHANGES and before.get(k) != after.get(k)]
+
+
+def summarise(entry: HistoryEntry) -> str:
+    """One line for a list of recent changes: 'update: date, summary', 'create', 'delete'."""
+    if entry.action == "update":
+        fields_ = changed_fields(entry)
+        return "update: " + (", ".join(fields_) if fields_ else "geometry or nothing visible")
+    return entry.action
+
+
+def describe(entry: HistoryEntry) -> str:
+    """What undoing this change will do, in words, for the analyst to confirm."""
+    who = f"{entry.actor}'s {entry.action} on {_when(entry.at)}"
+    if entry.entity not in RECORD_TYPES:
+        return f"Cannot undo {who} ({entry.entity} {entry.entity_id}): only single-record changes can be undone."
+    if entry.action == "create":
+        return f"Delete {_label(entry)}, undoing {who}."
+    if entry.action == "delete":
+        text = f"Re-create {_label(entry)} as it was, undoing {who}."
+        if entry.entity == "observation" and not (entry.before or {}).get("geometry"):
+            text += " A drawn annotation, if it had one, is not kept in the history and does not come back."
+        return text
+    before, after = entry.before or {}, entry.after or {}
+    changes = [f"{k}: {_show(after.get(k))} -> {_show(before.get(k))}" for k in changed_fields(entry)]
+    return (f"Put {_label(entry)} back as it was before {who}"
+            + (": " + "; ".join(changes) if changes else "") + ".")
+
+
+def record_from_properties(entity: str, props: dict, geometry=None):
+    """A registry value from a history before/after dict (the GeoJSON codec's properties)."""
+    props = {k: v for k, v in props.items() if k != "geometry"}
+    if entity == "source":
+        return codec.source_from_dict(props)
+    raw_geom = None if geometry is None else json.loads(shapely.to_geojson(geometry))
+    feature = {"type": "Feature", "geometry": raw_geom, "properties": {**props, "feature_type": entity}}
+    registry, _problems, _notes = codec.parse_feature_collection(feature, source=f"history of {entity}")
+    return {"facility": registry.facilities, "structure": registry.structures,
+            "observation": registry.observations}[entity][0]
+
+
+def _history_geometry(props: dict | None):
+    raw = (props or {}).get("geometry")
+    return None if not raw else shapely.geometry.shape(raw)
+
+
+def plan_undo(entry: HistoryEntry, current: Any, dependants: Sequence[str] = ()) -> UndoPlan:
+    """Decide how to undo `entry`, given the record as stored now (None if absent) and, for a
+    create, the ids of records that depend on it. Raises UndoError when it cannot be undone."""
+    kind, ident = entry.entity, entry.entity_id
+    if kind not in RECORD_TYPES:
+        raise UndoError(f"your last change was an {entry.action} of {kind} ({_when(entry.at)}); "
+                        "imports and other bulk changes cannot be undone here")
+    if entry.action == "create":
+        if current is None:
+            raise UndoConflict(f"{kind} {ident!r} has already been deleted since you created it; nothing to undo")
+        _same_version(entry, current, entry.after)
+        if kind == "source":
+            raise UndoError(f"source {ident!r} cannot be removed: the registry keeps sources once added")
+        if dependants:
+            shown = ", ".join(dependants[:5]) + (", ..." if len(dependants) > 5 else "")
+            raise UndoError(f"undoing the creation of {kind} {ident!r} would delete it, but {len(dependants)} "
+                            f"records added since depend on it ({shown}); delete or move those first")
+        return UndoPlan(entry, "delete")
+    if entry.action == "update":
+        if current is None:
+            raise UndoConflict(f"{kind} {ident!r} was deleted after your edit; nothing to put back")
+        _same_version(entry, current, entry.after)
+        before, after = entry.before or {}, entry.after or {}
+        geometry = _history_geometry(before)
+        if geometry is None:
+            geometry = getattr(current, "geometry", None)
+            area = _AREA_KEY.get(kind)
+            if area and before.get(area) != after.get(area):
+                raise UndoError(f"your edit of {kind} {ident!r} reshaped its geometry, which the history does "
+                                "not keep; redraw it by hand")
+            if not changed_fields(entry):
+                raise UndoError(f"your edit of {kind} {ident!r} changed only its geometry, which the history "
+                                "does not keep; redraw it by hand")
+        record = record_from_properties(kind, before, geometry)
+        stamps = {} if kind == "source" else {"created_at": current.created_at}
+        return UndoPlan(entry, "update", record.evolve(version=current.version, **stamps))
+    if entry.action == "delete":
+        if current is not None:
+            raise UndoConflict(f"{kind} {ident!r} exists again (someone re-created it); nothing to re-create")
+        before = entry.before or {}
+        geometry = _history_geometry(before)
+        caveats: tuple[str, ...] = ()
+        if geometry is None and kind in ("facility", "structure"):
+            raise UndoError(f"{kind} {ident!r} cannot be re-created: the history keeps its properties but not "
+                            "its geometry; import it again from an export")
+        if geometry is None and kind == "observation":
+            caveats = ("a drawn annotation, if it had one, is not restored",)
+        return UndoPlan(entry, "create", record_from_properties(kind, before, geometry), caveats)
+    raise UndoError(f"unknown history action {entry.action!r} for {kind} {ident!r}")
+
+
+def _same_version(entry: HistoryEntry, current: Any, expected: dict | None) -> None:
+    want = (expected or {}).get("version")
+    if want is not None and current.version != want:
+        raise UndoConflict(
+            f"{entry.entity} {entry.entity_id!r} was changed after your {entry.action} (now version "
+            f"{current.version}, your change left version {want}); undo refused so that the later edit "
+            "is not lost; see Recent changes and edit it by hand")
+
+
+# ---------------------------------------------------------------- store reads and writes
+
+
+def _actor_target(store: Store, actor: str) -> HistoryEntry:
+    limit = 200
+    while True:
+        entries = store.history(limit=limit)
+        found = last_undoable(entries, actor)
+        if found is not None:
+            return found
+        if len(entries) < limit:
+            raise NothingToUndo(f"nothing to undo: {actor!r} has no change left in the history")
+        limit *= 5
+
+
+def _current(store: Store, entry: HistoryEntry):
+    kind, ident = entry.entity, entry.entity_id
+    try:
+        if kind == "facility":
+            return store.get_facility(ident)
+        if kind == "observation":
+            return store.get_observation(ident)
+        if kind == "source":
+            return store.get_source(ident)
+    except NotFound:
+        return None
+    if kind == "structure":  # the protocol has no get_structure: look among its facility's structures
+        fac = (entry.after or entry.before or {}).get("facility_id")
+        flt = Filter(facility_ids=(fac,)) if fac else Filter()
+        return next((s for s in store.list_structures(flt) if s.id == ident), None)
+    return None
+
+
+def _dependants(store: Store, entry: HistoryEntry) -> list[str]:
+    kind, ident = entry.entity, entry.entity_id
+    if entry.action != "create":
+        return []
+    if kind == "facility":
+        flt = Filter(facility_ids=(ident,))
+        return ([f"structure {s.id}" for s in store.list_structures(flt)]
+                + [f"observation {o.id}" for o in store.list_observations(flt)])
+    if kind == "structure":
+        fac = (entry.after or {}).get("facility_id")
+        return [f"observation {o.id}" for o in store.list_observations(Filter(facility_ids=(fac,)))
+                if o.structure_id == ident]
+    return []
+
+
+def plan_last(store: Store, actor: str) -> UndoPlan:
+    """What `undo_last` would do now, without writing: show `describe(plan.entry)` to confirm."""
+    entry = _actor_target(store, actor)
+    if entry.entity not in RECORD_TYPES:
+        return plan_undo(entry, None)  # raises: bulk changes cannot be undone
+    return plan_undo(entry, _current(store, entry), _dependants(store, entry))
+
+
+def undo_last(store: Store, actor: str, *, expected: HistoryEntry | None = None) -> UndoResult:
+    """Revert `actor`'s most recent change not yet undone, recorded as a new history entry by
+    "<actor> (undo)". `expected`: the entry the analyst confirmed; if the history has moved on
+    since, nothing is written."""
+    plan = plan_last(store, actor)
+    if expected is not None and plan.entry != expected:
+        raise UndoConflict("your history changed since the undo was shown (another change was made); "
+                           "look at it again before undoing")
+    entry, who = plan.entry, undo_actor(actor)
+    kind, ident = entry.entity, entry.entity_id
+    if plan.action == "delete":
+        if kind == "facility":
+            store.delete_facility(ident, actor=who)
+        elif kind == "structure":
+            store.delete_structure(ident, actor=who)
+        else:
+            store.delete_observation(ident, actor=who)
+        done = f"deleted {_label(entry)}"
+    elif plan.action == "update":
+        getattr(store, f"update_{kind}")(plan.record, actor=who)
+        done = f"put {_label(entry)} back as it was before the {entry.action} of {_when(entry.at)}"
+    else:
+        getattr(store, f"add_{kind}")(plan.record, actor=who)
+        done = f"re-created {_label(entry)}"
+    message = f"undone {entry.actor}'s {entry.action} of {_when(entry.at)}: {done}"
+    if plan.caveats:
+        message += " (" + "; ".join(plan.caveats) + ")"
+    return UndoResult(entry, plan.action, kind, ident, message)
