@@ -185,17 +185,27 @@ def _history_geometry(props: dict | None):
     return None if not raw else shapely.geometry.shape(raw)
 
 
-def plan_undo(entry: HistoryEntry, current: Any, dependants: Sequence[str] = ()) -> UndoPlan:
-    """Decide how to undo `entry`, given the record as stored now (None if absent) and, for a
-    create, the ids of records that depend on it. Raises UndoError when it cannot be undone."""
+def plan_undo(entry: HistoryEntry, current: Any, dependants: Sequence[str] = (),
+              later: Sequence[HistoryEntry] = ()) -> UndoPlan:
+    """Decide how to undo `entry`, given the record as stored now (None if absent), the history
+    entries of the same record made after it (newest first) and, for a create, the records that
+    depend on it. Raises UndoError when it cannot be undone."""
     kind, ident = entry.entity, entry.entity_id
     if kind not in RECORD_TYPES:
         raise UndoError(f"your last change was an {entry.action} of {kind} ({_when(entry.at)}); "
                         "imports and other bulk changes cannot be undone here")
+    mine = {entry.actor, undo_actor(entry.actor)}
+    others = [h for h in later if h.actor not in mine]
+    if others:
+        h = others[-1]
+        raise UndoConflict(
+            f"{kind} {ident!r} was changed after your {entry.action}: {h.actor}'s {h.action} on "
+            f"{_when(h.at)}; undo refused so that the later edit is not lost; edit it by hand")
+    left_by = (later[0] if later else entry).after  # the state the record should be in now
     if entry.action == "create":
         if current is None:
             raise UndoConflict(f"{kind} {ident!r} has already been deleted since you created it; nothing to undo")
-        _same_version(entry, current, entry.after)
+        _same_version(entry, current, left_by)
         if kind == "source":
             raise UndoError(f"source {ident!r} cannot be removed: the registry keeps sources once added")
         if dependants:
@@ -206,7 +216,7 @@ def plan_undo(entry: HistoryEntry, current: Any, dependants: Sequence[str] = ())
     if entry.action == "update":
         if current is None:
             raise UndoConflict(f"{kind} {ident!r} was deleted after your edit; nothing to put back")
-        _same_version(entry, current, entry.after)
+        _same_version(entry, current, left_by)
         before, after = entry.before or {}, entry.after or {}
         geometry = _history_geometry(before)
         if geometry is None:
@@ -293,12 +303,26 @@ def _dependants(store: Store, entry: HistoryEntry) -> list[str]:
     return []
 
 
+def _later(store: Store, entry: HistoryEntry) -> list[HistoryEntry]:
+    """The history of the same record after `entry`, newest first."""
+    limit = 50
+    while True:
+        found = store.history(entry.entity_id, limit=limit)
+        entries = [h for h in found if h.entity == entry.entity]
+        if entry in entries:
+            return entries[:entries.index(entry)]
+        if len(found) < limit:
+            raise UndoError(f"the history of {entry.entity} {entry.entity_id!r} no longer holds the change "
+                            "to undo; nothing was changed")
+        limit *= 5
+
+
 def plan_last(store: Store, actor: str) -> UndoPlan:
     """What `undo_last` would do now, without writing: show `describe(plan.entry)` to confirm."""
     entry = _actor_target(store, actor)
     if entry.entity not in RECORD_TYPES:
         return plan_undo(entry, None)  # raises: bulk changes cannot be undone
-    return plan_undo(entry, _current(store, entry), _dependants(store, entry))
+    return plan_undo(entry, _current(store, entry), _dependants(store, entry), _later(store, entry))
 
 
 def undo_last(store: Store, actor: str, *, expected: HistoryEntry | None = None) -> UndoResult:
