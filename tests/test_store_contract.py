@@ -243,3 +243,27 @@ def test_an_unreachable_server_is_a_clear_error(pg_server):
 
     with pytest.raises(StoreError, match="PostGIS backend is not available at .*cannot connect"):
         open_store(f"postgresql://postgres@127.0.0.1:{_free_port()}/nothing")
+
+
+def test_undo_last_writes_new_history_on_every_backend(populated):
+    from facilities import edits
+
+    o = populated.get_observation("obs-1")
+    populated.update_observation(o.evolve(date="2023-05", summary="moved"), actor="ana")
+    populated.delete_observation("obs-1", actor="ana")
+    edits.undo_last(populated, "ana")  # the delete: re-created as it was after the edit
+    assert populated.get_observation("obs-1").summary == "moved"
+    edits.undo_last(populated, "ana")  # the edit: the before state written as a new update
+    back = populated.get_observation("obs-1")
+    assert (str(back.date), back.summary, back.structure_id) == ("2024-10", "roof", "site-1.a")
+    assert [(h.action, h.actor) for h in populated.history("obs-1")] == [
+        ("update", "ana (undo)"), ("create", "ana (undo)"), ("delete", "ana"), ("update", "ana"), ("create", "t")]
+    populated.update_observation(back.evolve(summary="bob's"), actor="bob")
+    with pytest.raises(edits.NothingToUndo):
+        edits.undo_last(populated, "ana")
+    populated.update_observation(populated.get_observation("obs-1").evolve(notes="ana"), actor="ana")
+    populated.update_observation(populated.get_observation("obs-1").evolve(notes="bob"), actor="bob")
+    before = digest(populated)
+    with pytest.raises(edits.UndoConflict):
+        edits.undo_last(populated, "ana")
+    assert digest(populated) == before
