@@ -16,7 +16,7 @@ from typing import Annotated
 import shapely
 import typer
 
-from . import geojson_io
+from . import geojson_io, kml_io
 from .dates import PartialDate
 from .errors import FacilitiesError, InputError, StoreError
 from .geometry import ANY_GEOMETRY, check_geometry
@@ -207,6 +207,17 @@ def observe(ctx: typer.Context, facility_id: str,
     typer.echo(f"recorded {o.id}: {o.date} {o.kind.value} at {facility_id}")
 
 
+def _read_file(path: Path, **kwargs):
+    """GeoJSON or KML/KMZ, chosen by extension or, failing that, by the first bytes."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
+    reader = kml_io.read_registry if kml_io.is_kml(head, path.name) else geojson_io.read_registry
+    return reader(path, **kwargs)
+
+
 @app.command("import")
 def import_(ctx: typer.Context, path: Path,
             on_conflict: Annotated[OnConflict, typer.Option(help="what to do with ids already stored")] =
@@ -214,9 +225,9 @@ def import_(ctx: typer.Context, path: Path,
             repair: bool = typer.Option(False, help="repair invalid polygons with make_valid (reported)"),
             skip_invalid: bool = typer.Option(False, help="import the valid features, report the others"),
             precision: str = typer.Option("digitised", help="location precision for outlines without one")) -> None:
-    """Import a GeoJSON file (ours, QGIS's or geojson.io's): all of it, or nothing."""
+    """Import a GeoJSON (ours, QGIS's or geojson.io's) or KML/KMZ file: all of it, or nothing."""
     c = _ctx(ctx)
-    registry, problems, notes = geojson_io.read_registry(
+    registry, problems, notes = _read_file(
         path, max_bytes=c.settings.max_import_mb * 2**20, repair=repair, skip_invalid=skip_invalid,
         default_precision=precision)
     for n in notes:
@@ -250,13 +261,13 @@ def export(ctx: typer.Context, out: Annotated[str, typer.Argument(help="output .
 
 
 @app.command()
-def validate(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(help="GeoJSON file; none = the registry")]
+def validate(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(
+             help="GeoJSON, KML or KMZ file; none = the registry")]
              = None, repair: bool = False) -> None:
-    """Check a GeoJSON file without importing it, or check the registry itself."""
+    """Check a GeoJSON, KML or KMZ file without importing it, or check the registry itself."""
     c = _ctx(ctx)
     if path is not None:
-        registry, _problems, notes = geojson_io.read_registry(path, max_bytes=c.settings.max_import_mb * 2**20,
-                                                              repair=repair)
+        registry, _problems, notes = _read_file(path, max_bytes=c.settings.max_import_mb * 2**20, repair=repair)
         for n in notes:
             typer.echo(f"note: {n}")
         typer.echo(f"{path}: valid: {len(registry.facilities)} facilities, {len(registry.structures)} structures, "

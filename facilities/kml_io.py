@@ -1,0 +1,439 @@
+"""KML and KMZ files (Google Earth, GDAL/QGIS, geojson.io) -> a Registry. Pure parsing apart from
+reading the file: nothing here writes to a store or fetches a URL.
+
+- Polygon and MultiPolygon placemarks (Polygon, or a MultiGeometry of polygons) become facilities:
+  the name from <name>, notes from <description> as plain text (an HTML description is turned
+  into its text; the markup is kept in `extra["description_html"]`), every ExtendedData value
+  (<Data> and <SimpleData>) kept in `extra`, as the GeoJSON codec keeps foreign properties.
+  Ids are slugged from names (model.slugify, as for QGIS-style GeoJSON) and made unique.
+- Point and LineString placemarks become structures of the facility (from the same file) whose
+  outline holds them, the smallest one if outlines nest; one outside every outline is a problem
+  for that placemark, since a facility needs an outline.
+- Hostile files: a DOCTYPE is refused before any entity can be declared (billion laughs, XXE);
+  KMZ is a zip whose doc.kml (or first .kml) is read with its uncompressed size and compression
+  ratio capped, and a KMZ naming a `..` or absolute path is refused. NetworkLinks are never
+  followed (a note says so).
+
+Placemarks are counted from 1 in document order, as Google Earth's Places panel lists them; every
+problem names the placemark's number and name and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element, TreeBuilder
+from xml.parsers import expat
+
+import numpy as np
+import shapely
+
+from .errors import FeatureProblem, InputError, ValidationError
+from .geometry import ANY_GEOMETRY, POLYGONAL, check_geometries
+from .model import Facility, LocationPrecision, Registry, Structure, slugify
+
+DEFAULT_MAX_BYTES = 200 * 2**20
+# Deflate reaches ~1000:1 on degenerate input; KML text compresses 5-20:1. A member past this
+# ratio (and past 1 MB, so tiny files are not judged on it) is a zip bomb, refused unread.
+MAX_KMZ_RATIO = 100
+_ZIP_MAGIC = b"PK\x03\x04"
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class PlacemarkProblem(FeatureProblem):
+    """A FeatureProblem that names the placemark: its number (from 1) and its <name>."""
+
+    name: str | None = None
+
+    def __str__(self) -> str:
+        who = f"placemark {self.index}" + (f" ({self.name!r})" if self.name else "")
+        return f"{who}: {self.reason}"
+
+
+def is_kml(head: bytes, name: str = "") -> bool:
+    """Whether a file is KML/KMZ rather than GeoJSON, by extension or by its first bytes."""
+    if Path(name).suffix.lower() in (".kml", ".kmz"):
+        return True
+    if head.startswith(_ZIP_MAGIC):
+        return True
+    for bom in _BOMS:
+        if head.startswith(bom):
+            head = head[len(bom):]
+            break
+    return head.lstrip(b" \t\r\n\x00").startswith(b"<")
+
+
+# ---------------------------------------------------------------- bytes -> XML tree
+
+def kmz_document(raw: bytes, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The KML inside a KMZ: doc.kml, or else the first .kml; size and ratio capped, `..` refused."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(raw))
+    except (zipfile.BadZipFile, ValueError) as err:
+        raise InputError(f"is not a readable KMZ (zip) file: {err}", source=source) from None
+    with zf:
+        infos = zf.infolist()
+        for info in infos:
+            parts = info.filename.replace("\\", "/").split("/")
+            if ".." in parts or info.filename.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", info.filename):
+                raise InputError(f"KMZ member {info.filename!r} points outside the archive; the file is refused",
+                                 source=source)
+        kmls = [i for i in infos if i.filename.lower().endswith(".kml") and not i.is_dir()]
+        if not kmls:
+            raise InputError("KMZ holds no .kml document", source=source)
+        doc = next((i for i in kmls if i.filename.lower() == "doc.kml"), kmls[0])
+        if doc.file_size > max_bytes:
+            raise InputError(f"{doc.filename} inside the KMZ is {doc.file_size / 2**20:,.0f} MB uncompressed; the "
+                             f"import limit is {max_bytes / 2**20:,.0f} MB", source=source)
+        if doc.file_size > 2**20 and doc.file_size > MAX_KMZ_RATIO * max(doc.compress_size, 1):
+            raise InputError(f"{doc.filename} inside the KMZ expands {doc.file_size / max(doc.compress_size, 1):,.0f}"
+                             f" times (limit {MAX_KMZ_RATIO}); it looks like a zip bomb and is refused", source=source)
+        out = bytearray()
+        try:
+            with zf.open(doc) as fh:  # the declared size may lie: count what really comes out
+                while block := fh.read(1 << 20):
+                    out += block
+                    if len(out) > max_bytes:
+                        raise InputError(f"{doc.filename} inside the KMZ is larger than the import limit of "
+                                         f"{max_bytes / 2**20:,.0f} MB", source=source)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as err:
+            # RuntimeError: encrypted member; NotImplementedError: unsupported compression
+            raise InputError(f"{doc.filename} inside the KMZ cannot be read: {err}", source=source) from None
+        return bytes(out)
+
+
+class _Refused(Exception):
+    pass
+
+
+def parse_xml(raw: bytes, source: str) -> Element:
+    """KML bytes -> an ElementTree with namespace-free tag names.
+
+    expat with a handler that stops at a DOCTYPE: no DTD is read, so no entity is ever declared or
+    expanded (billion laughs) and no external entity is fetched or read (XXE).
+    """
+    builder = TreeBuilder()
+    parser = expat.ParserCreate(namespace_separator=" ")
+
+    def refuse_doctype(*_args):
+        raise _Refused("declares a DOCTYPE; KML never needs one, and DTD entities can expand to gigabytes "
+                       "(billion laughs) or read local files (XXE), so the file is refused")
+
+    def refuse_entity(*_args):
+        raise _Refused("declares XML entities, which KML never needs; the file is refused")
+
+    def local(tag: str) -> str:
+        return tag.rsplit(" ", 1)[-1]
+
+    parser.StartDoctypeDeclHandler = refuse_doctype
+    parser.EntityDeclHandler = refuse_entity
+    parser.ExternalEntityRefHandler = refuse_entity
+    parser.StartElementHandler = lambda tag, attrs: builder.start(
+        local(tag), {local(k): v for k, v in attrs.items()})
+    parser.EndElementHandler = lambda tag: builder.end(local(tag))
+    parser.CharacterDataHandler = builder.data
+    parser.buffer_text = True
+    try:
+        parser.Parse(raw, True)
+        root = builder.close()
+    except _Refused as err:
+        raise InputError(str(err), source=source) from None
+    except expat.ExpatError as err:
+        raise InputError(f"is not well-formed XML at line {err.lineno} column {err.offset}: "
+                         f"{expat.ErrorString(err.code)}", source=source) from None
+    except (AssertionError, IndexError):  # TreeBuilder on an empty document
+        raise InputError("is empty, not KML", source=source) from None
+    if root.tag != "kml":
+        raise InputError(f"is XML but not KML (the root element is <{root.tag}>, not <kml>)", source=source)
+    return root
+
+
+# ---------------------------------------------------------------- XML tree -> values
+
+class _TextOfHtml(HTMLParser):
+    _BREAKS = {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "table"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self._BREAKS:
+            self.parts.append("\n")
+        elif tag == "td":
+            self.parts.append(" ")
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+_HTML_TAG = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*)\b[^>]*>|</[a-zA-Z][a-zA-Z0-9]*\s*>")
+
+
+def plain_text(description: str) -> tuple[str, bool]:
+    """A description as plain text, and whether it was HTML (Google Earth balloons often are)."""
+    if not _HTML_TAG.search(description):
+        return description.strip(), False
+    p = _TextOfHtml()
+    p.feed(description)
+    p.close()
+    text = "".join(p.parts)
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    text = re.sub(r"\s*\n\s*", "\n", text)
+    return html.unescape(text).strip(), True
+
+
+def _child(el: Element, tag: str) -> Element | None:
+    return next((c for c in el if c.tag == tag), None)
+
+
+def _text(el: Element | None) -> str:
+    return "".join(el.itertext()).strip() if el is not None else ""
+
+
+def _coordinates(el: Element | None, what: str) -> tuple[np.ndarray, bool]:
+    """The lon,lat[,alt] tuples of a <coordinates> element: (n x 2 array, any altitude not 0)."""
+    if el is None:
+        raise ValidationError(f"{what} has no <coordinates>")
+    text = _text(el)
+    if not text:
+        raise ValidationError(f"{what} has empty <coordinates>")
+    # "lon, lat" (a space after the comma) is common in hand-written files: join those first
+    tuples = re.sub(r"\s*,\s*", ",", text).split()
+    out = np.empty((len(tuples), 2))
+    altitude = False
+    for k, t in enumerate(tuples):
+        parts = t.split(",")
+        try:
+            if len(parts) not in (2, 3):
+                raise ValueError
+            values = [float(v) for v in parts]
+        except ValueError:
+            raise ValidationError(f"{what}: position {k + 1} {t[:40]!r} is not lon,lat or lon,lat,alt") from None
+        out[k] = values[:2]
+        altitude = altitude or (len(values) == 3 and values[2] != 0)
+    return out, altitude
+
+
+def _ring(el: Element | None, what: str) -> tuple[np.ndarray, bool]:
+    coords, alt = _coordinates(_child(el, "coordinates") if el is not None else None, what)
+    if len(coords) < 4:
+        raise ValidationError(f"{what} has {len(coords)} positions; a closed ring needs 4 or more")
+    if not np.array_equal(coords[0], coords[-1]):
+        raise ValidationError(f"{what} is not closed: first position {tuple(coords[0])} differs from last "
+                              f"{tuple(coords[-1])}")
+    return coords, alt
+
+
+def _polygon(el: Element, what: str) -> tuple[Any, bool]:
+    outer = _child(el, "outerBoundaryIs")
+    if outer is None:
+        raise ValidationError(f"{what} has no <outerBoundaryIs>")
+    shell, alt = _ring(_child(outer, "LinearRing"), f"{what} outer boundary")
+    holes = []
+    for inner in (c for c in el if c.tag == "innerBoundaryIs"):
+        for ring in (c for c in inner if c.tag == "LinearRing"):
+            hole, a = _ring(ring, f"{what} inner boundary {len(holes) + 1}")
+            holes.append(hole)
+            alt = alt or a
+    return shapely.polygons(shell, holes=holes or None), alt
+
+
+_GEOMETRY_TAGS = ("Point", "LineString", "LinearRing", "Polygon", "MultiGeometry", "Model", "Track", "MultiTrack")
+
+
+def _geometries(el: Element, what: str) -> tuple[list, bool]:
+    """Every simple geometry under a placemark geometry element, MultiGeometry flattened."""
+    if el.tag == "Polygon":
+        g, alt = _polygon(el, what)
+        return [g], alt
+    if el.tag == "Point":
+        c, alt = _coordinates(_child(el, "coordinates"), what)
+        if len(c) != 1:
+            raise ValidationError(f"{what} is a Point with {len(c)} positions")
+        return [shapely.points(c[0])], alt
+    if el.tag in ("LineString", "LinearRing"):
+        c, alt = _coordinates(_child(el, "coordinates"), what)
+        if len(c) < 2:
+            raise ValidationError(f"{what} is a {el.tag} with {len(c)} position; a line needs 2 or more")
+        return [shapely.linestrings(c)], alt
+    if el.tag == "MultiGeometry":
+        out, alt = [], False
+        parts = [c for c in el if c.tag in _GEOMETRY_TAGS]
+        for k, part in enumerate(parts):
+            gs, a = _geometries(part, f"{what} part {k + 1}")
+            out += gs
+            alt = alt or a
+        return out, alt
+    raise ValidationError(f"{el.tag} geometries (3D models, GPS tracks) are not supported; "
+                          "use a Polygon for an outline or a Point for a building")
+
+
+def _extended_data(pm: Element) -> dict[str, Any]:
+    ext = _child(pm, "ExtendedData")
+    extra: dict[str, Any] = {}
+    if ext is None:
+        return extra
+    for el in ext.iter():
+        if el.tag == "Data" and el.get("name"):
+            extra[el.get("name")] = _text(_child(el, "value"))
+        elif el.tag == "SimpleData" and el.get("name"):
+            extra[el.get("name")] = _text(el)
+    return extra
+
+
+@dataclass
+class _Placemark:
+    number: int  # from 1
+    name: str
+    notes: str
+    extra: dict[str, Any]
+    geometries: list
+    altitude: bool
+
+
+def _placemarks(root: Element, notes: list[str]) -> tuple[list[_Placemark], list[PlacemarkProblem]]:
+    found, problems = [], []
+    for number, pm in enumerate((e for e in root.iter() if e.tag == "Placemark"), start=1):
+        name = _text(_child(pm, "name"))
+        try:
+            if not name:
+                raise ValidationError("has no <name>; name the placemark in Google Earth or QGIS and export again")
+            geom_el = next((c for c in pm if c.tag in _GEOMETRY_TAGS), None)
+            if geom_el is None:
+                raise ValidationError("has no geometry")
+            geoms, alt = _geometries(geom_el, geom_el.tag)
+            if not geoms:
+                raise ValidationError("has an empty MultiGeometry")
+            extra = _extended_data(pm)
+            notes_text, was_html = plain_text(_text(_child(pm, "description")))
+            if was_html:
+                extra["description_html"] = _text(_child(pm, "description"))
+            found.append(_Placemark(number, name, notes_text, extra, geoms, alt))
+        except ValidationError as err:
+            problems.append(PlacemarkProblem(number, None, str(err), name=name or None))
+    for link in (e for e in root.iter() if e.tag == "NetworkLink"):
+        href = next((_text(h) for h in link.iter() if h.tag == "href"), "")
+        notes.append(f"NetworkLink {href[:200]!r} was not followed; import the file it points to separately")
+    return found, problems
+
+
+def _unique(base: str, taken: set[str], limit: int = 100) -> str:
+    ident, n = base[:limit].strip("-") or "facility", 1
+    while ident in taken:
+        n += 1
+        suffix = f"-{n}"
+        ident = base[:limit - len(suffix)].rstrip("-") + suffix
+    taken.add(ident)
+    return ident
+
+
+def parse_kml(root: Element, *, repair: bool = False, skip_invalid: bool = False,
+              default_precision: str = LocationPrecision.DIGITISED.value, source: str | None = None,
+              ) -> tuple[Registry, list[FeatureProblem], list[str]]:
+    """A parsed KML tree -> (registry, problems left out, notes). Raises InputError listing every bad
+    placemark unless `skip_invalid`."""
+    notes: list[str] = []
+    placemarks, problems = _placemarks(root, notes)
+    total = len(placemarks) + len(problems)
+    if total == 0:
+        raise InputError("has no placemarks to import", source=source)
+    polygonal = [p for p in placemarks if all(g.geom_type == "Polygon" for g in p.geometries)]
+    others = [p for p in placemarks if p not in polygonal]
+    for p in others:
+        if any(g.geom_type == "Polygon" for g in p.geometries):
+            problems.append(PlacemarkProblem(p.number, None, "mixes polygons with points or lines in one "
+                                             "MultiGeometry; split it into an outline and its buildings",
+                                             name=p.name))
+    others = [p for p in others if not any(g.geom_type == "Polygon" for g in p.geometries)]
+    if any(p.altitude for p in placemarks):
+        notes.append("altitudes were dropped: outlines and buildings are stored as 2D lon/lat")
+
+    # facilities: the outlines, checked in one vectorised pass
+    facilities: list[tuple[_Placemark, Facility]] = []
+    taken: set[str] = set()
+    geoms = np.array([p.geometries[0] if len(p.geometries) == 1 else shapely.multipolygons(p.geometries)
+                      for p in polygonal], dtype=object)
+    checked, errors, geom_notes = check_geometries(geoms, allowed=POLYGONAL, repair=repair)
+    for k, p in enumerate(polygonal):
+        try:
+            if k in errors:
+                raise ValidationError(errors[k])
+            notes.extend(f"placemark {p.number} ({p.name!r}): {n}" for n in geom_notes.get(k, ()))
+            fid = _unique(slugify(p.name), taken)
+            facilities.append((p, Facility(id=fid, name=p.name, geometry=checked[k], notes=p.notes,
+                                           location_precision=default_precision, extra=p.extra)))
+        except (ValidationError, ValueError, TypeError) as err:
+            problems.append(PlacemarkProblem(p.number, None, str(err), name=p.name))
+
+    # structures: points and lines inside one of those outlines
+    structures: list[Structure] = []
+    if others:
+        geoms = np.array([shapely.union_all(p.geometries) if len(p.geometries) > 1 else p.geometries[0]
+                          for p in others], dtype=object)
+        checked, errors, geom_notes = check_geometries(geoms, allowed=ANY_GEOMETRY, repair=repair)
+        outlines = shapely.STRtree([f.geometry for _, f in facilities]) if facilities else None
+        areas = [f.area_m2 for _, f in facilities]
+        taken_structures: set[str] = set()
+        for k, p in enumerate(others):
+            try:
+                if k in errors:
+                    raise ValidationError(errors[k])
+                hits = [] if outlines is None else outlines.query(checked[k], predicate="within")
+                if len(hits) == 0:
+                    raise ValidationError(
+                        f"is a {checked[k].geom_type} outside every outline in this file; a facility needs a "
+                        "Polygon outline (points and lines inside one are imported as its buildings)")
+                owner = facilities[min(hits, key=lambda h: areas[h])][1]
+                sid = _unique(f"{owner.id}.{slugify(p.name)}", taken_structures)
+                structures.append(Structure(id=sid, facility_id=owner.id, name=p.name, geometry=checked[k],
+                                            kind="building" if checked[k].geom_type.endswith("Point") else "line",
+                                            notes=p.notes))
+            except (ValidationError, ValueError, TypeError) as err:
+                problems.append(PlacemarkProblem(p.number, None, str(err), name=p.name))
+    problems.sort(key=lambda p: p.index)
+    if problems and not skip_invalid:
+        raise InputError(f"{len(problems)} of {total} placemarks are invalid; nothing was imported",
+                         problems, source=source)
+    return Registry(facilities=tuple(f for _, f in facilities), structures=tuple(structures)), problems, notes
+
+
+# ---------------------------------------------------------------- files
+
+def read_registry_bytes(raw: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES, repair: bool = False,
+                        skip_invalid: bool = False, default_precision: str = LocationPrecision.DIGITISED.value,
+                        ) -> tuple[Registry, list[FeatureProblem], list[str]]:
+    """KML or KMZ bytes (told apart by the zip signature) -> (registry, problems left out, notes)."""
+    if len(raw) > max_bytes:
+        raise InputError(f"is {len(raw) / 2**20:,.0f} MB; the import limit is {max_bytes / 2**20:,.0f} MB "
+                         "(split the file, or raise TRACKER_MAX_IMPORT_MB)", source=name)
+    if raw.startswith(_ZIP_MAGIC):
+        raw = kmz_document(raw, name, max_bytes)
+    elif Path(name).suffix.lower() == ".kmz":
+        raise InputError("is named .kmz but is not a zip file", source=name)
+    root = parse_xml(raw, name)
+    return parse_kml(root, repair=repair, skip_invalid=skip_invalid, default_precision=default_precision,
+                     source=name)
+
+
+def read_registry(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, **kwargs,
+                  ) -> tuple[Registry, list[FeatureProblem], list[str]]:
+    """Read and validate a KML or KMZ file; see parse_kml."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"is {size / 2**20:,.0f} MB; the import limit is {max_bytes / 2**20:,.0f} MB "
+                             "(split the file, or raise TRACKER_MAX_IMPORT_MB)", source=str(path))
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
+    return read_registry_bytes(raw, str(path), max_bytes=max_bytes, **kwargs)
