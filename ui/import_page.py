@@ -1,0 +1,261 @@
+"""The Import page: GeoJSON, KML/KMZ and GeoTIFF/COG uploads.
+
+Vector files are parsed and previewed (records, and every problem per feature) and nothing is
+written until the analyst presses the import button; the import is all-or-nothing, so a failure
+leaves the registry as it was. Images go through imagery.local.import_image (magic bytes, driver
+allow-list, pixel budget, georeferencing, COG conversion, provenance sidecar). Errors are shown
+in the page with what to do about them; uploaded text reaches the page only through dataframes,
+st.text or markdown_text, never as HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from facilities import geojson_io, kml_io
+from facilities.errors import FacilitiesError, FeatureProblem, InputError
+from facilities.geometry import ground_area_m2
+from facilities.model import LocationPrecision, Registry
+from facilities.settings import Settings
+from facilities.store import Filter, ImportReport, OnConflict, Store
+from imagery import local as local_imagery
+from imagery.errors import ImageryError
+from ui.safe import markdown_text
+
+VECTOR_TYPES = ("geojson", "json", "kml", "kmz")
+IMAGE_TYPES = ("tif", "tiff")
+PARSED_KEY = "import_parsed"
+REPORT_KEY = "import_report"
+_ON_CONFLICT_HELP = {
+    OnConflict.ERROR: "refuse the whole file if any id is already in the registry",
+    OnConflict.SKIP: "keep what is stored, add only the new ids",
+    OnConflict.UPDATE: "replace stored records with the file's (the edit history keeps the old ones)",
+}
+
+
+def upload_limit_mb() -> int:
+    """The per-file limit the server enforces (server.maxUploadSize, .streamlit/config.toml: 200 MB)."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def vector_limit_mb(settings: Settings) -> int:
+    return min(settings.max_import_mb, upload_limit_mb())
+
+
+def file_kind(name: str, head: bytes) -> str:
+    """'image', 'kml', 'geojson' or '' (refused) from the extension; the bytes decide the rest."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if suffix in IMAGE_TYPES:
+        return "image"
+    if suffix in VECTOR_TYPES:
+        return "kml" if kml_io.is_kml(head, name) else "geojson"
+    return ""
+
+
+@dataclass
+class Parsed:
+    """A vector file read and checked, ready to import (nothing written yet)."""
+
+    name: str
+    registry: Registry = field(default_factory=Registry)
+    problems: list[FeatureProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None  # the file as a whole cannot be read
+    unit: str = "feature"
+
+
+def parse_vector(raw: bytes, name: str, settings: Settings, *, repair: bool = False,
+                 default_precision: str = LocationPrecision.DIGITISED.value) -> Parsed:
+    """Parse a GeoJSON or KML/KMZ upload; bad features are listed, never raised."""
+    kml = kml_io.is_kml(raw[:64], name)
+    unit = "placemark" if kml else "feature"
+    limit = vector_limit_mb(settings) * 2**20
+    if len(raw) > limit:
+        return Parsed(name, error=f"{name} is {len(raw) / 2**20:,.1f} MB; the limit for outlines is "
+                                  f"{limit / 2**20:,.0f} MB (split the file, or raise TRACKER_MAX_IMPORT_MB)",
+                      unit=unit)
+    try:
+        if kml:
+            registry, problems, notes = kml_io.read_registry_bytes(
+                raw, name, max_bytes=limit, repair=repair, skip_invalid=True, default_precision=default_precision)
+        else:
+            registry, problems, notes = geojson_io.read_registry_bytes(
+                raw, name, repair=repair, skip_invalid=True, default_precision=default_precision)
+    except InputError as err:
+        return Parsed(name, problems=err.problems, error=str(err).split("\n", 1)[0], unit=unit)
+    except (FacilitiesError, ValueError, RecursionError, MemoryError) as err:
+        return Parsed(name, error=f"{name}: cannot be read: {err}", unit=unit)
+    return Parsed(name, registry, problems, notes, unit=unit)
+
+
+def preview_frame(registry: Registry, stored_ids: set[str] = frozenset()) -> pd.DataFrame:
+    rows = []
+    for f in registry.facilities:
+        rows.append((f.id, f.name, "facility", round(f.area_m2 / 1e4, 2), f.location_precision.value,
+                     "update/skip" if f.id in stored_ids else "new"))
+    for s in registry.structures:
+        rows.append((s.id, s.name, f"structure of {s.facility_id}", round(ground_area_m2(s.geometry) / 1e4, 2),
+                     s.location_precision.value, ""))
+    for o in registry.observations:
+        rows.append((o.id, o.summary, f"observation {o.date} at {o.facility_id}", None, "", ""))
+    for src in registry.sources:
+        rows.append((src.id, src.title, "source", None, "", ""))
+    return pd.DataFrame(rows, columns=["id", "name", "kind", "area ha", "precision", "in registry"])
+
+
+def problems_frame(problems: list[FeatureProblem], unit: str = "feature") -> pd.DataFrame:
+    rows = [(p.index, getattr(p, "name", None) or p.feature_id or "", p.reason) for p in problems]
+    return pd.DataFrame(rows, columns=[unit, "name or id", "problem"])
+
+
+def stored_facility_ids(store: Store, registry: Registry) -> set[str]:
+    ids = [f.id for f in registry.facilities]
+    found: set[str] = set()
+    for k in range(0, len(ids), 500):
+        found |= {f.id for f in store.list_facilities(Filter(facility_ids=tuple(ids[k:k + 500])))}
+    return found
+
+
+def import_parsed(store: Store, parsed: Parsed, actor: str, on_conflict: OnConflict) -> ImportReport:
+    """All of the parsed records or none (the store's import is one transaction)."""
+    return store.import_registry(parsed.registry, actor=actor, on_conflict=on_conflict,
+                                 note=f"upload {parsed.name}")
+
+
+def _error(message: str) -> None:
+    st.error(markdown_text(message))
+
+
+def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upload_id: str) -> None:
+    left, right = st.columns(2)
+    repair = left.checkbox("Repair invalid outlines (make_valid; every repair is listed)", key="import_repair")
+    precisions = [p.value for p in LocationPrecision]
+    precision = right.selectbox("Location precision for outlines that do not give one", precisions,
+                                index=precisions.index(LocationPrecision.DIGITISED.value), key="import_precision")
+    key = (upload_id, name, len(raw), repair, precision)
+    cached = st.session_state.get(PARSED_KEY)
+    if cached is None or cached[0] != key:
+        with st.spinner(f"Reading {name}…"):
+            cached = (key, parse_vector(raw, name, settings, repair=repair, default_precision=precision))
+        st.session_state[PARSED_KEY] = cached
+        st.session_state.pop(REPORT_KEY, None)
+    parsed: Parsed = cached[1]
+    if parsed.error:
+        _error(parsed.error)
+        if parsed.problems:
+            st.dataframe(problems_frame(parsed.problems, parsed.unit), hide_index=True)
+        st.info("Nothing was written. Fix the file and upload it again.")
+        return
+    n = len(parsed.registry)
+    st.subheader(f"{n} records to import")
+    st.dataframe(preview_frame(parsed.registry, stored_facility_ids(store, parsed.registry)), hide_index=True)
+    if parsed.notes:
+        st.markdown("**Notes**")
+        st.dataframe(pd.DataFrame({"note": parsed.notes}), hide_index=True)
+    leave_out = True
+    if parsed.problems:
+        st.warning(f"{len(parsed.problems)} {parsed.unit}s cannot be imported; each one and why:")
+        st.dataframe(problems_frame(parsed.problems, parsed.unit), hide_index=True)
+        leave_out = st.checkbox(f"Import the {n} valid records and leave these {len(parsed.problems)} out",
+                                key="import_leave_out")
+    if n == 0:
+        st.info("Nothing in this file can be imported.")
+        return
+    on_conflict = st.radio("Ids already in the registry", [c.value for c in OnConflict], key="import_on_conflict",
+                           format_func=lambda v: f"{v}: {_ON_CONFLICT_HELP[OnConflict(v)]}")
+    if st.button(f"Import {n} records", type="primary", disabled=not leave_out, key="import_go"):
+        try:
+            report = import_parsed(store, parsed, settings.actor, OnConflict(on_conflict))
+        except FacilitiesError as err:
+            _error(f"Nothing was imported: {str(err).splitlines()[0]}")
+            problems = getattr(err, "problems", None)
+            if problems:
+                st.dataframe(problems_frame(problems, "record"), hide_index=True)
+            return
+        st.session_state[REPORT_KEY] = (key, report.summary())
+    done = st.session_state.get(REPORT_KEY)
+    if done and done[0] == key:
+        st.success(f"Imported {name}: {done[1]}.")
+
+
+def _safe_filename(name: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "upload"
+    return base[:100] + ("" if base.lower().endswith((".tif", ".tiff")) else ".tif")
+
+
+def import_uploaded_image(raw: bytes, name: str, settings: Settings, captured: dt.date, sensor: str = "",
+                          licence: str = "", attribution: str = ""):
+    """Write the upload to a private temporary file under its own name (the provenance records it)
+    and import it; raises ImageryError with a message for the analyst."""
+    with tempfile.TemporaryDirectory(prefix="tracker-upload-") as tmp:
+        path = Path(tmp) / _safe_filename(name)
+        path.write_bytes(raw)
+        return local_imagery.import_image(path, settings.data_dir, captured, sensor.strip() or None,
+                                          licence.strip(), attribution.strip())
+
+
+def _image_section(settings: Settings, name: str, raw: bytes) -> None:
+    captured = st.date_input("Capture date (required: the date the image was taken)", value=None,
+                             max_value=dt.date.today(), key="import_captured")
+    sensor = st.text_input("Sensor or provider (optional)", key="import_sensor")
+    licence = st.text_input("Licence (optional)", key="import_licence")
+    attribution = st.text_input("Attribution (optional)", key="import_attribution")
+    if not st.button("Import image", type="primary", key="import_image"):
+        return
+    if captured is None:
+        _error("Give the capture date: an image without a date cannot be compared with others.")
+        return
+    try:
+        with st.spinner(f"Checking {name} and converting it to a Cloud-Optimised GeoTIFF…"):
+            capture = import_uploaded_image(raw, name, settings, captured, sensor, licence, attribution)
+    except ImageryError as err:
+        _error(f"{name} was not imported: {err}")
+        return
+    except OSError as err:
+        _error(f"{name} was not imported: the imagery folder cannot be written ({err.strerror or err}).")
+        return
+    west, south, east, north = capture.extra["bounds_wgs84"]
+    st.success(f"Imported {name} as an image of {capture.date.isoformat()}.")
+    st.dataframe(pd.DataFrame([
+        ("stored at", capture.extra["path"]),
+        ("image id (sha256)", capture.capture_id),
+        ("footprint (W, S, E, N)", f"{west:.5f}, {south:.5f}, {east:.5f}, {north:.5f}"),
+        ("resolution", f"{capture.resolution_m:.2f} m" if capture.resolution_m else "unknown"),
+    ], columns=["", "value"]), hide_index=True)
+
+
+def import_page(store: Store, settings: Settings) -> None:
+    st.title("Import")
+    server = upload_limit_mb()
+    st.caption(
+        f"Outlines: GeoJSON, KML or KMZ up to {vector_limit_mb(settings)} MB (TRACKER_MAX_IMPORT_MB). "
+        f"Images: GeoTIFF or COG up to {server} MB a file (server.maxUploadSize in .streamlit/config.toml), "
+        f"at most {local_imagery.MAX_DECLARED_BYTES / 1024**3:.0f} GiB of pixels decoded, "
+        f"{local_imagery.MAX_SIDE:,} px a side and {local_imagery.MAX_BANDS} bands, with a coordinate system. "
+        "Nothing is written until you press the import button; a failed import changes nothing.")
+    st.markdown("Article text: use the **Read articles** page.")
+    upload = st.file_uploader("GeoJSON, KML/KMZ or GeoTIFF/COG", type=[*VECTOR_TYPES, *IMAGE_TYPES],
+                              key="import_file")
+    if upload is None:
+        return
+    raw = upload.getvalue()
+    kind = file_kind(upload.name, raw[:64])
+    if not kind:
+        _error(f"{upload.name}: not a file type this page imports (GeoJSON, KML, KMZ, GeoTIFF).")
+        return
+    limit = server if kind == "image" else vector_limit_mb(settings)
+    if len(raw) > limit * 2**20:
+        _error(f"{upload.name} is {len(raw) / 2**20:,.1f} MB; the limit is {limit} MB.")
+        return
+    upload_id = str(getattr(upload, "file_id", "") or "")
+    if kind == "image":
+        _image_section(settings, upload.name, raw)
+    else:
+        _vector_section(store, settings, upload.name, raw, upload_id)
