@@ -59,16 +59,20 @@ class PlacemarkProblem(FeatureProblem):
 
 
 def is_kml(head: bytes, name: str = "") -> bool:
-    """Whether a file is KML/KMZ rather than GeoJSON, by extension or by its first bytes."""
-    if Path(name).suffix.lower() in (".kml", ".kmz"):
-        return True
+    """Whether a file is KML/KMZ rather than GeoJSON: by its first bytes (zip or XML vs JSON),
+    and by its extension when the bytes do not tell."""
     if head.startswith(_ZIP_MAGIC):
         return True
     for bom in _BOMS:
         if head.startswith(bom):
             head = head[len(bom):]
             break
-    return head.lstrip(b" \t\r\n\x00").startswith(b"<")
+    head = head.lstrip(b" \t\r\n\x00")
+    if head.startswith(b"<"):
+        return True
+    if head.startswith((b"{", b"[")):
+        return False
+    return Path(name).suffix.lower() in (".kml", ".kmz")
 
 
 # ---------------------------------------------------------------- bytes -> XML tree
@@ -164,15 +168,25 @@ class _TextOfHtml(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.skip = 0  # inside <script> or <style>: code, not text
 
     def handle_starttag(self, tag, attrs):
-        if tag in self._BREAKS:
+        if tag in ("script", "style"):
+            self.skip += 1
+        elif tag in self._BREAKS:
             self.parts.append("\n")
         elif tag == "td":
             self.parts.append(" ")
 
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self.skip:
+            self.skip -= 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
     def handle_data(self, data):
-        self.parts.append(data)
+        if not self.skip:
+            self.parts.append(data)
 
 
 _HTML_TAG = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*)\b[^>]*>|</[a-zA-Z][a-zA-Z0-9]*\s*>")

@@ -88,6 +88,7 @@ def test_geojson_upload_previews_then_imports(tmp_path):
     at.button(key="import_go").click().run()
     assert not at.exception
     assert "Nothing was imported" in _texts(at, "error")
+    assert set(at.dataframe[0].value["in registry"]) == {"already stored"}
     assert store_digest(tmp_path / "r.gpkg") == digest
     at.radio(key="import_on_conflict").set_value("skip").run()
     at.button(key="import_go").click().run()
@@ -109,9 +110,13 @@ def test_malformed_geojson_shows_the_error_and_changes_nothing(tmp_path):
 def test_bad_features_are_listed_and_left_out_only_when_asked(tmp_path):
     at = _app(tmp_path)
     bad = _feature("Swapped", 39.9, 127.6)
+    at.file_uploader(key="import_file").upload("bad.geojson", _geojson(bad)).run()
+    assert "Nothing in this file can be imported" in _texts(at, "info")
+    assert not [b for b in at.button if b.key == "import_go"]
+    at.file_uploader(key="import_file").clear()
     at.file_uploader(key="import_file").upload("mixed.geojson", _geojson(_feature("Good", 127.6), bad)).run()
     assert not at.exception
-    assert "1 features cannot be imported" in _texts(at, "warning")
+    assert "1 feature cannot be imported; each one and why" in _texts(at, "warning")
     problems = at.dataframe[1].value
     assert list(problems["feature"]) == [1] and "latitude" in problems["problem"][0]
     assert at.button(key="import_go").disabled

@@ -16,12 +16,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from facilities import geojson_io, kml_io
 from facilities.errors import FacilitiesError, FeatureProblem, InputError
-from facilities.geometry import ground_area_m2
+from facilities.geometry import ground_areas_m2
 from facilities.model import LocationPrecision, Registry
 from facilities.settings import Settings
 from facilities.store import Filter, ImportReport, OnConflict, Store
@@ -69,6 +70,7 @@ class Parsed:
     notes: list[str] = field(default_factory=list)
     error: str | None = None  # the file as a whole cannot be read
     unit: str = "feature"
+    preview: pd.DataFrame | None = None
 
 
 def parse_vector(raw: bytes, name: str, settings: Settings, *, repair: bool = False,
@@ -92,22 +94,30 @@ def parse_vector(raw: bytes, name: str, settings: Settings, *, repair: bool = Fa
         return Parsed(name, problems=err.problems, error=str(err).split("\n", 1)[0], unit=unit)
     except (FacilitiesError, ValueError, RecursionError, MemoryError) as err:
         return Parsed(name, error=f"{name}: cannot be read: {err}", unit=unit)
-    return Parsed(name, registry, problems, notes, unit=unit)
+    return Parsed(name, registry, problems, notes, unit=unit, preview=preview_frame(registry))
 
 
-def preview_frame(registry: Registry, stored_ids: set[str] = frozenset()) -> pd.DataFrame:
+def preview_frame(registry: Registry) -> pd.DataFrame:
+    """One row per record: id, name, kind, area in hectares (geodesic), location precision."""
+    geoms = np.array([*(f.geometry for f in registry.facilities), *(s.geometry for s in registry.structures)],
+                     dtype=object)
+    areas = list(np.round(ground_areas_m2(geoms) / 1e4, 2)) if len(geoms) else []
     rows = []
-    for f in registry.facilities:
-        rows.append((f.id, f.name, "facility", round(f.area_m2 / 1e4, 2), f.location_precision.value,
-                     "update/skip" if f.id in stored_ids else "new"))
-    for s in registry.structures:
-        rows.append((s.id, s.name, f"structure of {s.facility_id}", round(ground_area_m2(s.geometry) / 1e4, 2),
-                     s.location_precision.value, ""))
+    for f, area in zip(registry.facilities, areas, strict=False):
+        rows.append((f.id, f.name, "facility", area, f.location_precision.value))
+    for s, area in zip(registry.structures, areas[len(registry.facilities):], strict=True):
+        rows.append((s.id, s.name, f"structure of {s.facility_id}", area, s.location_precision.value))
     for o in registry.observations:
-        rows.append((o.id, o.summary, f"observation {o.date} at {o.facility_id}", None, "", ""))
+        rows.append((o.id, o.summary, f"observation {o.date} at {o.facility_id}", None, ""))
     for src in registry.sources:
-        rows.append((src.id, src.title, "source", None, "", ""))
-    return pd.DataFrame(rows, columns=["id", "name", "kind", "area ha", "precision", "in registry"])
+        rows.append((src.id, src.title, "source", None, ""))
+    return pd.DataFrame(rows, columns=["id", "name", "kind", "area ha", "precision"])
+
+
+def with_stored(frame: pd.DataFrame, stored_ids: set[str]) -> pd.DataFrame:
+    """The preview with a column saying which facility ids the registry already holds."""
+    stored = frame["kind"].eq("facility") & frame["id"].isin(stored_ids)
+    return frame.assign(**{"in registry": np.where(stored, "already stored", "")})
 
 
 def problems_frame(problems: list[FeatureProblem], unit: str = "feature") -> pd.DataFrame:
@@ -154,17 +164,19 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
         st.info("Nothing was written. Fix the file and upload it again.")
         return
     n = len(parsed.registry)
-    st.subheader(f"{n} records to import")
-    st.dataframe(preview_frame(parsed.registry, stored_facility_ids(store, parsed.registry)), hide_index=True)
+    if n:
+        st.subheader(f"{n} records to import")
+        st.dataframe(with_stored(parsed.preview, stored_facility_ids(store, parsed.registry)), hide_index=True)
     if parsed.notes:
         st.markdown("**Notes**")
         st.dataframe(pd.DataFrame({"note": parsed.notes}), hide_index=True)
     leave_out = True
     if parsed.problems:
-        st.warning(f"{len(parsed.problems)} {parsed.unit}s cannot be imported; each one and why:")
+        k = len(parsed.problems)
+        st.warning(f"{k} {parsed.unit}{'' if k == 1 else 's'} cannot be imported; each one and why:")
         st.dataframe(problems_frame(parsed.problems, parsed.unit), hide_index=True)
-        leave_out = st.checkbox(f"Import the {n} valid records and leave these {len(parsed.problems)} out",
-                                key="import_leave_out")
+        leave_out = n > 0 and st.checkbox(f"Import the {n} valid records and leave these {k} out",
+                                          key="import_leave_out")
     if n == 0:
         st.info("Nothing in this file can be imported.")
         return
@@ -174,6 +186,7 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
         try:
             report = import_parsed(store, parsed, settings.actor, OnConflict(on_conflict))
         except FacilitiesError as err:
+            st.session_state.pop(REPORT_KEY, None)
             _error(f"Nothing was imported: {str(err).splitlines()[0]}")
             problems = getattr(err, "problems", None)
             if problems:
