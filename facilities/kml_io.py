@@ -368,6 +368,10 @@ def parse_kml(root: Element, *, repair: bool = False, skip_invalid: bool = False
                                              "MultiGeometry; split it into an outline and its buildings",
                                              name=p.name))
     others = [p for p in others if not any(g.geom_type == "Polygon" for g in p.geometries)]
+    for p in [p for p in others if len({g.geom_type for g in p.geometries}) > 1]:
+        problems.append(PlacemarkProblem(p.number, None, "mixes points and lines in one MultiGeometry; split it "
+                                         "into one placemark per building", name=p.name))
+        others.remove(p)
     if any(p.altitude for p in placemarks):
         notes.append("altitudes were dropped: outlines and buildings are stored as 2D lon/lat")
 
@@ -391,8 +395,9 @@ def parse_kml(root: Element, *, repair: bool = False, skip_invalid: bool = False
     # structures: points and lines inside one of those outlines
     structures: list[Structure] = []
     if others:
-        geoms = np.array([shapely.union_all(p.geometries) if len(p.geometries) > 1 else p.geometries[0]
-                          for p in others], dtype=object)
+        geoms = np.array([p.geometries[0] if len(p.geometries) == 1 else
+                          shapely.multipoints(p.geometries) if p.geometries[0].geom_type == "Point" else
+                          shapely.multilinestrings(p.geometries) for p in others], dtype=object)
         checked, errors, geom_notes = check_geometries(geoms, allowed=ANY_GEOMETRY, repair=repair)
         outlines = shapely.STRtree([f.geometry for _, f in facilities]) if facilities else None
         areas = [f.area_m2 for _, f in facilities]

@@ -238,3 +238,16 @@ def test_cli_validates_and_imports_kml_and_kmz(tmp_path):
     out = runner.invoke(app, ["--db", db, "import", str(bomb)])
     assert out.exit_code != 0 and "DOCTYPE" in str(out.exception)
     assert store_digest(tmp_path / "r.gpkg") == before
+
+
+def test_multigeometry_of_points_stays_whole_and_mixed_points_and_lines_are_named():
+    points = ("<MultiGeometry><Point><coordinates>127.601,39.901</coordinates></Point>"
+              "<Point><coordinates>127.602,39.902</coordinates></Point></MultiGeometry>")
+    mixed = ("<MultiGeometry><Point><coordinates>127.601,39.901</coordinates></Point>"
+             "<LineString><coordinates>127.601,39.901 127.602,39.902</coordinates></LineString></MultiGeometry>")
+    registry, problems, _ = read(kml(placemark("Site", polygon(127.6, 39.9)), placemark("Gates", points),
+                                     placemark("Odd", mixed)), skip_invalid=True)
+    (gates,) = registry.structures
+    assert (gates.id, gates.geometry.geom_type, len(gates.geometry.geoms)) == ("site.gates", "MultiPoint", 2)
+    assert [str(p) for p in problems] == [
+        "placemark 3 ('Odd'): mixes points and lines in one MultiGeometry; split it into one placemark per building"]

@@ -234,6 +234,9 @@ def _image_section(settings: Settings, name: str, raw: bytes) -> None:
     except OSError as err:
         _error(f"{name} was not imported: the imagery folder cannot be written ({err.strerror or err}).")
         return
+    except ValueError as err:  # e.g. a coordinate system GDAL cannot transform to lon/lat
+        _error(f"{name} was not imported: its georeferencing cannot be used ({err}).")
+        return
     west, south, east, north = capture.extra["bounds_wgs84"]
     st.success(f"Imported {name} as an image of {capture.date.isoformat()}.")
     st.dataframe(pd.DataFrame([
