@@ -1,6 +1,6 @@
 """Facility tracker: `streamlit run app.py` (TRACKER_DATABASE picks the registry file).
 
-Thin on purpose: settings, one store per process, then the page in ui/.
+Thin on purpose: settings, one store per process, the shared site picker, then the page in ui/.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from facilities.errors import FacilitiesError
 from facilities.seed import ensure_seeded
 from facilities.settings import Settings, load_settings
 from facilities.store import Store, open_store
+from ui.compare_page import compare_page
+from ui.import_page import import_page
 from ui.ingest_page import ingest_page
-from ui.pages import registry_page
+from ui.pages import PICKER_KEY, choose_site, registry_page
 
 st.set_page_config(page_title="Facility tracker", page_icon="🛰️", layout="wide")
 
@@ -35,13 +37,26 @@ def main() -> None:
     except (FacilitiesError, OSError, ValueError) as err:  # ValueError: pydantic rejects a setting
         st.error(f"The registry cannot be opened: {err}")
         st.stop()
+    # Pages without the picker would let Streamlit forget the chosen site; keep it for the next page.
+    if PICKER_KEY in st.session_state:
+        st.session_state[PICKER_KEY] = st.session_state[PICKER_KEY]
+
     def registry() -> None:
-        registry_page(store, settings)
+        registry_page(store, settings, choose_site(store))
+
+    def compare() -> None:
+        choice = choose_site(store)
+        compare_page(store, settings, choice.selected_id if choice else None)
+
+    def import_files() -> None:
+        import_page(store, settings)
 
     def read_articles() -> None:
         ingest_page(store, settings)
 
     st.navigation([st.Page(registry, title="Registry", url_path="registry", default=True),
+                   st.Page(compare, title="Compare imagery", url_path="compare"),
+                   st.Page(import_files, title="Import", url_path="import"),
                    st.Page(read_articles, title="Read articles", url_path="read")]).run()
 
 

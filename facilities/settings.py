@@ -29,6 +29,18 @@ class Settings(BaseSettings):
     actor: str = Field(default_factory=lambda: os.environ.get("USER") or "analyst",
                        description="Name recorded in the edit history.")
     max_import_mb: int = Field(200, description="Largest GeoJSON file accepted for import, in MB.")
+    # Imagery services. None = the public service; a URL points at a mirror or a local test server.
+    wayback_config_url: str | None = Field(None, description="Wayback release catalogue (waybackconfig.json).")
+    wayback_service_root: str | None = Field(None, description="Wayback MapServer root (tilemap requests).")
+    wayback_tile_url: str | None = Field(
+        None, description="Wayback tile template with {s}, {release}, {z}, {y}, {x} (shown by the browser only).")
+    wayback_subdomains: list[str] | None = Field(None, description="Values for {s} in the Wayback tile template.")
+    imagery_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts (host or host:port) exempt from the https-and-public-address rule, e.g. a local mirror.")
+    request_timeout: float = Field(10.0, gt=0, le=120,
+                                   description="Longest wait for one imagery request, retries included, in seconds.")
+    max_image_mb: int = Field(500, gt=0, description="Largest GeoTIFF/COG accepted for upload, in MB.")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

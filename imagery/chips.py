@@ -378,3 +378,20 @@ def write_chip(chip: Chip, out_dir: str | os.PathLike[str], stem: str) -> ChipFi
         dst.write(chip.data)
     bounds = write_overlay_png(to_rgba8(chip.data, chip.nodata), grid, png)
     return ChipFiles(tif, png, bounds)
+
+
+def align(chip: Chip, grid: Grid, bands: int = 3) -> Chip:
+    """The chip warped onto `grid` with `bands` bands (grey repeated, alpha dropped), so chips of
+    different sources (a UTM local image, a Web Mercator mosaic) compare pixel for pixel."""
+    nodata = default_nodata(chip.data.dtype.name, chip.nodata)
+    src = chip.data
+    if src.shape[0] < bands:
+        src = np.repeat(src[:1], bands, axis=0)
+    src = src[:bands]
+    if Grid.of(chip) == grid:
+        return Chip(chip.capture, np.ascontiguousarray(src), grid.crs, tuple(grid.transform)[:6], nodata)
+    out = np.full((bands, grid.height, grid.width), nodata, dtype=src.dtype)
+    reproject(src, out, src_transform=Affine(*chip.transform), src_crs=chip.crs, src_nodata=nodata,
+              dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=nodata, resampling=Resampling.bilinear,
+              num_threads=os.cpu_count() or 1)
+    return Chip(chip.capture, out, grid.crs, tuple(grid.transform)[:6], nodata)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -208,27 +209,43 @@ def show_site_report(store: Store, facility: Facility, settings: Settings) -> No
                            mime="application/pdf", key="download_pdf_report")
 
 
-def registry_page(store: Store, settings: Settings) -> None:
-    st.title("Facility tracker")
+@dataclass(frozen=True)
+class SiteChoice:
+    """The registry's facilities and the one picked in the sidebar (None: nothing matches)."""
+
+    facilities: list[Facility]
+    selected_id: str | None
+
+
+def choose_site(store: Store) -> SiteChoice | None:
+    """The sidebar's search, filters and picker, shared by the pages that show one site.
+    None when the registry cannot be read or is empty (the page says why)."""
     try:
         facilities = store.list_facilities()
     except READ_ERRORS as err:
         st.error(f"The registry cannot be read: {err}")
-        return
+        return None
     if not facilities:
-        st.info("The registry is empty. Import facilities with `facilities import FILE.geojson`.")
-        return
+        st.info("The registry is empty. Import facilities on the Import page or with `facilities import FILE`.")
+        return None
     try:
         last_observations = _last_observations(store)
     except READ_ERRORS as err:
         st.error(f"The registry's observations cannot be read: {err}")
-        return
+        return None
     selected_id = pick_facility(facilities, last_observations)
+    st.sidebar.caption(f"{len(facilities)} facilities in the registry")
+    return SiteChoice(facilities, selected_id)
+
+
+def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -> None:
+    st.title("Facility tracker")
+    if choice is None:
+        return
+    facilities, selected_id = choice.facilities, choice.selected_id
     if selected_id is None:
-        st.sidebar.caption(f"{len(facilities)} facilities in the registry")
         st.info("No facility matches the search and filters. Clear the search box or the filters in the sidebar.")
         return
-    st.sidebar.caption(f"{len(facilities)} facilities in the registry")
     facility = next(f for f in facilities if f.id == selected_id)
     try:
         structures = store.list_structures()

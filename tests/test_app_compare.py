@@ -1,0 +1,193 @@
+"""The compare page, headless: dated layers from a fake Wayback on 127.0.0.1 and a local GeoTIFF,
+swipe/side-by-side/time-slider/difference views, and a drawn shape recorded as an observation.
+
+AppTest does not run the map's JavaScript: st_folium returns its default value, so a drawing is
+injected as the component's value would carry it (the browser test draws for real)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_bounds
+from streamlit.testing.v1 import AppTest
+
+from facilities.store import Filter, open_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "imagery"))  # the fake Wayback lives with its tests
+from fake_wayback import DEFAULT_CHANGES, FakeServer, site_scenario  # noqa: E402
+
+PLANT = "february-11-plant"
+
+
+def _page(facility_id: str, drawing: dict | None = None) -> None:
+    # AppTest runs this function's source as the script: imports live inside it
+    from unittest import mock
+
+    import streamlit_folium
+
+    from facilities.seed import ensure_seeded
+    from facilities.settings import load_settings
+    from facilities.store import open_store
+    import ui.compare_page as page
+
+    if drawing is not None:  # what the browser's draw tool would send back
+        real = streamlit_folium.st_folium
+
+        def fake(fig, **kwargs):
+            out = real(fig, **kwargs)
+            if kwargs.get("returned_objects"):
+                out = {**out, "last_active_drawing": drawing, "all_drawings": [drawing]}
+            return out
+
+        mock.patch.object(page, "st_folium", fake).start()
+    settings = load_settings()
+    store = open_store(settings.database)
+    ensure_seeded(store)
+    page.compare_page(store, settings, facility_id)
+
+
+@pytest.fixture(scope="module")
+def wayback() -> FakeServer:
+    srv = FakeServer().start()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def env(wayback: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    scenario = site_scenario()
+    scenario.default_changes = list(DEFAULT_CHANGES)  # every tile over the plant has imagery
+    wayback.reset(scenario)
+    base = wayback.base
+    monkeypatch.setenv("TRACKER_DATABASE", str(tmp_path / "registry.gpkg"))
+    monkeypatch.setenv("TRACKER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TRACKER_WAYBACK_CONFIG_URL", f"{base}/config/waybackconfig.json")
+    monkeypatch.setenv("TRACKER_WAYBACK_SERVICE_ROOT", f"{base}/wayback/MapServer")
+    monkeypatch.setenv("TRACKER_WAYBACK_TILE_URL", f"{base}/wayback/tile/{{release}}/{{z}}/{{y}}/{{x}}")
+    monkeypatch.setenv("TRACKER_WAYBACK_SUBDOMAINS", "[]")
+    monkeypatch.setenv("TRACKER_IMAGERY_ALLOW_HOSTS", json.dumps([base.split("//", 1)[1]]))
+    monkeypatch.setenv("TRACKER_REQUEST_TIMEOUT", "3")
+    monkeypatch.setenv("TRACKER_OFFLINE", "false")
+    return tmp_path
+
+
+def run(facility_id: str = PLANT, drawing: dict | None = None) -> AppTest:
+    at = AppTest.from_function(_page, kwargs={"facility_id": facility_id, "drawing": drawing}, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_only_releases_that_changed_here_are_offered_by_default(env: Path):
+    at = run()
+    before, after = at.selectbox(key="compare_before"), at.selectbox(key="compare_after")
+    releases = [o for o in before.options if "Wayback release" in o]  # options are the labels shown
+    # DEFAULT_CHANGES: 10 (2014), 23448 (2018), 45134 (2022), 39767 repeats 45134's bytes (dropped),
+    # 13192 (2025); one tile also changed in 64001 (2026-02)
+    assert [o[:10] for o in releases] == ["2014-02-20", "2018-12-14", "2022-12-14", "2025-12-18", "2026-02-26"]
+    assert before.value == "esri-wayback:10" and after.value == "esri-wayback:64001"
+    assert "captured 2026-01-17" in releases[-1]  # dated by the metadata, not the release
+    assert "parts 2022-11-04" in releases[2]  # a mixed-date release says so
+    assert any("5 of 16 releases changed" in c.value for c in at.caption)
+    at.toggle(key="compare_all_releases").set_value(True).run()
+    assert not at.exception
+    every = [o for o in at.selectbox(key="compare_before").options if "Wayback release" in o]
+    assert len(every) == 16 and sum("(no change here)" in o for o in every) == 11
+
+
+def test_every_view_renders_and_captions_name_dates_and_attribution(env: Path):
+    at = run()
+    for mode in ("Swipe", "Side by side", "Time slider"):
+        at.radio(key="compare_mode").set_value(mode).run()
+        assert not at.exception, mode
+        assert not at.error, [e.value for e in at.error]
+        captions = " ".join(c.value for c in at.caption)
+        assert "Powered by Esri" in captions, mode
+    # The difference of two Wayback dates is refused with the reason (display-only licence).
+    at.radio(key="compare_mode").set_value("Difference").run()
+    assert any("display only" in i.value for i in at.info)
+
+
+def _geotiff(path: Path, seed: int, bright_square: bool) -> Path:
+    """The same textured ground on both dates; the later one has a new bright roof."""
+    w, s, e, n = 127.650, 39.914, 127.664, 39.926  # around the plant
+    rng = np.random.default_rng(0)
+    data = rng.integers(60, 90, size=(3, 400, 400), dtype=np.uint8)
+    if bright_square:
+        data[:, 150:250, 150:250] = 240
+    with rasterio.open(path, "w", driver="GTiff", width=400, height=400, count=3, dtype="uint8", crs="EPSG:4326",
+                       transform=from_bounds(w, s, e, n, 400, 400)) as dst:
+        dst.write(data)
+    return path
+
+
+def test_difference_of_two_local_images_measures_change_inside_the_outline(env: Path):
+    from imagery.local import import_image
+
+    data = env / "data"
+    import_image(_geotiff(env / "a.tif", 1, False), data, dt.date(2020, 5, 1))
+    import_image(_geotiff(env / "b.tif", 2, True), data, dt.date(2023, 6, 1))
+    at = run()
+    at.multiselect(key="compare_sources").set_value(["Local images"]).run()
+    at.radio(key="compare_mode").set_value("Difference").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    changed = next(m for m in at.metric if m.label == "Changed inside the outline")
+    area = float(changed.value.split()[0].replace(",", ""))
+    # the new roof is 100 x 100 px of a 400 px image spanning 1.19 km x 1.33 km: about 99,000 m²
+    assert 60_000 < area < 130_000, changed.value
+    at.radio(key="compare_mode").set_value("Swipe").run()
+    assert not at.exception and not at.error
+
+
+def test_a_drawn_polygon_is_saved_as_an_observation_on_the_image_it_was_drawn_on(env: Path):
+    square = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
+        [127.655, 39.918], [127.657, 39.918], [127.657, 39.920], [127.655, 39.920], [127.655, 39.918]]]}}
+    at = run(drawing=square)
+    assert any("Drawn: Polygon" in c.value for c in at.caption)
+    at.text_input(key="record_summary").set_value("New hall <script>alert(1)</script> `${alert(2)}`")
+    at.selectbox(key="record_kind").set_value("construction-start")
+    at.text_input(key="record_source_title").set_value("Analyst's own reading of the imagery")
+    at.button(key="FormSubmitter:record_drawing-Save observation").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.success, "no confirmation shown"
+    store = open_store(env / "registry.gpkg")
+    try:
+        new = [o for o in store.list_observations(Filter(facility_ids=(PLANT,))) if o.geometry is not None
+               and o.summary.startswith("New hall")]
+        assert len(new) == 1
+        obs = new[0]
+        assert obs.summary == "New hall <script>alert(1)</script> `${alert(2)}`"  # stored verbatim
+        assert obs.image is not None and obs.image.provider == "esri-wayback" and obs.image.image_id == "64001"
+        assert obs.image.acquired is not None  # the capture date from the metadata, not the release date
+        assert str(obs.date) == obs.image.acquired.value.isoformat()
+        assert obs.kind.value == "construction-start" and obs.analyst
+        assert obs.source_ids and store.get_source(obs.source_ids[0]).title == "Analyst's own reading of the imagery"
+        assert obs.geometry.geom_type == "Polygon"
+        assert store.history(obs.id)[0].action == "create"
+    finally:
+        store.close()
+
+
+def test_an_invalid_drawing_is_refused_with_the_reason_and_nothing_is_written(env: Path):
+    bowtie = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
+        [127.655, 39.918], [127.657, 39.920], [127.657, 39.918], [127.655, 39.920], [127.655, 39.918]]]}}
+    at = run(drawing=bowtie)
+    assert any("cannot be recorded" in e.value for e in at.error)
+    assert not at.button  # no form to save
+
+
+def test_the_services_panel_says_what_is_unreachable(env: Path, monkeypatch: pytest.MonkeyPatch, wayback):
+    monkeypatch.setenv("TRACKER_WAYBACK_CONFIG_URL", f"{wayback.base}/fault/status-503")
+    at = run()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Wayback" in warnings
+    panel = next(d.value for d in at.dataframe if "service" in d.value.columns)
+    row = panel.set_index("service").loc["Esri Wayback", "status"]
+    assert row.startswith("unreachable"), row
+

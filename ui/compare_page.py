@@ -1,0 +1,180 @@
+"""The compare page: one site's imagery across dates (swipe, side by side, time slider, difference),
+and the shapes the analyst draws on it recorded as observations or structures (ui.annotate)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from facilities.errors import FacilitiesError
+from facilities.model import Facility
+from facilities.settings import Settings
+from facilities.store import Filter, Store
+from imagery.catalogue import DatedLayer, default_pair
+from imagery.errors import ImageryError
+
+from .annotate import show_annotate
+from .assets import AssetError, localise, serve_assets
+from .compare_map import base_map, date_layer, dates_group, dual_map
+from .imagery_service import Catalogue, catalogue, difference, overlay, status
+from .safe import markdown_text
+
+MODES = ("Swipe", "Side by side", "Time slider", "Difference")
+SOURCES = ("Wayback", "Sentinel-2 cloudless", "Local images")
+MAP_HEIGHT = 560
+READ_ERRORS = (FacilitiesError, sqlite3.Error, OSError)
+
+
+def _folium_layer(settings: Settings, layer: DatedLayer, facility: Facility):
+    """A folium layer for a dated layer; server-rendered ones need their PNG first."""
+    if layer.tiles:
+        return date_layer(layer)
+    ov = overlay(settings, layer, facility.geometry)
+    return date_layer(layer, ov.url, ov.bounds)
+
+
+def _pick_pair(layers: Sequence[DatedLayer]) -> tuple[DatedLayer, DatedLayer]:
+    by_key = {layer.key: layer for layer in layers}
+    keys = list(by_key)
+    first, last = default_pair(layers) or (layers[0], layers[-1])
+    left, right = st.columns(2)
+    before = left.selectbox("Before", keys, index=keys.index(first.key), format_func=lambda k: by_key[k].title,
+                            key="compare_before")
+    after = right.selectbox("After", keys, index=keys.index(last.key), format_func=lambda k: by_key[k].title,
+                            key="compare_after")
+    return by_key[before], by_key[after]
+
+
+def _caption(label: str, layer: DatedLayer) -> None:
+    # Titles and attributions of local images carry analyst-typed text: markdown_text escapes it.
+    st.caption(markdown_text(f"{label}: {layer.title} — {layer.describe()}. {layer.attribution_text}"))
+
+
+def _show(m, *, group=None, drawing: bool = True, key: str = "compare_map") -> dict | None:
+    returned = ["all_drawings", "last_active_drawing"] if drawing else []
+    return st_folium(m, key=key, height=MAP_HEIGHT, use_container_width=True, feature_group_to_add=group,
+                     returned_objects=returned)
+
+
+def _services_panel(settings: Settings, cat: Catalogue | None) -> None:
+    with st.expander("Imagery services", expanded=bool(cat and cat.problems)):
+        try:
+            st.dataframe(pd.DataFrame(status(settings)), hide_index=True)
+        except (ImageryError, OSError) as err:
+            st.warning(f"Service status unavailable: {err}")
+        if settings.offline:
+            st.caption("Offline mode (TRACKER_OFFLINE): only cached answers and local images are used.")
+
+
+def compare_page(store: Store, settings: Settings, facility_id: str | None) -> None:
+    st.title("Compare imagery")
+    if facility_id is None:
+        st.info("Pick a site in the sidebar.")
+        return
+    try:
+        facility = store.get_facility(facility_id)
+        structures = store.list_structures(Filter(facility_ids=(facility_id,)))
+        observations = store.list_observations(Filter(facility_ids=(facility_id,)))
+    except READ_ERRORS as err:
+        st.error(f"The site's records cannot be read: {err}")
+        return
+    st.subheader(markdown_text(facility.name))
+
+    c1, c2 = st.columns([3, 2])
+    chosen = c1.multiselect("Sources", SOURCES, default=list(SOURCES), key="compare_sources")
+    show_all = c2.toggle("Every Wayback release", value=False, key="compare_all_releases",
+                         help="Off: only releases whose imagery changed over this site. On: all releases.")
+    cat = catalogue(settings, facility.geometry, wayback="Wayback" in chosen,
+                    mosaics="Sentinel-2 cloudless" in chosen, local="Local images" in chosen, show_all=show_all)
+    for service, problem in cat.problems.items():
+        st.warning(f"{service}: {problem}")
+    if cat.wayback_scanned and "Wayback" in chosen:
+        st.caption(f"Wayback: {cat.wayback_changed} of {cat.wayback_total} releases changed over this site"
+                   + ("" if show_all else "; the others are hidden (switch on 'Every Wayback release')."))
+    layers = cat.layers
+    if len(layers) < 1:
+        st.info("No dated imagery of this site from the chosen sources. Import a GeoTIFF on the Import page, "
+                "or check the imagery services below.")
+        _services_panel(settings, cat)
+        return
+
+    mode = st.radio("View", MODES if len(layers) >= 2 else ("Time slider",), horizontal=True, key="compare_mode")
+    try:
+        m = base_map(facility, structures, observations, offline=settings.offline)
+        localise(m, serve_assets(settings.data_dir))
+    except (AssetError, OSError) as err:
+        st.error(f"The map cannot be drawn offline: {err}")
+        return
+
+    drawn_on: DatedLayer | None = None
+    current: list[DatedLayer] = []
+    result = None
+    try:
+        if mode == "Time slider":
+            keys = [layer.key for layer in layers]
+            by_key = {layer.key: layer for layer in layers}
+            key = st.select_slider("Date", keys, value=keys[-1], format_func=lambda k: by_key[k].title[:60],
+                                   key="compare_slider")
+            drawn_on = by_key[key]
+            current = [drawn_on]
+            _caption("Showing", drawn_on)
+            result = _show(m, group=dates_group([_folium_layer(settings, drawn_on, facility)], swipe=False))
+        else:
+            before, after = _pick_pair(layers)
+            current, drawn_on = [before, after], after
+            if mode == "Swipe":
+                st.caption("Drag the bar on the map: left of it is the 'before' date, right the 'after' date.")
+                pair = [_folium_layer(settings, before, facility), _folium_layer(settings, after, facility)]
+                group = dates_group(pair, swipe=True)
+                result = _show(m, group=group)
+            elif mode == "Side by side":
+                dm = dual_map(facility, _folium_layer(settings, before, facility),
+                              _folium_layer(settings, after, facility), structures, offline=settings.offline)
+                localise(dm, serve_assets(settings.data_dir))
+                _show(dm, drawing=False, key="compare_dual")
+                st.caption("The two maps move together. Draw on the Swipe or Time slider view.")
+            else:
+                _show_difference(settings, facility, structures, m, before, after)
+            _caption("Before", before)
+            _caption("After", after)
+    except ImageryError as err:
+        st.error(f"This imagery cannot be shown: {err}")
+    except AssetError as err:
+        st.error(f"The map cannot be drawn offline: {err}")
+
+    if result is not None:
+        show_annotate(store, settings, facility, structures, result, drawn_on, current)
+    _services_panel(settings, cat)
+
+
+def _show_difference(settings: Settings, facility: Facility, structures, m, before: DatedLayer,
+                     after: DatedLayer) -> None:
+    try:
+        diff = difference(settings, before, after, facility.geometry,
+                          {s.name: s.geometry for s in structures if s.geometry.geom_type != "Point"})
+    except ImageryError as err:
+        st.info(str(err))
+        _show(m, group=dates_group([_folium_layer(settings, before, facility),
+                                    _folium_layer(settings, after, facility)], swipe=True), drawing=False)
+        return
+    r = diff.result
+    from .compare_map import date_layer as _layer
+
+    heat = DatedLayer(key=f"difference:{before.key}:{after.key}", source="Difference", date=after.date,
+                      certainty=after.certainty, title=f"Difference {before.date} → {after.date}",
+                      attribution="", attribution_text="")
+    group = dates_group([_folium_layer(settings, after, facility), _layer(heat, diff.overlay.url, diff.overlay.bounds)],
+                        swipe=False)
+    a, b, c = st.columns(3)
+    a.metric("Changed inside the outline", f"{(r.changed_m2_inside or 0.0):,.0f} m²")
+    b.metric("Changed in view", f"{r.changed_m2:,.0f} m²")
+    c.metric("Pixels with data on both dates", f"{r.valid_fraction:.0%}")
+    if r.per_structure_m2:
+        st.dataframe(pd.DataFrame([{"structure": k, "changed m²": round(v)} for k, v in r.per_structure_m2.items()]),
+                     hide_index=True)
+    st.caption("Red: changed pixels (after matching the two images' brightness); yellow: small differences.")
+    _show(m, group=group, drawing=False, key="compare_difference")
