@@ -138,3 +138,22 @@ def test_facility_history_keeps_deleted_records(seeded):
     seeded.update_facility(seeded.get_facility("february-8-vinalon-complex").evolve(notes="x"), actor="ana")
     mine = facility_history(seeded.history(limit=50), PLANT)
     assert [(h.entity_id, h.action) for h in mine] == [(o.id, "delete")]
+
+
+def test_structure_dates_are_checked_and_a_cited_structure_is_not_deleted(tmp_path, monkeypatch):
+    store = _seeded(tmp_path, monkeypatch)
+    at = _app()
+    names = list(at.data_editor[1].value["name"])
+    b = names.index("Building B")
+    key = editor_keys(PLANT)[1]
+    at.session_state[key] = {"edited_rows": {b: {"removed": "20x4"}}, "added_rows": [], "deleted_rows": []}
+    at = at.button(key=f"edit_save_{PLANT}").click().run()
+    assert "removed '20x4'" in _plain(at.error[0]) or "date '20x4'" in _plain(at.error[0])
+    at.session_state[key] = {"edited_rows": {b: {"delete": True}}, "added_rows": [], "deleted_rows": []}
+    at = at.button(key=f"edit_save_{PLANT}").click().run()
+    assert "cannot be deleted: observations" in _plain(at.error[0])
+    at.session_state[key] = {"edited_rows": {b: {"built": "2020-05"}}, "added_rows": [], "deleted_rows": []}
+    at = at.button(key=f"edit_save_{PLANT}").click().run()
+    assert not at.error and not at.exception
+    built = {s.name: str(s.built) for s in store.list_structures(Filter(facility_ids=(PLANT,)))}
+    assert built["Building B"] == "2020-05"

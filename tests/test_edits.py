@@ -222,3 +222,17 @@ def test_cli_undo(cli):
     refused = cli("undo", "--yes", ok=False)
     assert refused.stderr.startswith("error: nothing to undo") and "Traceback" not in refused.stderr
     assert "import" in cli("undo", "--actor", "seed", "--yes", ok=False).stderr
+
+
+def test_undo_of_facility_and_structure_edits_keeps_their_geometry(populated):
+    f = populated.get_facility("site-1")
+    populated.update_facility(f.evolve(name="Renamed", aliases=({"name": "별칭", "lang": "ko"},)), actor="ana")
+    s = next(s for s in populated.list_structures() if s.id == "site-1.a")
+    populated.update_structure(s.evolve(built="~2019", name="A2"), actor="ana")
+    edits.undo_last(populated, "ana")
+    back = next(x for x in populated.list_structures() if x.id == "site-1.a")
+    assert (back.name, back.built, back.geometry) == ("A", None, s.geometry)
+    edits.undo_last(populated, "ana")
+    g = populated.get_facility("site-1")
+    assert (g.name, g.aliases, g.source_ids, g.version) == ("Site one", (), ("src-1",), 3)
+    assert g.geometry.equals(f.geometry)

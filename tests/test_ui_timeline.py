@@ -86,3 +86,23 @@ def test_chart_keeps_user_text_in_data_fields_only():
               for t in layer["encoding"].get("tooltip", [])}
     assert not titles & {"title", "image"}  # vega-tooltip's special keys (heading, <img src>)
     assert AREA_CAPTION.count("count 0") == 1
+
+
+def _chart_page() -> None:
+    import os
+
+    from facilities.store import Filter, open_store
+    from ui.timeline import show_timeline_chart
+
+    store = open_store(os.environ["TRACKER_DATABASE"])
+    flt = Filter(facility_ids=("february-11-plant",))
+    show_timeline_chart(store.list_observations(flt), store.list_structures(flt))
+
+
+def test_the_chart_renders_in_a_script(seeded, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("TRACKER_DATABASE", seeded.location)
+    at = AppTest.from_function(_chart_page, default_timeout=60).run()
+    assert not at.exception
+    assert any("count 0" in c.value for c in at.caption)
