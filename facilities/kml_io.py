@@ -304,7 +304,7 @@ def _extended_data(pm: Element) -> dict[str, Any]:
     return extra
 
 
-@dataclass
+@dataclass(eq=False)
 class _Placemark:
     number: int  # from 1
     name: str
@@ -360,8 +360,9 @@ def parse_kml(root: Element, *, repair: bool = False, skip_invalid: bool = False
     total = len(placemarks) + len(problems)
     if total == 0:
         raise InputError("has no placemarks to import", source=source)
-    polygonal = [p for p in placemarks if all(g.geom_type == "Polygon" for g in p.geometries)]
-    others = [p for p in placemarks if p not in polygonal]
+    polygonal, others = [], []
+    for p in placemarks:
+        (polygonal if all(g.geom_type == "Polygon" for g in p.geometries) else others).append(p)
     for p in others:
         if any(g.geom_type == "Polygon" for g in p.geometries):
             problems.append(PlacemarkProblem(p.number, None, "mixes polygons with points or lines in one "
@@ -400,7 +401,6 @@ def parse_kml(root: Element, *, repair: bool = False, skip_invalid: bool = False
                           shapely.multilinestrings(p.geometries) for p in others], dtype=object)
         checked, errors, geom_notes = check_geometries(geoms, allowed=ANY_GEOMETRY, repair=repair)
         outlines = shapely.STRtree([f.geometry for _, f in facilities]) if facilities else None
-        areas = [f.area_m2 for _, f in facilities]
         taken_structures: set[str] = set()
         for k, p in enumerate(others):
             try:
@@ -411,7 +411,7 @@ def parse_kml(root: Element, *, repair: bool = False, skip_invalid: bool = False
                     raise ValidationError(
                         f"is a {checked[k].geom_type} outside every outline in this file; a facility needs a "
                         "Polygon outline (points and lines inside one are imported as its buildings)")
-                owner = facilities[min(hits, key=lambda h: areas[h])][1]
+                owner = facilities[hits[0] if len(hits) == 1 else min(hits, key=lambda h: facilities[h][1].area_m2)][1]
                 sid = _unique(f"{owner.id}.{slugify(p.name)}", taken_structures)
                 structures.append(Structure(id=sid, facility_id=owner.id, name=p.name, geometry=checked[k],
                                             kind="building" if checked[k].geom_type.endswith("Point") else "line",
