@@ -406,16 +406,17 @@ def parse_kml(root: Element, *, repair: bool = False, skip_invalid: bool = False
             try:
                 if k in errors:
                     raise ValidationError(errors[k])
-                hits = [] if outlines is None else outlines.query(checked[k], predicate="within")
-                if len(hits) == 0:
+                hits = [] if outlines is None else list(outlines.query(checked[k], predicate="covered_by"))
+                if not hits:
                     raise ValidationError(
-                        f"is a {checked[k].geom_type} outside every outline in this file; a facility needs a "
+                        f"is a {checked[k].geom_type} not inside any outline in this file; a facility needs a "
                         "Polygon outline (points and lines inside one are imported as its buildings)")
-                owner = facilities[hits[0] if len(hits) == 1 else min(hits, key=lambda h: facilities[h][1].area_m2)][1]
+                owners = [facilities[h][1] for h in hits]  # nested outlines: the smallest holds it
+                owner = min(owners, key=lambda f: f.area_m2) if len(owners) > 1 else owners[0]
                 sid = _unique(f"{owner.id}.{slugify(p.name)}", taken_structures)
                 structures.append(Structure(id=sid, facility_id=owner.id, name=p.name, geometry=checked[k],
                                             kind="building" if checked[k].geom_type.endswith("Point") else "line",
-                                            notes=p.notes))
+                                            location_precision=default_precision, notes=p.notes))
             except (ValidationError, ValueError, TypeError) as err:
                 problems.append(PlacemarkProblem(p.number, None, str(err), name=p.name))
     problems.sort(key=lambda p: p.index)

@@ -170,7 +170,7 @@ def test_bad_placemarks_are_named_by_number_and_name():
     assert "placemark 2 ('Typo'): Polygon outer boundary: position 2 '127.61;39.9' is not lon,lat" in text
     assert "placemark 3 ('Swapped')" in text and "latitude" in text
     assert "placemark 4 ('Open ring')" in text and "not closed" in text
-    assert "placemark 5 ('Lonely well'): is a Point outside every outline" in text
+    assert "placemark 5 ('Lonely well'): is a Point not inside any outline" in text
     assert "placemark 6: has no <name>" in text
     registry, problems, _ = read(raw, skip_invalid=True)
     assert [f.name for f in registry.facilities] == ["Good"]
