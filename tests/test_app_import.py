@@ -179,6 +179,7 @@ def test_geotiff_upload_needs_a_date_then_is_imported(tmp_path):
     assert "Give the capture date" in _texts(at, "error")
     imagery = tmp_path / "data" / "imagery"
     assert not list(imagery.glob("*.tif"))
+    assert at.date_input(key="import_captured").min == dt.date(1960, 1, 1)  # archives older than 10 years
     at.date_input(key="import_captured").set_value(dt.date(2024, 5, 1))
     at.text_input(key="import_sensor").set_value("WV-3")
     at.button(key="import_image").click().run()

@@ -216,7 +216,8 @@ def import_uploaded_image(raw: bytes, name: str, settings: Settings, captured: d
 
 def _image_section(settings: Settings, name: str, raw: bytes) -> None:
     captured = st.date_input("Capture date (required: the date the image was taken)", value=None,
-                             max_value=dt.date.today(), key="import_captured")
+                             min_value=dt.date(1960, 1, 1), max_value=dt.date.today(),  # Corona to now
+                             key="import_captured")
     sensor = st.text_input("Sensor or provider (optional)", key="import_sensor")
     licence = st.text_input("Licence (optional)", key="import_licence")
     attribution = st.text_input("Attribution (optional)", key="import_attribution")
