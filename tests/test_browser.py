@@ -7,17 +7,10 @@ name runs no script. Screenshots of each step go to test-output/browser/.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
+from browser_helpers import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
 from shapely.geometry import box
 
 from facilities.model import Facility
@@ -26,19 +19,10 @@ from facilities.store import open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-output" / "browser"
 HOSTILE = "<img src=x onerror=alert(1)>"
-MAP_FRAME = 'iframe[title="streamlit_folium\\.st_folium"]'
 SELECTED_OUTLINE = ".leaflet-overlay-pane path.leaflet-interactive[stroke-width='4']"
 OFFLINE_NOTE = "Imagery service unreachable — offline basemap"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -51,76 +35,14 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store.add_facility(Facility(id="hostile", name=HOSTILE, geometry=box(127.60, 39.90, 127.61, 39.91),
                                 location_precision="digitised", notes="`${alert(2)}`"), actor="test")
     store.close()
-    port = free_port()
-    env = {**os.environ, "TRACKER_DATABASE": str(database), "TRACKER_DATA_DIR": str(tmp / "data"),
-           "TRACKER_CONFIG": str(tmp / "none.toml"), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    env.pop("TRACKER_OFFLINE", None)
-    log = (tmp / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{(tmp / 'streamlit.log').read_text()}")
-            time.sleep(0.3)
+    with serve_app(database, tmp) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (make browser installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+    with launch_chromium() as browser:
         yield browser
-        browser.close()
-
-
-class Recorder:
-    """What the page tried: blocked off-machine requests, dialogs, failed local scripts/styles."""
-
-    def __init__(self) -> None:
-        self.blocked: list[tuple[str, str]] = []  # (resource type, url)
-        self.dialogs: list[str] = []
-        self.local_assets: list[tuple[int, str, str]] = []  # (status, content type, url)
-
-    def route(self, route) -> None:
-        request = route.request
-        if urlsplit(request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            self.blocked.append((request.resource_type, request.url))
-            route.abort("internetdisconnected")
-
-    def dialog(self, dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def response(self, response) -> None:
-        if response.request.resource_type in ("script", "stylesheet"):
-            self.local_assets.append((response.status, response.headers.get("content-type", ""), response.url))
 
 
 @pytest.fixture
@@ -129,9 +51,7 @@ def browser_page(chromium) -> Iterator[tuple[object, Recorder]]:
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     recorder = Recorder()
     page = context.new_page()
-    page.route("**/*", recorder.route)
-    page.on("dialog", recorder.dialog)
-    page.on("response", recorder.response)
+    recorder.attach(page)
     yield page, recorder
     context.close()
 

@@ -5,7 +5,6 @@ checked before the first write, so a bad form writes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from collections.abc import Sequence
 
@@ -24,6 +23,7 @@ from .safe import markdown_text
 
 PRECISIONS = {"day": "Day", "month": "Month", "year": "Year", "approximate": "Approximate (month)"}
 NO_IMAGE = ""
+FLASH = "annotate_saved"
 
 
 def partial_date(day: dt.date, precision: str) -> str:
@@ -60,6 +60,8 @@ def _measure(geom) -> str:
 def show_annotate(store: Store, settings: Settings, facility: Facility, structures: Sequence[Structure],
                   result: dict, current: DatedLayer | None, shown: Sequence[DatedLayer]) -> None:
     st.markdown("**Record what you drew**")
+    if FLASH in st.session_state:
+        st.success(markdown_text(st.session_state.pop(FLASH)))
     drawing = (result or {}).get("last_active_drawing")
     if not drawing:
         st.caption("Draw a polygon, line or point with the tools at the map's top left; it can then be recorded "
@@ -142,6 +144,7 @@ def show_annotate(store: Store, settings: Settings, facility: Facility, structur
         kept = f" The new source {written[0]} was saved and can be cited again." if written else ""
         st.error(f"Not saved: the registry could not be written ({err}).{kept}")
         return
-    st.session_state["last_recorded"] = {"id": record.id, "kind": kind,
-                                         "drawing": json.dumps(drawing, sort_keys=True)}
-    st.success(markdown_text(f"Saved {kind.lower()} {record.id}."))
+    # Rerun: the map is drawn again with the new record on it and an empty draw layer, so the
+    # same shape cannot be saved twice by accident.
+    st.session_state[FLASH] = f"Saved {kind.lower()} {record.id}."
+    st.rerun()

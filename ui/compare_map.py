@@ -30,6 +30,7 @@ from .safe import safe_lines, safe_text
 SIDE_BY_SIDE_JS = "https://cdn.jsdelivr.net/gh/digidem/leaflet-side-by-side@2.0.0/leaflet-side-by-side.min.js"
 OUTLINE_COLOUR = "#ffd43b"  # yellow reads on dark imagery and on the light offline basemap
 ANNOTATION_COLOUR = "#e64980"
+IMAGERY_PANE = "dated-imagery"  # above the basemaps (tiles 200, offline land 250), below outlines (400)
 DRAW_OPTIONS = {"polyline": {"shapeOptions": {"color": ANNOTATION_COLOUR}},
                 "polygon": {"shapeOptions": {"color": ANNOTATION_COLOUR}, "allowIntersection": False},
                 "rectangle": {"shapeOptions": {"color": ANNOTATION_COLOUR}},
@@ -91,12 +92,12 @@ def date_layer(layer: DatedLayer, overlay_url: str | None = None,
         kwargs = {"subdomains": list(layer.subdomains)} if layer.subdomains else {}
         return folium.TileLayer(tiles=layer.tiles, attr=layer.attribution, name=safe_text(layer.title),
                                 max_zoom=layer.max_zoom, max_native_zoom=layer.max_native_zoom, overlay=True,
-                                control=False, **kwargs)
+                                control=False, pane=IMAGERY_PANE, **kwargs)
     if overlay_url is None or overlay_bounds is None:
         raise ValueError(f"{layer.key}: a server-rendered layer needs its overlay URL and bounds")
     image = folium.raster_layers.ImageOverlay(np.zeros((1, 1, 4), dtype=np.uint8),
                                               bounds=[list(b) for b in overlay_bounds], name=safe_text(layer.title),
-                                              attribution=layer.attribution, control=False)
+                                              attribution=layer.attribution, control=False, pane=IMAGERY_PANE)
     image.url = overlay_url  # folium would embed a path as a file; the app serves the PNG itself
     return image
 
@@ -131,10 +132,14 @@ def annotation_marks(observations: Sequence[Observation]) -> folium.FeatureGroup
         if o.geometry is None:
             continue
         tooltip = folium.Tooltip(safe_lines(f"{o.date} · {o.kind.value}", o.summary[:200]), sticky=True)
-        folium.GeoJson({"type": "Feature", "geometry": mapping(o.geometry), "properties": {}},
+        geom = o.geometry
+        if geom.geom_type == "Point":
+            folium.CircleMarker([geom.y, geom.x], radius=6, color=ANNOTATION_COLOUR, weight=2, fill=True,
+                                fill_opacity=0.3, tooltip=tooltip).add_to(group)
+            continue
+        folium.GeoJson({"type": "Feature", "geometry": mapping(geom), "properties": {}},
                        style_function=lambda _f: {"color": ANNOTATION_COLOUR, "weight": 2, "fillOpacity": 0.1,
                                                   "dashArray": "2 4"},
-                       marker=folium.CircleMarker(radius=5, color=ANNOTATION_COLOUR),
                        tooltip=tooltip).add_to(group)
     return group
 
@@ -150,6 +155,7 @@ def base_map(facility: Facility, structures: Sequence[Structure], observations: 
     m = folium.Map(location=[facility.geometry.centroid.y, facility.geometry.centroid.x], zoom_start=16, tiles=None,
                    control_scale=True, max_zoom=21)
     add_basemaps(m, offline=offline)
+    folium.map.CustomPane(IMAGERY_PANE, z_index=300, pointer_events=False).add_to(m)
     outline_layer(facility).add_to(m)
     structure_marks(structures).add_to(m)
     annotation_marks(observations).add_to(m)
@@ -181,6 +187,7 @@ def dual_map(facility: Facility, left: folium.Layer, right: folium.Layer, struct
                                control_scale=True, max_zoom=21)
     for side, layer in ((m.m1, left), (m.m2, right)):
         add_basemaps(side, offline=offline)
+        folium.map.CustomPane(IMAGERY_PANE, z_index=300, pointer_events=False).add_to(side)
         layer.add_to(side)
         outline_layer(facility).add_to(side)
         structure_marks(structures).add_to(side)
