@@ -191,3 +191,21 @@ def test_the_services_panel_says_what_is_unreachable(env: Path, monkeypatch: pyt
     row = panel.set_index("service").loc["Esri Wayback", "status"]
     assert row.startswith("unreachable"), row
 
+
+
+def test_the_timelines_image_link_opens_that_image(env: Path):
+    from facilities.model import ImageRef, Observation
+    from ui.pages import image_link
+
+    obs = Observation(id="o1", facility_id=PLANT, date="2022-05-01", kind="progress", summary="s",
+                      image=ImageRef(provider="esri-wayback", image_id="45134"))
+    assert image_link(obs) == "compare?facility=february-11-plant&image=esri-wayback%3A45134"
+    assert image_link(Observation(id="o2", facility_id=PLANT, date="2022", kind="progress", summary="s")) is None
+    at = AppTest.from_function(_page, kwargs={"facility_id": PLANT, "drawing": None}, default_timeout=120)
+    at.query_params["image"] = "esri-wayback:45134"
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="compare_after").value == "esri-wayback:45134"
+    assert at.selectbox(key="compare_before").value == "esri-wayback:10"
+    at.radio(key="compare_mode").set_value("Time slider").run()
+    assert at.select_slider(key="compare_slider").value == "esri-wayback:45134"

@@ -41,6 +41,12 @@ def _pick_pair(layers: Sequence[DatedLayer]) -> tuple[DatedLayer, DatedLayer]:
     by_key = {layer.key: layer for layer in layers}
     keys = list(by_key)
     first, last = default_pair(layers) or (layers[0], layers[-1])
+    wanted = st.query_params.get("image")  # the timeline's "open image" link
+    if wanted in by_key:
+        last = by_key[wanted]
+        if first.key == last.key or first.date > last.date:
+            earlier = [layer for layer in layers if layer.date < last.date]
+            first = earlier[-1] if earlier else first
     left, right = st.columns(2)
     before = left.selectbox("Before", keys, index=keys.index(first.key), format_func=lambda k: by_key[k].title,
                             key="compare_before")
@@ -117,7 +123,9 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
         if mode == "Time slider":
             keys = [layer.key for layer in layers]
             by_key = {layer.key: layer for layer in layers}
-            key = st.select_slider("Date", keys, value=keys[-1], format_func=lambda k: by_key[k].title[:60],
+            wanted = st.query_params.get("image")
+            key = st.select_slider("Date", keys, value=wanted if wanted in by_key else keys[-1],
+                                   format_func=lambda k: by_key[k].title[:60],
                                    key="compare_slider")
             drawn_on = by_key[key]
             current = [drawn_on]

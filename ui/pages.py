@@ -11,6 +11,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -21,10 +22,12 @@ from facilities.model import Facility, Observation, Source, Structure
 from facilities.settings import Settings
 from facilities.store import Filter, Store
 
+from .edit_panel import show_edit_panel
 from .map import precision_label
 from .map_view import show_map
 from .safe import markdown_text
 from .search import filter_facilities
+from .timeline import show_timeline_chart
 
 PICKER_KEY = "facility"
 READ_ERRORS = (FacilitiesError, sqlite3.Error, OSError)
@@ -156,8 +159,21 @@ def show_timeline(observations: Sequence[Observation], structures: dict[str, Str
     if not observations:
         st.info("No observations recorded for this facility yet.")
         return
-    st.dataframe(timeline_frame(observations, structures, sources), hide_index=True,
-                 column_config={"summary": st.column_config.TextColumn(width="large")})
+    show_timeline_chart(observations, list(structures.values()))
+    frame = timeline_frame(observations, structures, sources)
+    frame["compare"] = [image_link(o) for o in sorted(observations, key=lambda o: (o.date.start, o.date.end, o.id))]
+    st.dataframe(frame, hide_index=True,
+                 column_config={"summary": st.column_config.TextColumn(width="large"),
+                                "compare": st.column_config.LinkColumn(
+                                    "seen on", display_text="open image",
+                                    help="The image this was seen on, in the compare view")})
+
+
+def image_link(o: Observation) -> str | None:
+    """The compare view opened on the image an observation was seen on (None without an image)."""
+    if o.image is None or not o.image.image_id:
+        return None
+    return "compare?" + urlencode({PICKER_KEY: o.facility_id, "image": f"{o.image.provider}:{o.image.image_id}"})
 
 
 def show_sources(cited: Sequence[Source]) -> None:
@@ -265,3 +281,5 @@ def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -
     show_sources(sorted(cited, key=lambda s: (str(s.published or ""), s.id)))
     show_download(store, facility)
     show_site_report(store, facility, settings)
+    with st.expander("Edit, delete or undo"):
+        show_edit_panel(store, settings, facility)
