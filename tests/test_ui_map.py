@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -16,7 +17,16 @@ from imagery.errors import ImageryError
 from imagery.providers import BASEMAPS, ESRI_WORLD_IMAGERY, OPENSTREETMAP, get_provider
 from ui.assets import AssetError, LocalAssets, external_links, localise, walk, write_assets
 from ui.basemap import OFFLINE_NAME, OFFLINE_NOTE, land_geojson
-from ui.map import build_map
+from ui.map import (
+    LARGE_REGISTRY,
+    MAX_NEIGHBOURS,
+    MAX_ZOOM,
+    SiteClusters,
+    build_map,
+    map_parts,
+    neighbourhood,
+    view_for,
+)
 from ui.safe import markdown_text, safe_text
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -243,3 +253,115 @@ def test_providers_are_browser_only_data():
     assert ESRI_WORLD_IMAGERY.tile_url(3, 1, 2).endswith("/tile/3/2/1")
     with pytest.raises(ImageryError, match="known: esri-world-imagery"):
         get_provider("google")
+
+
+# ---------------------------------------------------------------- large registries
+
+def generated(n: int) -> list[Facility]:
+    import sys
+
+    bench = str(Path(__file__).resolve().parent.parent / "bench")
+    sys.path.insert(0, bench)
+    try:
+        import generate
+    finally:
+        sys.path.remove(bench)
+    return list(generate.generate(n).facilities)
+
+
+@pytest.fixture(scope="module")
+def ten_thousand() -> list[Facility]:
+    return generated(10_000)
+
+
+def base_script(m: folium.Map) -> str:
+    """The script streamlit-folium hashes to decide whether to re-mount the map."""
+    from streamlit_folium import _get_map_string, generate_js_hash
+
+    m.get_root().render()
+    return generate_js_hash(_get_map_string(m), "registry_map")
+
+
+def test_large_mode_above_the_threshold():
+    small = [Facility(id=f"f{i}", name=f"F {i}", geometry=square(10 + i * 0.01, 10)) for i in range(LARGE_REGISTRY)]
+    big = [*small, Facility(id="one-more", name="One more", geometry=square(20, 20))]
+    assert not map_parts(small, [], "f0").large
+    parts = map_parts(big, [], "f0")
+    assert parts.large
+    clusters = [e for e in walk(parts.base) if isinstance(e, SiteClusters)]
+    assert len(clusters) == 1 and clusters[0].layer_name == "Facilities"
+    assert not [e for e in walk(parts.base) if isinstance(e, folium.GeoJson) and e.layer_name != OFFLINE_NAME]
+    assert '"One more"' in clusters[0].rows_json
+
+
+def test_ten_thousand_sites_fit_a_byte_budget(ten_thousand):
+    selected = ten_thousand[4321]
+    parts = map_parts(ten_thousand, [], selected.id, offline=True)
+    base = len(render(parts.base).encode())
+    group = parts.selection
+    group_html = len(render(build_map(ten_thousand, [], selected.id, offline=True)).encode()) - base
+    # Measured: ~0.67 MB for the base map (of which 0.19 MB is the Natural Earth land), a few KB of
+    # selection; a plain folium map of the same outlines is ~15 MB.
+    assert base < 1_000_000, base
+    assert group_html < 150_000, group_html
+    outlines = [e for e in walk(group) if isinstance(e, folium.GeoJson)]
+    assert 1 <= len(outlines) <= 1 + MAX_NEIGHBOURS
+    for layer in outlines:  # simplified and rounded to 6 decimals
+        coords = re.findall(r"-?\d+\.(\d+)", str(layer.data["features"][0]["geometry"]["coordinates"]))
+        assert max(len(c) for c in coords) <= 6
+
+
+def test_neighbourhood_outlines_come_with_the_selection():
+    sites = [Facility(id=f"n{i}", name=f"N {i}", geometry=square(127.6 + i * 0.02, 39.9, 0.005)) for i in range(400)]
+    far = Facility(id="far", name="Far", geometry=square(10, 10))
+    parts = map_parts([*sites, far], [], "n0")
+    near = neighbourhood([*sites, far], sites[0])
+    assert [f.id for f in near][:2] == ["n1", "n2"] and "far" not in {f.id for f in near}
+    assert all(abs(f.geometry.bounds[0] - 127.6) < 0.1 for f in near)
+    layers = [e for e in walk(parts.selection) if isinstance(e, folium.GeoJson)]
+    assert len(layers) == len(near) + 1
+    assert layers[-1].style_function({})["weight"] == 4  # the selected outline, on top
+
+
+def test_hostile_names_are_text_in_the_cluster_layer(hostile):
+    facilities, structures = hostile
+    filler = [Facility(id=f"x{i}", name=f"X {i}", geometry=square(i * 0.05, 0)) for i in range(LARGE_REGISTRY)]
+    m = build_map([*facilities, *filler], structures, selected_id="x3")
+    html = render(m)
+    for raw in ("<img src=x", "${alert", "${globalThis", "tick`", "slash\\`", "</script><script>alert",
+                "alert(2)</script"):
+        assert raw not in html, raw
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in html and "\\u0024{alert(1)}" in html
+    assert html.count("</script>") == html.count("<script")
+    # Names reach the page as JSON data and are shown with textContent.
+    cluster = next(e for e in walk(m) if isinstance(e, SiteClusters))
+    script = cluster._template.module.script(cluster)
+    assert "name.textContent = layer.siteName" in script and "innerHTML" not in script
+    assert [r[2] for r in json.loads(cluster.rows_json)][:3] == [IMG, TEMPLATE, SCRIPT]
+
+
+@pytest.mark.parametrize("n", [3, LARGE_REGISTRY + 5])
+def test_the_base_map_does_not_depend_on_the_selection(n):
+    facilities = [Facility(id=f"s{i}", name=f"S {i}", geometry=square(127 + i * 0.03, 39.9)) for i in range(n)]
+    structures = [Structure(id="s1.a", facility_id="s1", name="A", geometry=Point(127.035, 39.905))]
+    one, two = map_parts(facilities, structures, "s0"), map_parts(facilities, structures, "s2")
+    assert base_script(one.base) == base_script(two.base)  # same map: no re-mount when switching
+    assert not [e for e in walk(one.base) if isinstance(e, folium.FitBounds)]
+    assert one.center != two.center and one.zoom != two.zoom  # the view moves, zoom re-applied
+    assert round(one.zoom) == round(two.zoom)  # the per-facility offset is below Leaflet's zoom snap
+
+
+def test_view_fits_the_selection():
+    (lat, lon), zoom = view_for([[39.9, 127.6], [39.91, 127.61]])
+    assert (lat, lon) == (pytest.approx(39.905, abs=1e-3), pytest.approx(127.605))
+    assert zoom == 15
+    assert view_for([[39.9, 127.6], [39.9, 127.6]])[1] == MAX_ZOOM  # a point: the closest zoom allowed
+    assert view_for([[-60, -170], [70, 170]])[1] == 1
+
+
+def test_the_map_loads_only_the_scripts_it_uses(assets):
+    m = localise(build_map([], []), assets)
+    html = render(m)
+    assert "leaflet." in html and "jquery" in html  # jQuery: folium's popups use $()
+    for unused in ("bootstrap", "font-awesome", "fontawesome", "awesome-markers", "glyphicons"):
+        assert unused not in html.lower(), unused

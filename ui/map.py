@@ -51,6 +51,8 @@ VIEW_PX = (700, 520)  # the map's drawable size (width, height) the view is fitt
 VIEW_PADDING_PX = 40
 COORD_DECIMALS = 6  # ~0.1 m: finer than any outline drawn from imagery
 POINT_DECIMALS = 5  # ~1 m: a site's marker
+MAP_SCRIPTS = ("leaflet", "jquery")
+MAP_STYLES = ("leaflet_css",)
 
 
 def is_approximate(precision: LocationPrecision | str) -> bool:
@@ -307,6 +309,10 @@ def base_map(facilities: Sequence[Facility], structures: Sequence[Structure], of
     # folium passes max_zoom only to a default tile layer; without tiles (offline) Leaflet's map
     # would have no maxZoom, which marker clustering needs.
     m.options["max_zoom"] = 21
+    # Leaflet, and jQuery for folium's popups: folium also links Bootstrap, Font Awesome (480 KB of
+    # embedded fonts in the offline copy) and Awesome Markers, which this map never uses.
+    m.default_js = [(name, url) for name, url in m.default_js if name in MAP_SCRIPTS]
+    m.default_css = [(name, url) for name, url in m.default_css if name in MAP_STYLES]
     add_basemaps(m, offline=offline)
     if is_large(facilities, threshold):
         SiteClusters(facilities).add_to(m)

@@ -1,0 +1,348 @@
+"""The registry map in a real browser: time to a drawn map, bytes sent to the page, and time to
+switch facility, against a plain folium map measured in the same run.
+
+    .venv/bin/python bench/app_bench.py            # seed, 10,000 facilities, 3 runs each
+    .venv/bin/python bench/app_bench.py --quick    # 2,000 facilities, 1 run each
+
+Real `streamlit run` servers on 127.0.0.1 (temporary registries, TRACKER_OFFLINE=1), Debian
+chromium through Playwright, every off-machine request blocked. Each navigation is a fresh browser
+context (cold cache). "Drawn" means, inside the map's iframe: for the baseline, N polygon paths;
+for our map, the selected outline plus every site loaded in the cluster layer. Bytes are HTTP
+response bodies and headers plus websocket frames received (Streamlit sends the map's script over
+the websocket). Prints medians and ratios and writes bench/out/app-<date>.json. Targets are
+PASS/MISS and never change the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import generate
+from shapely.geometry import mapping
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CHROMIUM = "/usr/bin/chromium"
+MAP_FRAME = 'iframe[title="streamlit_folium\\.st_folium"]'
+FRAME_JS = 'document.querySelector(\'iframe[title="streamlit_folium.st_folium"]\')'
+SELECTED = "path.leaflet-interactive[stroke-width='4']"
+SEED_FACILITY = "february-11-plant"
+
+TARGET_SEED_S = 2.5
+TARGET_LARGE_S = 4.0
+TARGET_LARGE_MB = 4.0
+TARGET_SWITCH_S = 1.0
+TARGET_VS_BASELINE = 3.0
+
+BASELINE_APP = '''
+"""A plain folium map of N polygons through st_folium, Leaflet served locally: the baseline."""
+import json, os, sys
+sys.path.insert(0, os.environ["BENCH_ROOT"])
+import folium
+import streamlit as st
+from streamlit_folium import st_folium
+from pathlib import Path
+from ui.assets import localise, serve_assets
+
+st.set_page_config(layout="wide")
+n = int(st.query_params.get("n", "1"))
+features = json.loads(Path(os.environ["BENCH_POLYGONS"]).read_text())["features"][:n]
+m = folium.Map(location=[20, 0], zoom_start=2)
+for feature in features:
+    folium.GeoJson(feature["geometry"], tooltip=folium.Tooltip(feature["properties"]["name"])).add_to(m)
+localise(m, serve_assets(Path(os.environ["TRACKER_DATA_DIR"])))
+st_folium(m, key="map", height=560, use_container_width=True, returned_objects=[])
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server(script: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    port = free_port()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                with contextlib.suppress(OSError), \
+                        urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.read().strip() == b"ok":
+                        break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
+                time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+class Session:
+    """One fresh browser context: cold cache, off-machine requests blocked, bytes counted."""
+
+    def __init__(self, browser) -> None:
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = self.context.new_page()
+        self.requests: list[Any] = []
+        self.ws_bytes = 0
+        self.page.route("**/*", self._route)
+        self.page.on("requestfinished", lambda request: self.requests.append(request))
+        self.page.on("websocket", self._websocket)
+
+    def _route(self, route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            route.abort("internetdisconnected")
+
+    def _websocket(self, ws) -> None:
+        def received(payload) -> None:
+            self.ws_bytes += len(payload if isinstance(payload, bytes) else payload.encode())
+        ws.on("framereceived", received)
+
+    def bytes_received(self) -> tuple[int, int, int]:
+        """(all HTTP, the map's HTTP: component files, websocket frames)."""
+        http = map_http = 0
+        for request in self.requests:
+            with contextlib.suppress(Exception):
+                sizes = request.sizes()
+                size = max(sizes["responseBodySize"], 0) + max(sizes["responseHeadersSize"], 0)
+                http += size
+                if "/component/" in request.url:
+                    map_http += size
+        return http, map_http, self.ws_bytes
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def wait_js(page, predicate: str, timeout_ms: int = 120_000) -> None:
+    """Poll `predicate` (a JS expression over `w`, the map iframe's window) from the page."""
+    page.wait_for_function(
+        f"() => {{ const f = {FRAME_JS}; const w = f && f.contentWindow;"
+        f" try {{ return !!(w && w.L && w.map_div && ({predicate})); }} catch (e) {{ return false; }} }}",
+        timeout=timeout_ms)
+
+
+def paths_at_least(n: int) -> str:
+    return f"w.document.querySelectorAll('.leaflet-overlay-pane path').length >= {n}"
+
+
+def ours_drawn(n_sites: int | None) -> str:
+    selected = f"w.document.querySelector(\"{SELECTED}\")"
+    if n_sites is None:
+        return selected
+    return (f"{selected} && Object.values(w.map_div._layers).some(l => l instanceof w.L.MarkerClusterGroup"
+            f" && l.getLayers().length >= {n_sites})")
+
+
+def navigate(browser, url: str, predicate: str) -> dict[str, float]:
+    session = Session(browser)
+    try:
+        t0 = time.perf_counter()
+        session.page.goto(url, wait_until="commit")
+        wait_js(session.page, predicate)
+        seconds = time.perf_counter() - t0
+        session.page.wait_for_timeout(300)  # let in-flight responses finish before counting them
+        http, map_http, ws = session.bytes_received()
+        return {"s": seconds, "http_bytes": http, "ws_bytes": ws, "bytes": http + ws, "map_bytes": map_http + ws}
+    finally:
+        session.close()
+
+
+def switching(browser, url: str, names: list[str], n_sites: int | None) -> dict[str, Any]:
+    """Pick each facility in turn in the sidebar; time from the click on its option to the
+    selected outline changing in the map. Also whether the map's window survived (no reload)."""
+    session = Session(browser)
+    page = session.page
+    try:
+        page.goto(url, wait_until="commit")
+        wait_js(page, ours_drawn(n_sites))
+        page.evaluate(f"{FRAME_JS}.contentWindow.__mark = 1")
+        times = []
+        for name in names:
+            before = page.evaluate(f"{FRAME_JS}.contentDocument.querySelector(\"{SELECTED}\").getAttribute('d')")
+            box = page.get_by_test_id("stSidebar").get_by_role("combobox")
+            box.click()
+            box.fill(name)
+            option = page.get_by_role("option", name=name, exact=True)
+            option.wait_for()
+            t0 = time.perf_counter()
+            option.click()
+            wait_js(page, f"w.document.querySelector(\"{SELECTED}\") && "
+                          f"w.document.querySelector(\"{SELECTED}\").getAttribute('d') !== {json.dumps(before)}")
+            times.append(time.perf_counter() - t0)
+            page.wait_for_timeout(500)  # let the rerun finish before the next pick
+        kept = page.evaluate(f"{FRAME_JS}.contentWindow.__mark === 1")
+        return {"s": times, "map_kept": bool(kept)}
+    finally:
+        session.close()
+
+
+def median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+class Report:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.data: dict[str, Any] = {}
+
+    def out(self, line: str = "") -> None:
+        self.lines.append(line)
+        print(line, flush=True)
+
+    def row(self, label: str, runs: list[dict[str, float]]) -> None:
+        self.data[label] = runs
+        self.out(f"  {label:<44} {median(runs, 's'):7.2f} s  {median(runs, 'bytes') / 1e6:7.2f} MB"
+                 f"  {median(runs, 'map_bytes') / 1e6:7.2f} MB  (n={len(runs)})")
+
+    def verdict(self, label: str, ok: bool, detail: str) -> None:
+        self.out(f"  {label:<44} {'PASS' if ok else 'MISS':>7}    {detail}")
+
+
+def polygons_file(path: Path, n: int) -> Path:
+    registry = generate.generate(n)
+    features = [{"type": "Feature", "geometry": mapping(f.geometry), "properties": {"name": f.name}}
+                for f in registry.facilities]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 facilities and one run per case")
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--facilities", type=int, default=None)
+    args = parser.parse_args(argv)
+    runs = args.runs or (1 if args.quick else 3)
+    n = args.facilities or (2000 if args.quick else 10_000)
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing (make browser installs it)", file=sys.stderr)
+        return 1
+    from playwright.sync_api import sync_playwright
+
+    rep = Report()
+    work = Path(tempfile.mkdtemp(prefix="app-bench-"))
+    try:
+        large_db = work / "large.gpkg"
+        shutil.copyfile(generate.build_store(n), large_db)
+        polygons = polygons_file(work / "polygons.geojson", n)
+        base_env = {"TRACKER_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+                    "TRACKER_CONFIG": str(work / "none.toml"), "BENCH_ROOT": str(ROOT)}
+        seed_env = {**base_env, "TRACKER_DATABASE": str(work / "seed.gpkg"), "TRACKER_DATA_DIR": str(work / "d1")}
+        large_env = {**base_env, "TRACKER_DATABASE": str(large_db), "TRACKER_DATA_DIR": str(work / "d2"),
+                     "TRACKER_SEED": "0"}
+        baseline_env = {**base_env, "TRACKER_DATABASE": str(work / "unused.gpkg"), "TRACKER_DATA_DIR": str(work / "d3"),
+                        "BENCH_POLYGONS": str(polygons)}
+        baseline_script = work / "baseline_app.py"
+        baseline_script.write_text(BASELINE_APP)
+        registry = generate.generate(n)
+        first, others = registry.facilities[0], [registry.facilities[i] for i in (n // 3, n // 2, (2 * n) // 3)]
+        small_n = 1000 if n >= 10_000 else max(1, n // 10)
+
+        rep.out(f"App map bench {dt.datetime.now().isoformat(timespec='seconds')}: {n:,} generated facilities, "
+                f"{runs} run(s) per case (medians), chromium headless, offline")
+        with sync_playwright() as p, \
+                server(ROOT / "app.py", seed_env, work / "seed.log") as seed_url, \
+                server(ROOT / "app.py", large_env, work / "large.log") as large_url, \
+                server(baseline_script, baseline_env, work / "baseline.log") as base_url:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            cases = {
+                "baseline: plain folium, 1 polygon": (f"{base_url}/?n=1", paths_at_least(1)),
+                f"baseline: plain folium, {small_n:,} polygons": (f"{base_url}/?n={small_n}", paths_at_least(small_n)),
+                f"baseline: plain folium, {n:,} polygons": (f"{base_url}/?n={n}", paths_at_least(n)),
+                "ours: seed registry": (f"{seed_url}/?facility={SEED_FACILITY}", ours_drawn(None)),
+                f"ours: {n:,} facilities": (f"{large_url}/?facility={first.id}", ours_drawn(n)),
+            }
+            for url, predicate in cases.values():  # warm-up: imports, asset files, caches
+                navigate(browser, url, predicate)
+            results: dict[str, list[dict[str, float]]] = {label: [] for label in cases}
+            for _ in range(runs):  # interleaved, so load on the machine hits every case alike
+                for label, (url, predicate) in cases.items():
+                    results[label].append(navigate(browser, url, predicate))
+            rep.out("\nNavigation to the map drawn: median time, bytes sent to the page (all; the map's share:"
+                    " websocket frames + component files)")
+            for label, samples in results.items():
+                rep.row(label, samples)
+            switch = switching(browser, f"{large_url}/?facility={first.id}", [f.name for f in others][:max(runs, 1)], n)
+            browser.close()
+
+        b1 = results["baseline: plain folium, 1 polygon"]
+        bn = results[f"baseline: plain folium, {n:,} polygons"]
+        seed = results["ours: seed registry"]
+        large = results[f"ours: {n:,} facilities"]
+        switch_s = statistics.median(switch["s"])
+        rep.data["switch"] = switch
+        rep.out("\nSwitching facility in the sidebar (ours, "
+                f"{n:,} facilities): median {switch_s:.2f} s over {len(switch['s'])} picks "
+                f"{[round(s, 2) for s in switch['s']]}; map reloaded: {'no' if switch['map_kept'] else 'YES'}")
+
+        rep.out("\nRatios (baseline / ours, same run)")
+        rep.out(f"  seed registry vs 1 polygon: time {median(b1, 's') / median(seed, 's'):.2f}x, "
+                f"bytes {median(b1, 'bytes') / median(seed, 'bytes'):.2f}x")
+        rep.out(f"  {n:,} facilities vs {n:,} polygons: time {median(bn, 's') / median(large, 's'):.2f}x, "
+                f"bytes {median(bn, 'bytes') / median(large, 'bytes'):.2f}x, "
+                f"map bytes {median(bn, 'map_bytes') / median(large, 'map_bytes'):.2f}x")
+        bs = results[f"baseline: plain folium, {small_n:,} polygons"]
+        rep.out(f"  {n:,} facilities vs {small_n:,} polygons: time {median(bs, 's') / median(large, 's'):.2f}x, "
+                f"bytes {median(bs, 'bytes') / median(large, 'bytes'):.2f}x")
+
+        rep.out("\nTargets")
+        rep.verdict("seed registry drawn", median(seed, "s") <= TARGET_SEED_S,
+                    f"{median(seed, 's'):.2f} s <= {TARGET_SEED_S} s")
+        rep.verdict(f"{n:,} facilities drawn", median(large, "s") <= TARGET_LARGE_S,
+                    f"{median(large, 's'):.2f} s <= {TARGET_LARGE_S} s")
+        rep.verdict(f"{n:,} facilities bytes", median(large, "bytes") <= TARGET_LARGE_MB * 1e6,
+                    f"{median(large, 'bytes') / 1e6:.2f} MB <= {TARGET_LARGE_MB} MB")
+        rep.verdict("3x faster than the baseline", median(bn, "s") / median(large, "s") >= TARGET_VS_BASELINE,
+                    f"{median(bn, 's') / median(large, 's'):.2f}x >= {TARGET_VS_BASELINE}x")
+        rep.verdict("3x lighter than the baseline", median(bn, "bytes") / median(large, "bytes") >= TARGET_VS_BASELINE,
+                    f"{median(bn, 'bytes') / median(large, 'bytes'):.2f}x >= {TARGET_VS_BASELINE}x")
+        rep.verdict("3x lighter than the baseline (map's share)",
+                    median(bn, "map_bytes") / median(large, "map_bytes") >= TARGET_VS_BASELINE,
+                    f"{median(bn, 'map_bytes') / median(large, 'map_bytes'):.2f}x >= {TARGET_VS_BASELINE}x")
+        rep.verdict("switching facility", switch_s < TARGET_SWITCH_S and switch["map_kept"],
+                    f"{switch_s:.2f} s < {TARGET_SWITCH_S} s, without reloading the map")
+        out = HERE / "out" / f"app-{dt.datetime.now().strftime('%Y-%m-%dT%H%M%S')}.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps({"facilities": n, "runs": runs, "results": rep.data, "lines": rep.lines}, indent=1))
+        rep.out(f"\nwritten {out}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
