@@ -54,3 +54,6 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+bench-app: install
+	$(PY) bench/app_bench.py
