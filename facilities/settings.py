@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     wayback_tile_url: str | None = Field(
         None, description="Wayback tile template with {s}, {release}, {z}, {y}, {x} (shown by the browser only).")
     wayback_subdomains: list[str] | None = Field(None, description="Values for {s} in the Wayback tile template.")
+    stac_url: str | None = Field(None, description="STAC API searched for Sentinel-2 L2A scenes (Earth Search).")
+    stac_asset_hosts: list[str] | None = Field(None, description="Hosts Sentinel-2 image files may be read from.")
     imagery_allow_hosts: list[str] = Field(
         default_factory=list,
         description="Hosts (host or host:port) exempt from the https-and-public-address rule, e.g. a local mirror.")

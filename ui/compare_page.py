@@ -24,7 +24,8 @@ from .imagery_service import Catalogue, catalogue, difference, overlay, status
 from .safe import markdown_text
 
 MODES = ("Swipe", "Side by side", "Time slider", "Difference")
-SOURCES = ("Wayback", "Sentinel-2 cloudless", "Local images")
+SOURCES = ("Wayback", "Sentinel-2 cloudless", "Local images", "Sentinel-2 scenes")
+DEFAULT_SOURCES = SOURCES[:3]  # scenes: a STAC search and a cloud check per scene, so only when asked
 MAP_HEIGHT = 560
 READ_ERRORS = (FacilitiesError, sqlite3.Error, OSError)
 
@@ -91,11 +92,12 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
     st.subheader(markdown_text(facility.name))
 
     c1, c2 = st.columns([3, 2])
-    chosen = c1.multiselect("Sources", SOURCES, default=list(SOURCES), key="compare_sources")
+    chosen = c1.multiselect("Sources", SOURCES, default=list(DEFAULT_SOURCES), key="compare_sources")
     show_all = c2.toggle("Every Wayback release", value=False, key="compare_all_releases",
                          help="Off: only releases whose imagery changed over this site. On: all releases.")
     cat = catalogue(settings, facility.geometry, wayback="Wayback" in chosen,
-                    mosaics="Sentinel-2 cloudless" in chosen, local="Local images" in chosen, show_all=show_all)
+                    mosaics="Sentinel-2 cloudless" in chosen, local="Local images" in chosen,
+                    scenes="Sentinel-2 scenes" in chosen, show_all=show_all)
     for service, problem in cat.problems.items():
         st.warning(f"{service}: {problem}")
     if cat.wayback_scanned and "Wayback" in chosen:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import shapely
@@ -27,6 +27,8 @@ from imagery.errors import ImageryError, OfflineError
 from imagery.http import HttpClient, HttpConfig
 from imagery.local import LocalSource
 from imagery.mosaics import EoxMosaics
+from imagery.stac import PROVIDER as SENTINEL2
+from imagery.stac import Sentinel2Source, StacConfig
 from imagery.wayback import Endpoints, Wayback
 
 OVERLAY_COMPONENT = "imagery_overlays"
@@ -43,6 +45,7 @@ class Services:
     eox: EoxMosaics
     local: LocalSource
     endpoints: Endpoints
+    sentinel2: Sentinel2Source
 
 
 def endpoints_for(settings: Settings) -> Endpoints:
@@ -76,8 +79,13 @@ def services(settings: Settings) -> Services:
             client = HttpClient(config, offline=settings.offline)
             cache = Cache(Path(settings.data_dir) / "imagery-cache")
             endpoints = endpoints_for(settings)
+            stac = StacConfig(timeout=(min(5.0, timeout), timeout), max_retries=2)
+            if settings.stac_url:
+                stac = replace(stac, url=settings.stac_url)
+            if settings.stac_asset_hosts is not None:
+                stac = replace(stac, asset_hosts=tuple(settings.stac_asset_hosts))
             found = Services(client, cache, Wayback(client, cache, endpoints), EoxMosaics(client, cache),
-                             LocalSource(settings.data_dir), endpoints)
+                             LocalSource(settings.data_dir), endpoints, Sentinel2Source(stac))
             _services[key] = found
     return found
 
@@ -140,8 +148,19 @@ def _reason(err: BaseException) -> str:
     return str(err)
 
 
+@st.cache_data(ttl=3600, show_spinner="Searching Sentinel-2 scenes…", max_entries=64)
+def _scenes(_settings: Settings, settings_key: str, bbox: BBox) -> tuple[list[Capture], str | None]:
+    del settings_key
+    if _settings.offline:
+        return [], "offline mode: scenes are searched online"
+    try:
+        return services(_settings).sentinel2.captures(bbox), None
+    except ImageryError as err:
+        return [], str(err)
+
+
 def catalogue(settings: Settings, outline: BaseGeometry, *, wayback: bool = True, mosaics: bool = True,
-              local: bool = True, show_all: bool = False) -> Catalogue:
+              local: bool = True, scenes: bool = False, show_all: bool = False) -> Catalogue:
     """Every dated layer of the outline's area from the chosen sources, oldest first."""
     svc = services(settings)
     groups: list[list[DatedLayer]] = []
@@ -160,6 +179,11 @@ def catalogue(settings: Settings, outline: BaseGeometry, *, wayback: bool = True
             groups.append(capture_layers(svc.local.captures(padded_bbox(outline)), "Local image"))
         except (ImageryError, OSError) as err:
             result.problems["Local images"] = str(err)
+    if scenes:
+        found, problem = _scenes(settings, _settings_key(settings), padded_bbox(outline))
+        if problem:
+            result.problems["Sentinel-2 scenes"] = problem
+        groups.append(capture_layers(found, "Sentinel-2 scene"))
     result.layers = timeline(*groups)
     return result
 
@@ -194,6 +218,8 @@ def _read(settings: Settings, layer: DatedLayer, bbox: BBox):
     svc = services(settings)
     if layer.capture is not None and layer.capture.provider == "local":
         return svc.local.read(layer.capture, bbox, (CHIP_PX, CHIP_PX))
+    if layer.capture is not None and layer.capture.provider == SENTINEL2:
+        return svc.sentinel2.read(layer.capture, bbox, (CHIP_PX, CHIP_PX))
     if layer.readable and layer.key.startswith("eox-"):
         cap = next(c for c in svc.eox.captures(bbox) if c.provider == layer.key)
         return svc.eox.read(cap, bbox, (CHIP_PX, CHIP_PX))

@@ -186,3 +186,25 @@ def test_stalled_asset_server_times_out(stac, monkeypatch):
     with pytest.raises(RasterError):
         chips.make_chip(f"{stac.url}/stalled/TCI.tif", grid_for_bbox(AOI, pixel_size=10))
     assert time.perf_counter() - started < 3.5
+
+
+def test_scenes_in_the_compare_catalogue_and_their_difference(stac, tmp_path, monkeypatch):
+    """The compare view's catalogue lists clear scenes (the forged host's item is dropped) and the
+    difference of two scenes of identical pixels finds no change."""
+    from shapely.geometry import box
+
+    from facilities.settings import load_settings
+    from ui.imagery_service import catalogue, difference
+
+    settings = load_settings(database=str(tmp_path / "r.gpkg"), data_dir=tmp_path / "data", stac_url=stac.url + "/",
+                             stac_asset_hosts=["127.0.0.1"], imagery_allow_hosts=["127.0.0.1"], request_timeout=5)
+    outline = box(*AOI).buffer(-0.002)
+    cat = catalogue(settings, outline, wayback=False, mosaics=False, local=False, scenes=True)
+    assert not cat.problems
+    assert [(layer.date.isoformat(), layer.readable) for layer in cat.layers] == [("2023-09-03", True),
+                                                                                  ("2024-05-17", True)]
+    assert all(layer.certainty is DateCertainty.CAPTURED for layer in cat.layers)
+    assert "Copernicus Sentinel data 2024" in cat.layers[1].attribution_text
+    diff = difference(settings, cat.layers[0], cat.layers[1], outline)
+    assert diff.result.changed_m2_inside == 0.0
+    assert diff.overlay.url.endswith(".png") and (tmp_path / "data" / "overlays").is_dir()
