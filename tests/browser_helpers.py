@@ -30,8 +30,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_app(database: Path, workdir: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """`streamlit run app.py` on a free port with its own registry and data dir; yields the base URL."""
+def serve_app(database: Path, workdir: Path, env: Mapping[str, str] | None = None,
+              script: Path = ROOT / "app.py") -> Iterator[str]:
+    """`streamlit run app.py` (or `script`) on a free port with its own registry and data dir;
+    yields the base URL."""
     port = free_port()
     full_env = {**os.environ, "TRACKER_DATABASE": str(database), "TRACKER_DATA_DIR": str(workdir / "data"),
                 "TRACKER_CONFIG": str(workdir / "none.toml"), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
@@ -41,7 +43,7 @@ def serve_app(database: Path, workdir: Path, env: Mapping[str, str] | None = Non
     log_path = workdir / "streamlit.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1"],
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"

@@ -135,3 +135,43 @@ def test_site_report_button_offers_html_and_pdf(tmp_path, monkeypatch):
     assert not at.exception
     labels = [b.label for b in at.get("download_button")]
     assert "Download HTML report" in labels and "Download PDF report" in labels
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Bytes behind download buttons by media file id: AppTest's media store is gone after a run."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    kept: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        kept[file_id] = self._files_by_id[file_id].content
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return kept
+
+
+def _download(at: AppTest, downloads: dict[str, bytes], label: str) -> bytes:
+    button = next(b for b in at.get("download_button") if b.label == label)
+    return downloads[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]
+
+
+def test_export_of_the_facility_and_of_the_filtered_selection(database: Path, downloads):
+    import json
+
+    at = run(facility="february-11-plant")
+    assert [b.label for b in at.get("download_button")] == ["Download GeoJSON report"]
+    one = json.loads(_download(at, downloads, "Download GeoJSON report"))
+    ids = {f["properties"].get("facility_id") or f["properties"]["id"] for f in one["features"]}
+    assert ids == {"february-11-plant"}
+    assert sum(f["properties"]["feature_type"] == "observation" for f in one["features"]) == 13
+    at.multiselect(key="filter_country").set_value(["KP"])
+    at = run(at)
+    label = "Download GeoJSON of the 2 facilities shown"
+    assert label in [b.label for b in at.get("download_button")]
+    both = json.loads(_download(at, downloads, label))
+    assert {f["properties"]["id"] for f in both["features"] if f["properties"]["feature_type"] == "facility"} == {
+        "february-11-plant", "february-8-vinalon-complex"}

@@ -64,19 +64,20 @@ def _filter_sidebar(facilities: Sequence[Facility], last_observations: dict[str,
 
 
 def pick_facility(facilities: Sequence[Facility],
-                  last_observations: dict[str, dt.date] | None = None) -> str | None:
+                  last_observations: dict[str, dt.date] | None = None) -> tuple[str | None, list[str]]:
     """Sidebar search, filters and picker; the choice is also kept in the URL (?facility=id) so a
-    view can be shared. None when no facility passes the search and filters."""
+    view can be shared. Returns the chosen id (None when no facility passes the search and filters)
+    and the ids that pass."""
     shown = _filter_sidebar(facilities, last_observations or {})
     if not shown:
         st.sidebar.info("No facility matches")
-        return None
+        return None, []
     ids = [f.id for f in shown]
     wanted = st.query_params.get(PICKER_KEY)
     index = ids.index(wanted) if wanted in ids else 0
     selected = st.sidebar.selectbox("Facility", ids, index=index, format_func=_label(facilities), key=PICKER_KEY)
     st.query_params[PICKER_KEY] = selected
-    return selected
+    return selected, ids
 
 
 def _last_observations(store: Store) -> dict[str, dt.date]:
@@ -187,14 +188,27 @@ def show_sources(cited: Sequence[Source]) -> None:
     )
 
 
-def show_download(store: Store, facility: Facility) -> None:
+def show_download(store: Store, facility: Facility, shown_ids: Sequence[str] = ()) -> None:
+    """The facility's GeoJSON report and, when a search or filter is active, the one of every
+    facility it shows (the same files as `facilities export --facility ...`)."""
     try:
         report = export_text(store, Filter(facility_ids=(facility.id,)))
     except READ_ERRORS as err:
         st.error(f"The GeoJSON report cannot be made: {err}")
         return
-    st.download_button("Download GeoJSON report", data=report, file_name=f"{facility.id}.geojson",
-                       mime="application/geo+json", key="download_report")
+    left, right = st.columns(2)
+    left.download_button("Download GeoJSON report", data=report, file_name=f"{facility.id}.geojson",
+                         mime="application/geo+json", key="download_report")
+    narrowed = any(st.session_state.get(k) for k in ("search", "filter_country", "filter_category",
+                                                     "filter_status", "filter_observed_since"))
+    if narrowed and len(shown_ids) > 1:
+        try:
+            selection = export_text(store, Filter(facility_ids=tuple(shown_ids)))
+        except READ_ERRORS as err:
+            st.error(f"The GeoJSON report of the selection cannot be made: {err}")
+            return
+        right.download_button(f"Download GeoJSON of the {len(shown_ids)} facilities shown", data=selection,
+                              file_name="selection.geojson", mime="application/geo+json", key="download_selection")
 
 
 def show_site_report(store: Store, facility: Facility, settings: Settings) -> None:
@@ -231,6 +245,7 @@ class SiteChoice:
 
     facilities: list[Facility]
     selected_id: str | None
+    shown_ids: tuple[str, ...] = ()  # the facilities that pass the search and filters
 
 
 def choose_site(store: Store) -> SiteChoice | None:
@@ -249,9 +264,9 @@ def choose_site(store: Store) -> SiteChoice | None:
     except READ_ERRORS as err:
         st.error(f"The registry's observations cannot be read: {err}")
         return None
-    selected_id = pick_facility(facilities, last_observations)
+    selected_id, shown = pick_facility(facilities, last_observations)
     st.sidebar.caption(f"{len(facilities)} facilities in the registry")
-    return SiteChoice(facilities, selected_id)
+    return SiteChoice(facilities, selected_id, tuple(shown))
 
 
 def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -> None:
@@ -279,7 +294,7 @@ def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -
     show_details(facility, sources)
     show_timeline(observations, own_structures, sources)
     show_sources(sorted(cited, key=lambda s: (str(s.published or ""), s.id)))
-    show_download(store, facility)
+    show_download(store, facility, choice.shown_ids)
     show_site_report(store, facility, settings)
     with st.expander("Edit, delete or undo"):
         show_edit_panel(store, settings, facility)
