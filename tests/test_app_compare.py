@@ -209,3 +209,36 @@ def test_the_timelines_image_link_opens_that_image(env: Path):
     assert at.selectbox(key="compare_before").value == "esri-wayback:10"
     at.radio(key="compare_mode").set_value("Time slider").run()
     assert at.select_slider(key="compare_slider").value == "esri-wayback:45134"
+
+
+def test_offline_the_page_uses_what_is_cached_and_local(env: Path, monkeypatch: pytest.MonkeyPatch, wayback):
+    """Viewed once online, the site's releases come back offline from the cache (no request); local
+    images are always there; the services panel says the online services are off."""
+    from imagery.local import import_image
+
+    import_image(_geotiff(env / "a.tif", 1, False), env / "data", dt.date(2020, 5, 1))
+    online = run()
+    online_options = online.selectbox(key="compare_before").options
+    monkeypatch.setenv("TRACKER_OFFLINE", "true")
+    before = wayback.counts["total"]
+    offline = run()
+    assert wayback.counts["total"] == before, "offline mode made a request"
+    options = offline.selectbox(key="compare_before").options
+    assert [o for o in options if "Wayback" in o] == [o for o in online_options if "Wayback" in o]
+    assert any("Local image" in o for o in options)
+    assert not any("cloudless" in o for o in options)  # online-only composites are not offered offline
+    panel = next(d.value for d in offline.dataframe if "service" in d.value.columns).set_index("service")
+    assert panel.loc["Esri Wayback", "status"] == "off (offline mode)"
+    assert panel.loc["Local images", "on this machine"] == "1 imported images"
+
+
+def test_offline_with_nothing_cached_says_so_and_still_offers_local_images(env: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch):
+    from imagery.local import import_image
+
+    import_image(_geotiff(env / "a.tif", 1, False), env / "data", dt.date(2020, 5, 1))
+    monkeypatch.setenv("TRACKER_OFFLINE", "true")
+    at = run()
+    assert any("offline mode: nothing cached" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.radio(key="compare_mode").options == ["Time slider"]  # one date: nothing to compare yet
+    assert "Local image" in at.select_slider(key="compare_slider").options[0]
