@@ -8,8 +8,11 @@ and a failing service becomes a message in `Catalogue.problems`, never an except
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from facilities.settings import Settings
 from imagery.base import BBox, Capture
 from imagery.cache import Cache
 from imagery.catalogue import DatedLayer, capture_layers, mosaic_layers, timeline, wayback_layers
-from imagery.chips import align, grid_for_bbox, to_rgba8, write_overlay_png
+from imagery.chips import Grid, align, grid_for_bbox, to_rgba8, write_overlay_png
 from imagery.compare import Comparison, compare, heatmap_rgba
 from imagery.errors import ImageryError, OfflineError
 from imagery.http import HttpClient, HttpConfig
@@ -29,7 +32,7 @@ from imagery.local import LocalSource
 from imagery.mosaics import EoxMosaics
 from imagery.stac import PROVIDER as SENTINEL2
 from imagery.stac import Sentinel2Source, StacConfig
-from imagery.wayback import Endpoints, Wayback
+from imagery.wayback import Endpoints, Wayback, capture_from
 
 OVERLAY_COMPONENT = "imagery_overlays"
 METADATA_RELEASES = 24  # capture dates are looked up for at most this many changed releases
@@ -92,8 +95,6 @@ def services(settings: Settings) -> Services:
 
 def padded_bbox(geometry: BaseGeometry, pad_m: float = PAD_M) -> BBox:
     """The outline's bbox grown by pad_m metres (degrees scaled by latitude)."""
-    import math
-
     w, s, e, n = geometry.bounds
     dlat = pad_m / 111_320.0
     dlon = pad_m / (111_320.0 * max(0.01, math.cos(math.radians((s + n) / 2))))
@@ -133,8 +134,6 @@ def _wayback(_settings: Settings, settings_key: str, area_wkb: bytes) -> tuple[l
         wanted = [r for r in releases if r.number in set(changed)][:METADATA_RELEASES]
         for rel in wanted:
             try:
-                from imagery.wayback import capture_from
-
                 captures[rel.number] = capture_from(rel, svc.wayback.capture_metadata(rel, area))
             except ImageryError as err:
                 problems.setdefault("Wayback metadata", _reason(err))
@@ -234,13 +233,9 @@ def overlay(settings: Settings, layer: DatedLayer, outline: BaseGeometry) -> Ove
     png, meta = directory / f"{stem}.png", directory / f"{stem}.bounds"
     if not (png.is_file() and meta.is_file()):
         chip = _read(settings, layer, bbox)
-        from imagery.chips import Grid
-
         bounds = write_overlay_png(to_rgba8(chip.data, chip.nodata), Grid.of(chip), png)
-        meta.write_text(repr(bounds))
-    import ast
-
-    return Overlay(f"{prefix}/{png.name}", ast.literal_eval(meta.read_text()))
+        meta.write_text(json.dumps(bounds))
+    return Overlay(f"{prefix}/{png.name}", json.loads(meta.read_text()))
 
 
 @dataclass(frozen=True)
@@ -257,7 +252,6 @@ def difference(settings: Settings, before: DatedLayer, after: DatedLayer, outlin
             raise ImageryError(f"{layer.title}: its terms allow display only, so no difference can be computed; "
                                "compare it by swipe, or pick local, Sentinel-2 or Sentinel-2 cloudless dates")
     bbox = padded_bbox(outline)
-    w, s, e, n = bbox
     grid = grid_for_bbox(bbox, size=_grid_size(bbox))
     a, b = align(_read(settings, before, bbox), grid), align(_read(settings, after, bbox), grid)
     result = compare(a, b, outline=outline, structures=structures)
@@ -268,8 +262,6 @@ def difference(settings: Settings, before: DatedLayer, after: DatedLayer, outlin
 
 
 def _grid_size(bbox: BBox) -> tuple[int, int]:
-    import math
-
     w, s, e, n = bbox
     aspect = (e - w) * math.cos(math.radians((s + n) / 2)) / (n - s)
     return (CHIP_PX, max(1, round(CHIP_PX / aspect))) if aspect >= 1 else (max(1, round(CHIP_PX * aspect)), CHIP_PX)
@@ -280,23 +272,25 @@ def _grid_size(bbox: BBox) -> tuple[int, int]:
 
 @st.cache_data(ttl=60, show_spinner=False)
 def _probe(_settings: Settings, settings_key: str) -> dict[str, str]:
+    """One light request per service, in parallel, each within min(5 s, request timeout)."""
     del settings_key
-    svc = services(_settings)
     if _settings.offline:
         return {"Wayback": "off (offline mode)", "Sentinel-2 cloudless": "off (offline mode)"}
-    out = {}
-    try:
-        svc.client.get(svc.endpoints.config_url, expect="json", deadline=min(5.0, _settings.request_timeout))
-        out["Wayback"] = "reachable"
-    except ImageryError as err:
-        out["Wayback"] = f"unreachable: {err}"
-    try:
-        url = mosaic_layers()[-1].tiles or ""
-        svc.client.get(url.format(z=0, x=0, y=0), expect="image", deadline=min(5.0, _settings.request_timeout))
-        out["Sentinel-2 cloudless"] = "reachable"
-    except (ImageryError, KeyError, IndexError) as err:
-        out["Sentinel-2 cloudless"] = f"unreachable: {err}"
-    return out
+    svc = services(_settings)
+    deadline = min(5.0, _settings.request_timeout)
+    checks = {"Wayback": (svc.endpoints.config_url, "json"),
+              "Sentinel-2 cloudless": ((mosaic_layers()[-1].tiles or "").format(z=0, x=0, y=0), "image")}
+
+    def one(url: str, expect: str) -> str:
+        try:
+            svc.client.get(url, expect=expect, deadline=deadline)
+            return "reachable"
+        except ImageryError as err:
+            return f"unreachable: {err}"
+
+    with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+        futures = {name: pool.submit(one, *check) for name, check in checks.items()}
+        return {name: fut.result() for name, fut in futures.items()}
 
 
 def status(settings: Settings) -> list[dict[str, object]]:
