@@ -12,12 +12,10 @@ undo entry cancels the next earlier change of that actor that it is the inverse 
 create <-> delete, update <-> update), like closing brackets: so undoing twice undoes the change
 before the last, and an undo is never itself undone by the next undo.
 
-What the history cannot give back: before/after hold the record's properties, not its geometry.
-An update is therefore undone on the record's current geometry, and refused when the change
-reshaped a facility outline or a structure footprint (their stored area differs) or touched
-nothing but geometry; a deleted facility or structure cannot be re-created (it needs its
-geometry); a deleted observation comes back without any drawn annotation. If a history entry
-ever carries a GeoJSON `geometry`, it is used.
+Geometry: history entries carry the record's GeoJSON `geometry` (store.base.history_state), so
+reshapes are undone and deleted records come back where they were. Entries written before that
+(properties only) are still honoured: an update is then undone on the current geometry and
+refused when it reshaped an outline or footprint; a delete of a facility or structure is refused.
 """
 
 from __future__ import annotations

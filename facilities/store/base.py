@@ -7,10 +7,13 @@ Callers depend on `Store` only; the backend is chosen once from a database URL b
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+import shapely
 
 from ..errors import FeatureProblem, InputError
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
@@ -46,6 +49,18 @@ class ImportReport:
             if any(counts.values()):
                 parts.append(f"{what} " + ", ".join(f"{n} {k}" for k, n in counts.items() if n))
         return "; ".join(parts) or "nothing to import"
+
+
+def history_state(obj) -> dict:
+    """A record as the history keeps it: its GeoJSON properties and, where it has one, its
+    geometry as GeoJSON, so a deleted outline or a reshaped footprint can be seen and restored."""
+    from .. import geojson_codec as codec
+
+    state = codec.properties(obj)
+    geometry = getattr(obj, "geometry", None)
+    if geometry is not None:
+        state["geometry"] = json.loads(shapely.to_geojson(geometry))
+    return state
 
 
 def raise_reference_problems(objs: Sequence, sources: set[str], facilities: set[str],

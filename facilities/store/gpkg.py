@@ -30,7 +30,7 @@ from ..model import Facility, HistoryEntry, Observation, Registry, Source, Struc
 from . import gpkg_binary, gpkg_features
 from . import gpkg_rows as row_codec
 from . import gpkg_schema as schema
-from .base import BBox, Filter, ImportReport, OnConflict, RecordMethods, raise_reference_problems
+from .base import BBox, Filter, ImportReport, OnConflict, RecordMethods, history_state, raise_reference_problems
 
 _KINDS = {
     # kind: (class, table, columns, to_rows, from_rows)
@@ -245,7 +245,7 @@ class GeoPackageStore(RecordMethods):
                 raise DuplicateId(f"a {kind} with id {obj.id!r} already exists")
             self._check_refs(con, obj)
             self._insert(con, kind, [obj])
-            self._record(con, kind, obj.id, "create", actor, None, codec.properties(obj))
+            self._record(con, kind, obj.id, "create", actor, None, history_state(obj))
             self._touch(con, (_KINDS[kind][1],))
         return obj
 
@@ -266,14 +266,14 @@ class GeoPackageStore(RecordMethods):
             new = obj.evolve(**changes)
             self._check_refs(con, new)
             self._update_row(con, kind, new)
-            self._record(con, kind, obj.id, "update", actor, codec.properties(stored), codec.properties(new))
+            self._record(con, kind, obj.id, "update", actor, history_state(stored), history_state(new))
             self._touch(con, (_KINDS[kind][1],))
         return new
 
     def _delete(self, kind: str, ident: str, actor: str, con) -> None:
         stored = self._get(kind, ident, con)
         con.execute(f"DELETE FROM {_KINDS[kind][1]} WHERE id=?", (ident,))
-        self._record(con, kind, ident, "delete", actor, codec.properties(stored), None)
+        self._record(con, kind, ident, "delete", actor, history_state(stored), None)
 
 
 
@@ -483,8 +483,8 @@ class GeoPackageStore(RecordMethods):
                     for o in old:
                         stored = self._get(kind, o.id, con)
                         self._update_row(con, kind, o)
-                        self._record(con, kind, o.id, "update", actor, codec.properties(stored),
-                                     codec.properties(o))
+                        self._record(con, kind, o.id, "update", actor, history_state(stored),
+                                     history_state(o))
                     updated[kind] = len(old)
                 else:
                     skipped[kind] = len(old)

@@ -30,7 +30,7 @@ from ..errors import ConflictError, DuplicateId, NotFound, StoreError, Validatio
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
 from . import gpkg_features
 from . import postgis_schema as schema
-from .base import BBox, Filter, ImportReport, OnConflict, RecordMethods, raise_reference_problems
+from .base import BBox, Filter, ImportReport, OnConflict, RecordMethods, history_state, raise_reference_problems
 
 # The GeoPackage backend's table map and bbox helpers: both backends share row codec and semantics.
 from .gpkg import _KIND_OF, _KINDS, GeoPackageStore, _exact_bbox, _split_bbox
@@ -257,7 +257,7 @@ class PostGisStore(RecordMethods):
                 raise DuplicateId(f"a {kind} with id {obj.id!r} already exists")
             self._check_refs(cur, obj)
             self._insert(cur, kind, [obj])
-            self._record(cur, kind, obj.id, "create", actor, None, codec.properties(obj))
+            self._record(cur, kind, obj.id, "create", actor, None, history_state(obj))
         return obj
 
     def _update(self, obj, actor: str):
@@ -277,13 +277,13 @@ class PostGisStore(RecordMethods):
             new = obj.evolve(**changes)
             self._check_refs(cur, new)
             self._update_row(cur, kind, new)
-            self._record(cur, kind, obj.id, "update", actor, codec.properties(stored), codec.properties(new))
+            self._record(cur, kind, obj.id, "update", actor, history_state(stored), history_state(new))
         return new
 
     def _delete(self, kind: str, ident: str, actor: str, cur: Any) -> None:
         stored = self._get(kind, ident, cur, lock=True)
         cur.execute(f"DELETE FROM {_KINDS[kind][1]} WHERE id = %s", (ident,))
-        self._record(cur, kind, ident, "delete", actor, codec.properties(stored), None)
+        self._record(cur, kind, ident, "delete", actor, history_state(stored), None)
 
 
 
@@ -476,8 +476,8 @@ class PostGisStore(RecordMethods):
                     for o in old:
                         stored = self._get(kind, o.id, cur, lock=True)
                         self._update_row(cur, kind, o)
-                        self._record(cur, kind, o.id, "update", actor, codec.properties(stored),
-                                     codec.properties(o))
+                        self._record(cur, kind, o.id, "update", actor, history_state(stored),
+                                     history_state(o))
                     updated[kind] = len(old)
                 else:
                     skipped[kind] = len(old)
