@@ -77,6 +77,16 @@ def _services_panel(settings: Settings, cat: Catalogue | None) -> None:
             st.caption("Offline mode (TRACKER_OFFLINE): only cached answers and local images are used.")
 
 
+def _warn_if_unreachable(settings: Settings, service: str) -> None:
+    """Browser-fetched layers fail silently in the map: say so above it when the service is down."""
+    try:
+        row = next(r for r in status(settings) if r["service"] == service)
+    except (ImageryError, OSError, StopIteration):
+        return
+    if str(row["status"]).startswith("unreachable"):
+        st.warning(f"{service} is unreachable: its layers are listed but will not load until it answers.")
+
+
 def compare_page(store: Store, settings: Settings, facility_id: str | None) -> None:
     st.title("Compare imagery")
     if facility_id is None:
@@ -99,7 +109,9 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
                     mosaics="Sentinel-2 cloudless" in chosen, local="Local images" in chosen,
                     scenes="Sentinel-2 scenes" in chosen, show_all=show_all)
     for service, problem in cat.problems.items():
-        st.warning(f"{service}: {problem}")
+        st.warning(markdown_text(f"{service}: {problem}"))
+    if "Sentinel-2 cloudless" in chosen and not settings.offline:
+        _warn_if_unreachable(settings, "Sentinel-2 cloudless (EOX)")
     if cat.wayback_scanned and "Wayback" in chosen:
         st.caption(f"Wayback: {cat.wayback_changed} of {cat.wayback_total} releases changed over this site"
                    + ("" if show_all else "; the others are hidden (switch on 'Every Wayback release')."))
