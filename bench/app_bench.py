@@ -201,7 +201,11 @@ def switching(browser, url: str, names: list[str], n_sites: int | None) -> dict[
             wait_js(page, f"w.document.querySelector(\"{SELECTED}\") && "
                           f"w.document.querySelector(\"{SELECTED}\").getAttribute('d') !== {json.dumps(before)}")
             times.append(time.perf_counter() - t0)
-            page.wait_for_timeout(500)  # let the rerun finish before the next pick
+            # Let the rerun finish (the page below the map) before the next pick.
+            with contextlib.suppress(Exception):
+                page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=30_000)
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(500)
         kept = page.evaluate(f"{FRAME_JS}.contentWindow.__mark === 1")
         return {"s": times, "map_kept": bool(kept)}
     finally:
