@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         rep.out("\nSwitching facility in the sidebar (ours, "
                 f"{n:,} facilities): median {switch_s:.2f} s over {len(switch['s'])} picks "
                 f"{[round(s, 2) for s in switch['s']]}; map reloaded: {'no' if switch['map_kept'] else 'YES'}"
-                f"{'; page crashes: ' + str(switch['crashes']) if switch['crashes'] else ''}")
+                f"{'; failed picks: ' + str(switch['crashes']) if switch['crashes'] else ''}")
 
         rep.out("\nRatios (baseline / ours, same run)")
         rep.out(f"  seed registry vs 1 polygon: time {median(b1, 's') / median(seed, 's'):.2f}x, "
