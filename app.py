@@ -42,10 +42,10 @@ def main() -> None:
         st.session_state[PICKER_KEY] = st.session_state[PICKER_KEY]
 
     def registry() -> None:
-        registry_page(store, settings, choose_site(store))
+        registry_page(store, settings, choose_site(store, settings.database))
 
     def compare() -> None:
-        choice = choose_site(store)
+        choice = choose_site(store, settings.database)
         compare_page(store, settings, choice.selected_id if choice else None)
 
     def import_files() -> None:

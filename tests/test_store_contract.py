@@ -15,7 +15,15 @@ import shapely
 
 from conftest import square
 from facilities import geojson_codec as codec
-from facilities.errors import ConflictError, DuplicateId, InputError, NotFound, StoreError, ValidationError
+from facilities.errors import (
+    ConflictError,
+    DuplicateId,
+    FacilitiesError,
+    InputError,
+    NotFound,
+    StoreError,
+    ValidationError,
+)
 from facilities.model import Facility, Observation, Registry, Source, Structure
 from facilities.seed import ensure_seeded
 from facilities.store import Filter, GeoPackageStore, OnConflict, open_store
@@ -267,3 +275,16 @@ def test_undo_last_writes_new_history_on_every_backend(populated):
     with pytest.raises(edits.UndoConflict):
         edits.undo_last(populated, "ana")
     assert digest(populated) == before
+
+
+def test_revision_grows_with_every_write_and_only_then(populated, make_facility):
+    first = populated.revision()
+    populated.list_facilities()
+    assert populated.revision() == first  # reads leave it
+    f = populated.get_facility("site-1")
+    populated.update_facility(f.evolve(notes="seen again"), actor="ana")
+    second = populated.revision()
+    assert second > first
+    with pytest.raises(FacilitiesError):
+        populated.add_facility(f, actor="ana")  # refused: the id exists
+    assert populated.revision() == second

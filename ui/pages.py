@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -27,6 +27,7 @@ from .map import precision_label
 from .map_view import show_map
 from .safe import markdown_text
 from .search import filter_facilities
+from .snapshot import snapshot
 from .timeline import show_timeline_chart
 
 PICKER_KEY = "facility"
@@ -78,16 +79,6 @@ def pick_facility(facilities: Sequence[Facility],
     selected = st.sidebar.selectbox("Facility", ids, index=index, format_func=_label(facilities), key=PICKER_KEY)
     st.query_params[PICKER_KEY] = selected
     return selected, ids
-
-
-def _last_observations(store: Store) -> dict[str, dt.date]:
-    """The end of the latest observation date per facility id."""
-    last: dict[str, dt.date] = {}
-    for o in store.list_observations():
-        end = o.date.end
-        if o.facility_id not in last or end > last[o.facility_id]:
-            last[o.facility_id] = end
-    return last
 
 
 def _sources_text(ids: Sequence[str], sources: dict[str, Source]) -> str:
@@ -246,27 +237,23 @@ class SiteChoice:
     facilities: list[Facility]
     selected_id: str | None
     shown_ids: tuple[str, ...] = ()  # the facilities that pass the search and filters
+    structures: list[Structure] = field(default_factory=list)  # every facility's
 
 
-def choose_site(store: Store) -> SiteChoice | None:
+def choose_site(store: Store, database: str) -> SiteChoice | None:
     """The sidebar's search, filters and picker, shared by the pages that show one site.
     None when the registry cannot be read or is empty (the page says why)."""
     try:
-        facilities = store.list_facilities()
+        snap = snapshot(store, database)
     except READ_ERRORS as err:
         st.error(f"The registry cannot be read: {err}")
         return None
-    if not facilities:
+    if not snap.facilities:
         st.info("The registry is empty. Import facilities on the Import page or with `facilities import FILE`.")
         return None
-    try:
-        last_observations = _last_observations(store)
-    except READ_ERRORS as err:
-        st.error(f"The registry's observations cannot be read: {err}")
-        return None
-    selected_id, shown = pick_facility(facilities, last_observations)
-    st.sidebar.caption(f"{len(facilities)} facilities in the registry")
-    return SiteChoice(facilities, selected_id, tuple(shown))
+    selected_id, shown = pick_facility(snap.facilities, snap.last_observations)
+    st.sidebar.caption(f"{len(snap.facilities)} facilities in the registry")
+    return SiteChoice(snap.facilities, selected_id, tuple(shown), snap.structures)
 
 
 def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -> None:
@@ -279,7 +266,7 @@ def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -
         return
     facility = next(f for f in facilities if f.id == selected_id)
     try:
-        structures = store.list_structures()
+        structures = choice.structures
         observations = store.list_observations(Filter(facility_ids=(selected_id,)))
         cited_ids = {*facility.source_ids, *(i for p in facility.parents for i in p.source_ids),
                      *(i for o in observations for i in o.source_ids)}

@@ -424,6 +424,10 @@ class GeoPackageStore(RecordMethods):
         return [HistoryEntry(r[0], r[1], r[2], parse_timestamp(r[3]), r[4], r[5] and json.loads(r[5]),
                              r[6] and json.loads(r[6])) for r in result]
 
+    def revision(self) -> int:
+        """The last history entry's number: every write adds one, so readers can cache by it."""
+        return self._connect().execute("SELECT COALESCE(max(fid), 0) FROM history").fetchone()[0]
+
     def counts(self) -> dict[str, int]:
         con = self._connect()
         return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

@@ -416,6 +416,10 @@ class PostGisStore(RecordMethods):
                            "ORDER BY fid DESC LIMIT %s", (*params, limit))
         return [HistoryEntry(r[0], r[1], r[2], parse_timestamp(r[3]), r[4], r[5], r[6]) for r in rows]
 
+    def revision(self) -> int:
+        """The last history entry's number: every write adds one, so readers can cache by it."""
+        return int(self._query("SELECT COALESCE(max(fid), 0) FROM history")[0][0])
+
     def counts(self) -> dict[str, int]:
         tables = ("facilities", "structures", "observations", "sources", "history")
         row = self._query("SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in tables))[0]
