@@ -175,3 +175,27 @@ def test_export_of_the_facility_and_of_the_filtered_selection(database: Path, do
     both = json.loads(_download(at, downloads, label))
     assert {f["properties"]["id"] for f in both["features"] if f["properties"]["feature_type"] == "facility"} == {
         "february-11-plant", "february-8-vinalon-complex"}
+
+
+def test_the_picker_lists_at_most_a_thousand_and_keeps_a_linked_site(database: Path):
+    import sys
+
+    from facilities.model import Registry
+
+    sys.path.insert(0, str(APP.parent / "bench"))
+    try:
+        import generate
+    finally:
+        sys.path.remove(str(APP.parent / "bench"))
+    data = generate.generate(1200)
+    store = open_store(database)
+    store.import_registry(Registry(facilities=data.facilities, sources=data.sources), actor="test")
+    store.close()
+    last = max(data.facilities, key=lambda f: (f.name, f.id))  # beyond the first thousand in name order
+    at = run(facility=last.id)
+    picker = at.selectbox(key="facility")
+    assert len(picker.options) == 1001 and picker.value == last.id
+    assert any("1,001 of 1,200 matches" in c.value for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
+    at.sidebar.text_input(key="search").set_value(last.name)
+    at = run(at)
+    assert at.selectbox(key="facility").value == last.id

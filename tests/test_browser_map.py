@@ -5,17 +5,12 @@ inside the same Leaflet map (no iframe reload). Screenshots go to test-output/br
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
+from browser_helpers import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
 from shapely.geometry import box
 
 from facilities.model import Facility
@@ -23,19 +18,10 @@ from facilities.store import open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-output" / "browser"
-MAP_FRAME = 'iframe[title="streamlit_folium\\.st_folium"]'
 SELECTED_OUTLINE = ".leaflet-overlay-pane path.leaflet-interactive[stroke-width='4']"
 N_FACILITIES = 2000
 HOSTILE = "<img src=x onerror=alert(1)> `${alert(2)}`"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -60,60 +46,21 @@ def registry(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def app_url(registry) -> Iterator[str]:
     database, _ = registry
-    tmp = database.parent
-    port = free_port()
-    env = {**os.environ, "TRACKER_DATABASE": str(database), "TRACKER_DATA_DIR": str(tmp / "data"),
-           "TRACKER_CONFIG": str(tmp / "none.toml"), "TRACKER_SEED": "0", "TRACKER_OFFLINE": "1",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = (tmp / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{(tmp / 'streamlit.log').read_text()}")
-            time.sleep(0.3)
+    with serve_app(database, database.parent, {"TRACKER_SEED": "0", "TRACKER_OFFLINE": "1"}) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture
 def map_page() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (make browser installs it)")
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+    with launch_chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
-        page.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).hostname == "127.0.0.1"
-                   else route.abort("internetdisconnected"))
-        page.dialogs = []
-        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        recorder = Recorder()
+        recorder.attach(page)
+        page.dialogs = recorder.dialogs
         yield page
         context.close()
-        browser.close()
 
 
 def pick(page, name: str) -> None:

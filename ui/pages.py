@@ -31,6 +31,7 @@ from .snapshot import snapshot
 from .timeline import show_timeline_chart
 
 PICKER_KEY = "facility"
+MAX_PICKER_OPTIONS = 1000
 READ_ERRORS = (FacilitiesError, sqlite3.Error, OSError)
 
 
@@ -75,8 +76,17 @@ def pick_facility(facilities: Sequence[Facility],
         return None, []
     ids = [f.id for f in shown]
     wanted = st.query_params.get(PICKER_KEY)
-    index = ids.index(wanted) if wanted in ids else 0
-    selected = st.sidebar.selectbox("Facility", ids, index=index, format_func=_label(facilities), key=PICKER_KEY)
+    # A list of thousands is no way to choose and slows every rerun: the search box narrows it.
+    options = ids[:MAX_PICKER_OPTIONS]
+    current = st.session_state.get(PICKER_KEY, wanted)
+    if current in ids and current not in options:
+        options.append(current)
+    index = options.index(wanted) if wanted in options else 0
+    selected = st.sidebar.selectbox("Facility", options, index=index, format_func=_label(facilities),
+                                    key=PICKER_KEY)
+    if len(ids) > len(options):
+        st.sidebar.caption(f"The list shows {len(options):,} of {len(ids):,} matches: type in the search box to "
+                           "narrow it.")
     st.query_params[PICKER_KEY] = selected
     return selected, ids
 
@@ -252,7 +262,7 @@ def choose_site(store: Store, database: str) -> SiteChoice | None:
         st.info("The registry is empty. Import facilities on the Import page or with `facilities import FILE`.")
         return None
     selected_id, shown = pick_facility(snap.facilities, snap.last_observations)
-    st.sidebar.caption(f"{len(snap.facilities)} facilities in the registry")
+    st.sidebar.caption(f"{len(snap.facilities):,} facilities in the registry")
     return SiteChoice(snap.facilities, selected_id, tuple(shown), snap.structures)
 
 
