@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test install browser postgis report-tools lint bench clean
+.PHONY: run test install browser postgis report-tools lint bench bench-app bench-compare clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,5 +55,9 @@ bench: install
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 
-bench-app: install
+bench-app: install browser
 	$(PY) bench/app_bench.py
+
+# Switching the compared date in the browser (fake Wayback on 127.0.0.1) vs a re-mounting map.
+bench-compare: install browser
+	$(PY) bench/compare_bench.py
