@@ -19,16 +19,11 @@ import argparse
 import contextlib
 import datetime as dt
 import json
-import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +32,9 @@ import generate
 from shapely.geometry import mapping
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the browser tests' server helper
+from browser_helpers import serve_app  # noqa: E402
+
 ROOT = HERE.parent
 CHROMIUM = "/usr/bin/chromium"
 MAP_FRAME = 'iframe[title="streamlit_folium\\.st_folium"]'
@@ -71,39 +69,10 @@ st_folium(m, key="map", height=560, use_container_width=True, returned_objects=[
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def server(script: Path, env: dict[str, str], log: Path) -> Iterator[str]:
-    port = free_port()
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                with contextlib.suppress(OSError), \
-                        urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+def server(script: Path, env: dict[str, str], workdir: Path):
+    """`streamlit run script` on a free port (the tests' helper), its log in workdir."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return serve_app(Path(env["TRACKER_DATABASE"]), workdir, env, script=script, start_timeout=90)
 
 
 class Session:
@@ -289,9 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         rep.out(f"App map bench {dt.datetime.now().isoformat(timespec='seconds')}: {n:,} generated facilities, "
                 f"{runs} run(s) per case (medians), chromium headless, offline")
         with sync_playwright() as p, \
-                server(ROOT / "app.py", seed_env, work / "seed.log") as seed_url, \
-                server(ROOT / "app.py", large_env, work / "large.log") as large_url, \
-                server(baseline_script, baseline_env, work / "baseline.log") as base_url:
+                server(ROOT / "app.py", seed_env, work / "seed") as seed_url, \
+                server(ROOT / "app.py", large_env, work / "large") as large_url, \
+                server(baseline_script, baseline_env, work / "baseline") as base_url:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=[
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync"])

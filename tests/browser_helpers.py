@@ -31,7 +31,7 @@ def free_port() -> int:
 
 @contextmanager
 def serve_app(database: Path, workdir: Path, env: Mapping[str, str] | None = None,
-              script: Path = ROOT / "app.py") -> Iterator[str]:
+              script: Path = ROOT / "app.py", start_timeout: float = 60) -> Iterator[str]:
     """`streamlit run app.py` (or `script`) on a free port with its own registry and data dir;
     yields the base URL."""
     port = free_port()
@@ -48,7 +48,7 @@ def serve_app(database: Path, workdir: Path, env: Mapping[str, str] | None = Non
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + start_timeout
             while True:
                 try:
                     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:

@@ -236,8 +236,6 @@ def test_hostile_text_shows_as_text_everywhere(app, analyst_page):
 def test_side_by_side_and_time_slider(app, analyst_page):
     url, _database = app
     pg, rec = analyst_page
-    tiles: list[str] = []
-    pg.on("request", lambda r: tiles.append(r.url) if "/wayback/tile/" in r.url else None)
     pg.goto(f"{url}/compare?facility=february-11-plant", wait_until="domcontentloaded")
     pg.get_by_role("heading", name="Compare imagery").wait_for(timeout=60_000)
     pg.frame_locator(MAP_FRAME).first.locator(".leaflet-sbs-range").wait_for(state="attached", timeout=60_000)
@@ -245,10 +243,9 @@ def test_side_by_side_and_time_slider(app, analyst_page):
     pg.get_by_text("Side by side", exact=True).click()
     frame = pg.frame_locator(MAP_FRAME).first
     frame.locator(".leaflet-container").nth(1).wait_for(timeout=60_000)  # two synchronised maps
-    tiles.clear()
-    frame.locator(".leaflet-tile-loaded").first.wait_for(state="attached", timeout=30_000)
-    pg.wait_for_timeout(1000)
-    assert {"10", "64001"} <= tile_releases(tiles)
+    for release in ("10", "64001"):  # one release per map
+        frame.locator(f"img.leaflet-tile[src*='/wayback/tile/{release}/']").first.wait_for(
+            state="attached", timeout=30_000)
     assert frame.locator(".leaflet-container").count() == 2
     assert frame.locator(".leaflet-sbs-range").count() == 0
     shot(pg, "10-side-by-side")
