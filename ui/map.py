@@ -316,6 +316,10 @@ def base_map(facilities: Sequence[Facility], structures: Sequence[Structure], of
     add_basemaps(m, offline=offline)
     if is_large(facilities, threshold):
         SiteClusters(facilities).add_to(m)
+        # Moving the view to another site (st_folium's center=/zoom=) with Leaflet's zoom animation
+        # hung Chromium at 10,000 clustered sites from the second switch on (page unresponsive, then
+        # crashed); without the animation every switch completes (bench: 5/5 picks).
+        m.options["zoom_animation"] = False
     else:
         outlines = folium.FeatureGroup(name="Facilities", overlay=True, show=True)
         for facility in facilities:
