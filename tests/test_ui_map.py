@@ -292,6 +292,9 @@ def test_large_mode_above_the_threshold():
     assert len(clusters) == 1 and clusters[0].layer_name == "Facilities"
     assert not [e for e in walk(parts.base) if isinstance(e, folium.GeoJson) and e.layer_name != OFFLINE_NAME]
     assert '"One more"' in clusters[0].rows_json
+    # no zoom animation with clusters: it hung Chromium at 10,000 sites when the view moved
+    assert '"zoomAnimation": false' in parts.base.get_root().render()
+    assert '"zoomAnimation": false' not in map_parts(small, [], "f0").base.get_root().render()
 
 
 def test_ten_thousand_sites_fit_a_byte_budget(ten_thousand):
