@@ -15,7 +15,17 @@ from shapely.geometry.base import BaseGeometry
 from .dates import PartialDate
 from .errors import ValidationError
 from .geometry import ANY_GEOMETRY, POLYGONAL, check_geometry
-from .model import Confidence, ImageRef, LocationPrecision, Observation, ObservationKind, Source, Structure, slugify
+from .model import (
+    Confidence,
+    ImageRef,
+    LocationPrecision,
+    Observation,
+    ObservationKind,
+    Source,
+    Structure,
+    slugify,
+    unique_id,
+)
 
 
 def drawn_geometry(feature: object) -> BaseGeometry:
@@ -68,10 +78,7 @@ def new_structure(facility_id: str, geometry: BaseGeometry, *, name: str, kind: 
         raise ValidationError("name: give the structure a name (e.g. 'Building C')")
     if geometry.geom_type not in (*POLYGONAL, "Point"):
         raise ValidationError(f"a structure is a footprint polygon or a point, not a {geometry.geom_type}")
-    base = f"{facility_id}-{slugify(name)}"[:90].rstrip("-")
-    sid, n = base, 2
-    while sid in existing_ids:
-        sid, n = f"{base}-{n}", n + 1
+    sid = unique_id(f"{facility_id}-{slugify(name)}", existing_ids, limit=90)
     built_date = PartialDate.parse(built.strip()) if built and built.strip() else None
     return Structure(id=sid, facility_id=facility_id, name=name.strip(), geometry=geometry,
                      kind=kind.strip() or "building", location_precision=precision, built=built_date, notes=notes,
@@ -83,8 +90,5 @@ def new_source(title: str, url: str | None, publisher: str = "", existing_ids: s
     """A source typed in the form: its id from the title, made unique."""
     if not title.strip():
         raise ValidationError("source title: name the article, report or image the observation rests on")
-    base = slugify(title)[:80] or "source"
-    sid, n = base, 2
-    while sid in existing_ids:
-        sid, n = f"{base}-{n}", n + 1
+    sid = unique_id(slugify(title), existing_ids, limit=80)
     return Source(id=sid, title=title.strip(), url=(url or "").strip() or None, publisher=publisher.strip())

@@ -37,7 +37,7 @@ import shapely
 
 from .errors import FeatureProblem, InputError, ValidationError
 from .geometry import ANY_GEOMETRY, POLYGONAL, check_geometries
-from .model import Facility, LocationPrecision, Registry, Structure, slugify
+from .model import Facility, LocationPrecision, Registry, Structure, slugify, unique_id
 
 DEFAULT_MAX_BYTES = 200 * 2**20
 # Deflate reaches ~1000:1 on degenerate input; KML text compresses 5-20:1. A member past this
@@ -340,12 +340,8 @@ def _placemarks(root: Element, notes: list[str]) -> tuple[list[_Placemark], list
     return found, problems
 
 
-def _unique(base: str, taken: set[str], limit: int = 100) -> str:
-    ident, n = base[:limit].strip("-") or "facility", 1
-    while ident in taken:
-        n += 1
-        suffix = f"-{n}"
-        ident = base[:limit - len(suffix)].rstrip("-") + suffix
+def _unique(base: str, taken: set[str]) -> str:
+    ident = unique_id(base, taken)
     taken.add(ident)
     return ident
 

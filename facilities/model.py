@@ -91,6 +91,16 @@ def slugify(text: str) -> str:
     return slug or "facility"
 
 
+def unique_id(base: str, taken, limit: int = 100) -> str:
+    """`base` cut to `limit`, or with -2, -3... until it is not in `taken` (not modified)."""
+    ident, n = base[:limit].strip("-") or "facility", 1
+    while ident in taken:
+        n += 1
+        suffix = f"-{n}"
+        ident = base[:limit - len(suffix)].rstrip("-") + suffix
+    return ident
+
+
 def _enum(cls: type[StrEnum], value: object, what: str) -> StrEnum:
     try:
         return cls(value)

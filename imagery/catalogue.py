@@ -9,6 +9,7 @@ Sentinel-2 scenes). Pure: the listings come in as Releases and Captures; nothing
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -120,16 +121,11 @@ def capture_layers(captures: Iterable[Capture], source: str) -> list[DatedLayer]
         title = f"{cap.date.isoformat()} {source} ({what}, {cap.capture_id[:12]})"
         out.append(DatedLayer(
             key=f"{cap.provider}:{cap.capture_id}", source=source, date=cap.date, certainty=cap.certainty,
-            title=title, attribution=_escape(cap.attribution or source), attribution_text=cap.attribution or source,
+            title=title, attribution=html.escape(cap.attribution or source, quote=True),
+            attribution_text=cap.attribution or source,
             licence=cap.licence, readable=True, capture=cap,
         ))
     return sorted(out, key=lambda layer: (layer.date, layer.key))
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=True)
 
 
 def timeline(*groups: Sequence[DatedLayer]) -> list[DatedLayer]:

@@ -9,7 +9,7 @@ the group is added to the map and detaches when it is removed).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import folium
 import folium.plugins
@@ -194,7 +194,3 @@ def dual_map(facility: Facility, left: folium.Layer, right: folium.Layer, struct
         _fit(side, facility.geometry)
     return m
 
-
-def image_choices(layers: Sequence[DatedLayer]) -> Mapping[str, DatedLayer]:
-    """Layers by key, for the 'drawn on' picker."""
-    return {layer.key: layer for layer in layers}

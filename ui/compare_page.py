@@ -67,23 +67,30 @@ def _show(m, *, group=None, drawing: bool = True, key: str = "compare_map") -> d
                      returned_objects=returned)
 
 
-def _services_panel(settings: Settings, cat: Catalogue | None) -> None:
+def _status_rows(settings: Settings) -> tuple[list[dict[str, object]], str | None]:
+    """The services' status rows once per run (the warning and the panel share them)."""
+    try:
+        return status(settings), None
+    except (ImageryError, OSError) as err:
+        return [], str(err)
+
+
+def _services_panel(settings: Settings, cat: Catalogue | None,
+                    rows: tuple[list[dict[str, object]], str | None]) -> None:
     with st.expander("Imagery services", expanded=bool(cat and cat.problems)):
-        try:
-            st.dataframe(pd.DataFrame(status(settings)), hide_index=True)
-        except (ImageryError, OSError) as err:
-            st.warning(f"Service status unavailable: {err}")
+        table, error = rows
+        if error is None:
+            st.dataframe(pd.DataFrame(table), hide_index=True)
+        else:
+            st.warning(f"Service status unavailable: {error}")
         if settings.offline:
             st.caption("Offline mode (TRACKER_OFFLINE): only cached answers and local images are used.")
 
 
-def _warn_if_unreachable(settings: Settings, service: str) -> None:
+def _warn_if_unreachable(rows: list[dict[str, object]], service: str) -> None:
     """Browser-fetched layers fail silently in the map: say so above it when the service is down."""
-    try:
-        row = next(r for r in status(settings) if r["service"] == service)
-    except (ImageryError, OSError, StopIteration):
-        return
-    if str(row["status"]).startswith("unreachable"):
+    row = next((r for r in rows if r["service"] == service), None)
+    if row is not None and str(row["status"]).startswith("unreachable"):
         st.warning(f"{service} is unreachable: its layers are listed but will not load until it answers.")
 
 
@@ -110,8 +117,9 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
                     scenes="Sentinel-2 scenes" in chosen, show_all=show_all)
     for service, problem in cat.problems.items():
         st.warning(markdown_text(f"{service}: {problem}"))
+    rows = _status_rows(settings)
     if "Sentinel-2 cloudless" in chosen and not settings.offline:
-        _warn_if_unreachable(settings, "Sentinel-2 cloudless (EOX)")
+        _warn_if_unreachable(rows[0], "Sentinel-2 cloudless (EOX)")
     if cat.wayback_scanned and "Wayback" in chosen:
         st.caption(f"Wayback: {cat.wayback_changed} of {cat.wayback_total} releases changed over this site"
                    + ("" if show_all else "; the others are hidden (switch on 'Every Wayback release')."))
@@ -119,7 +127,7 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
     if len(layers) < 1:
         st.info("No dated imagery of this site from the chosen sources. Import a GeoTIFF on the Import page, "
                 "or check the imagery services below.")
-        _services_panel(settings, cat)
+        _services_panel(settings, cat, rows)
         return
 
     mode = st.radio("View", MODES if len(layers) >= 2 else ("Time slider",), horizontal=True, key="compare_mode")
@@ -170,7 +178,7 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
 
     if result is not None:
         show_annotate(store, settings, facility, structures, result, drawn_on, current)
-    _services_panel(settings, cat)
+    _services_panel(settings, cat, rows)
 
 
 def _show_difference(settings: Settings, facility: Facility, structures, m, before: DatedLayer,
@@ -184,13 +192,11 @@ def _show_difference(settings: Settings, facility: Facility, structures, m, befo
                                     _folium_layer(settings, after, facility)], swipe=True), drawing=False)
         return
     r = diff.result
-    from .compare_map import date_layer as _layer
-
     heat = DatedLayer(key=f"difference:{before.key}:{after.key}", source="Difference", date=after.date,
                       certainty=after.certainty, title=f"Difference {before.date} → {after.date}",
                       attribution="", attribution_text="")
-    group = dates_group([_folium_layer(settings, after, facility), _layer(heat, diff.overlay.url, diff.overlay.bounds)],
-                        swipe=False)
+    heat_layer = date_layer(heat, diff.overlay.url, diff.overlay.bounds)
+    group = dates_group([_folium_layer(settings, after, facility), heat_layer], swipe=False)
     a, b, c = st.columns(3)
     a.metric("Changed inside the outline", f"{(r.changed_m2_inside or 0.0):,.0f} m²")
     b.metric("Changed in view", f"{r.changed_m2:,.0f} m²")

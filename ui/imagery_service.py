@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -66,31 +65,27 @@ def _settings_key(settings: Settings) -> str:
     return settings.model_dump_json()
 
 
-_lock = threading.Lock()
-_services: dict[str, Services] = {}
-
-
 def services(settings: Settings) -> Services:
     """One client and cache per settings per process (thread-safe: shared by sessions)."""
-    key = _settings_key(settings)
-    with _lock:
-        found = _services.get(key)
-        if found is None:
-            timeout = settings.request_timeout
-            config = HttpConfig(connect_timeout=min(5.0, timeout), read_timeout=timeout, deadline=timeout,
-                                retries=2, allow_hosts=frozenset(h.lower() for h in settings.imagery_allow_hosts))
-            client = HttpClient(config, offline=settings.offline)
-            cache = Cache(Path(settings.data_dir) / "imagery-cache")
-            endpoints = endpoints_for(settings)
-            stac = StacConfig(timeout=(min(5.0, timeout), timeout), max_retries=2)
-            if settings.stac_url:
-                stac = replace(stac, url=settings.stac_url)
-            if settings.stac_asset_hosts is not None:
-                stac = replace(stac, asset_hosts=tuple(settings.stac_asset_hosts))
-            found = Services(client, cache, Wayback(client, cache, endpoints), EoxMosaics(client, cache),
-                             LocalSource(settings.data_dir), endpoints, Sentinel2Source(stac))
-            _services[key] = found
-    return found
+    return _services(_settings_key(settings), settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _services(settings_key: str, _settings: Settings) -> Services:
+    del settings_key  # the cache key
+    timeout = _settings.request_timeout
+    config = HttpConfig(connect_timeout=min(5.0, timeout), read_timeout=timeout, deadline=timeout,
+                        retries=2, allow_hosts=frozenset(h.lower() for h in _settings.imagery_allow_hosts))
+    client = HttpClient(config, offline=_settings.offline)
+    cache = Cache(Path(_settings.data_dir) / "imagery-cache")
+    endpoints = endpoints_for(_settings)
+    stac = StacConfig(timeout=(min(5.0, timeout), timeout), max_retries=2)
+    if _settings.stac_url:
+        stac = replace(stac, url=_settings.stac_url)
+    if _settings.stac_asset_hosts is not None:
+        stac = replace(stac, asset_hosts=tuple(_settings.stac_asset_hosts))
+    return Services(client, cache, Wayback(client, cache, endpoints), EoxMosaics(client, cache),
+                    LocalSource(_settings.data_dir), endpoints, Sentinel2Source(stac))
 
 
 def padded_bbox(geometry: BaseGeometry, pad_m: float = PAD_M) -> BBox:

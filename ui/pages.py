@@ -189,11 +189,19 @@ def show_sources(cited: Sequence[Source]) -> None:
     )
 
 
-def show_download(store: Store, facility: Facility, shown_ids: Sequence[str] = ()) -> None:
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _report(database: str, revision: int, facility_ids: tuple[str, ...], _store: Store) -> str:
+    """A GeoJSON report, made once per registry revision and selection, not on every rerun."""
+    del database, revision  # with facility_ids, the cache key
+    return export_text(_store, Filter(facility_ids=facility_ids))
+
+
+def show_download(store: Store, facility: Facility, shown_ids: Sequence[str] = (), *, database: str = "",
+                  revision: int = 0) -> None:
     """The facility's GeoJSON report and, when a search or filter is active, the one of every
     facility it shows (the same files as `facilities export --facility ...`)."""
     try:
-        report = export_text(store, Filter(facility_ids=(facility.id,)))
+        report = _report(database, revision, (facility.id,), store)
     except READ_ERRORS as err:
         st.error(f"The GeoJSON report cannot be made: {err}")
         return
@@ -204,7 +212,7 @@ def show_download(store: Store, facility: Facility, shown_ids: Sequence[str] = (
                                                      "filter_status", "filter_observed_since"))
     if narrowed and len(shown_ids) > 1:
         try:
-            selection = export_text(store, Filter(facility_ids=tuple(shown_ids)))
+            selection = _report(database, revision, tuple(shown_ids), store)
         except READ_ERRORS as err:
             st.error(f"The GeoJSON report of the selection cannot be made: {err}")
             return
@@ -248,6 +256,7 @@ class SiteChoice:
     selected_id: str | None
     shown_ids: tuple[str, ...] = ()  # the facilities that pass the search and filters
     structures: list[Structure] = field(default_factory=list)  # every facility's
+    revision: int = 0  # the registry's, when it was read (a cache key)
 
 
 def choose_site(store: Store, database: str) -> SiteChoice | None:
@@ -263,7 +272,7 @@ def choose_site(store: Store, database: str) -> SiteChoice | None:
         return None
     selected_id, shown = pick_facility(snap.facilities, snap.last_observations)
     st.sidebar.caption(f"{len(snap.facilities):,} facilities in the registry")
-    return SiteChoice(snap.facilities, selected_id, tuple(shown), snap.structures)
+    return SiteChoice(snap.facilities, selected_id, tuple(shown), snap.structures, snap.revision)
 
 
 def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -> None:
@@ -291,7 +300,7 @@ def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -
     show_details(facility, sources)
     show_timeline(observations, own_structures, sources)
     show_sources(sorted(cited, key=lambda s: (str(s.published or ""), s.id)))
-    show_download(store, facility, choice.shown_ids)
+    show_download(store, facility, choice.shown_ids, database=settings.database, revision=choice.revision)
     show_site_report(store, facility, settings)
     with st.expander("Edit, delete or undo"):
         show_edit_panel(store, settings, facility)

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import shapely
 
+from .. import geojson_codec as codec
 from ..errors import FeatureProblem, InputError
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
 
@@ -54,8 +55,6 @@ class ImportReport:
 def history_state(obj) -> dict:
     """A record as the history keeps it: its GeoJSON properties and, where it has one, its
     geometry as GeoJSON, so a deleted outline or a reshaped footprint can be seen and restored."""
-    from .. import geojson_codec as codec
-
     state = codec.properties(obj)
     geometry = getattr(obj, "geometry", None)
     if geometry is not None:
