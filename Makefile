@@ -39,7 +39,7 @@ report-tools:
 	$(call apt-need,command -v pdftoppm >/dev/null && fc-list | grep -qi nanum,poppler-utils fonts-nanum,for the site reports)
 
 run: install
-	$(PY) -m facilities init --quiet
+	$(PY) -m tracker init --quiet
 	$(VENV)/bin/streamlit run app.py
 
 test: install browser report-tools postgis

@@ -8,9 +8,9 @@ from __future__ import annotations
 import streamlit as st
 
 from facilities.errors import FacilitiesError
-from facilities.seed import ensure_seeded
-from facilities.settings import Settings, load_settings
 from facilities.store import Store, open_store
+from tracker.seeding import ensure_seeded
+from tracker.settings import Settings, load_settings
 from ui.compare_page import compare_page
 from ui.import_page import import_page
 from ui.ingest_page import ingest_page

@@ -30,9 +30,9 @@ import generate
 import numpy as np
 from registry_bench import FACILITIES_ONLY, ms, pick_bboxes
 
-from facilities.cli import copy_registry
 from facilities.geojson_io import write_export
 from facilities.store import Filter, Store, open_store
+from tracker.cli.registry import copy_registry
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tests" / "reports"))  # the test suite's plant re
 from report_fixtures import make_imagery, make_store  # noqa: E402
 
 from imagery.local import LocalSource  # noqa: E402
-from reports.site_report import build_report  # noqa: E402
+from tracker.reports.site_report import build_report  # noqa: E402
 
 TARGET_S = 10.0
 

@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facilities.seed import read_seed  # noqa: E402
-from facilities.text import Reader, load_resources  # noqa: E402
-from facilities.text.evaluate import SCORED, Tally, score_article, score_links  # noqa: E402
+from tracker.articles import Reader, load_resources  # noqa: E402
+from tracker.articles.evaluate import SCORED, Tally, score_article, score_links  # noqa: E402
+from tracker.seeding import read_seed  # noqa: E402
 
 GOLD = ROOT / "tests" / "text" / "gold"
 

@@ -9,8 +9,8 @@ import shapely
 from registry_helpers import run_isolated, square, store_digest  # noqa: F401 - re-exported for tests
 
 from facilities.model import Facility, Observation, Source, Structure
-from facilities.seed import ensure_seeded
 from facilities.store import GeoPackageStore
+from tracker.seeding import ensure_seeded
 
 ROOT = Path(__file__).resolve().parent.parent
 

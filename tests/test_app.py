@@ -9,8 +9,8 @@ from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from facilities.model import Facility, Observation
-from facilities.seed import ensure_seeded
 from facilities.store import open_store
+from tracker.seeding import ensure_seeded
 from ui.safe import markdown_text
 
 APP = Path(__file__).resolve().parent.parent / "app.py"

@@ -32,9 +32,9 @@ def _page(facility_id: str, drawing: dict | None = None) -> None:
     import streamlit_folium
 
     import ui.compare_page as page
-    from facilities.seed import ensure_seeded
-    from facilities.settings import load_settings
     from facilities.store import open_store
+    from tracker.seeding import ensure_seeded
+    from tracker.settings import load_settings
 
     if drawing is not None:  # what the browser's draw tool would send back
         real = streamlit_folium.st_folium

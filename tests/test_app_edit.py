@@ -5,8 +5,8 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from facilities.model import Observation
-from facilities.seed import ensure_seeded
 from facilities.store import Filter, GeoPackageStore
+from tracker.seeding import ensure_seeded
 from ui.edit_panel import editor_keys, facility_history, observations_frame, plan_edits
 
 PLANT = "february-11-plant"
@@ -16,8 +16,8 @@ def _panel() -> None:
     # AppTest runs this function's source as the script: imports live inside it
     import os
 
-    from facilities.settings import load_settings
     from facilities.store import open_store
+    from tracker.settings import load_settings
     from ui.edit_panel import show_edit_panel
 
     settings = load_settings()

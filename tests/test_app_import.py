@@ -22,8 +22,8 @@ XSS = "<img src=x onerror=alert(1)>"
 
 def _page(database: str) -> None:
     # AppTest runs this function's source as the script: imports live inside it
-    from facilities.settings import load_settings
     from facilities.store import open_store
+    from tracker.settings import load_settings
     from ui.import_page import import_page
 
     import_page(open_store(database), load_settings())

@@ -12,9 +12,9 @@ SEED_TEXT = (ROOT / "seeds" / "texts" / "000_0515937eac85bcd1.txt").read_text("u
 
 def _page(database: str) -> None:
     # AppTest runs this function's source as the script: imports live inside it
-    from facilities.seed import ensure_seeded
-    from facilities.settings import load_settings
     from facilities.store import open_store
+    from tracker.seeding import ensure_seeded
+    from tracker.settings import load_settings
     from ui.ingest_page import ingest_page
 
     store = open_store(database)
@@ -49,8 +49,8 @@ def test_reading_the_seed_document_proposes_and_writes_only_accepted(tmp_path, m
 
 
 def test_accepted_and_edited_proposals_are_written_with_their_source(tmp_path):
-    from facilities.seed import ensure_seeded
-    from facilities.text import Reader, load_resources
+    from tracker.articles import Reader, load_resources
+    from tracker.seeding import ensure_seeded
     from ui.ingest_page import _write_accepted, proposals_frame
 
     store = GeoPackageStore(tmp_path / "r.gpkg")

@@ -14,8 +14,8 @@ from browser_helpers import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_ap
 from shapely.geometry import box
 
 from facilities.model import Facility
-from facilities.seed import ensure_seeded
 from facilities.store import open_store
+from tracker.seeding import ensure_seeded
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

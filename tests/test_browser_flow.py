@@ -17,8 +17,8 @@ import pytest
 from browser_helpers import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
 
 from facilities.geojson_io import read_registry
-from facilities.seed import ensure_seeded
 from facilities.store import open_store
+from tracker.seeding import ensure_seeded
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "imagery"))  # the fake Wayback lives with its tests
 from fake_wayback import DEFAULT_CHANGES, FakeServer, site_scenario  # noqa: E402

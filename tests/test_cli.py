@@ -13,7 +13,7 @@ def cli(tmp_path):
     env = {**os.environ, "TRACKER_DATABASE": str(tmp_path / "r.gpkg"), "TRACKER_ACTOR": "tester"}
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        res = subprocess.run([sys.executable, "-m", "facilities", *args], capture_output=True, text=True, env=env,
+        res = subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True, text=True, env=env,
                              timeout=120, cwd=tmp_path)
         assert (res.returncode == 0) == ok, f"{args}: rc={res.returncode}\n{res.stdout}\n{res.stderr}"
         return res

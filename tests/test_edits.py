@@ -1,4 +1,4 @@
-"""Undo of an analyst's last change (facilities.edits) on the GeoPackage store, and `facilities undo`."""
+"""Undo of an analyst's last change (tracker.undo) on the GeoPackage store, and `facilities undo`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from conftest import square
-from facilities import edits
+from tracker import undo as edits
 from facilities import geojson_codec as codec
 from facilities.errors import FacilitiesError
 from facilities.model import HistoryEntry, Observation, Structure
@@ -213,7 +213,7 @@ def cli(tmp_path):
     env = {**os.environ, "TRACKER_DATABASE": str(tmp_path / "r.gpkg"), "TRACKER_ACTOR": "tester"}
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        res = subprocess.run([sys.executable, "-m", "facilities", *args], capture_output=True, text=True, env=env,
+        res = subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True, text=True, env=env,
                              timeout=120, cwd=tmp_path, stdin=subprocess.DEVNULL)
         assert (res.returncode == 0) == ok, f"{args}: rc={res.returncode}\n{res.stdout}\n{res.stderr}"
         return res

@@ -12,9 +12,9 @@ from registry_helpers import store_digest
 from typer.testing import CliRunner
 
 from facilities import kml_io
-from facilities.cli import app
 from facilities.errors import InputError
 from facilities.store import GeoPackageStore
+from tracker.cli.registry import app
 
 XSS = "<img src=x onerror=alert(1)>"
 

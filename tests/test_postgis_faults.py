@@ -152,7 +152,7 @@ def test_server_stopped_in_the_middle_of_writes(pg_server, pg_url):
 
 def _cli(tmp_path: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "TRACKER_DATABASE": str(tmp_path / "r.gpkg"), "TRACKER_ACTOR": "tester"}
-    res = subprocess.run([sys.executable, "-m", "facilities", *args], capture_output=True, text=True, env=env,
+    res = subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True, text=True, env=env,
                          timeout=300, cwd=tmp_path)
     assert (res.returncode == 0) == ok, f"{args}: rc={res.returncode}\n{res.stdout}\n{res.stderr}"
     return res

@@ -25,8 +25,8 @@ from facilities.errors import (
     ValidationError,
 )
 from facilities.model import Facility, Observation, Registry, Source, Structure
-from facilities.seed import ensure_seeded
 from facilities.store import Filter, GeoPackageStore, OnConflict, open_store
+from tracker.seeding import ensure_seeded
 
 pytest_plugins = ["postgis"]  # pg_server / pg_url: a temporary PostgreSQL + PostGIS on 127.0.0.1
 
@@ -254,7 +254,7 @@ def test_an_unreachable_server_is_a_clear_error(pg_server):
 
 
 def test_undo_last_writes_new_history_on_every_backend(populated):
-    from facilities import edits
+    from tracker import undo as edits
 
     o = populated.get_observation("obs-1")
     populated.update_observation(o.evolve(date="2023-05", summary="moved"), actor="ana")

@@ -10,7 +10,7 @@ from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from facilities.model import Alias, Facility
-from facilities.seed import read_seed
+from tracker.seeding import read_seed
 from ui.search import filter_facilities, matches, normalise
 
 APP = Path(__file__).resolve().parent.parent / "app.py"

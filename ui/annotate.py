@@ -14,10 +14,10 @@ from facilities.annotations import DrawnOn, drawn_geometry, new_observation, new
 from facilities.errors import FacilitiesError
 from facilities.geometry import ground_area_m2
 from facilities.model import Confidence, Facility, LocationPrecision, ObservationKind, Structure
-from facilities.settings import Settings
 from facilities.store import Store
 from imagery.base import DateCertainty
 from imagery.catalogue import DatedLayer
+from tracker.settings import Settings
 
 from .safe import markdown_text
 

@@ -12,10 +12,10 @@ from streamlit_folium import st_folium
 
 from facilities.errors import FacilitiesError
 from facilities.model import Facility
-from facilities.settings import Settings
 from facilities.store import Filter, Store
 from imagery.catalogue import DatedLayer, default_pair
 from imagery.errors import ImageryError
+from tracker.settings import Settings
 
 from .annotate import show_annotate
 from .assets import AssetError, localise, serve_assets

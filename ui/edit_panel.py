@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from facilities.edits import NothingToUndo, UndoError, describe, plan_last, summarise, undo_last
 from facilities.errors import ConflictError, FacilitiesError, NotFound
 from facilities.model import Confidence, Facility, FacilityStatus, HistoryEntry, Observation, ObservationKind, Structure
-from facilities.settings import Settings
 from facilities.store import Filter, Store
+from tracker.settings import Settings
+from tracker.undo import NothingToUndo, UndoError, describe, plan_last, summarise, undo_last
 
 from .safe import markdown_text
 

@@ -19,7 +19,6 @@ import shapely
 import streamlit as st
 from shapely.geometry.base import BaseGeometry
 
-from facilities.settings import Settings
 from imagery.base import BBox, Capture
 from imagery.cache import Cache
 from imagery.catalogue import DatedLayer, capture_layers, mosaic_layers, timeline, wayback_layers
@@ -32,6 +31,7 @@ from imagery.mosaics import EoxMosaics
 from imagery.stac import PROVIDER as SENTINEL2
 from imagery.stac import Sentinel2Source, StacConfig
 from imagery.wayback import Endpoints, Wayback, capture_from
+from tracker.settings import Settings
 
 OVERLAY_COMPONENT = "imagery_overlays"
 METADATA_RELEASES = 24  # capture dates are looked up for at most this many changed releases

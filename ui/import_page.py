@@ -24,10 +24,10 @@ from facilities import geojson_io, kml_io
 from facilities.errors import FacilitiesError, FeatureProblem, InputError
 from facilities.geometry import ground_areas_m2
 from facilities.model import LocationPrecision, Registry
-from facilities.settings import Settings
 from facilities.store import Filter, ImportReport, OnConflict, Store
 from imagery import local as local_imagery
 from imagery.errors import ImageryError
+from tracker.settings import Settings
 from ui.safe import markdown_text
 
 VECTOR_TYPES = ("geojson", "json", "kml", "kmz")

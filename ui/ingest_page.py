@@ -15,10 +15,10 @@ import streamlit as st
 from facilities.dates import PartialDate
 from facilities.errors import FacilitiesError
 from facilities.model import Confidence, ObservationKind
-from facilities.settings import Settings
 from facilities.store import Store
-from facilities.text import ArticleResult, Reader, load_resources
-from facilities.text.ingest import write_proposal
+from tracker.articles import ArticleResult, Reader, load_resources
+from tracker.articles.ingest import write_proposal
+from tracker.settings import Settings
 
 UPLOAD_MB = 10
 RESULTS_KEY = "ingest_results"

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from facilities.model import Facility, Structure
-from facilities.settings import Settings
+from tracker.settings import Settings
 
 from .assets import AssetError, localise, serve_assets
 from .map import map_parts

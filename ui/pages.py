@@ -19,8 +19,8 @@ import streamlit as st
 from facilities.errors import FacilitiesError
 from facilities.geojson_io import export_text
 from facilities.model import Facility, Observation, Source, Structure
-from facilities.settings import Settings
 from facilities.store import Filter, Store
+from tracker.settings import Settings
 
 from .edit_panel import show_edit_panel
 from .map import precision_label
@@ -230,7 +230,7 @@ def show_site_report(store: Store, facility: Facility, settings: Settings) -> No
 
     from imagery.errors import ImageryError
     from imagery.local import LocalSource
-    from reports.site_report import build_report  # heavy (matplotlib, WeasyPrint): only when asked
+    from tracker.reports.site_report import build_report  # heavy (matplotlib, WeasyPrint): only when asked
 
     with st.spinner("Drawing figures and rendering the PDF…"), tempfile.TemporaryDirectory() as tmp:
         try:

@@ -193,7 +193,7 @@ def test_scenes_in_the_compare_catalogue_and_their_difference(stac, tmp_path, mo
     difference of two scenes of identical pixels finds no change."""
     from shapely.geometry import box
 
-    from facilities.settings import load_settings
+    from tracker.settings import load_settings
     from ui.imagery_service import catalogue, difference
 
     settings = load_settings(database=str(tmp_path / "r.gpkg"), data_dir=tmp_path / "data", stac_url=stac.url + "/",

@@ -9,8 +9,8 @@ import zipfile
 
 from report_fixtures import HOSTILE, KOREAN, make_store
 
-from reports.kml import build_kml, write_kml
-from reports.site import load_site
+from tracker.reports.kml import build_kml, write_kml
+from tracker.reports.site import load_site
 
 _READ = """
 import json, sys, pyogrio

@@ -8,7 +8,7 @@ import pytest
 from report_fixtures import make_imagery, make_store
 from typer.testing import CliRunner
 
-from reports.cli import app
+from tracker.cli.report import app
 
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph:UserWarning")
 

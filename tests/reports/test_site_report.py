@@ -11,7 +11,7 @@ from PIL import Image
 from report_fixtures import HOSTILE, KOREAN, make_imagery, make_store
 
 from imagery.local import LocalSource
-from reports.site_report import build_report
+from tracker.reports.site_report import build_report
 
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph:UserWarning")  # Hangul without a CJK font installed
 

@@ -9,8 +9,8 @@ import unicodedata
 import pytest
 from text_reader_fixtures import reader
 
-from facilities.text import TextInputError
-from facilities.text.reading import MAX_ARTICLE_CHARS
+from tracker.articles import TextInputError
+from tracker.articles.reading import MAX_ARTICLE_CHARS
 
 HOSTILE = """<html><head><script>var p = "Secret Missile Plant"; document.write('<b>Hwasong-99</b>');</script>
 <style>.x:after{content:"Factory No. 99"}</style></head>

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from facilities.seed import SEEDS_DIR
 from facilities.store import GeoPackageStore
+from tracker.seeding import SEEDS_DIR
 
 SEED_TEXT = str(SEEDS_DIR / "texts" / "000_0515937eac85bcd1.txt")
 
@@ -20,7 +20,7 @@ def cli(tmp_path):
     env = {**os.environ, "TRACKER_DATABASE": str(tmp_path / "r.gpkg"), "TRACKER_ACTOR": "tester"}
 
     def run(*args: str, ok: bool = True, stdin: str = "") -> subprocess.CompletedProcess:
-        res = subprocess.run([sys.executable, "-m", "facilities", *args], capture_output=True, text=True, env=env,
+        res = subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True, text=True, env=env,
                              timeout=120, cwd=tmp_path, input=stdin)
         assert (res.returncode == 0) == ok, f"{args}: rc={res.returncode}\n{res.stdout}\n{res.stderr}"
         return res

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from text_reader_fixtures import read
 
-from facilities.text.dates import find_dates
+from tracker.articles.dates import find_dates
 
 
 def names(result, kind):
@@ -82,7 +82,7 @@ def test_organisations_and_people():
 ])
 def test_dates(text, ref, expected):
     from facilities.dates import PartialDate
-    from facilities.text.patterns import fold
+    from tracker.articles.patterns import fold
 
     found = find_dates(text, PartialDate.parse(ref) if ref else None)
     got = [(fold(text[d.start:d.end]), d.date.precision.value if d.date else None, d.value) for d in found]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from text_reader_fixtures import reader
 
-from facilities.text.evaluate import Tally, norm, score_article, score_links
+from tracker.articles.evaluate import Tally, norm, score_article, score_links
 
 GOLD = Path(__file__).parent / "gold"
 

@@ -6,7 +6,7 @@ import shapely
 from text_reader_fixtures import read, resources
 
 from facilities.model import Alias, Facility
-from facilities.text import Reader
+from tracker.articles import Reader
 
 
 def links(result):

@@ -6,8 +6,8 @@ import pytest
 from text_reader_fixtures import resources
 
 from facilities.errors import FacilitiesError, ValidationError
-from facilities.text import TextInputError
-from facilities.text.reading import (
+from tracker.articles import TextInputError
+from tracker.articles.reading import (
     MAX_ARTICLE_CHARS,
     decode,
     html_to_text,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from text_reader_fixtures import reader, resources
 
-from facilities.seed import SEEDS_DIR, ensure_seeded
-from facilities.text import Reader
+from tracker.articles import Reader
+from tracker.seeding import SEEDS_DIR, ensure_seeded
 
 SEED_TEXT = SEEDS_DIR / "texts" / "000_0515937eac85bcd1.txt"
 

@@ -6,8 +6,8 @@ tests/conftest.py for `from conftest import` in spawned processes (see tests/reg
 
 from __future__ import annotations
 
-from facilities.seed import read_seed
-from facilities.text import ArticleResult, Reader, load_resources
+from tracker.articles import ArticleResult, Reader, load_resources
+from tracker.seeding import read_seed
 
 resources = load_resources()
 seed_facilities = read_seed().facilities

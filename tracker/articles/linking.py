@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import shapely
 
-from ..model import Facility, LocationPrecision, slugify
+from facilities.model import Facility, LocationPrecision, slugify
+
 from .dates import MONTHS
 from .extract import AliasHit, Mention
 from .patterns import fold, name_core, phrase_regex

@@ -1,7 +1,7 @@
 """Reading articles: facilities, places, systems, organisations, people, dates and figures named in
 text, linked to the registry, with candidate observations for an analyst to review.
 
-    from facilities.text import Reader, load_resources
+    from tracker.articles import Reader, load_resources
     results = Reader(load_resources(), store.list_facilities()).read(text)
 """
 

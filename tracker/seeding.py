@@ -6,10 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from . import geojson_codec as codec
-from .geojson_io import parse_json
-from .model import ImageRef, Observation, Registry, Source
-from .store import ImportReport, OnConflict, Store
+from facilities import geojson_codec as codec
+from facilities.geojson_io import parse_json
+from facilities.model import ImageRef, Observation, Registry, Source
+from facilities.store import ImportReport, OnConflict, Store
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 SEED_VERSION = "1"

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dates import PartialDate
-from ..errors import ValidationError
+from facilities.dates import PartialDate
+from facilities.errors import ValidationError
+
 from .dates import find_dates
 from .patterns import CAP, QUOTED, Compiled, Place, fold, name_core
 from .reading import Article

@@ -11,8 +11,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..dates import PartialDate
-from ..errors import ValidationError
+from facilities.dates import PartialDate
+from facilities.errors import ValidationError
+
 from .patterns import fold
 
 MONTHS = {

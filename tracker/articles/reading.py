@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from ..errors import ValidationError
+from facilities.errors import ValidationError
 
 MAX_ARTICLE_CHARS = 2_000_000  # one article; a larger one is almost surely not an article
 MAX_INPUT_CHARS = 20_000_000  # one file of several articles

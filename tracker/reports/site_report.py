@@ -38,7 +38,7 @@ from .figures import (
 from .geojson_report import filter_dict
 from .site import Site, atomic_write, load_site, shorten, software_version, utc_now
 
-_ENV = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("tracker.reports", "templates"), autoescape=True,
                           undefined=jinja2.StrictUndefined)
 _KIND_ORDER = ("construction-start", "progress", "completed", "reroofed", "demolished", "activity", "visit",
                "statement", "other")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..dates import PartialDate
-from ..model import Confidence, Observation, ObservationKind, Source
+from facilities.dates import PartialDate
+from facilities.model import Confidence, Observation, ObservationKind, Source
+
 from .extract import Mention
 from .linking import Link
 from .patterns import Compiled, fold

@@ -28,10 +28,10 @@ from typing import Any
 
 import shapely
 
-from . import geojson_codec as codec
-from .errors import FacilitiesError, NotFound
-from .model import RECORD_TYPES, HistoryEntry
-from .store import Filter, Store
+from facilities import geojson_codec as codec
+from facilities.errors import FacilitiesError, NotFound
+from facilities.model import RECORD_TYPES, HistoryEntry
+from facilities.store import Filter, Store
 
 UNDO_SUFFIX = " (undo)"
 _INVERSE = {"create": "delete", "update": "update", "delete": "create"}

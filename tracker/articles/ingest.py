@@ -9,9 +9,10 @@ import contextlib
 import uuid
 from collections.abc import Callable
 
-from ..dates import PartialDate
-from ..errors import DuplicateId, FacilitiesError
-from ..store import Store
+from facilities.dates import PartialDate
+from facilities.errors import DuplicateId, FacilitiesError
+from facilities.store import Store
+
 from .analyse import ArticleResult
 from .proposals import Proposal
 from .reading import MAX_INPUT_CHARS

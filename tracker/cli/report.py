@@ -1,28 +1,22 @@
-"""`tracker-report`: figures, HTML and PDF site reports, KML/KMZ and the GeoJSON report from the shell.
-
-A separate entry point from `facilities`, because facilities/ may not import reports/ (import contracts).
-"""
+"""The evidence commands (`tracker-report ...`, also `facilities report ...`): figures, HTML and PDF
+site reports, KML/KMZ and the GeoJSON report from the shell."""
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from facilities.errors import FacilitiesError
-from facilities.settings import load_settings
 from facilities.store import Filter, Store, open_store
-from imagery.errors import ImageryError
 from imagery.local import LocalSource
-
-from .figures import load_chips, make_figures
-from .geojson_report import write_report
-from .kml import write_kml
-from .site import load_site
-from .site_report import build_report
+from tracker.reports.figures import load_chips, make_figures
+from tracker.reports.geojson_report import write_report
+from tracker.reports.kml import write_kml
+from tracker.reports.site import load_site
+from tracker.reports.site_report import build_report
+from tracker.settings import load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Publishable evidence from the facility registry.")
@@ -98,15 +92,3 @@ def pdf(facility: str, out: Out = Path("report"), db: Db = None, date_from: From
         date_to: To = None) -> None:
     """HTML site report and the PDF rendered from it."""
     _report(facility, out, db, date_from, date_to, pdf=True)
-
-
-def main() -> None:
-    try:
-        app()
-    except (FacilitiesError, ImageryError) as err:
-        typer.echo(f"error: {err}", err=True)
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..dates import PartialDate
-from ..errors import ValidationError
-from ..model import Facility
+from facilities.dates import PartialDate
+from facilities.errors import ValidationError
+from facilities.model import Facility
+
 from .extract import Mention, article_date, extract
 from .linking import AliasIndex, Link, link_all
 from .patterns import Compiled, compile_lexicon, fold

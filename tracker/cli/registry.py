@@ -1,5 +1,5 @@
-"""`facilities` command line: init, list, show, add, add-source, observe, import, export, validate, ingest,
-migrate.
+"""The registry commands (`facilities ...`): init, list, show, add, add-source, observe, import, export,
+validate, ingest, migrate, undo.
 
 Every error a user can act on is printed as one message and the command exits non-zero.
 """
@@ -16,14 +16,14 @@ from typing import Annotated
 import shapely
 import typer
 
-from . import geojson_io, kml_io
-from .dates import PartialDate
-from .errors import FacilitiesError, InputError, StoreError
-from .geometry import ANY_GEOMETRY, check_geometry
-from .model import Alias, Facility, ImageRef, Observation, Registry, Source
-from .seed import ensure_seeded
-from .settings import Settings, load_settings
-from .store import Filter, ImportReport, OnConflict, Store, open_store
+from facilities import geojson_io, kml_io
+from facilities.dates import PartialDate
+from facilities.errors import FacilitiesError, InputError, StoreError
+from facilities.geometry import ANY_GEOMETRY, check_geometry
+from facilities.model import Alias, Facility, ImageRef, Observation, Registry, Source
+from facilities.store import Filter, ImportReport, OnConflict, Store, open_store
+from tracker.seeding import ensure_seeded
+from tracker.settings import Settings, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Facility registry: facilities, structures, dated observations and their sources.")
@@ -157,7 +157,7 @@ def add(ctx: typer.Context, name: str, geometry: Annotated[str, typer.Option(hel
         source: Annotated[list[str] | None, typer.Option(help="Source id; repeatable")] = None,
         notes: str = "") -> None:
     """Add a facility."""
-    from .model import slugify
+    from facilities.model import slugify
 
     c = _ctx(ctx)
     aliases = tuple(Alias(*a.rsplit("@", 1)) if "@" in a else Alias(a) for a in alias or ())
@@ -175,7 +175,7 @@ def add_source(ctx: typer.Context, id: Annotated[str, typer.Option("--id")], tit
                excerpt: str = "") -> None:
     """Add a source (article, report, post) that observations can cite."""
     c = _ctx(ctx)
-    from .dates import utcnow
+    from facilities.dates import utcnow
 
     s = Source(id=id, title=title, url=url, publisher=publisher, published=published, language=language,
                excerpt=excerpt, retrieved_at=utcnow())
@@ -287,8 +287,8 @@ def ingest(ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help=
            date: Annotated[str | None, typer.Option("--date", help="articles' date (YYYY[-MM[-DD]]) for "
                                                     "'early October', 'this year'")] = None) -> None:
     """Read articles: the facilities, places, systems, dates and claims they name, and proposed observations."""
-    from .text import Reader, load_resources
-    from .text.ingest import format_result, max_file_bytes, review_proposals
+    from tracker.articles import Reader, load_resources
+    from tracker.articles.ingest import format_result, max_file_bytes, review_proposals
 
     c = _ctx(ctx)
     reader = Reader(load_resources(), c.store.list_facilities())
@@ -368,7 +368,7 @@ def copy_registry(src: Store, dst: Store, *, actor: str, on_conflict: OnConflict
 
 
 def _differences(src: Store, dst: Store) -> list[str]:
-    from .geojson_codec import properties
+    from facilities.geojson_codec import properties
 
     def records(store: Store) -> dict[str, str]:
         objs = (*store.list_facilities(), *store.list_structures(), *store.list_observations(), *store.list_sources())
@@ -404,7 +404,7 @@ def undo(ctx: typer.Context,
          actor: Annotated[str | None, typer.Option(help="Whose last change to undo (default: you).")] = None,
          yes: Annotated[bool, typer.Option("--yes", "-y", help="Undo without asking.")] = False) -> None:
     """Undo your last change (recorded as a new history entry; undo again for the one before)."""
-    from .edits import describe, plan_last, undo_last
+    from tracker.undo import describe, plan_last, undo_last
 
     c = _ctx(ctx)
     who = actor or c.settings.actor
@@ -423,11 +423,3 @@ def undo(ctx: typer.Context,
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
     typer.echo(result.message)
-
-
-def main() -> None:
-    try:
-        app()  # standalone: click prints usage errors and exits 2 itself
-    except FacilitiesError as err:
-        typer.echo(f"error: {err}", err=True)
-        sys.exit(1)

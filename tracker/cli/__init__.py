@@ -1,0 +1,40 @@
+"""One command line behind two entry points.
+
+`facilities` is the registry's commands with the evidence commands under `facilities report`;
+`tracker-report` is the evidence commands alone (the name scripts already call). Both print an
+error a user can act on as one line and exit 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from facilities.errors import FacilitiesError
+from imagery.errors import ImageryError
+
+from .registry import app as registry_app
+from .report import app as report_app
+
+registry_app.add_typer(report_app, name="report")
+
+__all__ = ["facilities_main", "registry_app", "report_app", "report_main"]
+
+
+def _run(app: typer.Typer) -> None:
+    try:
+        app()  # standalone: click prints usage errors and exits 2 itself
+    except (FacilitiesError, ImageryError) as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(1)
+
+
+def facilities_main() -> None:
+    """`facilities ...`"""
+    _run(registry_app)
+
+
+def report_main() -> None:
+    """`tracker-report ...`"""
+    _run(report_app)
