@@ -1,6 +1,6 @@
 """Facility tracker: `streamlit run app.py` (TRACKER_DATABASE picks the registry file).
 
-Thin on purpose: settings, one store per process, the shared site picker, then the page in ui/.
+Thin on purpose: settings, one store per process (ui.state), the shared site picker, then the page in ui/.
 """
 
 from __future__ import annotations
@@ -8,38 +8,24 @@ from __future__ import annotations
 import streamlit as st
 
 from facilities.errors import FacilitiesError
-from facilities.store import Store, open_store
-from tracker.seeding import ensure_seeded
 from tracker.settings import Settings, load_settings
+from ui import state
 from ui.compare_page import compare_page
 from ui.import_page import import_page
 from ui.ingest_page import ingest_page
-from ui.pages import PICKER_KEY, choose_site, registry_page
+from ui.pages import choose_site, registry_page
 
 st.set_page_config(page_title="Facility tracker", page_icon="🛰️", layout="wide")
-
-
-@st.cache_resource(show_spinner="Opening the registry…")
-def get_store(database: str, seed: bool) -> Store:
-    """One store per database per process (it is thread-safe: a connection per thread).
-
-    A failure is not cached, so the next run tries again."""
-    store = open_store(database)
-    if seed:
-        ensure_seeded(store)
-    return store
 
 
 def main() -> None:
     try:
         settings: Settings = load_settings()
-        store = get_store(settings.database, settings.seed)
+        store = state.registry(settings)
     except (FacilitiesError, OSError, ValueError) as err:  # ValueError: pydantic rejects a setting
         st.error(f"The registry cannot be opened: {err}")
         st.stop()
-    # Pages without the picker would let Streamlit forget the chosen site; keep it for the next page.
-    if PICKER_KEY in st.session_state:
-        st.session_state[PICKER_KEY] = st.session_state[PICKER_KEY]
+    state.keep_picker()
 
     def registry() -> None:
         registry_page(store, settings, choose_site(store, settings.database))

@@ -12,10 +12,10 @@ import pytest
 import shapely
 
 from conftest import square
-from tracker import undo as edits
 from facilities import geojson_codec as codec
 from facilities.errors import FacilitiesError
 from facilities.model import HistoryEntry, Observation, Structure
+from tracker import undo as edits
 
 
 def digest(store) -> tuple:

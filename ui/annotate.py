@@ -19,11 +19,11 @@ from imagery.base import DateCertainty
 from imagery.catalogue import DatedLayer
 from tracker.settings import Settings
 
+from . import state
 from .safe import markdown_text
 
 PRECISIONS = {"day": "Day", "month": "Month", "year": "Year", "approximate": "Approximate (month)"}
 NO_IMAGE = ""
-FLASH = "annotate_saved"
 
 
 def partial_date(day: dt.date, precision: str) -> str:
@@ -60,8 +60,9 @@ def _measure(geom) -> str:
 def show_annotate(store: Store, settings: Settings, facility: Facility, structures: Sequence[Structure],
                   result: dict, current: DatedLayer | None, shown: Sequence[DatedLayer]) -> None:
     st.markdown("**Record what you drew**")
-    if FLASH in st.session_state:
-        st.success(markdown_text(st.session_state.pop(FLASH)))
+    saved = state.pop_flash(state.ANNOTATE_FLASH)
+    if saved:
+        st.success(markdown_text(saved))
     drawing = (result or {}).get("last_active_drawing")
     if not drawing:
         st.caption("Draw a polygon, line or point with the tools at the map's top left; it can then be recorded "
@@ -146,5 +147,5 @@ def show_annotate(store: Store, settings: Settings, facility: Facility, structur
         return
     # Rerun: the map is drawn again with the new record on it and an empty draw layer, so the
     # same shape cannot be saved twice by accident.
-    st.session_state[FLASH] = f"Saved {kind.lower()} {record.id}."
+    state.flash(state.ANNOTATE_FLASH, f"Saved {kind.lower()} {record.id}.")
     st.rerun()

@@ -22,13 +22,13 @@ from facilities.store import Filter, Store
 from tracker.settings import Settings
 from tracker.undo import NothingToUndo, UndoError, describe, plan_last, summarise, undo_last
 
+from . import state
 from .safe import markdown_text
 
 DELETE = "delete"
 # editable columns of each table; the rest are shown read-only
 OBSERVATION_FIELDS = ("date", "kind", "confidence", "summary", "notes")
 STRUCTURE_FIELDS = ("name", "kind", "status", "built", "removed", "notes")
-FLASH_KEY = "edit_panel_flash"
 HISTORY_ROWS = 20
 
 
@@ -151,10 +151,10 @@ def history_frame(entries: Sequence[HistoryEntry]) -> pd.DataFrame:
 
 
 def _snapshot(store: Store, facility: Facility, key: str) -> tuple[list[Observation], list[Structure]]:
-    if key not in st.session_state:
+    if state.get(key) is None:
         flt = Filter(facility_ids=(facility.id,))
-        st.session_state[key] = (store.list_observations(flt), store.list_structures(flt))
-    return st.session_state[key]
+        state.put(key, (store.list_observations(flt), store.list_structures(flt)))
+    return state.get(key)
 
 
 def editor_keys(facility_id: str, generation: int = 0) -> tuple[str, str]:
@@ -163,23 +163,23 @@ def editor_keys(facility_id: str, generation: int = 0) -> tuple[str, str]:
 
 
 def _reset(facility_id: str, message: str | None) -> None:
-    gen_key = f"edit_generation_{facility_id}"
-    st.session_state[gen_key] = st.session_state.get(gen_key, 0) + 1  # fresh editors, no stale edits
-    st.session_state.pop(f"edit_snapshot_{facility_id}", None)
+    gen_key = state.edit_generation_key(facility_id)
+    state.put(gen_key, state.get(gen_key, 0) + 1)  # fresh editors, no stale edits
+    state.drop(state.edit_snapshot_key(facility_id))
     if message:
-        st.session_state[FLASH_KEY] = message
+        state.flash(state.EDIT_FLASH, message)
     st.rerun()
 
 
 def show_edit_panel(store: Store, settings: Settings, facility: Facility) -> None:
     """Edit or delete this facility's observations and structures; undo; recent changes."""
-    flash = st.session_state.pop(FLASH_KEY, None)
+    flash = state.pop_flash(state.EDIT_FLASH)
     if flash:
         st.success(markdown_text(flash))
-    generation = st.session_state.get(f"edit_generation_{facility.id}", 0)
+    generation = state.get(state.edit_generation_key(facility.id), 0)
     obs_key, str_key = editor_keys(facility.id, generation)
     try:
-        observations, structures = _snapshot(store, facility, f"edit_snapshot_{facility.id}")
+        observations, structures = _snapshot(store, facility, state.edit_snapshot_key(facility.id))
     except FacilitiesError as err:
         st.error(markdown_text(f"Cannot read this facility's records: {err}"))
         return

@@ -28,12 +28,11 @@ from facilities.store import Filter, ImportReport, OnConflict, Store
 from imagery import local as local_imagery
 from imagery.errors import ImageryError
 from tracker.settings import Settings
+from ui import state
 from ui.safe import markdown_text
 
 VECTOR_TYPES = ("geojson", "json", "kml", "kmz")
 IMAGE_TYPES = ("tif", "tiff")
-PARSED_KEY = "import_parsed"
-REPORT_KEY = "import_report"
 _ON_CONFLICT_HELP = {
     OnConflict.ERROR: "refuse the whole file if any id is already in the registry",
     OnConflict.SKIP: "keep what is stored, add only the new ids",
@@ -150,12 +149,12 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
     precision = right.selectbox("Location precision for outlines that do not give one", precisions,
                                 index=precisions.index(LocationPrecision.DIGITISED.value), key="import_precision")
     key = (upload_id, name, len(raw), repair, precision)
-    cached = st.session_state.get(PARSED_KEY)
+    cached = state.get(state.IMPORT_PARSED)
     if cached is None or cached[0] != key:
         with st.spinner(f"Reading {name}…"):
             cached = (key, parse_vector(raw, name, settings, repair=repair, default_precision=precision))
-        st.session_state[PARSED_KEY] = cached
-        st.session_state.pop(REPORT_KEY, None)
+        state.put(state.IMPORT_PARSED, cached)
+        state.drop(state.IMPORT_REPORT)
     parsed: Parsed = cached[1]
     if parsed.error:
         _error(parsed.error)
@@ -186,14 +185,14 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
         try:
             report = import_parsed(store, parsed, settings.actor, OnConflict(on_conflict))
         except FacilitiesError as err:
-            st.session_state.pop(REPORT_KEY, None)
+            state.drop(state.IMPORT_REPORT)
             _error(f"Nothing was imported: {str(err).splitlines()[0]}")
             problems = getattr(err, "problems", None)
             if problems:
                 st.dataframe(problems_frame(problems, "record"), hide_index=True)
             return
-        st.session_state[REPORT_KEY] = (key, report.summary())
-    done = st.session_state.get(REPORT_KEY)
+        state.put(state.IMPORT_REPORT, (key, report.summary()))
+    done = state.get(state.IMPORT_REPORT)
     if done and done[0] == key:
         st.success(f"Imported {name}: {done[1]}.")
 

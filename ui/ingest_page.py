@@ -20,8 +20,9 @@ from tracker.articles import ArticleResult, Reader, load_resources
 from tracker.articles.ingest import write_proposal
 from tracker.settings import Settings
 
+from . import state
+
 UPLOAD_MB = 10
-RESULTS_KEY = "ingest_results"
 
 
 def mentions_frame(result: ArticleResult) -> pd.DataFrame:
@@ -94,11 +95,11 @@ def ingest_page(store: Store, settings: Settings) -> None:
             st.warning("There is no text to read.")
             return
         try:
-            st.session_state[RESULTS_KEY] = _read(store, text, name, published.strip())
+            state.put(state.INGEST_RESULTS, _read(store, text, name, published.strip()))
         except FacilitiesError as err:
             st.error(str(err))
             return
-    results: list[ArticleResult] = st.session_state.get(RESULTS_KEY, [])
+    results: list[ArticleResult] = state.get(state.INGEST_RESULTS, [])
     if not results:
         return
     for r in results:

@@ -17,20 +17,18 @@ import pandas as pd
 import streamlit as st
 
 from facilities.errors import FacilitiesError
-from facilities.geojson_io import export_text
 from facilities.model import Facility, Observation, Source, Structure
 from facilities.store import Filter, Store
 from tracker.settings import Settings
 
+from . import state
 from .edit_panel import show_edit_panel
 from .map import precision_label
 from .map_view import show_map
 from .safe import markdown_text
 from .search import filter_facilities
-from .snapshot import snapshot
 from .timeline import show_timeline_chart
 
-PICKER_KEY = "facility"
 MAX_PICKER_OPTIONS = 1000
 READ_ERRORS = (FacilitiesError, sqlite3.Error, OSError)
 
@@ -51,15 +49,15 @@ def _label(facilities: Sequence[Facility]):
 
 def _filter_sidebar(facilities: Sequence[Facility], last_observations: dict[str, dt.date]) -> list[Facility]:
     """Search box and filters above the picker; returns the facilities that pass, in name order."""
-    query = st.sidebar.text_input("Search name or alias", key="search",
+    query = st.sidebar.text_input("Search name or alias", key=state.SEARCH,
                                   help="Any language: every word must appear in the name, an alias or the id")
     with st.sidebar.expander("Filters"):
         countries = st.multiselect("Country", sorted({f.country for f in facilities if f.country}),
-                                   key="filter_country")
+                                   key=state.FILTERS[0])
         categories = st.multiselect("Category", sorted({f.category for f in facilities if f.category}),
-                                    key="filter_category")
-        statuses = st.multiselect("Status", sorted({str(f.status) for f in facilities}), key="filter_status")
-        since = st.date_input("Observed since", value=None, key="filter_observed_since",
+                                    key=state.FILTERS[1])
+        statuses = st.multiselect("Status", sorted({str(f.status) for f in facilities}), key=state.FILTERS[2])
+        since = st.date_input("Observed since", value=None, key=state.FILTERS[3],
                               help="Only facilities whose last observation is on or after this day")
     return filter_facilities(facilities, query, countries=countries, categories=categories, statuses=statuses,
                              last_observed_from=since, last_observations=last_observations)
@@ -75,19 +73,19 @@ def pick_facility(facilities: Sequence[Facility],
         st.sidebar.info("No facility matches")
         return None, []
     ids = [f.id for f in shown]
-    wanted = st.query_params.get(PICKER_KEY)
+    wanted = st.query_params.get(state.PICKER)
     # A list of thousands is no way to choose and slows every rerun: the search box narrows it.
     options = ids[:MAX_PICKER_OPTIONS]
-    current = st.session_state.get(PICKER_KEY, wanted)
+    current = state.get(state.PICKER, wanted)
     if current in ids and current not in options:
         options.append(current)
     index = options.index(wanted) if wanted in options else 0
     selected = st.sidebar.selectbox("Facility", options, index=index, format_func=_label(facilities),
-                                    key=PICKER_KEY)
+                                    key=state.PICKER)
     if len(ids) > len(options):
         st.sidebar.caption(f"The list shows {len(options):,} of {len(ids):,} matches: type in the search box to "
                            "narrow it.")
-    st.query_params[PICKER_KEY] = selected
+    st.query_params[state.PICKER] = selected
     return selected, ids
 
 
@@ -175,7 +173,7 @@ def image_link(o: Observation) -> str | None:
     """The compare view opened on the image an observation was seen on (None without an image)."""
     if o.image is None or not o.image.image_id:
         return None
-    return "compare?" + urlencode({PICKER_KEY: o.facility_id, "image": f"{o.image.provider}:{o.image.image_id}"})
+    return "compare?" + urlencode({state.PICKER: o.facility_id, "image": f"{o.image.provider}:{o.image.image_id}"})
 
 
 def show_sources(cited: Sequence[Source]) -> None:
@@ -189,30 +187,21 @@ def show_sources(cited: Sequence[Source]) -> None:
     )
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _report(database: str, revision: int, facility_ids: tuple[str, ...], _store: Store) -> str:
-    """A GeoJSON report, made once per registry revision and selection, not on every rerun."""
-    del database, revision  # with facility_ids, the cache key
-    return export_text(_store, Filter(facility_ids=facility_ids))
-
-
 def show_download(store: Store, facility: Facility, shown_ids: Sequence[str] = (), *, database: str = "",
                   revision: int = 0) -> None:
     """The facility's GeoJSON report and, when a search or filter is active, the one of every
     facility it shows (the same files as `facilities export --facility ...`)."""
     try:
-        report = _report(database, revision, (facility.id,), store)
+        report = state.geojson_report(store, database, revision, (facility.id,))
     except READ_ERRORS as err:
         st.error(f"The GeoJSON report cannot be made: {err}")
         return
     left, right = st.columns(2)
     left.download_button("Download GeoJSON report", data=report, file_name=f"{facility.id}.geojson",
                          mime="application/geo+json", key="download_report")
-    narrowed = any(st.session_state.get(k) for k in ("search", "filter_country", "filter_category",
-                                                     "filter_status", "filter_observed_since"))
-    if narrowed and len(shown_ids) > 1:
+    if state.narrowed() and len(shown_ids) > 1:
         try:
-            selection = _report(database, revision, tuple(shown_ids), store)
+            selection = state.geojson_report(store, database, revision, tuple(shown_ids))
         except READ_ERRORS as err:
             st.error(f"The GeoJSON report of the selection cannot be made: {err}")
             return
@@ -263,7 +252,7 @@ def choose_site(store: Store, database: str) -> SiteChoice | None:
     """The sidebar's search, filters and picker, shared by the pages that show one site.
     None when the registry cannot be read or is empty (the page says why)."""
     try:
-        snap = snapshot(store, database)
+        snap = state.overview(store, database)
     except READ_ERRORS as err:
         st.error(f"The registry cannot be read: {err}")
         return None

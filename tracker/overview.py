@@ -1,5 +1,6 @@
 """What every rerun of the registry pages needs from the whole registry (all facilities and
-structures, the last observation date per facility), read once per registry revision.
+structures, the last observation date per facility): read once per registry revision (the UI
+caches it by revision, ui.state.snapshot).
 
 A rerun happens on every click; at 10,000 sites reading these took ~1.6 s each time (the bench's
 facility-switch figure). The store's revision grows with each write (its history), so a cached
@@ -11,14 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import streamlit as st
-
 from facilities.model import Facility, Structure
 from facilities.store import Store
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class Overview:
     revision: int
     facilities: list[Facility]
     structures: list[Structure]
@@ -35,12 +34,6 @@ def last_observations(store: Store) -> dict[str, dt.date]:
     return last
 
 
-@st.cache_resource(max_entries=4, show_spinner="Reading the registry…")
-def _read(database: str, revision: int, _store: Store) -> Snapshot:
-    del database  # with revision, the cache key
-    return Snapshot(revision, _store.list_facilities(), _store.list_structures(), last_observations(_store))
-
-
-def snapshot(store: Store, database: str) -> Snapshot:
-    """The registry as of its current revision (one cheap query when nothing changed)."""
-    return _read(database, store.revision(), store)
+def read_overview(store: Store) -> Overview:
+    """The whole registry's facilities, structures and last observation dates, as of now."""
+    return Overview(store.revision(), store.list_facilities(), store.list_structures(), last_observations(store))

@@ -1,0 +1,109 @@
+"""Everything the app keeps between reruns, in one module: the `st.cache_*` functions (shared by
+every session of the process) and the `st.session_state` keys (one browser tab's).
+
+Pages call these instead of decorating their own functions, so what is cached, for how long and
+under which key can be read in one place. Cached values are immutable records or files on disk;
+a cache key always includes what makes the value stale (the registry's revision, the settings).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from facilities.geojson_io import export_text
+from facilities.store import Filter, Store
+from tracker.overview import Overview, read_overview
+from tracker.settings import Settings
+from tracker.wiring import open_registry
+
+# -- session_state keys (one browser tab) -----------------------------------------------------------
+
+PICKER = "facility"  # the chosen facility; also ?facility= in the URL, so a view can be shared
+SEARCH = "search"
+FILTERS = ("filter_country", "filter_category", "filter_status", "filter_observed_since")
+ANNOTATE_FLASH = "annotate_saved"
+EDIT_FLASH = "edit_panel_flash"
+IMPORT_PARSED = "import_parsed"  # (upload key, Parsed): the previewed file, parsed once
+IMPORT_REPORT = "import_report"  # (upload key, summary) of the last import
+INGEST_RESULTS = "ingest_results"  # the articles read, until the next Read
+
+
+def edit_snapshot_key(facility_id: str) -> str:
+    """The edit panel's tables as they were read (versions are checked against them on save)."""
+    return f"edit_snapshot_{facility_id}"
+
+
+def edit_generation_key(facility_id: str) -> str:
+    """Bumped after a save so the data editors start fresh (no stale edits)."""
+    return f"edit_generation_{facility_id}"
+
+
+def narrowed() -> bool:
+    """Whether the sidebar's search or any filter is in use."""
+    return any(st.session_state.get(k) for k in (SEARCH, *FILTERS))
+
+
+def keep_picker() -> None:
+    """Pages without the picker would let Streamlit forget the chosen site; keep it for the next page."""
+    if PICKER in st.session_state:
+        st.session_state[PICKER] = st.session_state[PICKER]
+
+
+def flash(key: str, message: str) -> None:
+    """A message to show once, after the rerun a save triggers."""
+    st.session_state[key] = message
+
+
+def pop_flash(key: str) -> str | None:
+    return st.session_state.pop(key, None)
+
+
+def get(key: str, default: Any = None) -> Any:
+    return st.session_state.get(key, default)
+
+
+def put(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+def drop(key: str) -> None:
+    st.session_state.pop(key, None)
+
+
+# -- process caches: the registry ---------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Opening the registry…")
+def _registry(database: str, seed: bool, _settings: Settings) -> Store:
+    del database, seed  # the cache key
+    return open_registry(_settings)
+
+
+def registry(settings: Settings) -> Store:
+    """One store per database per process (thread-safe: a connection per thread). A failure is
+    not cached, so the next run tries again."""
+    return _registry(settings.database, settings.seed, settings)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the registry…")
+def _overview(database: str, revision: int, _store: Store) -> Overview:
+    del database, revision  # the cache key
+    return read_overview(_store)
+
+
+def overview(store: Store, database: str) -> Overview:
+    """The registry as of its current revision (one cheap query when nothing changed)."""
+    return _overview(database, store.revision(), store)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _geojson_report(database: str, revision: int, facility_ids: tuple[str, ...], _store: Store) -> str:
+    del database, revision  # with facility_ids, the cache key
+    return export_text(_store, Filter(facility_ids=facility_ids))
+
+
+def geojson_report(store: Store, database: str, revision: int, facility_ids: tuple[str, ...]) -> str:
+    """A GeoJSON report, made once per registry revision and selection, not on every rerun."""
+    return _geojson_report(database, revision, facility_ids, store)
