@@ -32,7 +32,7 @@ from registry_bench import FACILITIES_ONLY, ms, pick_bboxes
 
 from facilities.geojson_io import write_export
 from facilities.store import Filter, Store, open_store
-from tracker.cli.registry import copy_registry
+from tracker.migrate import copy_registry
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 

@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from .errors import InputError
+
 
 def write_atomically(path: str | os.PathLike, chunks: Iterable[str] | Iterable[bytes], *, binary: bool = False,
                      batch: int = 1000) -> int:
@@ -50,3 +52,10 @@ def _umask() -> int:
     except OSError:
         pass
     return 0o022
+
+
+def check_size(size: int, max_bytes: int, source: str) -> None:
+    """The one import size rule: InputError naming the file, its size and the limit."""
+    if size > max_bytes:
+        raise InputError(f"is {size / 2**20:,.1f} MB; the import limit is {max_bytes / 2**20:,.0f} MB "
+                         "(split the file, or raise TRACKER_MAX_IMPORT_MB)", source=source)

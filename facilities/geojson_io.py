@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import geojson_codec as codec
 from .errors import FeatureProblem, InputError
-from .files import write_atomically
+from .files import check_size, write_atomically
 from .model import Registry
 from .store import Filter, Store
 
@@ -82,9 +82,7 @@ def read_registry(path: str | os.PathLike, *, max_bytes: int = 200 * 2**20, repa
         size = path.stat().st_size
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
-    if size > max_bytes:
-        raise InputError(f"is {size / 2**20:,.0f} MB; the import limit is {max_bytes / 2**20:,.0f} MB "
-                         "(split the file, or raise TRACKER_MAX_IMPORT_MB)", source=str(path))
+    check_size(size, max_bytes, str(path))
     data = parse_json(path.read_bytes(), source=str(path))
     return codec.parse_feature_collection(data, repair=repair, skip_invalid=skip_invalid,
                                           default_precision=default_precision, source=str(path))

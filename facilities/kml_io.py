@@ -36,6 +36,7 @@ import numpy as np
 import shapely
 
 from .errors import FeatureProblem, InputError, ValidationError
+from .files import check_size
 from .geometry import ANY_GEOMETRY, POLYGONAL, check_geometries
 from .model import Facility, LocationPrecision, Registry, Structure, slugify, unique_id
 
@@ -428,9 +429,7 @@ def read_registry_bytes(raw: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_B
                         skip_invalid: bool = False, default_precision: str = LocationPrecision.DIGITISED.value,
                         ) -> tuple[Registry, list[FeatureProblem], list[str]]:
     """KML or KMZ bytes (told apart by the zip signature) -> (registry, problems left out, notes)."""
-    if len(raw) > max_bytes:
-        raise InputError(f"is {len(raw) / 2**20:,.0f} MB; the import limit is {max_bytes / 2**20:,.0f} MB "
-                         "(split the file, or raise TRACKER_MAX_IMPORT_MB)", source=name)
+    check_size(len(raw), max_bytes, name)
     if raw.startswith(_ZIP_MAGIC):
         raw = kmz_document(raw, name, max_bytes)
     elif Path(name).suffix.lower() == ".kmz":
@@ -445,10 +444,7 @@ def read_registry(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES
     """Read and validate a KML or KMZ file; see parse_kml."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(f"is {size / 2**20:,.0f} MB; the import limit is {max_bytes / 2**20:,.0f} MB "
-                             "(split the file, or raise TRACKER_MAX_IMPORT_MB)", source=str(path))
+        check_size(path.stat().st_size, max_bytes, str(path))
         raw = path.read_bytes()
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None

@@ -6,8 +6,9 @@ from streamlit.testing.v1 import AppTest
 
 from facilities.model import Observation
 from facilities.store import Filter, GeoPackageStore
+from tracker.edits import facility_history, plan_edits
 from tracker.seeding import ensure_seeded
-from ui.edit_panel import editor_keys, facility_history, observations_frame, plan_edits
+from ui.edit_panel import editor_keys, observations_frame
 
 PLANT = "february-11-plant"
 

@@ -279,7 +279,7 @@ def test_bulk_import_indexes_like_the_triggers_do(tmp_path, make_facility):
 
 
 def test_migration_keeps_the_edit_history(populated, tmp_path):
-    from tracker.cli.registry import copy_registry
+    from tracker.migrate import copy_registry
 
     f = populated.get_facility("site-1")
     populated.update_facility(f.evolve(notes="edited"), actor="ana")

@@ -11,31 +11,24 @@ row means nothing is saved. User text is shown only in dataframes and st.text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import pandas as pd
 import streamlit as st
 
-from facilities.errors import ConflictError, FacilitiesError, NotFound
+from facilities.errors import ConflictError, FacilitiesError
 from facilities.model import Confidence, Facility, FacilityStatus, HistoryEntry, Observation, ObservationKind, Structure
 from facilities.store import Filter, Store
+from tracker.edits import DELETE, apply_plans, cell_text, check_plan, plan_edits
 from tracker.settings import Settings
-from tracker.undo import NothingToUndo, UndoError, describe, plan_last, summarise, undo_last
+from tracker.undo import NothingToUndo, UndoError, describe, summarise, undo_last
 
 from . import state
 from .safe import markdown_text
 
-DELETE = "delete"
 # editable columns of each table; the rest are shown read-only
 OBSERVATION_FIELDS = ("date", "kind", "confidence", "summary", "notes")
 STRUCTURE_FIELDS = ("name", "kind", "status", "built", "removed", "notes")
 HISTORY_ROWS = 20
-
-
-def _text(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    return str(value)
 
 
 def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
@@ -48,97 +41,9 @@ def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
 
 def structures_frame(structures: Sequence[Structure]) -> pd.DataFrame:
     rows = [{DELETE: False, "id": s.id, "name": s.name, "kind": s.kind, "status": s.status.value,
-             "built": _text(s.built), "removed": _text(s.removed), "notes": s.notes,
+             "built": cell_text(s.built), "removed": cell_text(s.removed), "notes": s.notes,
              "geometry": s.geometry.geom_type, "version": s.version} for s in structures]
     return pd.DataFrame(rows, columns=[DELETE, "id", *STRUCTURE_FIELDS, "geometry", "version"])
-
-
-@dataclass
-class EditPlan:
-    updates: list = field(default_factory=list)  # records to write, each with the version that was read
-    deletes: list = field(default_factory=list)  # records to delete, as they were read
-    problems: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.updates or self.deletes)
-
-
-def plan_edits(records: Sequence, original: pd.DataFrame, edited: pd.DataFrame, fields: Sequence[str],
-               what: str) -> EditPlan:
-    """Compare the edited table with the one shown and build the records to write. Pure: every
-    row is checked (dates parsed, choices and required text validated) and each problem named."""
-    by_id = {r.id: r for r in records}
-    plan = EditPlan()
-    for pos, (i, row) in enumerate(edited.iterrows()):
-        ident = original.loc[i, "id"]
-        record = by_id[ident]
-        if bool(row[DELETE]):
-            plan.deletes.append(record)
-            continue
-        changes = {}
-        for name in fields:
-            new, old = _text(row[name]).strip(), _text(original.loc[i, name])
-            if new != old:
-                changes[name] = new or (None if name in ("built", "removed") else "")
-        if not changes:
-            continue
-        try:
-            plan.updates.append(record.evolve(**changes))
-        except FacilitiesError as err:
-            plan.problems.append(f"{what} row {pos + 1} ({ident}): {err}")
-    return plan
-
-
-def check_plan(observations: EditPlan, structures: EditPlan, all_observations: Sequence[Observation]) -> list[str]:
-    """Problems that involve several rows: a structure to delete that kept observations cite."""
-    going = {o.id for o in observations.deletes}
-    problems = []
-    for s in structures.deletes:
-        users = [o.id for o in all_observations if o.structure_id == s.id and o.id not in going]
-        if users:
-            problems.append(f"structure {s.id} cannot be deleted: observations {', '.join(users)} refer to it "
-                            "(delete those too, or change them first)")
-    return problems
-
-
-def apply_plans(store: Store, observations: EditPlan, structures: EditPlan, actor: str) -> str:
-    """Write the plans: versions are checked first, so a record changed by someone else since the
-    table was shown stops the save before anything is written. Returns what was done."""
-    for rec in [*observations.updates, *observations.deletes, *structures.updates, *structures.deletes]:
-        stored = _stored(store, rec)
-        if stored is None or stored.version != rec.version:
-            raise ConflictError(f"{type(rec).__name__.lower()} {rec.id} was changed by someone else since you "
-                                "opened it; reload")
-    for o in observations.updates:
-        store.update_observation(o, actor=actor)
-    for s in structures.updates:
-        store.update_structure(s, actor=actor)
-    for o in observations.deletes:
-        store.delete_observation(o.id, actor=actor)
-    for s in structures.deletes:
-        store.delete_structure(s.id, actor=actor)
-    n_up = len(observations.updates) + len(structures.updates)
-    n_del = len(observations.deletes) + len(structures.deletes)
-    return f"Saved: {n_up} record(s) updated, {n_del} deleted."
-
-
-def _stored(store: Store, rec):
-    try:
-        if isinstance(rec, Observation):
-            return store.get_observation(rec.id)
-    except NotFound:
-        return None
-    return next((s for s in store.list_structures(Filter(facility_ids=(rec.facility_id,))) if s.id == rec.id), None)
-
-
-def facility_history(entries: Sequence[HistoryEntry], facility_id: str) -> list[HistoryEntry]:
-    """The entries about this facility or any of its records (deleted ones included)."""
-    def about(h: HistoryEntry) -> bool:
-        if h.entity == "facility":
-            return h.entity_id == facility_id
-        return any((d or {}).get("facility_id") == facility_id for d in (h.before, h.after))
-
-    return [h for h in entries if about(h)]
 
 
 def history_frame(entries: Sequence[HistoryEntry]) -> pd.DataFrame:
@@ -215,8 +120,13 @@ def show_edit_panel(store: Store, settings: Settings, facility: Facility) -> Non
     if reload.button("Reload", key=f"edit_reload_{facility.id}"):
         _reset(facility.id, None)
 
-    _show_undo(store, settings, facility)
-    _show_recent(store, facility)
+    try:  # one cheap query; the undo plan and the history below are read once per registry revision
+        revision = store.revision()
+    except FacilitiesError as err:
+        st.error(markdown_text(f"Cannot read the history: {err}"))
+        return
+    _show_undo(store, settings, facility, revision)
+    _show_recent(store, settings, facility, revision)
 
 
 def _save(store: Store, settings: Settings, facility: Facility, observations, structures, obs_tables,
@@ -241,10 +151,10 @@ def _save(store: Store, settings: Settings, facility: Facility, observations, st
     _reset(facility.id, message)
 
 
-def _show_undo(store: Store, settings: Settings, facility: Facility) -> None:
+def _show_undo(store: Store, settings: Settings, facility: Facility, revision: int) -> None:
     st.markdown("**Undo my last change** (anywhere in the registry)")
     try:
-        plan = plan_last(store, settings.actor)
+        plan = state.undo_plan(store, settings.database, revision, settings.actor)
     except NothingToUndo:
         st.caption("Nothing of yours to undo.")
         return
@@ -264,9 +174,9 @@ def _show_undo(store: Store, settings: Settings, facility: Facility) -> None:
         _reset(facility.id, result.message[:1].upper() + result.message[1:])
 
 
-def _show_recent(store: Store, facility: Facility) -> None:
+def _show_recent(store: Store, settings: Settings, facility: Facility, revision: int) -> None:
     try:
-        entries = facility_history(store.history(limit=500), facility.id)[:HISTORY_ROWS]
+        entries = state.recent_changes(store, settings.database, revision, facility.id, HISTORY_ROWS)
     except FacilitiesError as err:
         st.error(markdown_text(f"Cannot read the history: {err}"))
         return

@@ -12,10 +12,14 @@ from typing import Any
 
 import streamlit as st
 
+from facilities.errors import FacilitiesError
 from facilities.geojson_io import export_text
+from facilities.model import HistoryEntry
 from facilities.store import Filter, Store
+from tracker.edits import recent_changes as _recent_changes
 from tracker.overview import Overview, read_overview
 from tracker.settings import Settings
+from tracker.undo import UndoPlan, plan_last
 from tracker.wiring import open_registry
 
 # -- session_state keys (one browser tab) -----------------------------------------------------------
@@ -107,3 +111,32 @@ def _geojson_report(database: str, revision: int, facility_ids: tuple[str, ...],
 def geojson_report(store: Store, database: str, revision: int, facility_ids: tuple[str, ...]) -> str:
     """A GeoJSON report, made once per registry revision and selection, not on every rerun."""
     return _geojson_report(database, revision, facility_ids, store)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _undo_plan(database: str, revision: int, actor: str, _store: Store) -> UndoPlan | FacilitiesError:
+    del database, revision  # with actor, the cache key
+    try:
+        return plan_last(_store, actor)
+    except FacilitiesError as err:  # "nothing to undo" is an answer too: keep it, do not re-plan each rerun
+        return err
+
+
+def undo_plan(store: Store, database: str, revision: int, actor: str) -> UndoPlan:
+    """What undo would revert for `actor`, planned once per registry revision (it reads the history);
+    raises NothingToUndo / UndoError as `tracker.undo.plan_last` does."""
+    answer = _undo_plan(database, revision, actor, store)
+    if isinstance(answer, FacilitiesError):
+        raise answer
+    return answer
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _recent(database: str, revision: int, facility_id: str, rows: int, _store: Store) -> list[HistoryEntry]:
+    del database, revision  # with facility_id and rows, the cache key
+    return _recent_changes(_store, facility_id, rows=rows)
+
+
+def recent_changes(store: Store, database: str, revision: int, facility_id: str, rows: int) -> list[HistoryEntry]:
+    """A facility's recent changes, read once per registry revision."""
+    return _recent(database, revision, facility_id, rows, store)

@@ -16,12 +16,14 @@ from typing import Annotated
 import shapely
 import typer
 
-from facilities import geojson_io, kml_io
+from facilities import geojson_io
 from facilities.dates import PartialDate
-from facilities.errors import FacilitiesError, InputError, StoreError
+from facilities.errors import FacilitiesError, InputError
 from facilities.geometry import ANY_GEOMETRY, check_geometry
-from facilities.model import Alias, Facility, ImageRef, Observation, Registry, Source
-from facilities.store import Filter, ImportReport, OnConflict, Store, open_store
+from facilities.model import Alias, Facility, ImageRef, Observation, Source
+from facilities.store import Filter, OnConflict, Store, open_store
+from tracker.imports import import_vector, read_vector_file
+from tracker.migrate import copy_registry
 from tracker.seeding import ensure_seeded
 from tracker.settings import Settings, load_settings
 
@@ -207,17 +209,6 @@ def observe(ctx: typer.Context, facility_id: str,
     typer.echo(f"recorded {o.id}: {o.date} {o.kind.value} at {facility_id}")
 
 
-def _read_file(path: Path, **kwargs):
-    """GeoJSON or KML/KMZ, chosen by extension or, failing that, by the first bytes."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(64)
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
-    reader = kml_io.read_registry if kml_io.is_kml(head, path.name) else geojson_io.read_registry
-    return reader(path, **kwargs)
-
-
 @app.command("import")
 def import_(ctx: typer.Context, path: Path,
             on_conflict: Annotated[OnConflict, typer.Option(help="what to do with ids already stored")] =
@@ -227,14 +218,13 @@ def import_(ctx: typer.Context, path: Path,
             precision: str = typer.Option("digitised", help="location precision for outlines without one")) -> None:
     """Import a GeoJSON (ours, QGIS's or geojson.io's) or KML/KMZ file: all of it, or nothing."""
     c = _ctx(ctx)
-    registry, problems, notes = _read_file(
-        path, max_bytes=c.settings.max_import_mb * 2**20, repair=repair, skip_invalid=skip_invalid,
-        default_precision=precision)
-    for n in notes:
+    vector = read_vector_file(path, max_bytes=c.settings.max_import_mb * 2**20, repair=repair,
+                              skip_invalid=skip_invalid, default_precision=precision)
+    for n in vector.notes:
         typer.echo(f"note: {n}", err=True)
-    for p in problems:
+    for p in vector.problems:
         typer.echo(f"skipped {p}", err=True)
-    report = c.store.import_registry(registry, actor=c.settings.actor, on_conflict=on_conflict, note=str(path))
+    report = import_vector(c.store, vector, actor=c.settings.actor, on_conflict=on_conflict)
     typer.echo(f"{path}: {report.summary()}")
 
 
@@ -267,8 +257,9 @@ def validate(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(
     """Check a GeoJSON, KML or KMZ file without importing it, or check the registry itself."""
     c = _ctx(ctx)
     if path is not None:
-        registry, _problems, notes = _read_file(path, max_bytes=c.settings.max_import_mb * 2**20, repair=repair)
-        for n in notes:
+        vector = read_vector_file(path, max_bytes=c.settings.max_import_mb * 2**20, repair=repair)
+        registry = vector.registry
+        for n in vector.notes:
             typer.echo(f"note: {n}")
         typer.echo(f"{path}: valid: {len(registry.facilities)} facilities, {len(registry.structures)} structures, "
                    f"{len(registry.observations)} observations, {len(registry.sources)} sources")
@@ -329,54 +320,6 @@ def ingest(ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help=
         typer.echo(f"accepted {len(accepted)} observation(s)")
     if failed:
         raise typer.Exit(1)
-
-
-_RECORDS = {"facilities": "facility", "structures": "structure", "observations": "observation", "sources": "source"}
-
-
-def copy_registry(src: Store, dst: Store, *, actor: str, on_conflict: OnConflict | None = None,
-                  verify: bool = True) -> ImportReport:
-    """Every record of `src` into `dst` in one all-or-nothing import, then counts (and, into an empty
-    target, every record) checked. Facilities keep their stored order, so exports come out the same."""
-    before = dst.counts()
-    if on_conflict is None and any(before[t] for t in _RECORDS):
-        raise StoreError(f"{dst.location} already holds {', '.join(f'{before[t]} {t}' for t in _RECORDS)}; "
-                         "choose --on-conflict error, skip or update to merge into it")
-    expected = src.counts()
-    registry = Registry(facilities=tuple(f for batch in src.iter_facilities() for f in batch),
-                        structures=tuple(src.list_structures()), observations=tuple(src.list_observations()),
-                        sources=tuple(src.list_sources()))
-    history = tuple(reversed(src.history(limit=expected["history"])))  # oldest first, as they happened
-    report = dst.import_registry(registry, actor=actor, on_conflict=on_conflict or OnConflict.ERROR,
-                                 note=f"migrate from {src.location}", history=history)
-    after = dst.counts()
-    wrong = [f"{t}: {after[t]} stored, expected {before[t] + report.added.get(kind, 0)}"
-             for t, kind in _RECORDS.items() if after[t] != before[t] + report.added.get(kind, 0)]
-    if after["history"] != before["history"] + len(history) + 1:  # + the migration's own entry
-        wrong.append(f"history: {after['history']} entries, expected {before['history'] + len(history) + 1}")
-    wrong += [f"{t}: read {n} of {expected[t]}" for t, n in
-              zip(_RECORDS, (len(registry.facilities), len(registry.structures), len(registry.observations),
-                             len(registry.sources)), strict=True) if n != expected[t]]
-    if verify and not any(before[t] for t in _RECORDS):
-        wrong += _differences(src, dst)
-    if wrong:
-        raise StoreError(f"migration to {dst.location} does not add up: " + "; ".join(wrong[:10]))
-    seed = src.get_meta("seed_version")
-    if seed is not None and dst.get_meta("seed_version") is None:
-        dst.set_meta("seed_version", seed)
-    return report
-
-
-def _differences(src: Store, dst: Store) -> list[str]:
-    from facilities.geojson_codec import properties
-
-    def records(store: Store) -> dict[str, str]:
-        objs = (*store.list_facilities(), *store.list_structures(), *store.list_observations(), *store.list_sources())
-        return {f"{type(o).__name__}:{o.id}": json.dumps(properties(o), sort_keys=True)
-                + (getattr(o, "geometry", None) or shapely.Point()).wkb_hex for o in objs}
-
-    a, b = records(src), records(dst)
-    return [f"{k} differs after the copy" for k in sorted(a) if a[k] != b.get(k)][:10]
 
 
 @app.command()

@@ -1,0 +1,73 @@
+"""One front door for vector files (GeoJSON, KML, KMZ), shared by `facilities import`/`validate`
+and the Import page: one size check, the format told from the name and the first bytes, every
+bad feature collected as a problem, and the import itself all or nothing.
+
+The format readers (facilities.geojson_io, facilities.kml_io) stay codecs of bytes; nothing here
+knows their internals, so a new format is one more branch in `read_vector_bytes`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from facilities import geojson_io, kml_io
+from facilities.errors import FeatureProblem, InputError
+from facilities.files import check_size
+from facilities.model import LocationPrecision, Registry
+from facilities.store import ImportReport, OnConflict, Store
+
+VECTOR_SUFFIXES = ("geojson", "json", "kml", "kmz")
+
+
+@dataclass(frozen=True)
+class VectorFile:
+    """A vector file read and checked, ready to import (nothing written yet)."""
+
+    name: str
+    format: str  # "geojson" or "kml" (KMZ included)
+    registry: Registry = field(default_factory=Registry)
+    problems: tuple[FeatureProblem, ...] = ()  # features left out (only with skip_invalid)
+    notes: tuple[str, ...] = ()  # what was repaired or assumed
+
+    @property
+    def unit(self) -> str:
+        """What the file's records are called, for messages: 'feature' or 'placemark'."""
+        return "placemark" if self.format == "kml" else "feature"
+
+
+def vector_format(name: str, head: bytes) -> str:
+    """'kml' for KML/KMZ (by the zip or XML signature, else the extension), otherwise 'geojson'."""
+    return "kml" if kml_io.is_kml(head, name) else "geojson"
+
+
+def read_vector_bytes(raw: bytes, name: str, *, max_bytes: int, repair: bool = False, skip_invalid: bool = False,
+                      default_precision: str = LocationPrecision.DIGITISED.value) -> VectorFile:
+    """Bytes of a GeoJSON or KML/KMZ file -> VectorFile, or InputError naming the file and what is
+    wrong (with every bad feature in `problems` unless skip_invalid leaves them out)."""
+    check_size(len(raw), max_bytes, name)
+    fmt = vector_format(name, raw[:64])
+    options = dict(repair=repair, skip_invalid=skip_invalid, default_precision=default_precision)
+    if fmt == "kml":
+        registry, problems, notes = kml_io.read_registry_bytes(raw, name, max_bytes=max_bytes, **options)
+    else:
+        registry, problems, notes = geojson_io.read_registry_bytes(raw, name, **options)
+    return VectorFile(name, fmt, registry, tuple(problems), tuple(notes))
+
+
+def read_vector_file(path: str | os.PathLike[str], *, max_bytes: int, **options) -> VectorFile:
+    """A vector file on disk; its size is checked before a byte is read."""
+    path = Path(path)
+    try:
+        check_size(path.stat().st_size, max_bytes, str(path))
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", source=str(path)) from None
+    return read_vector_bytes(raw, str(path), max_bytes=max_bytes, **options)
+
+
+def import_vector(store: Store, vector: VectorFile, *, actor: str, on_conflict: OnConflict = OnConflict.ERROR,
+                  note: str | None = None) -> ImportReport:
+    """All of the file's records or none (the store's import is one transaction)."""
+    return store.import_registry(vector.registry, actor=actor, on_conflict=on_conflict, note=note or vector.name)
