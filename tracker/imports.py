@@ -1,6 +1,7 @@
 """One front door for vector files (GeoJSON, KML, KMZ), shared by `facilities import`/`validate`
 and the Import page: one size check, the format told from the name and the first bytes, every
-bad feature collected as a problem, and the import itself all or nothing.
+bad feature collected as a problem, and the import itself all or nothing. Uploaded images come
+in here too, on their way to imagery.local.
 
 The format readers (facilities.geojson_io, facilities.kml_io) stay codecs of bytes; nothing here
 knows their internals, so a new format is one more branch in `read_vector_bytes`.
@@ -8,7 +9,10 @@ knows their internals, so a new format is one more branch in `read_vector_bytes`
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +21,8 @@ from facilities.errors import FeatureProblem, InputError
 from facilities.files import check_size
 from facilities.model import LocationPrecision, Registry
 from facilities.store import ImportReport, OnConflict, Store
+from imagery.base import Capture
+from imagery.local import import_image
 
 VECTOR_SUFFIXES = ("geojson", "json", "kml", "kmz")
 
@@ -71,3 +77,19 @@ def import_vector(store: Store, vector: VectorFile, *, actor: str, on_conflict: 
                   note: str | None = None) -> ImportReport:
     """All of the file's records or none (the store's import is one transaction)."""
     return store.import_registry(vector.registry, actor=actor, on_conflict=on_conflict, note=note or vector.name)
+
+
+def _safe_filename(name: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "upload"
+    return base[:100] + ("" if base.lower().endswith((".tif", ".tiff")) else ".tif")
+
+
+def import_image_upload(raw: bytes, name: str, data_dir: str | os.PathLike[str], captured: dt.date,
+                        sensor: str = "", licence: str = "", attribution: str = "") -> Capture:
+    """An uploaded GeoTIFF/COG into the local imagery: written to a private temporary file under its
+    own (sanitised) name, which the provenance records, then checked and converted by
+    imagery.local.import_image. Raises ImageryError with a message for the analyst."""
+    with tempfile.TemporaryDirectory(prefix="tracker-upload-") as tmp:
+        path = Path(tmp) / _safe_filename(name)
+        path.write_bytes(raw)
+        return import_image(path, data_dir, captured, sensor.strip() or None, licence.strip(), attribution.strip())

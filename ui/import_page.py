@@ -11,8 +11,6 @@ st.text or markdown_text, never as HTML.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,13 +18,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from facilities import geojson_io, kml_io
 from facilities.errors import FacilitiesError, FeatureProblem, InputError
 from facilities.geometry import ground_areas_m2
 from facilities.model import LocationPrecision, Registry
 from facilities.store import Filter, ImportReport, OnConflict, Store
 from imagery import local as local_imagery
 from imagery.errors import ImageryError
+from tracker.imports import VectorFile, import_image_upload, import_vector, read_vector_bytes, vector_format
 from tracker.settings import Settings
 from ui import state
 from ui.safe import markdown_text
@@ -55,7 +53,7 @@ def file_kind(name: str, head: bytes) -> str:
     if suffix in IMAGE_TYPES:
         return "image"
     if suffix in VECTOR_TYPES:
-        return "kml" if kml_io.is_kml(head, name) else "geojson"
+        return vector_format(name, head)
     return ""
 
 
@@ -69,31 +67,24 @@ class Parsed:
     notes: list[str] = field(default_factory=list)
     error: str | None = None  # the file as a whole cannot be read
     unit: str = "feature"
+    format: str = "geojson"  # or "kml" (KMZ included)
     preview: pd.DataFrame | None = None
 
 
 def parse_vector(raw: bytes, name: str, settings: Settings, *, repair: bool = False,
                  default_precision: str = LocationPrecision.DIGITISED.value) -> Parsed:
-    """Parse a GeoJSON or KML/KMZ upload; bad features are listed, never raised."""
-    kml = kml_io.is_kml(raw[:64], name)
-    unit = "placemark" if kml else "feature"
-    limit = vector_limit_mb(settings) * 2**20
-    if len(raw) > limit:
-        return Parsed(name, error=f"{name} is {len(raw) / 2**20:,.1f} MB; the limit for outlines is "
-                                  f"{limit / 2**20:,.0f} MB (split the file, or raise TRACKER_MAX_IMPORT_MB)",
-                      unit=unit)
+    """Parse a GeoJSON or KML/KMZ upload through the one front door; bad features are listed, never raised."""
+    fmt = vector_format(name, raw[:64])
+    unit = "placemark" if fmt == "kml" else "feature"
     try:
-        if kml:
-            registry, problems, notes = kml_io.read_registry_bytes(
-                raw, name, max_bytes=limit, repair=repair, skip_invalid=True, default_precision=default_precision)
-        else:
-            registry, problems, notes = geojson_io.read_registry_bytes(
-                raw, name, repair=repair, skip_invalid=True, default_precision=default_precision)
+        vector = read_vector_bytes(raw, name, max_bytes=vector_limit_mb(settings) * 2**20, repair=repair,
+                                   skip_invalid=True, default_precision=default_precision)
     except InputError as err:
         return Parsed(name, problems=err.problems, error=str(err).split("\n", 1)[0], unit=unit)
     except (FacilitiesError, ValueError, RecursionError, MemoryError) as err:
         return Parsed(name, error=f"{name}: cannot be read: {err}", unit=unit)
-    return Parsed(name, registry, problems, notes, unit=unit, preview=preview_frame(registry))
+    return Parsed(name, vector.registry, list(vector.problems), list(vector.notes), unit=unit, format=fmt,
+                  preview=preview_frame(vector.registry))
 
 
 def preview_frame(registry: Registry) -> pd.DataFrame:
@@ -134,8 +125,8 @@ def stored_facility_ids(store: Store, registry: Registry) -> set[str]:
 
 def import_parsed(store: Store, parsed: Parsed, actor: str, on_conflict: OnConflict) -> ImportReport:
     """All of the parsed records or none (the store's import is one transaction)."""
-    return store.import_registry(parsed.registry, actor=actor, on_conflict=on_conflict,
-                                 note=f"upload {parsed.name}")
+    return import_vector(store, VectorFile(parsed.name, parsed.format, parsed.registry), actor=actor,
+                         on_conflict=on_conflict, note=f"upload {parsed.name}")
 
 
 def _error(message: str) -> None:
@@ -197,22 +188,6 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
         st.success(f"Imported {name}: {done[1]}.")
 
 
-def _safe_filename(name: str) -> str:
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "upload"
-    return base[:100] + ("" if base.lower().endswith((".tif", ".tiff")) else ".tif")
-
-
-def import_uploaded_image(raw: bytes, name: str, settings: Settings, captured: dt.date, sensor: str = "",
-                          licence: str = "", attribution: str = ""):
-    """Write the upload to a private temporary file under its own name (the provenance records it)
-    and import it; raises ImageryError with a message for the analyst."""
-    with tempfile.TemporaryDirectory(prefix="tracker-upload-") as tmp:
-        path = Path(tmp) / _safe_filename(name)
-        path.write_bytes(raw)
-        return local_imagery.import_image(path, settings.data_dir, captured, sensor.strip() or None,
-                                          licence.strip(), attribution.strip())
-
-
 def _image_section(settings: Settings, name: str, raw: bytes) -> None:
     captured = st.date_input("Capture date (required: the date the image was taken)", value=None,
                              min_value=dt.date(1960, 1, 1), max_value=dt.date.today(),  # Corona to now
@@ -227,7 +202,7 @@ def _image_section(settings: Settings, name: str, raw: bytes) -> None:
         return
     try:
         with st.spinner(f"Checking {name} and converting it to a Cloud-Optimised GeoTIFF…"):
-            capture = import_uploaded_image(raw, name, settings, captured, sensor, licence, attribution)
+            capture = import_image_upload(raw, name, settings.data_dir, captured, sensor, licence, attribution)
     except ImageryError as err:
         _error(f"{name} was not imported: {err}")
         return
@@ -266,9 +241,8 @@ def import_page(store: Store, settings: Settings) -> None:
     if not kind:
         _error(f"{upload.name}: not a file type this page imports (GeoJSON, KML, KMZ, GeoTIFF).")
         return
-    limit = server if kind == "image" else vector_limit_mb(settings)
-    if len(raw) > limit * 2**20:
-        _error(f"{upload.name} is {len(raw) / 2**20:,.1f} MB; the limit is {limit} MB.")
+    if kind == "image" and len(raw) > server * 2**20:  # vector files: tracker.imports checks their size
+        _error(f"{upload.name} is {len(raw) / 2**20:,.1f} MB; the limit is {server} MB.")
         return
     upload_id = str(getattr(upload, "file_id", "") or "")
     if kind == "image":
