@@ -17,6 +17,7 @@ from facilities.model import Confidence, Facility, LocationPrecision, Observatio
 from facilities.store import Store
 from imagery.base import DateCertainty
 from imagery.catalogue import DatedLayer
+from tracker.edits import PartlySaved, record_drawing
 from tracker.settings import Settings
 
 from . import state
@@ -71,14 +72,14 @@ def show_annotate(store: Store, settings: Settings, facility: Facility, structur
     try:
         geom = drawn_geometry(drawing)
     except FacilitiesError as err:
-        st.error(f"The drawn shape cannot be recorded: {err}")
+        st.error(markdown_text(f"The drawn shape cannot be recorded: {err}"))
         return
     st.caption(f"Drawn: {_measure(geom)}")
     kind = st.radio("Record as", ("Observation", "Structure"), horizontal=True, key="record_as")
     try:
         sources = store.list_sources()
     except (FacilitiesError, sqlite3.Error, OSError) as err:
-        st.error(f"The registry's sources cannot be read: {err}")
+        st.error(markdown_text(f"The registry's sources cannot be read: {err}"))
         return
     source_titles = {s.id: s.title for s in sources}
     layers = {layer.key: layer for layer in shown}
@@ -130,20 +131,15 @@ def show_annotate(store: Store, settings: Settings, facility: Facility, structur
                                    precision=LocationPrecision.DIGITISED, notes=notes, source_ids=source_ids,
                                    existing_ids={s.id for s in structures})
     except (FacilitiesError, ValueError) as err:
-        st.error(f"Not saved: {err}")
+        st.error(markdown_text(f"Not saved: {err}"))
         return
-    # Everything is checked above; the writes go one by one so each has its own history entry (undo).
-    written = []
-    try:
-        for src in added_sources:
-            written.append(store.add_source(src, actor=settings.actor).id)
-        if kind == "Observation":
-            store.add_observation(record, actor=settings.actor)
-        else:
-            store.add_structure(record, actor=settings.actor)
+    try:  # everything is checked above; tracker.edits writes the sources, then the record
+        record_drawing(store, record, added_sources, settings.actor)
+    except PartlySaved as err:
+        st.error(markdown_text(f"Not saved: {err}."))
+        return
     except (FacilitiesError, sqlite3.Error, OSError) as err:
-        kept = f" The new source {written[0]} was saved and can be cited again." if written else ""
-        st.error(f"Not saved: the registry could not be written ({err}).{kept}")
+        st.error(markdown_text(f"Not saved: the registry could not be written ({err})."))
         return
     # Rerun: the map is drawn again with the new record on it and an empty draw layer, so the
     # same shape cannot be saved twice by accident.
