@@ -7,20 +7,18 @@ data editors (drawn as text), never as HTML.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pandas as pd
 import streamlit as st
 
-from facilities.dates import PartialDate
 from facilities.errors import FacilitiesError
 from facilities.model import Confidence, ObservationKind
 from facilities.store import Store
-from tracker.articles import ArticleResult, Reader, load_resources
-from tracker.articles.ingest import write_proposal
+from tracker.articles import ArticleResult
+from tracker.articles.ingest import Accepted, read_text, write_accepted
 from tracker.settings import Settings
 
 from . import state
+from .safe import markdown_text
 
 UPLOAD_MB = 10
 
@@ -51,30 +49,15 @@ def proposals_frame(results: list[ArticleResult]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["accept", "kind", "date", "confidence", "facility", "evidence", "why"])
 
 
-def _read(store: Store, text: str, name: str, published: str | None) -> list[ArticleResult]:
-    reader = Reader(load_resources(), store.list_facilities())
-    return reader.read_bytes(text.encode("utf-8"), name=name, published=published or None)
-
-
 def _write_accepted(store: Store, results: list[ArticleResult], edited: pd.DataFrame, actor: str) -> None:
     proposals = [p for r in results for p in r.proposals]
-    written, problems = 0, []
-    for row, p in zip(edited.itertuples(index=False), proposals, strict=True):
-        if not row.accept:
-            continue
-        try:
-            date = PartialDate.parse(row.date) if row.date else None
-            if date is None:
-                raise FacilitiesError("give a date (YYYY, YYYY-MM or YYYY-MM-DD)")
-            chosen = replace(p, kind=ObservationKind(row.kind), confidence=Confidence(row.confidence), date=date)
-            write_proposal(store, chosen, date, actor)
-            written += 1
-        except (FacilitiesError, ValueError) as err:
-            problems.append(f"{p.facility_name}: {err}")
+    accepted = [Accepted(p, row.kind, row.confidence, row.date or "")
+                for row, p in zip(edited.itertuples(index=False), proposals, strict=True) if row.accept]
+    written, problems = write_accepted(store, accepted, actor)
     if written:
         st.success(f"Wrote {written} observation(s) with their source.")
     for problem in problems:
-        st.error(f"Not written: {problem}")
+        st.error(markdown_text(f"Not written: {problem}"))
 
 
 def ingest_page(store: Store, settings: Settings) -> None:
@@ -95,9 +78,9 @@ def ingest_page(store: Store, settings: Settings) -> None:
             st.warning("There is no text to read.")
             return
         try:
-            state.put(state.INGEST_RESULTS, _read(store, text, name, published.strip()))
+            state.put(state.INGEST_RESULTS, read_text(store, text, name, published.strip()))
         except FacilitiesError as err:
-            st.error(str(err))
+            st.error(markdown_text(str(err)))
             return
     results: list[ArticleResult] = state.get(state.INGEST_RESULTS, [])
     if not results:

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from facilities.dates import PartialDate
 from facilities.errors import DuplicateId, FacilitiesError
+from facilities.model import Confidence, ObservationKind
 from facilities.store import Store
 
-from .analyse import ArticleResult
+from .analyse import ArticleResult, Reader
 from .proposals import Proposal
 from .reading import MAX_INPUT_CHARS
+from .resources import load_resources
 
 _SHOWN = ("facility", "place", "system", "organisation", "person", "date", "figure")
 
@@ -98,3 +101,37 @@ def write_proposal(store: Store, p: Proposal, date: PartialDate, actor: str) -> 
     obs = store.add_observation(obs, actor=actor)
     return {"observation_id": obs.id, "facility_id": facility_id, "kind": obs.kind.value, "date": str(obs.date),
             "source_id": p.source.id}
+
+
+def read_text(store: Store, text: str, name: str, published: str | None = None) -> list[ArticleResult]:
+    """Articles in pasted or uploaded text, linked to the registry's facilities as they are now."""
+    reader = Reader(load_resources(), store.list_facilities())
+    return reader.read_bytes(text.encode("utf-8"), name=name, published=published or None)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A proposal the analyst accepted, with the kind, confidence and date they may have edited."""
+
+    proposal: Proposal
+    kind: str
+    confidence: str
+    date: str  # YYYY, YYYY-MM or YYYY-MM-DD (~ for approximate)
+
+
+def write_accepted(store: Store, accepted: Sequence[Accepted], actor: str) -> tuple[int, list[str]]:
+    """Write each accepted proposal (its source, a new facility if it proposes one, the observation).
+    Returns how many were written and, for the others, what stopped them."""
+    written, problems = 0, []
+    for a in accepted:
+        p = a.proposal
+        try:
+            if not a.date:
+                raise FacilitiesError("give a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+            date = PartialDate.parse(a.date)
+            chosen = replace(p, kind=ObservationKind(a.kind), confidence=Confidence(a.confidence), date=date)
+            write_proposal(store, chosen, date, actor)
+            written += 1
+        except (FacilitiesError, ValueError) as err:
+            problems.append(f"{p.facility_name}: {err}")
+    return written, problems
