@@ -91,12 +91,12 @@ def test_chart_keeps_user_text_in_data_fields_only():
 def _chart_page() -> None:
     import os
 
-    from facilities.store import Filter, open_store
+    from facilities.store import open_store
+    from tracker.site import load_site
     from ui.timeline import show_timeline_chart
 
     store = open_store(os.environ["TRACKER_DATABASE"])
-    flt = Filter(facility_ids=("february-11-plant",))
-    show_timeline_chart(store.list_observations(flt), store.list_structures(flt))
+    show_timeline_chart(load_site(store, "february-11-plant"))
 
 
 def test_the_chart_renders_in_a_script(seeded, monkeypatch):

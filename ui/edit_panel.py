@@ -19,6 +19,7 @@ from facilities.errors import ConflictError, FacilitiesError
 from facilities.model import Confidence, Facility, FacilityStatus, HistoryEntry, Observation, ObservationKind, Structure
 from facilities.store import Filter, Store
 from tracker.edits import DELETE, apply_plans, cell_text, check_plan, plan_edits
+from tracker.images import image_label
 from tracker.settings import Settings
 from tracker.undo import NothingToUndo, UndoError, describe, summarise, undo_last
 
@@ -34,8 +35,8 @@ HISTORY_ROWS = 20
 def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
     rows = [{DELETE: False, "id": o.id, "date": str(o.date), "kind": o.kind.value,
              "confidence": o.confidence.value, "summary": o.summary, "notes": o.notes,
-             "image": " · ".join(str(x) for x in (o.image.provider, o.image.image_id, o.image.acquired) if x)
-             if o.image else "", "structure": o.structure_id or "", "version": o.version} for o in observations]
+             "image": image_label(o.image), "structure": o.structure_id or "", "version": o.version}
+            for o in observations]
     return pd.DataFrame(rows, columns=[DELETE, "id", *OBSERVATION_FIELDS, "image", "structure", "version"])
 
 

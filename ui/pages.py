@@ -1,5 +1,9 @@
 """The registry page: facility picker, map, details, observation timeline, sources, GeoJSON report.
 
+What the page shows of the chosen site (observation order, cited sources and their numbers, the
+built-up figures, image labels and compare links) comes from `tracker.site.SiteView`, the read
+model `facilities show` and the PDF report use too, so the three never disagree.
+
 User text reaches the page only as plain text: in dataframes (drawn on a canvas), st.text, or
 st.markdown/st.subheader after ui.safe.markdown_text; never with unsafe_allow_html. Store errors
 are shown with st.error, not as tracebacks.
@@ -17,9 +21,11 @@ import pandas as pd
 import streamlit as st
 
 from facilities.errors import FacilitiesError
-from facilities.model import Facility, Observation, Source, Structure
+from facilities.model import Facility, Observation, Structure
 from facilities.store import Filter, Store
+from tracker.images import image_key
 from tracker.settings import Settings
+from tracker.site import SiteView, load_site
 
 from . import state
 from .edit_panel import show_edit_panel
@@ -89,8 +95,11 @@ def pick_facility(facilities: Sequence[Facility],
     return selected, ids
 
 
-def _sources_text(ids: Sequence[str], sources: dict[str, Source]) -> str:
-    return "; ".join(sources[i].title if i in sources else i for i in ids)
+def _sources_text(ids: Sequence[str], site: SiteView) -> str:
+    """'[n] title' for each cited source (n as in the sources table); a missing source by its id."""
+    by_id = {s.id: s for s in site.sources}
+    return "; ".join(f"[{site.source_numbers[i]}] {by_id[i].title}" if i in by_id else f"{i} (missing)"
+                     for i in ids)
 
 
 def details_frame(facility: Facility) -> pd.DataFrame:
@@ -108,61 +117,52 @@ def details_frame(facility: Facility) -> pd.DataFrame:
     return pd.DataFrame([r for r in rows if r[1]], columns=["Field", "Value"])
 
 
-def parents_frame(facility: Facility, sources: dict[str, Source]) -> pd.DataFrame:
+def parents_frame(site: SiteView) -> pd.DataFrame:
     return pd.DataFrame(
-        [(p.name, p.facility_id or "", _sources_text(p.source_ids, sources)) for p in facility.parents],
+        [(p.name, p.facility_id or "", _sources_text(p.source_ids, site)) for p in site.facility.parents],
         columns=["Claimed parent complex", "Registry id", "According to"],
     )
 
 
-def timeline_frame(observations: Sequence[Observation], structures: dict[str, Structure],
-                   sources: dict[str, Source]) -> pd.DataFrame:
-    """One row per observation, oldest first (by the earliest day each date may mean)."""
-    rows = []
-    for o in sorted(observations, key=lambda o: (o.date.start, o.date.end, o.id)):
-        image = ""
-        if o.image is not None:
-            image = " · ".join(str(x) for x in (o.image.provider, o.image.image_id, o.image.acquired) if x)
-        structure = ""
-        if o.structure_id:
-            structure = structures[o.structure_id].name if o.structure_id in structures else o.structure_id
-        rows.append({
-            "date": str(o.date), "kind": o.kind.value, "summary": o.summary, "structure": structure,
-            "image": image, "confidence": o.confidence.value,
-            "sources": _sources_text(o.source_ids, sources),
-        })
-    columns = ["date", "kind", "summary", "structure", "image", "confidence", "sources"]
+def timeline_frame(site: SiteView) -> pd.DataFrame:
+    """One row per observation in the site's order (by the earliest day each date may mean)."""
+    rows = [{"date": str(o.date), "kind": o.kind.value, "summary": o.summary, "structure": site.structure_name(o),
+             "image": site.image_label(o), "confidence": o.confidence.value,
+             "sources": _sources_text(o.source_ids, site), "compare": image_link(o)}
+            for o in site.observations]
+    columns = ["date", "kind", "summary", "structure", "image", "confidence", "sources", "compare"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def sources_frame(sources: Sequence[Source]) -> pd.DataFrame:
+def sources_frame(site: SiteView) -> pd.DataFrame:
+    """The cited sources in order of first citation, numbered as the timeline and the report cite them."""
     return pd.DataFrame(
-        [(s.title, s.publisher, str(s.published or ""), s.language or "", s.url, s.id) for s in sources],
-        columns=["title", "publisher", "published", "language", "link", "id"],
+        [(n, s.title, s.publisher, str(s.published or ""), s.language or "", s.url, s.id)
+         for n, s in enumerate(site.sources, 1)],
+        columns=["#", "title", "publisher", "published", "language", "link", "id"],
     )
 
 
-def show_details(facility: Facility, sources: dict[str, Source]) -> None:
+def show_details(site: SiteView) -> None:
+    facility = site.facility
     st.subheader(markdown_text(facility.name))
     st.dataframe(details_frame(facility), hide_index=True)
     if facility.parents:
         st.markdown("**Part of** (claims, which sources may contradict)")
-        st.dataframe(parents_frame(facility, sources), hide_index=True)
+        st.dataframe(parents_frame(site), hide_index=True)
     if facility.notes.strip():
         st.markdown("**Notes**")
         st.markdown(markdown_text(facility.notes))
 
 
-def show_timeline(observations: Sequence[Observation], structures: dict[str, Structure],
-                  sources: dict[str, Source]) -> None:
-    st.markdown(f"**Observation timeline** ({len(observations)})")
-    if not observations:
+def show_timeline(site: SiteView) -> None:
+    st.markdown(f"**Observation timeline** ({len(site.observations)})")
+    if not site.observations:
         st.info("No observations recorded for this facility yet.")
+    show_timeline_chart(site)
+    if not site.observations:
         return
-    show_timeline_chart(observations, list(structures.values()))
-    frame = timeline_frame(observations, structures, sources)
-    frame["compare"] = [image_link(o) for o in sorted(observations, key=lambda o: (o.date.start, o.date.end, o.id))]
-    st.dataframe(frame, hide_index=True,
+    st.dataframe(timeline_frame(site), hide_index=True,
                  column_config={"summary": st.column_config.TextColumn(width="large"),
                                 "compare": st.column_config.LinkColumn(
                                     "seen on", display_text="open image",
@@ -170,19 +170,22 @@ def show_timeline(observations: Sequence[Observation], structures: dict[str, Str
 
 
 def image_link(o: Observation) -> str | None:
-    """The compare view opened on the image an observation was seen on (None without an image)."""
-    if o.image is None or not o.image.image_id:
+    """The compare view opened on the image an observation was seen on (None when no layer can match)."""
+    key = image_key(o.image)
+    if key is None:
         return None
-    return "compare?" + urlencode({state.PICKER: o.facility_id, "image": f"{o.image.provider}:{o.image.image_id}"})
+    return "compare?" + urlencode({state.PICKER: o.facility_id, "image": str(key)})
 
 
-def show_sources(cited: Sequence[Source]) -> None:
-    st.markdown(f"**Sources** ({len(cited)})")
-    if not cited:
+def show_sources(site: SiteView) -> None:
+    st.markdown(f"**Sources** ({len(site.sources)})")
+    if site.missing_source_ids:
+        st.warning(markdown_text("Cited but not in the registry: " + ", ".join(site.missing_source_ids)))
+    if not site.sources:
         st.info("No sources cited.")
         return
     st.dataframe(
-        sources_frame(cited), hide_index=True,
+        sources_frame(site), hide_index=True,
         column_config={"link": st.column_config.LinkColumn("link", display_text="open")},
     )
 
@@ -272,23 +275,17 @@ def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -
     if selected_id is None:
         st.info("No facility matches the search and filters. Clear the search box or the filters in the sidebar.")
         return
-    facility = next(f for f in facilities if f.id == selected_id)
     try:
-        structures = choice.structures
-        observations = store.list_observations(Filter(facility_ids=(selected_id,)))
-        cited_ids = {*facility.source_ids, *(i for p in facility.parents for i in p.source_ids),
-                     *(i for o in observations for i in o.source_ids)}
-        cited = store.list_sources(tuple(sorted(cited_ids))) if cited_ids else []
+        site = load_site(store, selected_id)
     except READ_ERRORS as err:
         st.error(f"The facility's records cannot be read: {err}")
         return
-    sources = {s.id: s for s in cited}
-    own_structures = {s.id: s for s in structures if s.facility_id == selected_id}
+    facility = site.facility
 
-    show_map(facilities, structures, selected_id, settings)
-    show_details(facility, sources)
-    show_timeline(observations, own_structures, sources)
-    show_sources(sorted(cited, key=lambda s: (str(s.published or ""), s.id)))
+    show_map(facilities, choice.structures, selected_id, settings)
+    show_details(site)
+    show_timeline(site)
+    show_sources(site)
     show_download(store, facility, choice.shown_ids, database=settings.database, revision=choice.revision)
     show_site_report(store, facility, settings)
     with st.expander("Edit, delete or undo"):

@@ -8,7 +8,7 @@ from report_fixtures import HOSTILE, KOREAN, make_imagery, make_store
 
 from imagery.local import LocalSource
 from tracker.reports.figures import PRINT_DPI, blank_fraction, caption, load_chips, make_figures
-from tracker.reports.site import load_site
+from tracker.site import load_site
 
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph:UserWarning")  # Hangul without a CJK font installed
 

@@ -10,7 +10,7 @@ from report_fixtures import KOREAN, make_store
 from facilities.geojson_io import read_registry
 from facilities.store import Filter
 from tracker.reports.geojson_report import write_report
-from tracker.reports.site import software_version
+from tracker.reports.output import software_version
 
 
 def test_report_member_has_title_time_filters_version_and_figure_links(tmp_path):

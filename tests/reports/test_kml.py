@@ -10,7 +10,7 @@ import zipfile
 from report_fixtures import HOSTILE, KOREAN, make_store
 
 from tracker.reports.kml import build_kml, write_kml
-from tracker.reports.site import load_site
+from tracker.site import load_site
 
 _READ = """
 import json, sys, pyogrio

@@ -122,32 +122,53 @@ def list_(ctx: typer.Context, country: str | None = None,
 
 @app.command()
 def show(ctx: typer.Context, facility_id: str) -> None:
-    """A facility with its structures, dated observations and sources."""
-    store = _ctx(ctx).store
-    f = store.get_facility(facility_id)
+    """A facility with its structures, dated observations, built-up figures and cited sources.
+
+    Everything after the header comes from `tracker.site.SiteView`, so the figures and the source
+    numbers are those of the Registry page and the PDF report."""
+    from tracker.site import BUILT_UP_COLUMNS, load_site
+
+    site = load_site(_ctx(ctx).store, facility_id)
+    f = site.facility
+
+    def cites(ids: tuple[str, ...]) -> str:
+        known = " ".join(f"[{n}]" for n in site.citations(ids))
+        unknown = [i for i in ids if i in site.missing_source_ids]
+        return " ".join([known, *(f"[{i}: missing]" for i in unknown)]).strip() or "no source"
+
     lines = [f"{f.name}  [{f.id}]",
              f"  aliases:   {', '.join(f'{a.name} ({a.lang})' if a.lang else a.name for a in f.aliases) or '-'}",
              f"  country:   {f.country or '-'}   status: {f.status.value}   category: {f.category or '-'}",
              f"  location:  {f.location_precision.value}, {f.area_m2 / 1e6:.3f} km², centroid "
              f"{f.geometry.centroid.y:.5f} N {f.geometry.centroid.x:.5f} E",
-             f"  systems:   {', '.join(f.systems) or '-'}"]
-    lines += [f"  parent:    {p.name} (per {', '.join(p.source_ids) or 'no source'})" for p in f.parents]
+             f"  systems:   {', '.join(f.systems) or '-'}",
+             f"  sources:   {cites(f.source_ids)}"]
+    lines += [f"  parent:    {p.name} (per {cites(p.source_ids)})" for p in f.parents]
     if f.notes:
         lines.append(f"  notes:     {f.notes}")
-    structures = store.list_structures(Filter(facility_ids=(f.id,)))
-    lines.append(f"structures ({len(structures)}):")
-    lines += [f"  {s.id:40} {s.name} ({s.kind}, {s.geometry.geom_type}, {s.location_precision.value})"
-              for s in structures]
-    observations = store.list_observations(Filter(facility_ids=(f.id,)))
-    lines.append(f"observations ({len(observations)}):")
-    for o in observations:
-        img = f" [image: {o.image.provider} {o.image.image_id or ''} {o.image.acquired or ''}]" if o.image else ""
+    lines.append(f"structures ({len(site.structures)}):")
+    for s in site.structures:
+        area = f"{s.footprint_m2:,.0f} m²" if s.footprint_m2 > 0 else s.geometry.geom_type
+        life = f"built {s.built or '?'}" + (f", removed {s.removed}" if s.removed else "")
+        lines.append(f"  {s.id:40} {s.name} ({s.kind}, {area}, {life}, {s.location_precision.value}) "
+                     f"{cites(s.source_ids)}")
+    lines.append(f"observations ({len(site.observations)}):")
+    for o in site.observations:
+        img = f" [image: {site.image_label(o)}]" if o.image else ""
         lines.append(f"  {str(o.date):11} {o.kind.value:18} {o.confidence.value:6} {o.summary}{img} "
-                     f"({', '.join(o.source_ids)})")
-    cited = sorted({s for o in (f, *structures, *observations) for s in o.source_ids})
-    lines.append(f"sources ({len(cited)}):")
-    lines += [f"  {s.id:32} {str(s.published or ''):11} {s.title} {s.url or ''}"
-              for s in store.list_sources(tuple(cited))]
+                     f"{cites(o.source_ids)}")
+    curve = site.built_up
+    if curve.shown:
+        lines.append(f"built-up footprint ({len(curve.steps)} steps, the last until {curve.until}):")
+        lines.append("  {:<12} {:>14} {:>11} {:>7}".format(*BUILT_UP_COLUMNS))
+        lines += ["  {:<12} {:>14} {:>11} {:>7}".format(*row) for row in curve.rows()]
+    else:
+        lines += ["built-up footprint:", f"  {curve.note}"]
+    lines.append(f"sources ({len(site.sources)}):")
+    lines += [f"  [{n}] {s.id:32} {str(s.published or ''):11} {s.title} {s.url or ''}".rstrip()
+              for n, s in enumerate(site.sources, 1)]
+    if site.missing_source_ids:
+        lines.append(f"cited but not in the registry: {', '.join(site.missing_source_ids)}")
     typer.echo("\n".join(lines))
 
 

@@ -14,9 +14,9 @@ from imagery.local import LocalSource
 from tracker.reports.figures import load_chips, make_figures
 from tracker.reports.geojson_report import write_report
 from tracker.reports.kml import write_kml
-from tracker.reports.site import load_site
 from tracker.reports.site_report import build_report
 from tracker.settings import load_settings
+from tracker.site import load_site
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Publishable evidence from the facility registry.")

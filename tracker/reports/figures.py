@@ -28,8 +28,9 @@ from facilities.model import Observation
 from imagery.base import BBox, Capture, Chip, ImagerySource
 from imagery.chips import Grid, grid_for_bbox, to_rgba8
 from imagery.errors import ImageryError
+from tracker.site import SiteView
 
-from .site import Site, atomic_write, shorten, wrap
+from .output import atomic_write, shorten, wrap
 
 matplotlib.use("Agg")  # files only, never a window, whatever the environment says
 PRINT_DPI = 300
@@ -62,14 +63,14 @@ class FigureSet:
         return [p for p in (self.grid, self.pair, self.gif) if p is not None]
 
 
-def site_bbox(site: Site, margin: float = 0.3, min_deg: float = 0.002) -> BBox:
+def site_bbox(site: SiteView, margin: float = 0.3, min_deg: float = 0.002) -> BBox:
     west, south, east, north = site.facility.geometry.bounds
     dx = max((east - west) * margin, min_deg)
     dy = max((north - south) * margin, min_deg)
     return west - dx, south - dy, east + dx, north + dy
 
 
-def load_chips(site: Site, source: ImagerySource, pixel_size: float = 1.0,
+def load_chips(site: SiteView, source: ImagerySource, pixel_size: float = 1.0,
                max_dates: int = 12) -> tuple[list[Chip], list[str]]:
     """One chip per capture over the site, all on one grid; unreadable captures become notes."""
     bbox = site_bbox(site)
@@ -158,12 +159,12 @@ def draw_north_arrow(ax: Axes, grid: Grid) -> None:
                 arrowprops={"arrowstyle": "-|>", "color": "white", "lw": 1.2})
 
 
-def observations_on(site: Site, cap: Capture) -> list[Observation]:
+def observations_on(site: SiteView, cap: Capture) -> list[Observation]:
     """Observations already under way on the capture date (all of them when the date is unknown)."""
     return [o for o in site.observations if cap.date is None or o.date.start <= cap.date]
 
 
-def draw_panel(ax: Axes, site: Site, chip: Chip) -> None:
+def draw_panel(ax: Axes, site: SiteView, chip: Chip) -> None:
     grid = Grid.of(chip)
     minx, miny, maxx, maxy = grid.bounds
     ax.imshow(to_rgba8(chip.data, chip.nodata).transpose(1, 2, 0), extent=(minx, maxx, miny, maxy),
@@ -194,7 +195,7 @@ def draw_panel(ax: Axes, site: Site, chip: Chip) -> None:
             va="top", ha="left")
 
 
-def panel_figure(site: Site, chips: Sequence[Chip], ncols: int, title: str, panel_in: float = 3.2) -> Figure:
+def panel_figure(site: SiteView, chips: Sequence[Chip], ncols: int, title: str, panel_in: float = 3.2) -> Figure:
     nrows = math.ceil(len(chips) / ncols)
     panel_in = min(panel_in, 7.4 / ncols)  # never wider than an A4 text column: pixels the page would waste
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_in * ncols, panel_in * nrows * 1.12 + 0.4),
@@ -216,7 +217,7 @@ def save_png(fig: Figure, path: Path, dpi: int = PRINT_DPI) -> Path:
     return atomic_write(path, buf.getvalue())
 
 
-def save_gif(site: Site, chips: Sequence[Chip], path: Path, dpi: int = 110, ms: int = 1200) -> Path:
+def save_gif(site: SiteView, chips: Sequence[Chip], path: Path, dpi: int = 110, ms: int = 1200) -> Path:
     frames = []
     for chip in chips:
         fig = panel_figure(site, [chip], 1, site.facility.name, panel_in=4)
@@ -229,7 +230,7 @@ def save_gif(site: Site, chips: Sequence[Chip], path: Path, dpi: int = 110, ms: 
     return atomic_write(path, out.getvalue())
 
 
-def _links(site: Site, chips: Sequence[Chip], figs: FigureSet) -> dict[str, list[str]]:
+def _links(site: SiteView, chips: Sequence[Chip], figs: FigureSet) -> dict[str, list[str]]:
     """Each observation -> the figures showing its site around its date."""
     first, last = chips[0].capture.date, chips[-1].capture.date
     links: dict[str, list[str]] = {}
@@ -243,7 +244,7 @@ def _links(site: Site, chips: Sequence[Chip], figs: FigureSet) -> dict[str, list
     return links
 
 
-def make_figures(site: Site, chips: Sequence[Chip], out_dir: str | os.PathLike[str], dpi: int = PRINT_DPI,
+def make_figures(site: SiteView, chips: Sequence[Chip], out_dir: str | os.PathLike[str], dpi: int = PRINT_DPI,
                  gif: bool = True) -> FigureSet:
     """Grid of all dates, before/after pair (first and last date) and an animated GIF.
 

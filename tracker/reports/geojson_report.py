@@ -16,7 +16,7 @@ from facilities.files import write_atomically
 from facilities.geojson_io import iter_export
 from facilities.store import Filter, Store
 
-from .site import software_version, utc_now
+from .output import software_version, utc_now
 
 _OPENING = '{"type":"FeatureCollection",'
 

@@ -19,8 +19,9 @@ from shapely.geometry.base import BaseGeometry
 
 from facilities.dates import DatePrecision, PartialDate
 from facilities.model import Observation, Structure
+from tracker.site import SiteView, standing
 
-from .site import Site, atomic_write
+from .output import atomic_write
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 ET.register_namespace("", KML_NS)
@@ -72,13 +73,16 @@ def add_time(parent: ET.Element, date: PartialDate) -> None:
 
 
 def _structure_time(parent: ET.Element, s: Structure) -> None:
-    if s.built is None and s.removed is None:
+    """The span the structure counts in the built-up curve (`tracker.site.standing`): from the first
+    day its built date may mean to the first day its removed date may mean."""
+    begin, end = standing(s)
+    if begin is None and end is None:
         return
     span = _el(parent, "TimeSpan")
-    if s.built is not None:
-        _el(span, "begin", s.built.start.isoformat())
-    if s.removed is not None:
-        _el(span, "end", s.removed.end.isoformat())
+    if begin is not None:
+        _el(span, "begin", begin.isoformat())
+    if end is not None:
+        _el(span, "end", end.isoformat())
 
 
 def _description(*lines: str | None) -> str:
@@ -94,7 +98,7 @@ def _placemark(folder: ET.Element, pid: str, name: str, style: str, description:
     return pm
 
 
-def observation_geometry(site: Site, obs: Observation) -> BaseGeometry:
+def observation_geometry(site: SiteView, obs: Observation) -> BaseGeometry:
     """What was drawn, else the structure it concerns, else the facility's centre."""
     if obs.geometry is not None:
         return obs.geometry
@@ -112,7 +116,7 @@ def _styles(doc: ET.Element) -> None:
         _el(_el(style, "PolyStyle"), "color", "33" + colour[2:])
 
 
-def build_kml(sites: Iterable[Site], title: str = "Facility tracker export") -> bytes:
+def build_kml(sites: Iterable[SiteView], title: str = "Facility tracker export") -> bytes:
     root = ET.Element(f"{{{KML_NS}}}kml")
     doc = _el(root, "Document")
     _el(doc, "name", title)
@@ -138,7 +142,7 @@ def build_kml(sites: Iterable[Site], title: str = "Facility tracker export") -> 
             cited = "; ".join(sources.get(i, i) for i in o.source_ids)
             pm = _placemark(folders["Observations"], o.id, f"{o.date} {o.kind.value}", "observation", _description(
                 o.summary, f"Facility: {f.name}", f"Confidence: {o.confidence.value}",
-                o.image and f"Image: {o.image.provider} {o.image.image_id or ''} {o.image.acquired or ''}".strip(),
+                o.image and f"Image: {site.image_label(o)}",
                 cited and f"Sources: {cited}"))
             add_time(pm, o.date)
             add_geometry(pm, observation_geometry(site, o))
@@ -146,7 +150,7 @@ def build_kml(sites: Iterable[Site], title: str = "Facility tracker export") -> 
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def write_kml(sites: Iterable[Site], path: str | os.PathLike[str], title: str = "Facility tracker export") -> Path:
+def write_kml(sites: Iterable[SiteView], path: str | os.PathLike[str], title: str = "Facility tracker export") -> Path:
     """KML, or KMZ (a zip holding doc.kml) when the path ends in .kmz; written atomically."""
     path = Path(path)
     data = build_kml(sites, title)

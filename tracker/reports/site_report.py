@@ -1,13 +1,14 @@
 """The site report: one self-contained HTML file (images as data: URIs) and a PDF made from it.
 
 jinja2 autoescapes every value, so names with markup arrive in the page as text. The PDF is
-rendered by WeasyPrint from the same HTML, so the two never disagree.
+rendered by WeasyPrint from the same HTML, so the two never disagree. Every figure and citation
+number comes from `tracker.site.SiteView`, as on the Registry page and in `facilities show`; the
+built-up curve is printed as a table beside its chart so a reader can quote the figures.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import io
 import os
 from collections.abc import Sequence
@@ -17,11 +18,13 @@ from pathlib import Path
 import jinja2
 import matplotlib.pyplot as plt
 from matplotlib.dates import date2num
+from matplotlib.ticker import StrMethodFormatter
 from PIL import Image
 
 from facilities.store import Filter, Store
 from imagery.base import Chip, ImagerySource
 from imagery.chips import grid_for_bbox
+from tracker.site import SiteView, load_site
 
 from .figures import (
     FigureSet,
@@ -36,7 +39,7 @@ from .figures import (
     site_bbox,
 )
 from .geojson_report import filter_dict
-from .site import Site, atomic_write, load_site, shorten, software_version, utc_now
+from .output import atomic_write, shorten, software_version, utc_now
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("tracker.reports", "templates"), autoescape=True,
                           undefined=jinja2.StrictUndefined)
@@ -63,7 +66,7 @@ def _png(fig, dpi: int) -> bytes:
     return buf.getvalue()
 
 
-def site_map_png(site: Site, dpi: int = 150) -> tuple[bytes, str]:
+def site_map_png(site: SiteView, dpi: int = 150) -> tuple[bytes, str]:
     """A static map of outline and structures in local UTM, with scale bar and north arrow."""
     grid = grid_for_bbox(site_bbox(site), pixel_size=1.0)
     proj = _to_grid(grid)
@@ -86,29 +89,15 @@ def site_map_png(site: Site, dpi: int = 150) -> tuple[bytes, str]:
     return _png(fig, dpi), grid.crs
 
 
-def built_up_series(site: Site, until: dt.date) -> tuple[list[dt.date], list[float]]:
-    """Footprint area (m²) standing at each change date: a step series from built/removed dates."""
-    changes: dict[dt.date, float] = {}
-    standing = 0.0
-    for s in site.structures:
-        area = s.footprint_m2
-        if s.built is None:
-            standing += area  # no known start: present for the whole chart
-        else:
-            changes[s.built.start] = changes.get(s.built.start, 0.0) + area
-        if s.removed is not None:
-            changes[s.removed.end] = changes.get(s.removed.end, 0.0) - area
-    dates, values = [], []
-    for day in sorted(changes):
-        dates.append(day)
-        values.append(standing + sum(v for d, v in changes.items() if d <= day))
-    return dates + [until], values + [values[-1] if values else standing]
-
-
-def timeline_png(site: Site, dpi: int = 150) -> bytes:
-    today = dt.date.today()
+def timeline_png(site: SiteView, dpi: int = 150) -> bytes:
+    """Observations by kind over time and, when `site.built_up.shown`, the built-up curve under them
+    (narrower then: the report prints the curve's figures beside it)."""
     obs = site.observations
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 4.2), sharex=True, height_ratios=(3, 2))
+    curve = site.built_up
+    if curve.shown:
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(4.6, 3.9), sharex=True, height_ratios=(3, 2))
+    else:
+        fig, top = plt.subplots(figsize=(6.5, 2.6))
     kinds = [k for k in _KIND_ORDER if any(o.kind.value == k for o in obs)] or ["(none)"]
     for n, o in enumerate(obs, 1):
         y = kinds.index(o.kind.value)
@@ -121,15 +110,17 @@ def timeline_png(site: Site, dpi: int = 150) -> bytes:
     top.set_yticks(range(len(kinds)), kinds, fontsize=7)
     top.set_ylim(-0.7, len(kinds) - 0.3)
     top.set_title("Observations (colour: confidence high / medium / low)", fontsize=8)
-    dates, values = built_up_series(site, today)
-    first = min([o.date.start for o in obs] + dates[:-1] + [today - dt.timedelta(days=365)])
-    xs = [date2num(first)] + [date2num(d) for d in dates]
-    ys = [values[0] if dates and dates[0] <= first else (values[0] if len(dates) == 1 else 0.0)] + values
-    bottom.step(xs, ys, where="post", color="#444")
-    bottom.fill_between(xs, ys, step="post", alpha=0.25, color="#888")
-    bottom.set_ylabel("Built-up m²", fontsize=7)
-    bottom.tick_params(labelsize=7)
-    bottom.xaxis_date()
+    top.tick_params(labelsize=7)
+    if curve.shown:
+        xs = [date2num(s.day) for s in curve.steps] + [date2num(curve.until)]
+        ys = [s.area_m2 for s in curve.steps] + [curve.steps[-1].area_m2]
+        bottom.step(xs, ys, where="post", color="#444")
+        bottom.fill_between(xs, ys, step="post", alpha=0.25, color="#888")
+        bottom.set_ylim(bottom=0)
+        bottom.set_ylabel("Built-up m²", fontsize=7)
+        bottom.tick_params(labelsize=7)
+        bottom.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    top.xaxis_date()
     fig.autofmt_xdate()
     fig.tight_layout()
     return _png(fig, dpi)
@@ -154,38 +145,35 @@ def _figure_entries(figs: FigureSet, chips: Sequence[Chip]) -> list[dict]:
     return entries
 
 
-def render_html(site: Site, figs: FigureSet, chips: Sequence[Chip] = (), flt: Filter = Filter(),
+def render_html(site: SiteView, figs: FigureSet, chips: Sequence[Chip] = (), flt: Filter = Filter(),
                 notes: Sequence[str] = (), title: str | None = None) -> str:
-    numbers = {sid: n for n, sid in enumerate(site.cited_source_ids(), 1)}
-    by_id = {s.id: s for s in site.sources}
-    citations = [by_id[sid] for sid in numbers if sid in by_id]
-    numbers = {s.id: n for n, s in enumerate(citations, 1)}  # renumber: unknown ids are not cited
-
     def cites(ids: Sequence[str]) -> str:
-        return " ".join(f"[{numbers[i]}]" for i in ids if i in numbers)
+        return " ".join(f"[{n}]" for n in site.citations(ids))
 
     entries = _figure_entries(figs, chips)
     fig_numbers = {e["name"]: f"Fig. {n}" for n, e in enumerate(entries, 1)}
     if figs.gif:
         fig_numbers[figs.gif.name] = "animation"
-    rows = []
-    for o in site.observations:
-        structure = site.structure(o.structure_id)
-        img = o.image
-        rows.append({"obs": o, "structure": structure.name if structure else "—", "cites": cites(o.source_ids),
-                     "image": f"{img.provider} {img.image_id or ''} {img.acquired or ''}".strip() if img else "—",
-                     "figures": ", ".join(fig_numbers.get(n, n) for n in figs.links.get(o.id, [])) or "—"})
+    rows = [{"obs": o, "structure": site.structure_name(o) or "—", "cites": cites(o.source_ids),
+             "image": site.image_label(o) or "—",
+             "figures": ", ".join(fig_numbers.get(n, n) for n in figs.links.get(o.id, [])) or "—"}
+            for o in site.observations]
+    structures = [{"s": s, "cites": cites(s.source_ids),
+                   "footprint": f"{s.footprint_m2:,.0f} m²" if s.footprint_m2 > 0 else s.geometry.geom_type.lower()}
+                  for s in site.structures]
+    parents = [{"p": p, "cites": cites(p.source_ids)} for p in site.facility.parents]
     map_png, map_crs = site_map_png(site)
     filters = {k: v for k, v in filter_dict(flt).items() if v is not None}
     return _ENV.get_template("site_report.html.j2").render(
         title=title or f"Site report: {shorten(site.facility.name, 120)}", f=site.facility,
-        structures=site.structures, observations=rows, facility_cites=cites(site.facility.source_ids),
+        structures=structures, observations=rows, parents=parents, facility_cites=cites(site.facility.source_ids),
         generated_at=utc_now(), version=software_version(),
         filters=", ".join(f"{k}={v}" for k, v in filters.items()) or "none",
         filtered=bool(filters), map_uri=data_uri(map_png), map_crs=map_crs,
-        timeline_uri=data_uri(timeline_png(site)), figures=entries,
+        timeline_uri=data_uri(timeline_png(site)), built_up=site.built_up, figures=entries,
         gif_uri=data_uri(figs.gif.read_bytes(), "image/gif") if figs.gif else None,
-        gif_name=figs.gif.name if figs.gif else "", notes=[*notes, *figs.notes], citations=citations)
+        gif_name=figs.gif.name if figs.gif else "", notes=[*notes, *figs.notes], citations=site.sources,
+        missing=site.missing_source_ids)
 
 
 def write_pdf(html: str, path: str | os.PathLike[str]) -> Path:
