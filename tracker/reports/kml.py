@@ -4,6 +4,8 @@ Written with xml.etree, which escapes every text node, so a name such as `<img s
 in Google Earth's balloon. Observations carry TimeStamp (at the precision the source gave:
 YYYY, YYYY-MM or YYYY-MM-DD, all valid KML dateTime forms) or, for approximate dates, a TimeSpan
 covering the interval the date may mean, so the time slider shows them at the right time.
+Structures carry a TimeSpan of the days they count in the built-up curve (`tracker.site.standing`):
+"removed 2020" ends on 2020-01-01 here as on the Registry page and in the PDF.
 """
 
 from __future__ import annotations
