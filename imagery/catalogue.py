@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .base import Capture, DateCertainty
+from .keys import ImageKey
+from .mosaics import KEY as EOX
 from .providers import EOX_MOSAICS, TileProvider, wayback_attribution
 from .wayback import PROVIDER as WAYBACK
 from .wayback import Endpoints, Release
@@ -23,7 +25,7 @@ LOCAL = "local"
 
 @dataclass(frozen=True)
 class DatedLayer:
-    key: str  # unique across sources: "esri-wayback:56102", "eox-s2cloudless-2020", "local:<sha256>"
+    image: ImageKey  # unique across sources: esri-wayback:56102, eox-s2cloudless:2020, local:<sha256>
     source: str  # "Wayback", "Sentinel-2 cloudless", "Local image", "Sentinel-2 scene"
     date: dt.date  # the date the layer stands for, for ordering and for observations
     certainty: DateCertainty
@@ -40,12 +42,17 @@ class DatedLayer:
     capture: Capture | None = None
 
     @property
-    def image_id(self) -> str:
-        return self.key.split(":", 1)[1] if ":" in self.key else self.key
+    def key(self) -> str:
+        """The layer's key as text: what selectboxes, URLs (?image=) and caches use."""
+        return str(self.image)
 
     @property
     def provider(self) -> str:
-        return self.capture.provider if self.capture is not None else self.key.split(":", 1)[0]
+        return self.image.provider
+
+    @property
+    def image_id(self) -> str:
+        return self.image.image_id
 
     @property
     def acquired(self) -> dt.date | None:
@@ -88,7 +95,7 @@ def wayback_layers(releases: Sequence[Release], changed: Iterable[int] | None,
         if kept is not None and not is_change:
             title += " (no change here)"
         out.append(DatedLayer(
-            key=f"{WAYBACK}:{rel.number}", source="Wayback", date=date, certainty=certainty, title=title,
+            image=ImageKey(WAYBACK, str(rel.number)), source="Wayback", date=date, certainty=certainty, title=title,
             attribution=wayback_attribution(rel.date.isoformat()),
             attribution_text=wayback_attribution(rel.date.isoformat(), html=False),
             licence=cap.licence if cap else "", tiles=endpoints.tile_url.replace("{release}", str(rel.number)),
@@ -103,7 +110,8 @@ def mosaic_layers(providers: Sequence[TileProvider] = EOX_MOSAICS) -> list[Dated
     for p in providers:
         assert p.year is not None
         out.append(DatedLayer(
-            key=p.key, source="Sentinel-2 cloudless", date=dt.date(p.year, 7, 1), certainty=DateCertainty.COMPOSITE,
+            image=ImageKey(EOX, str(p.year)), source="Sentinel-2 cloudless", date=dt.date(p.year, 7, 1),
+            certainty=DateCertainty.COMPOSITE,
             title=f"{p.year} Sentinel-2 cloudless (yearly composite)", attribution=p.attribution,
             attribution_text=p.attribution_text, licence=p.licence, tiles=p.url, subdomains=p.subdomains,
             max_zoom=p.max_zoom, max_native_zoom=p.max_native_zoom, readable=p.server_fetch_allowed,
@@ -120,7 +128,7 @@ def capture_layers(captures: Iterable[Capture], source: str) -> list[DatedLayer]
         what = cap.sensor or cap.extra.get("provider") or source
         title = f"{cap.date.isoformat()} {source} ({what}, {cap.capture_id[:12]})"
         out.append(DatedLayer(
-            key=f"{cap.provider}:{cap.capture_id}", source=source, date=cap.date, certainty=cap.certainty,
+            image=ImageKey(cap.provider, cap.capture_id), source=source, date=cap.date, certainty=cap.certainty,
             title=title, attribution=html.escape(cap.attribution or source, quote=True),
             attribution_text=cap.attribution or source,
             licence=cap.licence, readable=True, capture=cap,

@@ -42,6 +42,11 @@ class AntimeridianCrossing(ImageryError, ValueError):
     """An area whose west edge is east of its east edge; it has to be split at 180 degrees."""
 
 
+class DisplayOnly(ImageryError):
+    """Pixels the provider's terms let the browser show but not the server read (Esri Wayback):
+    compare such dates by swipe, or pick local, Sentinel-2 or Sentinel-2 cloudless dates."""
+
+
 class GridMismatch(ImageryError, ValueError):
     """Two chips that are not on the same grid cannot be compared pixel for pixel."""
 

@@ -195,6 +195,14 @@ class LocalSource:
         self.dir = Path(data_dir) / "imagery"
         self.pixel_size = pixel_size
 
+    def revision(self) -> int:
+        """Changes when an import is added or removed (the directory's mtime): one stat, so callers
+        can cache the listing and still see a new import at once."""
+        try:
+            return self.dir.stat().st_mtime_ns
+        except OSError:
+            return 0
+
     def captures(self, bbox: BBox, start: dt.date | None = None, end: dt.date | None = None) -> list[Capture]:
         found = []
         for sidecar in sorted(self.dir.glob("*.json")):

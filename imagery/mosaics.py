@@ -1,10 +1,13 @@
 """EOX Sentinel-2 cloudless yearly mosaics: yearly context layers, never evidence of a date.
 
 Each mosaic blends many acquisition days into one cloud-free picture, so its Captures carry
-DateCertainty.COMPOSITE and no date; the year is in `extra`. Their licences (CC BY 4.0 for 2016,
-CC BY-NC-SA 4.0 from 2018) allow server-side copies, so tiles go through the cache and a site once
-read can be read again offline. Tiles are decoded with an explicit JPEG/PNG driver after a magic
-byte check, never by GDAL's format sniffing (see the reliability brief on disguised VRT files).
+DateCertainty.COMPOSITE and no date; a capture is provider "eox-s2cloudless" with the year as its
+id (image key "eox-s2cloudless:2020"), the year also in `extra`. The cache still records tiles
+under each year's tile-provider key ("eox-s2cloudless-2020"), which carries that year's licence.
+Their licences (CC BY 4.0 for 2016, CC BY-NC-SA 4.0 from 2018) allow server-side copies, so tiles
+go through the cache and a site once read can be read again offline. Tiles are decoded with an
+explicit JPEG/PNG driver after a magic byte check, never by GDAL's format sniffing (see the
+reliability brief on disguised VRT files).
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ class EoxMosaics:
         self.url_template = url_template  # {z} {x} {y} {year}: injectable for tests; production uses the providers'
         self.client = client
         self.cache = cache
-        self.layers = {p.key: p for p in layers}
+        self.layers = {str(p.year): p for p in layers}  # by capture id: the year
         self.max_tiles = max_tiles
 
     def captures(self, bbox: BBox, start: dt.date | None = None, end: dt.date | None = None) -> list[Capture]:
@@ -104,7 +107,7 @@ class EoxMosaics:
             if (start and last < start) or (end and first > end):
                 continue
             out.append(Capture(
-                provider=p.key, capture_id=p.key, date=None, certainty=DateCertainty.COMPOSITE, resolution_m=10.0,
+                provider=KEY, capture_id=str(p.year), date=None, certainty=DateCertainty.COMPOSITE, resolution_m=10.0,
                 licence=p.licence, attribution=p.attribution_text, sensor="Sentinel-2",
                 extra={"year": p.year, "period": (first.isoformat(), last.isoformat()), "composite": True,
                        "label": f"{p.title}: a blend of many dates; cannot date an event",
@@ -128,10 +131,9 @@ class EoxMosaics:
 
     def read(self, capture: Capture, bbox: BBox, size: tuple[int, int]) -> Chip:
         """The mosaic cut to bbox as (3, height, width) in EPSG:3857, nearest-neighbour resampled."""
-        try:
-            layer = self.layers[capture.provider]
-        except KeyError:
-            raise UnknownProvider(f"not an EOX mosaic: {capture.provider!r}") from None
+        layer = self.layers.get(capture.capture_id) if capture.provider == KEY else None
+        if layer is None:
+            raise UnknownProvider(f"not an EOX mosaic: {capture.provider}:{capture.capture_id}")
         w, s, e, n = bbox
         if w > e:
             raise AntimeridianCrossing(f"bbox {bbox} crosses the antimeridian; read each side separately")

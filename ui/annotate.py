@@ -42,10 +42,11 @@ def default_precision(layer: DatedLayer | None) -> str:
 
 
 def drawn_on(layer: DatedLayer | None) -> DrawnOn | None:
+    """The image a shape was drawn on, from the layer's image key: what the "open image" link finds again."""
     if layer is None:
         return None
     acquired = layer.acquired.isoformat() if layer.acquired else None
-    return DrawnOn(provider=layer.provider, image_id=layer.image_id, acquired=acquired)
+    return DrawnOn(provider=layer.image.provider, image_id=layer.image.image_id, acquired=acquired)
 
 
 def _measure(geom) -> str:

@@ -1,5 +1,9 @@
 """The compare page: one site's imagery across dates (swipe, side by side, time slider, difference),
-and the shapes the analyst draws on it recorded as observations or structures (ui.annotate)."""
+and the shapes the analyst draws on it recorded as observations or structures (ui.annotate).
+
+Imagery work goes through ui.state's caches into the imagery session: the site's area is computed
+once per run, and each user action reaches the session once per kind of work (a rerun without
+change not at all)."""
 
 from __future__ import annotations
 
@@ -11,16 +15,19 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from facilities.errors import FacilitiesError
-from facilities.model import Facility
 from facilities.store import Filter, Store
+from imagery.aoi import AreaOfInterest
 from imagery.catalogue import DatedLayer, default_pair
 from imagery.errors import ImageryError
+from imagery.keys import ImageKey
+from imagery.session import Catalogue, unreadable
 from tracker.settings import Settings
 
+from . import state
 from .annotate import show_annotate
 from .assets import AssetError, localise, serve_assets
 from .compare_map import base_map, date_layer, dates_group, dual_map
-from .imagery_service import Catalogue, catalogue, difference, overlay, status
+from .overlays import overlay_prefix, overlay_url
 from .safe import markdown_text
 
 MODES = ("Swipe", "Side by side", "Time slider", "Difference")
@@ -30,12 +37,12 @@ MAP_HEIGHT = 560
 READ_ERRORS = (FacilitiesError, sqlite3.Error, OSError)
 
 
-def _folium_layer(settings: Settings, layer: DatedLayer, facility: Facility):
-    """A folium layer for a dated layer; server-rendered ones need their PNG first."""
+def _folium_layer(settings: Settings, layer: DatedLayer, aoi: AreaOfInterest):
+    """A folium layer for a dated layer; server-rendered ones need their PNG first (made once)."""
     if layer.tiles:
         return date_layer(layer)
-    ov = overlay(settings, layer, facility.geometry)
-    return date_layer(layer, ov.url, ov.bounds)
+    ov = state.overlay(settings, layer, aoi)
+    return date_layer(layer, overlay_url(ov, overlay_prefix(ov.path.parent)), ov.bounds)
 
 
 def _pick_pair(layers: Sequence[DatedLayer]) -> tuple[DatedLayer, DatedLayer]:
@@ -70,7 +77,7 @@ def _show(m, *, group=None, drawing: bool = True, key: str = "compare_map") -> d
 def _status_rows(settings: Settings) -> tuple[list[dict[str, object]], str | None]:
     """The services' status rows once per run (the warning and the panel share them)."""
     try:
-        return status(settings), None
+        return state.imagery_status(settings), None
     except (ImageryError, OSError) as err:
         return [], str(err)
 
@@ -107,14 +114,18 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
         st.error(f"The site's records cannot be read: {err}")
         return
     st.subheader(markdown_text(facility.name))
+    try:
+        aoi = AreaOfInterest.of(facility.geometry)
+    except ImageryError as err:
+        st.error(f"No imagery can be looked up for this site: {err}")
+        return
 
     c1, c2 = st.columns([3, 2])
     chosen = c1.multiselect("Sources", SOURCES, default=list(DEFAULT_SOURCES), key="compare_sources")
     show_all = c2.toggle("Every Wayback release", value=False, key="compare_all_releases",
                          help="Off: only releases whose imagery changed over this site. On: all releases.")
-    cat = catalogue(settings, facility.geometry, wayback="Wayback" in chosen,
-                    mosaics="Sentinel-2 cloudless" in chosen, local="Local images" in chosen,
-                    scenes="Sentinel-2 scenes" in chosen, show_all=show_all)
+    cat = state.catalogue(settings, aoi, wayback="Wayback" in chosen, mosaics="Sentinel-2 cloudless" in chosen,
+                          local="Local images" in chosen, scenes="Sentinel-2 scenes" in chosen, show_all=show_all)
     for service, problem in cat.problems.items():
         st.warning(markdown_text(f"{service}: {problem}"))
     rows = _status_rows(settings)
@@ -152,23 +163,23 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
             drawn_on = by_key[key]
             current = [drawn_on]
             _caption("Showing", drawn_on)
-            result = _show(m, group=dates_group([_folium_layer(settings, drawn_on, facility)], swipe=False))
+            result = _show(m, group=dates_group([_folium_layer(settings, drawn_on, aoi)], swipe=False))
         else:
             before, after = _pick_pair(layers)
             current, drawn_on = [before, after], after
             if mode == "Swipe":
                 st.caption("Drag the bar on the map: left of it is the 'before' date, right the 'after' date.")
-                pair = [_folium_layer(settings, before, facility), _folium_layer(settings, after, facility)]
+                pair = [_folium_layer(settings, before, aoi), _folium_layer(settings, after, aoi)]
                 group = dates_group(pair, swipe=True)
                 result = _show(m, group=group)
             elif mode == "Side by side":
-                dm = dual_map(facility, _folium_layer(settings, before, facility),
-                              _folium_layer(settings, after, facility), structures, offline=settings.offline)
+                dm = dual_map(facility, _folium_layer(settings, before, aoi), _folium_layer(settings, after, aoi),
+                              structures, offline=settings.offline)
                 localise(dm, serve_assets(settings.data_dir))
                 _show(dm, drawing=False, key="compare_dual")
                 st.caption("The two maps move together. Draw on the Swipe or Time slider view.")
             else:
-                _show_difference(settings, facility, structures, m, before, after)
+                _show_difference(settings, aoi, structures, m, before, after)
             _caption("Before", before)
             _caption("After", after)
     except ImageryError as err:
@@ -181,22 +192,27 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
     _services_panel(settings, cat, rows)
 
 
-def _show_difference(settings: Settings, facility: Facility, structures, m, before: DatedLayer,
+def _show_difference(settings: Settings, aoi: AreaOfInterest, structures, m, before: DatedLayer,
                      after: DatedLayer) -> None:
-    try:
-        diff = difference(settings, before, after, facility.geometry,
-                          {s.name: s.geometry for s in structures if s.geometry.geom_type != "Point"})
-    except ImageryError as err:
-        st.info(str(err))
-        _show(m, group=dates_group([_folium_layer(settings, before, facility),
-                                    _folium_layer(settings, after, facility)], swipe=True), drawing=False)
+    problem = unreadable(before, after)  # display-only dates: said without asking the session
+    if problem is None:
+        try:
+            diff = state.difference(settings, before, after, aoi,
+                                    {s.name: s.geometry for s in structures if s.geometry.geom_type != "Point"})
+        except ImageryError as err:
+            problem = str(err)
+    if problem is not None:
+        st.info(problem)
+        _show(m, group=dates_group([_folium_layer(settings, before, aoi),
+                                    _folium_layer(settings, after, aoi)], swipe=True), drawing=False)
         return
     r = diff.result
-    heat = DatedLayer(key=f"difference:{before.key}:{after.key}", source="Difference", date=after.date,
-                      certainty=after.certainty, title=f"Difference {before.date} → {after.date}",
+    heat = DatedLayer(image=ImageKey("difference", f"{before.key}:{after.key}"), source="Difference",
+                      date=after.date, certainty=after.certainty, title=f"Difference {before.date} → {after.date}",
                       attribution="", attribution_text="")
-    heat_layer = date_layer(heat, diff.overlay.url, diff.overlay.bounds)
-    group = dates_group([_folium_layer(settings, after, facility), heat_layer], swipe=False)
+    heat_layer = date_layer(heat, overlay_url(diff.overlay, overlay_prefix(diff.overlay.path.parent)),
+                            diff.overlay.bounds)
+    group = dates_group([_folium_layer(settings, after, aoi), heat_layer], swipe=False)
     a, b, c = st.columns(3)
     a.metric("Changed inside the outline", f"{(r.changed_m2_inside or 0.0):,.0f} m²")
     b.metric("Changed in view", f"{r.changed_m2:,.0f} m²")

@@ -8,6 +8,8 @@ a cache key always includes what makes the value stale (the registry's revision,
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
@@ -16,11 +18,14 @@ from facilities.errors import FacilitiesError
 from facilities.geojson_io import export_text
 from facilities.model import HistoryEntry
 from facilities.store import Filter, Store
+from imagery.aoi import AreaOfInterest
+from imagery.catalogue import DatedLayer
+from imagery.session import Catalogue, Difference, ImagerySession, Overlay
 from tracker.edits import recent_changes as _recent_changes
 from tracker.overview import Overview, read_overview
 from tracker.settings import Settings
 from tracker.undo import UndoPlan, plan_last
-from tracker.wiring import open_registry
+from tracker.wiring import imagery_session, open_registry
 
 # -- session_state keys (one browser tab) -----------------------------------------------------------
 
@@ -140,3 +145,94 @@ def _recent(database: str, revision: int, facility_id: str, rows: int, _store: S
 def recent_changes(store: Store, database: str, revision: int, facility_id: str, rows: int) -> list[HistoryEntry]:
     """A facility's recent changes, read once per registry revision."""
     return _recent(database, revision, facility_id, rows, store)
+
+
+# -- process caches: imagery ----------------------------------------------------------------------------
+# The compare page calls these, never the session itself: each user action then reaches the session
+# once per kind of work (catalogue, overlay, difference, status) and a rerun without change not at all.
+# Keys: the settings (as JSON) and the area's key; layers by their image key. Errors are not cached,
+# so a failing service is asked again on the next run.
+
+
+def _settings_key(settings: Settings) -> str:
+    return settings.model_dump_json()
+
+
+@st.cache_resource(show_spinner=False)
+def _imagery(settings_key: str, _settings: Settings) -> ImagerySession:
+    del settings_key  # the cache key
+    return imagery_session(_settings)
+
+
+def imagery(settings: Settings) -> ImagerySession:
+    """One imagery session (HTTP client, cache, sources) per settings per process, shared by sessions."""
+    return _imagery(_settings_key(settings), settings)
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner="Finding the dates imagery changed here…")
+def _catalogue(settings_key: str, aoi_key: str, sources: tuple[bool, bool, bool, bool], show_all: bool,
+               local_revision: int, _settings: Settings, _aoi: AreaOfInterest) -> Catalogue:
+    del settings_key, aoi_key, local_revision  # with sources and show_all, the cache key
+    wayback, mosaics, local, scenes = sources
+    return imagery(_settings).catalogue(_aoi, wayback=wayback, mosaics=mosaics, local=local, scenes=scenes,
+                                        show_all=show_all)
+
+
+def catalogue(settings: Settings, aoi: AreaOfInterest, *, wayback: bool, mosaics: bool, local: bool, scenes: bool,
+              show_all: bool) -> Catalogue:
+    """The area's dated layers for these sources, listed once an hour (Wayback publishes monthly); a new
+    local import shows at once, as the local directory's revision is part of the key."""
+    revision = imagery(settings).local.revision() if local else 0
+    return _catalogue(_settings_key(settings), aoi.key, (wayback, mosaics, local, scenes), show_all, revision,
+                      settings, aoi)
+
+
+@st.cache_resource(max_entries=256, show_spinner="Rendering the image…")
+def _overlay(settings_key: str, layer_key: str, aoi_key: str, _settings: Settings, _layer: DatedLayer,
+             _aoi: AreaOfInterest) -> Overlay:
+    del settings_key, layer_key, aoi_key  # the cache key
+    return imagery(_settings).overlay(_layer, _aoi)
+
+
+def overlay(settings: Settings, layer: DatedLayer, aoi: AreaOfInterest) -> Overlay:
+    """A readable layer's PNG over the area, rendered once per (layer, area)."""
+    ov = _overlay(_settings_key(settings), layer.key, aoi.key, settings, layer, aoi)
+    if not ov.path.is_file():  # the data directory was cleaned behind our back: render the file again
+        ov = imagery(settings).overlay(layer, aoi)
+    return ov
+
+
+def _shapes_key(shapes: Mapping[str, Any]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(shapes):
+        digest.update(name.encode() + b"\0" + shapes[name].wkb + b"\0")
+    return digest.hexdigest()[:24]
+
+
+@st.cache_resource(max_entries=16, show_spinner="Measuring the change between the two dates…")
+def _difference(settings_key: str, before_key: str, after_key: str, aoi_key: str, structures_key: str,
+                _settings: Settings, _before: DatedLayer, _after: DatedLayer, _aoi: AreaOfInterest,
+                _structures: Mapping[str, Any]) -> Difference:
+    del settings_key, before_key, after_key, aoi_key, structures_key  # the cache key
+    return imagery(_settings).difference(_before, _after, _aoi, _structures)
+
+
+def difference(settings: Settings, before: DatedLayer, after: DatedLayer, aoi: AreaOfInterest,
+               structures: Mapping[str, Any]) -> Difference:
+    """The change between two readable dates, computed once per (before, after, area, structures)."""
+    diff = _difference(_settings_key(settings), before.key, after.key, aoi.key, _shapes_key(structures), settings,
+                       before, after, aoi, structures)
+    if not diff.overlay.path.is_file():  # the heat map was removed: compute it again
+        diff = imagery(settings).difference(before, after, aoi, structures)
+    return diff
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _status(settings_key: str, _settings: Settings) -> list[dict[str, object]]:
+    del settings_key  # the cache key
+    return imagery(_settings).status()
+
+
+def imagery_status(settings: Settings) -> list[dict[str, object]]:
+    """The imagery services' status rows (a probe per service), at most once a minute."""
+    return _status(_settings_key(settings), settings)

@@ -193,18 +193,22 @@ def test_scenes_in_the_compare_catalogue_and_their_difference(stac, tmp_path, mo
     difference of two scenes of identical pixels finds no change."""
     from shapely.geometry import box
 
+    from imagery.aoi import AreaOfInterest
     from tracker.settings import load_settings
-    from ui.imagery_service import catalogue, difference
+    from tracker.wiring import imagery_session
 
     settings = load_settings(database=str(tmp_path / "r.gpkg"), data_dir=tmp_path / "data", stac_url=stac.url + "/",
                              stac_asset_hosts=["127.0.0.1"], imagery_allow_hosts=["127.0.0.1"], request_timeout=5)
-    outline = box(*AOI).buffer(-0.002)
-    cat = catalogue(settings, outline, wayback=False, mosaics=False, local=False, scenes=True)
+    session = imagery_session(settings)
+    aoi = AreaOfInterest.of(box(*AOI).buffer(-0.002))
+    cat = session.catalogue(aoi, wayback=False, mosaics=False, local=False, scenes=True)
     assert not cat.problems
     assert [(layer.date.isoformat(), layer.readable) for layer in cat.layers] == [("2023-09-03", True),
                                                                                   ("2024-05-17", True)]
     assert all(layer.certainty is DateCertainty.CAPTURED for layer in cat.layers)
     assert "Copernicus Sentinel data 2024" in cat.layers[1].attribution_text
-    diff = difference(settings, cat.layers[0], cat.layers[1], outline)
+    diff = session.difference(cat.layers[0], cat.layers[1], aoi)
     assert diff.result.changed_m2_inside == 0.0
-    assert diff.overlay.url.endswith(".png") and (tmp_path / "data" / "overlays").is_dir()
+    assert diff.overlay.path.suffix == ".png" and diff.overlay.path.parent == tmp_path / "data" / "overlays"
+    assert diff.overlay.path.is_file()
+    session.close()
