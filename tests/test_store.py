@@ -226,17 +226,19 @@ def test_migrations_run_once_in_order_on_open(store, monkeypatch):
     store.close()
     applied = []
 
-    def to_2(con):
-        applied.append(2)
+    nxt = gpkg_schema.SCHEMA_VERSION + 1  # a step after the released ones
+
+    def to_next(con):
+        applied.append(nxt)
         con.execute("ALTER TABLE facilities ADD COLUMN korean_name TEXT")
 
-    monkeypatch.setattr(gpkg_schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(gpkg_schema.MIGRATIONS, 2, to_2)
+    monkeypatch.setattr(gpkg_schema, "SCHEMA_VERSION", nxt)
+    monkeypatch.setitem(gpkg_schema.MIGRATIONS, nxt, to_next)
     s = GeoPackageStore(path)
-    assert s.get_meta("schema_version") == "2" and applied == [2]
+    assert s.get_meta("schema_version") == str(nxt) and applied == [nxt]
     s.close()
-    s = GeoPackageStore(path)  # already at 2: nothing runs again
-    assert applied == [2]
+    s = GeoPackageStore(path)  # already at the newest: nothing runs again
+    assert applied == [nxt]
     s.close()
 
 
@@ -251,8 +253,9 @@ def test_a_failing_migration_leaves_the_file_as_it_was(store, monkeypatch):
         con.execute("ALTER TABLE facilities ADD COLUMN half_done TEXT")
         raise RuntimeError("migration bug")
 
-    monkeypatch.setattr(gpkg_schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(gpkg_schema.MIGRATIONS, 2, broken)
+    nxt = gpkg_schema.SCHEMA_VERSION + 1
+    monkeypatch.setattr(gpkg_schema, "SCHEMA_VERSION", nxt)
+    monkeypatch.setitem(gpkg_schema.MIGRATIONS, nxt, broken)
     with pytest.raises(RuntimeError, match="migration bug"):
         GeoPackageStore(path)
     assert store_digest(path) == before

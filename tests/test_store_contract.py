@@ -24,8 +24,9 @@ from facilities.errors import (
     StoreError,
     ValidationError,
 )
-from facilities.model import Facility, Observation, Registry, Source, Structure
+from facilities.model import Facility, ImageRef, Observation, Registry, Source, Structure
 from facilities.store import Filter, GeoPackageStore, OnConflict, open_store
+from tracker.images import image_key
 from tracker.seeding import ensure_seeded
 
 pytest_plugins = ["postgis"]  # pg_server / pg_url: a temporary PostgreSQL + PostGIS on 127.0.0.1
@@ -205,11 +206,48 @@ def test_import_conflict_policies(populated, make_facility):
 
 
 def test_meta_and_schema_version(any_store):
-    assert any_store.get_meta("schema_version") == "1" and any_store.get_meta("nothing") is None
+    assert any_store.get_meta("schema_version") == "2" and any_store.get_meta("nothing") is None
     any_store.set_meta("seed_version", "a")
     any_store.set_meta("seed_version", "b")
     assert any_store.get_meta("seed_version") == "b"
     assert any_store.check() == []
+
+
+def test_migration_2_names_eox_mosaics_by_their_image_key(populated):
+    """Before schema 2 an observation drawn on an EOX mosaic stored provider = id = 'eox-s2cloudless-2020',
+    which no compare layer is called. Reopening fixes those two columns only: other rows, versions and the
+    history stay exactly as they were."""
+    s = populated
+    s.add_observation(Observation(id="obs-eox", facility_id="site-1", date="2020", kind="progress",
+                                  summary="on the 2020 mosaic", image=ImageRef(provider="eox-s2cloudless-2020",
+                                                                              image_id="eox-s2cloudless-2020")),
+                      actor="t")
+    s.add_observation(Observation(id="obs-wb", facility_id="site-1", date="2022-11-04", kind="progress",
+                                  summary="on Wayback", image=ImageRef(provider="esri-wayback", image_id="45134",
+                                                                       acquired="2022-11-04")), actor="t")
+    s.add_observation(Observation(id="obs-odd", facility_id="site-1", date="2021", kind="progress",
+                                  summary="not a year", image=ImageRef(provider="eox-s2cloudless-latest")), actor="t")
+    s.set_meta("schema_version", "1")  # the file as version 1 left it
+    counts, _records, hist = digest(s)
+    others = {o.id: codec.properties(o) for o in s.list_observations() if o.id != "obs-eox"}
+    again = open_store(s.location)
+    try:
+        assert again.get_meta("schema_version") == "2"
+        fixed = again.get_observation("obs-eox")
+        assert fixed.image == ImageRef(provider="eox-s2cloudless", image_id="2020")
+        assert str(image_key(fixed.image)) == "eox-s2cloudless:2020"  # the key of the 2020 mosaic's layer
+        assert fixed.version == 1 and fixed.summary == "on the 2020 mosaic"
+        assert {o.id: codec.properties(o) for o in again.list_observations() if o.id != "obs-eox"} == others
+        after_counts, _, after_hist = digest(again)
+        assert after_counts == counts and after_hist == hist  # not an edit: no history entry, none changed
+        assert again.history("obs-eox")[0].after["image_provider"] == "eox-s2cloudless-2020"
+    finally:
+        again.close()
+    reopened = open_store(s.location)  # at version 2 nothing runs again
+    try:
+        assert reopened.get_observation("obs-eox").image == fixed.image
+    finally:
+        reopened.close()
 
 
 def _export(store, flt: Filter = Filter()) -> list[dict]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 APPLICATION_ID = 0x47504B47
 GPKG_VERSION = 10300
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 CORE = """
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -168,6 +168,19 @@ def _split(script: str) -> list[str]:
     return out
 
 
+# An EOX yearly mosaic's image was stored as provider = id = "eox-s2cloudless-2020"; its image key is
+# provider "eox-s2cloudless", id "2020" (imagery.keys), which is what the compare view's layer is called.
+EOX_PROVIDER = "eox-s2cloudless"
+EOX_OLD_PROVIDER_GLOB = "eox-s2cloudless-[0-9][0-9][0-9][0-9]"
+
+
+def eox_image_keys(con: sqlite3.Connection) -> None:
+    """2: observations drawn on an EOX mosaic name it as its layer does, so their "open image" link
+    finds it. Only the two image columns change: no version bump and no history entry (not an edit)."""
+    con.execute("UPDATE observations SET image_provider = ?, image_id = substr(image_provider, ?) "
+                "WHERE image_provider GLOB ?", (EOX_PROVIDER, len(EOX_PROVIDER) + 2, EOX_OLD_PROVIDER_GLOB))
+
+
 # Migrations from version N-1 to N, applied in order inside one write transaction.
-# Add `2: migrate_to_2` here when the schema changes; never edit a released step.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+# Add the next number here when the schema changes; never edit a released step.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: eox_image_keys}

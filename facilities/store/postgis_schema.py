@@ -81,9 +81,16 @@ def create_v1(cur: Any) -> None:
     cur.execute("INSERT INTO tracker_meta (key, value) VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
 
 
+def eox_image_keys(cur: Any) -> None:
+    """2: as gpkg_schema.eox_image_keys: provider 'eox-s2cloudless-2020' becomes 'eox-s2cloudless', id '2020'."""
+    provider = gpkg_schema.EOX_PROVIDER
+    cur.execute("UPDATE observations SET image_provider = %s, image_id = substr(image_provider, %s) "
+                "WHERE image_provider ~ %s", (provider, len(provider) + 2, f"^{provider}-[0-9]{{4}}$"))
+
+
 # Migrations from version N-1 to N (a psycopg cursor inside the opening transaction), numbered
 # like gpkg_schema.MIGRATIONS. Never edit a released step.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {}
+MIGRATIONS: dict[int, Callable[[Any], None]] = {2: eox_image_keys}
 
 
 # ------------------------------------------------------------------ rows <-> server
