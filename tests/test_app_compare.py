@@ -211,6 +211,79 @@ def test_the_timelines_image_link_opens_that_image(env: Path):
     assert at.select_slider(key="compare_slider").value == "esri-wayback:45134"
 
 
+def test_each_action_reaches_the_imagery_session_once(env: Path, monkeypatch: pytest.MonkeyPatch):
+    """Calls into the imagery session, counted: one per kind of work per user action, none on a rerun
+    without change; the difference is computed once per (before, after, area)."""
+    from collections import Counter
+
+    from imagery.local import import_image
+    from imagery.session import ImagerySession
+
+    calls: Counter[str] = Counter()
+    for name in ("catalogue", "overlay", "difference", "status"):
+        def spy(self, *args, _real=getattr(ImagerySession, name), _name=name, **kwargs):
+            calls[_name] += 1
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(ImagerySession, name, spy)
+    data = env / "data"
+    import_image(_geotiff(env / "a.tif", 1, False), data, dt.date(2020, 5, 1))
+    import_image(_geotiff(env / "b.tif", 2, True), data, dt.date(2023, 6, 1))
+    at = run()
+    assert calls == {"catalogue": 1, "status": 1}  # Wayback dates first: the browser fetches their tiles
+    at.run()
+    assert calls == {"catalogue": 1, "status": 1}, "a rerun without change called the session"
+    at.multiselect(key="compare_sources").set_value(["Local images"]).run()
+    assert calls == {"catalogue": 2, "status": 1, "overlay": 2}  # two local dates, rendered for the swipe
+    at.run()
+    assert calls == {"catalogue": 2, "status": 1, "overlay": 2}
+    at.radio(key="compare_mode").set_value("Difference").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(m.label == "Changed inside the outline" for m in at.metric)
+    assert calls == {"catalogue": 2, "status": 1, "overlay": 2, "difference": 1}
+    at.run()
+    at.radio(key="compare_mode").set_value("Swipe").run()
+    at.radio(key="compare_mode").set_value("Difference").run()
+    assert calls == {"catalogue": 2, "status": 1, "overlay": 2, "difference": 1}, "the difference was recomputed"
+    assert any(m.label == "Changed inside the outline" for m in at.metric)
+
+
+def test_an_observation_drawn_on_an_eox_mosaic_links_to_that_mosaic(env: Path):
+    """An EOX yearly composite's key is eox-s2cloudless:<year>: the observation stores provider and year,
+    and its "open image" link opens that very layer (it used to match none)."""
+    from ui.pages import image_link
+
+    square = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
+        [127.655, 39.918], [127.657, 39.918], [127.657, 39.920], [127.655, 39.920], [127.655, 39.918]]]}}
+    at = AppTest.from_function(_page, kwargs={"facility_id": PLANT, "drawing": square}, default_timeout=120)
+    at.query_params["image"] = "eox-s2cloudless:2020"  # the 2020 mosaic on the right of the swipe
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="compare_after").value == "eox-s2cloudless:2020"
+    assert at.selectbox(key="record_image").value == "eox-s2cloudless:2020"  # drawn on the 'after' image
+    at.text_input(key="record_summary").set_value("Ground cleared east of the plant")
+    at.text_input(key="record_source_title").set_value("Analyst's own reading of the imagery")
+    at.button(key="FormSubmitter:record_drawing-Save observation").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    store = open_store(env / "registry.gpkg")
+    try:
+        obs = next(o for o in store.list_observations(Filter(facility_ids=(PLANT,)))
+                   if o.summary == "Ground cleared east of the plant")
+    finally:
+        store.close()
+    assert obs.image is not None and (obs.image.provider, obs.image.image_id) == ("eox-s2cloudless", "2020")
+    assert obs.image.acquired is None and str(obs.date) == "2020"  # a composite dates to the year only
+    link = image_link(obs)
+    assert link == "compare?facility=february-11-plant&image=eox-s2cloudless%3A2020"
+    opened = AppTest.from_function(_page, kwargs={"facility_id": PLANT, "drawing": None}, default_timeout=120)
+    opened.query_params["image"] = "eox-s2cloudless:2020"
+    opened.run()
+    assert not opened.exception
+    assert opened.selectbox(key="compare_after").value == "eox-s2cloudless:2020"
+    opened.radio(key="compare_mode").set_value("Time slider").run()
+    assert opened.select_slider(key="compare_slider").value == "eox-s2cloudless:2020"
+
+
 def test_offline_the_page_uses_what_is_cached_and_local(env: Path, monkeypatch: pytest.MonkeyPatch, wayback):
     """Viewed once online, the site's releases come back offline from the cache (no request); local
     images are always there; the services panel says the online services are off."""
