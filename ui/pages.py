@@ -25,7 +25,7 @@ from facilities.model import Facility, Observation, Structure
 from facilities.store import Filter, Store
 from tracker.images import image_key
 from tracker.settings import Settings
-from tracker.site import SiteView, load_site
+from tracker.site import SiteView
 
 from . import state
 from .edit_panel import show_edit_panel
@@ -276,7 +276,7 @@ def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -
         st.info("No facility matches the search and filters. Clear the search box or the filters in the sidebar.")
         return
     try:
-        site = load_site(store, selected_id)
+        site = state.site(store, settings.database, choice.revision, selected_id)
     except READ_ERRORS as err:
         st.error(f"The facility's records cannot be read: {err}")
         return

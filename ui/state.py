@@ -24,6 +24,7 @@ from imagery.session import Catalogue, Difference, ImagerySession, Overlay
 from tracker.edits import recent_changes as _recent_changes
 from tracker.overview import Overview, read_overview
 from tracker.settings import Settings
+from tracker.site import SiteView, load_site
 from tracker.undo import UndoPlan, plan_last
 from tracker.wiring import imagery_session, open_registry
 
@@ -236,3 +237,14 @@ def _status(settings_key: str, _settings: Settings) -> list[dict[str, object]]:
 def imagery_status(settings: Settings) -> list[dict[str, object]]:
     """The imagery services' status rows (a probe per service), at most once a minute."""
     return _status(_settings_key(settings), settings)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _site(database: str, revision: int, facility_id: str, _store: Store) -> SiteView:
+    del database, revision  # with facility_id, the cache key
+    return load_site(_store, facility_id)
+
+
+def site(store: Store, database: str, revision: int, facility_id: str) -> SiteView:
+    """One site's read model, read once per registry revision (not on every click on the page)."""
+    return _site(database, revision, facility_id, store)

@@ -26,6 +26,7 @@ from tracker.imports import import_vector, read_vector_file
 from tracker.migrate import copy_registry
 from tracker.seeding import ensure_seeded
 from tracker.settings import Settings, load_settings
+from tracker.wiring import open_registry
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Facility registry: facilities, structures, dated observations and their sources.")
@@ -39,7 +40,7 @@ class Ctx:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.settings.database)
+            self._store = open_registry(self.settings, seed=False)  # `init` seeds, nothing else does
         return self._store
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from facilities.store import Filter, Store, open_store
+from facilities.store import Filter, Store
 from imagery.local import LocalSource
 from tracker.reports.figures import load_chips, make_figures
 from tracker.reports.geojson_report import write_report
@@ -17,6 +17,7 @@ from tracker.reports.kml import write_kml
 from tracker.reports.site_report import build_report
 from tracker.settings import load_settings
 from tracker.site import load_site
+from tracker.wiring import local_images, open_registry
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Publishable evidence from the facility registry.")
@@ -27,9 +28,12 @@ From = Annotated[str | None, typer.Option("--from", help="Only observations from
 To = Annotated[str | None, typer.Option("--to", help="Only observations up to this date (YYYY-MM-DD).")]
 
 
-def _open(db: str | None) -> tuple[Store, LocalSource]:
-    settings = load_settings(database=db)
-    return open_store(settings.database), LocalSource(settings.data_dir)
+def _open(ctx: typer.Context, db: str | None) -> tuple[Store, LocalSource]:
+    """The registry and local images: --db here, else `facilities --db X report ...`'s, else the settings'."""
+    root = ctx.find_root().obj
+    settings = getattr(root, "settings", None) if db is None else None
+    settings = settings or load_settings(database=db)
+    return open_registry(settings, seed=False), local_images(settings)
 
 
 def _filter(facility_ids: list[str] | None, date_from: str | None, date_to: str | None) -> Filter:
@@ -42,10 +46,11 @@ def _filter(facility_ids: list[str] | None, date_from: str | None, date_to: str 
 
 
 @app.command()
-def kml(path: Path, facility: Annotated[list[str] | None, typer.Option(help="Facility id (repeatable).")] = None,
+def kml(ctx: typer.Context, path: Path,
+        facility: Annotated[list[str] | None, typer.Option(help="Facility id (repeatable).")] = None,
         db: Db = None, date_from: From = None, date_to: To = None) -> None:
     """KML (or KMZ when PATH ends in .kmz) for Google Earth, with dates for its time slider."""
-    store, _ = _open(db)
+    store, _ = _open(ctx, db)
     flt = _filter(facility, date_from, date_to)
     ids = list(flt.facility_ids or [f.id for f in store.list_facilities()])
     write_kml([load_site(store, fid, flt) for fid in ids], path)
@@ -53,19 +58,20 @@ def kml(path: Path, facility: Annotated[list[str] | None, typer.Option(help="Fac
 
 
 @app.command()
-def geojson(path: Path, facility: Annotated[list[str] | None, typer.Option(help="Facility id.")] = None,
+def geojson(ctx: typer.Context, path: Path,
+            facility: Annotated[list[str] | None, typer.Option(help="Facility id.")] = None,
             db: Db = None, date_from: From = None, date_to: To = None,
             title: str = "Facility tracker report") -> None:
     """The GeoJSON report with its `report` member (title, time, filters, version)."""
-    store, _ = _open(db)
+    store, _ = _open(ctx, db)
     write_report(store, path, _filter(facility, date_from, date_to), title)
     typer.echo(f"wrote {path}")
 
 
 @app.command()
-def figures(facility: str, out: Out = Path("report"), db: Db = None, dpi: int = 300) -> None:
+def figures(ctx: typer.Context, facility: str, out: Out = Path("report"), db: Db = None, dpi: int = 300) -> None:
     """Annotated figures of a facility on every local image date: grid, before/after pair, GIF."""
-    store, source = _open(db)
+    store, source = _open(ctx, db)
     site = load_site(store, facility)
     chips, notes = load_chips(site, source)
     figs = make_figures(site, chips, out / "figures", dpi=dpi)
@@ -73,22 +79,22 @@ def figures(facility: str, out: Out = Path("report"), db: Db = None, dpi: int = 
         typer.echo(line)
 
 
-def _report(facility: str, out: Path, db: str | None, date_from: str | None, date_to: str | None,
+def _report(ctx: typer.Context, facility: str, out: Path, db: str | None, date_from: str | None, date_to: str | None,
             pdf: bool) -> None:
-    store, source = _open(db)
+    store, source = _open(ctx, db)
     files = build_report(store, facility, out, source, _filter([facility], date_from, date_to), pdf=pdf)
     typer.echo(f"wrote {files.html}" + (f" and {files.pdf}" if files.pdf else ""))
 
 
 @app.command()
-def html(facility: str, out: Out = Path("report"), db: Db = None, date_from: From = None,
+def html(ctx: typer.Context, facility: str, out: Out = Path("report"), db: Db = None, date_from: From = None,
          date_to: To = None) -> None:
     """Self-contained HTML site report (images embedded)."""
-    _report(facility, out, db, date_from, date_to, pdf=False)
+    _report(ctx, facility, out, db, date_from, date_to, pdf=False)
 
 
 @app.command()
-def pdf(facility: str, out: Out = Path("report"), db: Db = None, date_from: From = None,
+def pdf(ctx: typer.Context, facility: str, out: Out = Path("report"), db: Db = None, date_from: From = None,
         date_to: To = None) -> None:
     """HTML site report and the PDF rendered from it."""
-    _report(facility, out, db, date_from, date_to, pdf=True)
+    _report(ctx, facility, out, db, date_from, date_to, pdf=True)
