@@ -37,3 +37,22 @@ def test_cli_unknown_facility_is_an_error_not_a_traceback(tmp_path):
     make_store(tmp_path / "r.gpkg", observations=0).close()
     done = CliRunner().invoke(app, ["html", "no-such-site", "--db", str(tmp_path / "r.gpkg")])
     assert done.exit_code != 0
+
+
+def test_one_cli_two_entry_points(tmp_path, monkeypatch):
+    """`facilities --db X report html F` is `tracker-report html F --db X`: the registry named on the
+    parent command is the one reported on (not TRACKER_DATABASE's)."""
+    import tracker.cli as cli
+
+    make_store(tmp_path / "r.gpkg", observations=1).close()
+    monkeypatch.setenv("TRACKER_DATABASE", str(tmp_path / "elsewhere.gpkg"))
+    runner = CliRunner()
+    nested = runner.invoke(cli.registry_app, ["--db", str(tmp_path / "r.gpkg"), "report", "html",
+                                              "february-11-plant", "-o", str(tmp_path / "a")])
+    assert nested.exit_code == 0, nested.output
+    alone = runner.invoke(cli.report_app, ["html", "february-11-plant", "--db", str(tmp_path / "r.gpkg"),
+                                           "-o", str(tmp_path / "b")])
+    assert alone.exit_code == 0, alone.output
+    assert (tmp_path / "a" / "february-11-plant.html").exists() and (tmp_path / "b" / "february-11-plant.html").exists()
+    assert not (tmp_path / "elsewhere.gpkg").exists()
+    assert {c.name for c in cli.registry_app.registered_groups} == {"report"}
