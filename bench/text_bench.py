@@ -19,7 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tracker.articles import Reader, load_resources  # noqa: E402
-from tracker.articles.evaluate import SCORED, Tally, score_article, score_links  # noqa: E402
+from tracker.articles.evaluate import (  # noqa: E402
+    SCORED,
+    Tally,
+    date_values,
+    score_article,
+    score_attribution,
+    score_links,
+    score_values,
+)
 from tracker.seeding import read_seed  # noqa: E402
 
 GOLD = ROOT / "tests" / "text" / "gold"
@@ -38,13 +46,28 @@ def evaluate(reader: Reader, gold: list[tuple[str, str, dict]]) -> tuple[dict[st
     tallies: dict[str, Tally] = {}
     links_ok = links_total = languages_ok = 0
     for name, text, doc in gold:
-        results = reader.read(text, name=name)
+        results = reader.read_bytes(text.encode("utf-8"), name=doc["text_file"])
         found = [(m.kind, m.text) for r in results for m in r.mentions]
         score_article(doc["expected"], found, tallies, name)
+        if "date" in doc["expected"]:
+            score_values("date", doc["expected"]["date"], date_values(m for r in results for m in r.mentions),
+                         tallies, name)
+        if "attribution" in doc:
+            score_attribution(doc["attribution"], [(p.facility_id, p.facility_name, p.evidence)
+                                                   for r in results for p in r.proposals], tallies, name)
         ok, total = score_links(doc.get("links") or {}, [(lk.mention.text, lk.facility_id)
                                                          for r in results for lk in r.links])
         links_ok, links_total = links_ok + ok, links_total + total
         languages_ok += results[0].article.language == doc.get("language")
+        a = results[0].article
+        for key, want in (doc.get("source") or {}).items():
+            got = getattr(a, key, None)
+            meta = tallies.setdefault(f"source {key}", Tally())
+            if got is not None and str(got) == want:
+                meta.tp += 1
+            else:
+                meta.fn += 1
+                meta.misses.append(f"{name}: {got!r} (want {want!r})")
     return tallies, (links_ok, links_total), languages_ok
 
 
@@ -72,17 +95,20 @@ def throughput(reader: Reader, articles: list[str], seconds: float) -> tuple[flo
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=0.2, help="how long to measure throughput")
+    ap.add_argument("--gold", type=Path, default=GOLD, help="annotated articles to score (e.g. tests/text/heldout)")
     ap.add_argument("--verbose", "-v", action="store_true", help="list false positives and misses")
     args = ap.parse_args()
     t0 = time.perf_counter()
     resources = load_resources()
     reader = Reader(resources, read_seed().facilities)
     print(f"loading lexicon and gazetteer ({len(resources.gazetteer):,} names): {time.perf_counter() - t0:.2f} s")
-    gold = load_gold()
+    gold = load_gold(args.gold)
     tallies, (links_ok, links_total), languages_ok = evaluate(reader, gold)
     print(f"gold set: {len(gold)} articles")
     print(f"{'kind':10} {'precision':>9} {'recall':>7} {'f1':>6} {'tp':>4} {'fp':>4} {'fn':>4}")
-    for kind in SCORED:
+    for kind in [*SCORED, "date", "attribution"]:
+        if kind not in tallies:
+            continue
         t = tallies[kind]
         print(f"{kind:10} {t.precision:9.3f} {t.recall:7.3f} {t.f1:6.3f} {t.tp:4} {t.fp:4} {t.fn:4}")
         if args.verbose:
@@ -91,7 +117,15 @@ def main() -> None:
             for x in t.misses:
                 print(f"    missed          {x}")
     print(f"links: {links_ok}/{links_total} facility mentions linked as annotated")
+    for key in ("title", "publisher", "published", "url", "language"):
+        t = tallies.get(f"source {key}")
+        if t:
+            print(f"source {key}: {t.tp}/{t.tp + t.fn} as annotated")
+            if args.verbose:
+                print("".join(f"    {x}\n" for x in t.misses), end="")
     print(f"language: {languages_ok}/{len(gold)} articles detected as annotated")
+    if args.minutes <= 0:
+        return
     articles = corpus(gold)
     per_minute, n = throughput(reader, articles, args.minutes * 60)
     mean = sum(map(len, articles)) / len(articles)

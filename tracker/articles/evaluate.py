@@ -70,3 +70,47 @@ def score_links(expected: Mapping[str, str | None], links: Iterable[tuple[str, s
         total += 1
         correct += by_text[key] == fid
     return correct, total
+
+
+def date_values(mentions: Iterable) -> set[str]:
+    """The resolved values of an article's date mentions ('2024-11-25', '~2024-10', '2023-11/2024-11');
+    a relative date the reader could not resolve counts as not found."""
+    out = set()
+    for m in mentions:
+        if m.kind == "date" and m.data.get("date"):
+            out.add(m.data["date"] + (f"/{m.data['until']}" if m.data.get("until") else ""))
+    return out
+
+
+def score_values(kind: str, expected: Iterable[str], found: Iterable[str], tallies: dict[str, Tally],
+                 label: str = "") -> None:
+    """Add counts for a kind compared as exact values (dates)."""
+    want, got = set(expected), set(found)
+    t = tallies.setdefault(kind, Tally())
+    t.tp += len(want & got)
+    t.fp += len(got - want)
+    t.fn += len(want - got)
+    t.false_positives += [f"{label}: {x}" for x in sorted(got - want)]
+    t.misses += [f"{label}: {x}" for x in sorted(want - got)]
+
+
+def score_attribution(expected: Iterable[Mapping[str, str]], proposals: Iterable[tuple[str | None, str, str]],
+                      tallies: dict[str, Tally], label: str = "") -> None:
+    """Proposals as (facility id, facility name, evidence sentence) against the annotated (facility, evidence)
+    pairs: a proposal is right when it names the annotated facility (registry id, or the name for a
+    facility outside the registry) and its evidence sentence holds the annotated words. Each distinct
+    (facility, sentence) counts once."""
+    want = [(norm(e["facility"]), norm(e["evidence"])) for e in expected]
+    predicted = {(norm(fid or name), norm(evidence)) for fid, name, evidence in proposals}
+    t = tallies.setdefault("attribution", Tally())
+    matched: set[int] = set()
+    for fac, sentence in sorted(predicted):
+        hit = next((i for i, (wf, we) in enumerate(want) if wf == fac and we in sentence), None)
+        if hit is None:
+            t.fp += 1
+            t.false_positives.append(f"{label}: {fac} <- {sentence[:80]}")
+        else:
+            t.tp += hit not in matched
+            matched.add(hit)
+    t.fn += len(want) - len(matched)
+    t.misses += [f"{label}: {wf} <- {we[:80]}" for i, (wf, we) in enumerate(want) if i not in matched]
