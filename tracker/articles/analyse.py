@@ -5,7 +5,7 @@ given `Resources` (see resources.load_resources) and the registry's facilities.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -34,6 +34,7 @@ class ArticleResult:
     def as_dict(self) -> dict[str, Any]:
         a = self.article
         return {"index": a.index, "title": a.title, "language": a.language, "published": a.published,
+                "publisher": a.publisher, "url": a.url,
                 "characters": len(a.text), "mentions": [m.as_dict() for m in self.mentions],
                 "links": [lk.as_dict() for lk in self.links], "proposals": [p.as_dict() for p in self.proposals]}
 
@@ -54,8 +55,7 @@ class Reader:
 
     def read_article(self, article: Article, published: PartialDate | None = None, origin: str = "") -> ArticleResult:
         if published is not None and article.published is None:
-            article = Article(article.text, article.title, article.language, article.index, str(published),
-                              article.sentences)
+            article = replace(article, published=str(published))
         hits = self.index.find(fold(article.text))
         mentions = extract(article, self.comp, self.res.gazetteer, hits)
         links = link_all(mentions, self.index)

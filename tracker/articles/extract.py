@@ -226,8 +226,10 @@ def _figures(text: str, folded: str, comp: Compiled) -> Iterator[Span]:
 
 def _dates(text: str, published: PartialDate | None) -> Iterator[Span]:
     for d in find_dates(text, published):
+        best = d.best
         data = {"date": str(d.date) if d.date else None, "precision": d.date.precision.value if d.date else None,
-                "until": str(d.until) if d.until else None, "relation": d.relation}
+                "until": str(d.until) if d.until else None, "relation": d.relation,
+                "best": str(best) if best else None}
         yield d.start, d.end, "date", d.value, "pattern", data
 
 

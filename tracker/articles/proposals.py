@@ -37,6 +37,7 @@ class Proposal:
     source: Source
     confidence: Confidence = Confidence.LOW
     reason: str = ""
+    date_reason: str = ""  # where the date comes from, or why there is none
 
     @property
     def summary(self) -> str:
@@ -56,7 +57,8 @@ class Proposal:
         return {"kind": self.kind.value, "label": self.label, "facility_id": self.facility_id,
                 "facility_name": self.facility_name, "date": str(self.date) if self.date else None,
                 "date_precision": self.date.precision.value if self.date else None, "date_text": self.date_text,
-                "evidence": self.evidence, "confidence": self.confidence.value, "reason": self.reason,
+                "date_reason": self.date_reason, "evidence": self.evidence, "confidence": self.confidence.value,
+                "reason": self.reason,
                 "source": {"id": self.source.id, "title": self.source.title, "language": self.source.language,
                            "published": str(self.source.published) if self.source.published else None,
                            "excerpt": self.source.excerpt}}
@@ -70,16 +72,29 @@ def make_source(article: Article, evidence: str, n: int, published: PartialDate 
     """One Source per proposal: the article, with the proposal's own sentence as the quoted excerpt."""
     excerpt = evidence if len(evidence) <= EXCERPT_CHARS else evidence[:EXCERPT_CHARS - 1] + "…"
     title = article.title.strip() or "Untitled article"
-    return Source(id=f"txt-{article_id(article)}-{n}", title=title[:1000],
+    return Source(id=f"txt-{article_id(article)}-{n}", title=title[:1000], publisher=(article.publisher or "")[:300],
+                  url=article.url,
                   language=article.language if article.language != "und" else None, published=published,
                   excerpt=excerpt, notes=f"Read by facilities ingest{f' from {origin}' if origin else ''}.")
 
 
-def _date_for(sentence_index: int, mentions: list[Mention]) -> tuple[PartialDate | None, str]:
+def _date_for(sentence_index: int, mentions: list[Mention], published: PartialDate | None
+              ) -> tuple[PartialDate | None, str, str]:
+    """The sentence's date (its first resolved one), the words that gave it, and why (or why none)."""
+    unresolved = ""
     for m in mentions:
-        if m.kind == "date" and m.sentence_index == sentence_index and m.data.get("date"):
-            return PartialDate.parse(m.data["date"]), m.text
-    return None, ""
+        if m.kind != "date" or m.sentence_index != sentence_index:
+            continue
+        value = m.data.get("best") or m.data.get("date")
+        if value:
+            date = PartialDate.parse(value)
+            return date, m.text, f"'{m.text}' -> {value} ({date.precision.value})"
+        unresolved = unresolved or m.text
+    if unresolved:
+        return None, unresolved, f"'{unresolved}' is relative and the article's date is unknown: give the date"
+    if published is not None:
+        return None, "", f"the sentence gives no date; the article's date ({published}) is used if accepted"
+    return None, "", "neither the sentence nor the article gives a date: give one"
 
 
 def propose(article: Article, mentions: list[Mention], links: list[Link], comp: Compiled,
@@ -103,7 +118,7 @@ def propose(article: Article, mentions: list[Mention], links: list[Link], comp: 
             last = i
         if target is None or (target.facility_id is None and target.new_facility is None):
             continue
-        date, date_text = _date_for(i, mentions)
+        date, date_text, date_reason = _date_for(i, mentions, published)
         fired = False
         for kind, label, rx, fallback in comp.observations:
             hit = rx.search(folded)
@@ -119,5 +134,5 @@ def propose(article: Article, mentions: list[Mention], links: list[Link], comp: 
                                 facility_name=target.facility_name or target.mention.value, link=target,
                                 date=date, date_text=date_text, evidence=sentence.text, sentence_index=i,
                                 source=make_source(article, sentence.text, len(out) + 1, published, origin),
-                                reason=why))
+                                reason=why, date_reason=date_reason))
     return out

@@ -15,6 +15,8 @@ from html.parser import HTMLParser
 
 from facilities.errors import ValidationError
 
+from .metadata import Meta, html_meta, text_meta
+
 MAX_ARTICLE_CHARS = 2_000_000  # one article; a larger one is almost surely not an article
 MAX_INPUT_CHARS = 20_000_000  # one file of several articles
 
@@ -40,6 +42,8 @@ class Article:
     index: int = 0
     published: str | None = None  # YYYY[-MM[-DD]] when the text says so
     sentences: tuple[Sentence, ...] = field(default=(), repr=False)
+    publisher: str | None = None  # from the page's meta tags or the text's first lines
+    url: str | None = None
 
 
 def decode(data: bytes, name: str = "input") -> str:
@@ -65,7 +69,7 @@ def decode(data: bytes, name: str = "input") -> str:
 class _TextOnly(HTMLParser):
     """Collects text nodes; blocks become line breaks so sentences and titles survive."""
 
-    SKIP = frozenset({"script", "style", "template", "noscript", "iframe", "object", "svg", "head"})
+    SKIP = frozenset({"script", "style", "template", "noscript", "iframe", "object", "svg", "head", "nav"})
     BLOCK = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "article", "section",
                        "blockquote", "title", "hr", "header", "footer"})
 
@@ -216,25 +220,31 @@ def detect_language(text: str, stopwords: Mapping[str, frozenset[str]]) -> str:
     return best if scores[best] >= 2 and scores[best] >= 0.05 * len(words) else "und"
 
 
-_HEADER_DATE = re.compile(r"^(?:date|published|data|pubblicato|updated)\s*:\s*(\d{4}(?:-\d{2}(?:-\d{2})?)?)\s*$",
-                          re.I | re.M)
-
-
 def read_articles(text: str, stopwords: Mapping[str, frozenset[str]], fmt: str = "text",
                   name: str = "input") -> list[Article]:
-    """Plain-text articles from one input; raises TextInputError when there is nothing to read."""
+    """Plain-text articles from one input; raises TextInputError when there is nothing to read.
+    Each carries the source's own metadata (metadata.py): the page's head for HTML (all of it when
+    the page holds one article; publisher, URL and language when it holds several), then the
+    article's first lines."""
     if len(text) > MAX_INPUT_CHARS:
         raise TextInputError(f"{name}: {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,} per file")
+    page = html_meta(text) if fmt == "html" else Meta()
     plain = to_plain(text, fmt)
+    parts = split_articles(plain)
+    if len(parts) > 1:
+        page = Meta(publisher=page.publisher, url=None, language=page.language)
     articles = []
-    for i, part in enumerate(split_articles(plain)):
+    for i, part in enumerate(parts):
         if len(part) > MAX_ARTICLE_CHARS:
             raise TextInputError(f"{name}: article {i + 1} has {len(part):,} characters; the limit is "
                                  f"{MAX_ARTICLE_CHARS:,} per article (separate articles with a line of ---)")
-        m = _HEADER_DATE.search(part[:2000])
-        title = next((line.strip() for line in part.splitlines() if line.strip()), "")[:300]
-        articles.append(Article(text=part, title=title, language=detect_language(part, stopwords), index=i,
-                                published=m.group(1) if m else None, sentences=split_sentences(part)))
+        meta = page.over(text_meta(part))
+        language = detect_language(part, stopwords)
+        if language == "und" and meta.language:
+            language = meta.language
+        articles.append(Article(text=part, title=meta.title or "", language=language, index=i,
+                                published=meta.published, sentences=split_sentences(part),
+                                publisher=meta.publisher, url=meta.url))
     if not articles:
         raise TextInputError(f"{name}: no text to read (empty, or only markup)")
     return articles
