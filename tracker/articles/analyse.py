@@ -13,6 +13,7 @@ from facilities.dates import PartialDate
 from facilities.errors import ValidationError
 from facilities.model import Facility
 
+from .dates import MONTHS
 from .extract import Mention, article_date, extract
 from .linking import AliasIndex, Link, link_all
 from .patterns import Compiled, compile_lexicon, fold
@@ -41,7 +42,8 @@ class ArticleResult:
 
 @lru_cache(maxsize=4)
 def _compiled(res: Resources) -> Compiled:
-    return compile_lexicon(res.lexicon, res.systems)
+    months = [m for m in MONTHS if len(m) > 3] + ["Feb", "février", "août", "décembre"]
+    return compile_lexicon(res.lexicon, res.systems, months)
 
 
 class Reader:

@@ -26,7 +26,7 @@ _RUN = re.compile(rf"{CAP}(?:[ \t]+(?:(?:of|for|and|on|the|di|del|della|dei|degl
 _PLAIN_RUN = re.compile(rf"{CAP}(?:[ \t]+{CAP})*")
 _ROLE_AFTER = re.compile(r",\s*(?:(?:a|an|the|un|una|il|la|lo|senior|chief)\s+)*(?:researcher|ricercat|analyst|"
                          r"analista|director|direttor|expert|espert|professor|spokes|portavoce|minister|ministro)")
-_IT_LINKS = frozenset({"di", "del", "della", "dei", "degli", "delle", "d'", "per"})
+_IT_LINKS = frozenset({"di", "del", "della", "dei", "degli", "delle", "d'", "per", "de", "du", "des"})
 _NEXT_WORD = re.compile(r"[ \t]+(d'|#|[\w'’-]+\.?)")
 _CAP_WORD = re.compile(CAP)
 _SPOKE = re.compile(r"^\s+(?:said|says|told|wrote|noted|ha detto|ha dichiarato|ha osservato|ha affermato|"
@@ -119,7 +119,7 @@ def _facilities(text: str, folded: str, comp: Compiled, aliases: list[AliasHit],
                 end, lower_run = pos, 0
                 if word[0].isdigit() and comp.number_marker.fullmatch(prev):
                     break  # 'Fabbrica n. 26 di Kanggye': the number closes the name
-            elif word.islower() and len(word) < 14 and lower_run < 2 and (
+            elif word.islower() and len(word) < 18 and lower_run < 3 and (
                     word in _IT_LINKS or fold(word) not in comp.stopwords):  # 'meccanico di', not 'e la'
                 lower_run += 1
             else:
@@ -127,11 +127,17 @@ def _facilities(text: str, folded: str, comp: Compiled, aliases: list[AliasHit],
         name = text[m.start():end].rstrip(".")
         if end > m.end() and not headline(m.start()) and _facility_name_ok(name, comp):
             yield m.start(), m.start() + len(name), "facility", name, "pattern", {}
+    for m in comp.dated_name.finditer(text):
+        start, name = _trim_name(m.group(), m.start(), comp)
+        if not headline(m.start()):
+            yield start, m.end(), "facility", name, "dated", {}
     for m in comp.numbered.finditer(text):
         yield m.start(), m.end(), "facility", m.group(), "numbered", {}
     for m in QUOTED.finditer(text):
         inner, s = m.group(1).strip(), m.start(1)
         if not inner or not inner[0].isupper() or not _facility_name_ok(inner, comp):
+            continue
+        if len(inner.split()) > 6 or inner[-1] in ",.;:!?":  # a quoted remark, not a name
             continue
         before, after = folded[max(0, m.start() - 60):m.start()], folded[m.end():m.end() + 20]
         has_head = comp.heads_lower.search(fold(inner)) is not None

@@ -100,6 +100,7 @@ class Compiled:
     observations: tuple[tuple[str, str, re.Pattern[str], bool], ...]
     figure_units: tuple[tuple[str, re.Pattern[str]], ...]
     places: re.Pattern[str]
+    dated_name: re.Pattern[str]  # a head word in any case with a day and a month: 'March 16 factory'
 
 
 def _all(section: Any) -> list[str]:
@@ -108,9 +109,11 @@ def _all(section: Any) -> list[str]:
     return list(section or ())
 
 
-def compile_lexicon(lexicon: dict[str, Any], systems: tuple[SystemEntry, ...]) -> Compiled:
+def compile_lexicon(lexicon: dict[str, Any], systems: tuple[SystemEntry, ...],
+                    months: Iterable[str] = ()) -> Compiled:
     heads_en = sorted(lexicon["facility_heads"]["en"], key=len, reverse=True)
-    heads_it = sorted(lexicon["facility_heads"]["it"], key=len, reverse=True)
+    heads_it = sorted({*lexicon["facility_heads"]["it"], *lexicon["facility_heads"].get("fr", ())},
+                      key=len, reverse=True)
     lower = _all(lexicon["facility_heads_lower"])
     markers = "|".join(re.escape(m) for m in sorted(lexicon["number_markers"], key=len, reverse=True))
     all_heads = "|".join(re.escape(h) for h in sorted({*heads_en, *heads_it, *lower}, key=len, reverse=True))
@@ -130,7 +133,8 @@ def compile_lexicon(lexicon: dict[str, Any], systems: tuple[SystemEntry, ...]) -
     org_names.update({fold(k): v for k, v in org_acr.items()})
     stop = frozenset(fold(w) for w in _all(lexicon["languages"]))
     generic = frozenset(fold(w) for w in [*heads_en, *heads_it, *lower, "the", "a", "an", "il", "lo", "la", "l'",
-                                          "di", "del", "della", "of", "no", "no.", "n.", "nr.", "new", "nuovo"])
+                                          "di", "del", "della", "of", "no", "no.", "n.", "nr.", "new", "nuovo",
+                                          "de", "du", "des", "d'", "le"])
     places = [n for e in (lexicon.get("places") or {}).values() for n in e.get("names") or ()]
     return Compiled(
         head_en=head_en, head_it=head_it, numbered=numbered, number_marker=re.compile(rf"(?i:{markers})"),
@@ -147,12 +151,25 @@ def compile_lexicon(lexicon: dict[str, Any], systems: tuple[SystemEntry, ...]) -
         organisation_heads=frozenset(lexicon.get("organisation_heads") or ()),
         people=phrase_regex(lexicon.get("people") or ()),
         person_cue=re.compile(rf"(?:{alternation(_all(lexicon.get('person_cues')))})\W*$"),
-        observations=tuple((o["kind"], o["label"], phrase_regex(o.get("en", []) + o.get("it", [])),
+        observations=tuple((o["kind"], o["label"], phrase_regex(o.get("en", []) + o.get("it", []) + o.get("fr", [])),
                             bool(o.get("fallback"))) for o in lexicon.get("observations") or ()),
         figure_units=tuple((unit, re.compile(rf"^\s*(?:{alternation(words)})(?![\w])"))
                            for unit, words in (lexicon.get("figure_units") or {}).items()),
         places=phrase_regex(places),
+        dated_name=_dated_name(lower, months),
     )
+
+
+def _dated_name(heads: list[str], months: Iterable[str]) -> re.Pattern[str]:
+    """Names made of a day and a month and a head word in any case and order: 'March 16 factory',
+    'Vinalon 8 February complex', 'fabbrica 11 Febbraio', "l'usine du 16 Mars", 'complexe Vinalon du 8 Février'."""
+    h = "|".join(re.escape(x) for x in sorted(heads, key=len, reverse=True))
+    mo = "|".join(re.escape(x) for x in sorted(months, key=len, reverse=True))
+    cap = r"(?:[A-Z][\w'-]*[ \t]+)"
+    day_month = rf"(?:\d{{1,2}}[ \t]+(?i:{mo})|(?i:{mo})[ \t]+\d{{1,2}})(?![\w-])"
+    return re.compile(rf"(?<![\w'-]){cap}{{0,2}}{day_month}[ \t]+(?i:{h})\b"
+                      rf"|(?<![\w-])(?i:{h})[ \t]+(?:(?:du|del|of the|of)[ \t]+)?{cap}?(?:(?:du|del)[ \t]+)?"
+                      rf"{day_month}")
 
 
 def name_core(name: str, generic: frozenset[str]) -> list[str]:

@@ -9,6 +9,7 @@ precision (from the sentence, else none), low confidence, and a Source for the a
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from facilities.dates import PartialDate
@@ -21,6 +22,10 @@ from .reading import Article
 
 EXCERPT_CHARS = 300
 CARRY_SENTENCES = 4  # how far back 'the plant' may refer
+# 'the neighbouring complex', 'il vicino complesso', 'le complexe voisin': another facility than the one named before
+NEIGHBOUR = re.compile(r"\b(?:neighbou?ring|nearby|adjacent|next-door|vicin[oa]|limitrof[oa]|voisine?|proche)\W+"
+                       r"(?:\w+\W+)?$")
+NEIGHBOUR_AFTER = re.compile(r"\W+(?:\w+\W+)?(?:voisine?|vicin[oa]|nearby|next door)\b")
 
 
 @dataclass(frozen=True)
@@ -97,26 +102,55 @@ def _date_for(sentence_index: int, mentions: list[Mention], published: PartialDa
     return None, "", "neither the sentence nor the article gives a date: give one"
 
 
+def _nearest(links: list[Link], pos: int) -> Link:
+    """The facility named closest to the observation word: in 'new buildings at the X Complex, which
+    supplies the nearby Y Plant' the buildings are X's."""
+    def gap(lk: Link) -> int:
+        m = lk.mention
+        return 0 if m.start <= pos < m.end else min(abs(pos - m.start), abs(pos - m.end))
+    return min(links, key=gap)
+
+
+def _referent(folded: str, previous: list[Link], comp: Compiled) -> Link | None:
+    """The facility a sentence refers back to with a head word ('the plant', 'il complesso'), or None
+    when the head word is a neighbour's ('the neighbouring complex' is not the plant)."""
+    head = comp.heads_lower.search(folded)
+    if head is None or not previous:
+        return None
+    if NEIGHBOUR.search(folded[max(0, head.start() - 40):head.start()]) or NEIGHBOUR_AFTER.match(folded, head.end()):
+        return None
+    word = head.group()
+    same_kind = [lk for lk in previous if word in fold(lk.mention.text)]
+    return (same_kind or previous)[0]
+
+
 def propose(article: Article, mentions: list[Mention], links: list[Link], comp: Compiled,
             published: PartialDate | None = None, origin: str = "") -> list[Proposal]:
+    """Proposals, each for the facility its sentence states the fact about: the named facility
+    closest to the observation word, else the one an earlier sentence named when this one refers
+    back to it with a head word of the same kind (never to a 'neighbouring' one)."""
     by_start = {lk.mention.start: lk for lk in links}
-    facility_sentences: dict[int, Link] = {}
+    named_in: dict[int, list[Link]] = {}
     for m in mentions:
         if m.kind == "facility" and m.start in by_start:
-            facility_sentences.setdefault(m.sentence_index, by_start[m.start])
+            named_in.setdefault(m.sentence_index, []).append(by_start[m.start])
     out: list[Proposal] = []
     seen: set[tuple] = set()
     last = -CARRY_SENTENCES - 1  # the latest sentence that named a facility
     for i, sentence in enumerate(article.sentences):
         folded = fold(sentence.text)
-        target = facility_sentences.get(i)
-        reason = "the facility is named in the sentence"
-        if target is None and i - last <= CARRY_SENTENCES and comp.heads_lower.search(folded):
-            target = facility_sentences[last]
-            reason = f"the sentence refers back to {target.mention.text!r} (sentence {last + 1})"
-        if i in facility_sentences:
+        named = [lk for lk in named_in.get(i, []) if lk.facility_id is not None or lk.new_facility is not None]
+        carried, implicit = None, False
+        if i not in named_in and i - last <= CARRY_SENTENCES:
+            usable = [lk for lk in named_in[last] if lk.facility_id is not None or lk.new_facility is not None]
+            carried = _referent(folded, usable, comp)
+            if carried is None and i - last == 1 and not comp.heads_lower.search(folded):
+                # no head word at all: the sentence goes on about the registry facility just named
+                carried = next((lk for lk in usable if lk.facility_id is not None), None)
+                implicit = carried is not None
+        if i in named_in:
             last = i
-        if target is None or (target.facility_id is None and target.new_facility is None):
+        if not named and carried is None:
             continue
         date, date_text, date_reason = _date_for(i, mentions, published)
         fired = False
@@ -124,6 +158,14 @@ def propose(article: Article, mentions: list[Mention], links: list[Link], comp: 
             hit = rx.search(folded)
             if not hit or (fallback and fired):  # a generic label only when nothing specific fired
                 continue
+            if named:
+                target = _nearest(named, sentence.start + hit.start())
+                reason = "the facility is named in the sentence" + (
+                    f" (the closest of {len(named)} named there)" if len(named) > 1 else "")
+            else:
+                target = carried
+                reason = (f"the sentence goes on from {target.mention.text!r} (sentence {last + 1})" if implicit
+                          else f"the sentence refers back to {target.mention.text!r} (sentence {last + 1})")
             key = (target.facility_id or target.mention.value, label, i)
             if key in seen:
                 continue
