@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 from facilities.dates import PartialDate
 from facilities.errors import DuplicateId, FacilitiesError
-from facilities.model import Confidence, ObservationKind
-from facilities.store import Store
+from facilities.model import Confidence, Observation, ObservationKind
+from facilities.store import Filter, Store
 
 from .analyse import ArticleResult, Reader
 from .proposals import Proposal
@@ -62,9 +62,48 @@ def format_result(name: str, r: ArticleResult) -> str:
     return "\n".join(lines)
 
 
+def _site_of(p: Proposal) -> str | None:
+    return p.facility_id or (p.link.new_facility.id if p.link.new_facility is not None else None)
+
+
+def find_recorded(store: Store, p: Proposal, date: PartialDate | None = None) -> Observation | None:
+    """An observation the registry already holds for what `p` proposes: the same site and kind and an
+    overlapping date, or the same source sentence. Read through the Store protocol only."""
+    site, date = _site_of(p), date or p.date or p.source.published
+    if site is None or date is None:
+        return None
+    try:
+        candidates = store.list_observations(Filter(facility_ids=(site,), date_from=date.start, date_to=date.end))
+    except FacilitiesError:
+        return None
+    return next((o for o in candidates if o.kind == p.kind or p.source.id in o.source_ids), None)
+
+
+def recorded_notes(store: Store, proposals: Sequence[Proposal]) -> list[str]:
+    """For each proposal, '' or 'already recorded: <observation> (<date>)'. A proposal repeating an
+    earlier one of the same list (same site, kind, overlapping date) is recorded by that one."""
+    notes: list[str] = []
+    earlier: list[tuple[int, str, ObservationKind, PartialDate]] = []  # (number, site, kind, date) proposed above
+    for p in proposals:
+        date, site = p.date or p.source.published, _site_of(p)
+        found = find_recorded(store, p, date)
+        if found is not None:
+            notes.append(f"already recorded: {found.id} ({found.date})")
+            continue
+        twin = None
+        if date is not None and site is not None:
+            twin = next((n for n, s, k, d in earlier if s == site and k == p.kind
+                         and d.start <= date.end and date.start <= d.end), None)
+            if twin is None:
+                earlier.append((len(notes) + 1, site, p.kind, date))
+        notes.append(f"already proposed above (#{twin})" if twin is not None else "")
+    return notes
+
+
 def review_proposals(store: Store, proposals: list[Proposal], *, actor: str, accept_all: bool,
                      confirm: Callable[[str], bool], echo: Callable[[str], None]) -> list[dict]:
-    """Ask about each proposal (or accept all); write the accepted ones; return what was written."""
+    """Ask about each proposal (or accept all); write the accepted ones; return what was written.
+    One already in the registry (same site, kind, overlapping date) is shown and not written again."""
     written: list[dict] = []
     for i, p in enumerate(proposals, 1):
         where = p.facility_id or f"new facility {p.facility_name!r}"
@@ -72,6 +111,10 @@ def review_proposals(store: Store, proposals: list[Proposal], *, actor: str, acc
         date = p.date or p.source.published
         if date is None:
             echo(f"{head}\n  skipped: the text gives no date; add one in the app")
+            continue
+        recorded = find_recorded(store, p, date)
+        if recorded is not None:
+            echo(f"{head}\n  already recorded: {recorded.id} ({recorded.date}); not written again")
             continue
         if p.facility_id is None and p.link.new_facility is None:
             echo(f"{head}\n  skipped: no registry facility and no city to place a new one")
