@@ -73,23 +73,23 @@ def article_id(article: Article) -> str:
     return hashlib.sha1(article.text.encode("utf-8", "replace")).hexdigest()[:10]
 
 
-def make_source(article: Article, evidence: str, n: int, published: PartialDate | None, origin: str = "") -> Source:
+def make_source(article: Article, evidence: str, n: int, published: PartialDate | None, origin: str = "",
+                aid: str | None = None) -> Source:
     """One Source per proposal: the article, with the proposal's own sentence as the quoted excerpt."""
     excerpt = evidence if len(evidence) <= EXCERPT_CHARS else evidence[:EXCERPT_CHARS - 1] + "…"
     title = article.title.strip() or "Untitled article"
-    return Source(id=f"txt-{article_id(article)}-{n}", title=title[:1000], publisher=(article.publisher or "")[:300],
-                  url=article.url,
+    return Source(id=f"txt-{aid or article_id(article)}-{n}", title=title[:1000],
+                  publisher=(article.publisher or "")[:300], url=article.url,
                   language=article.language if article.language != "und" else None, published=published,
                   excerpt=excerpt, notes=f"Read by facilities ingest{f' from {origin}' if origin else ''}.")
 
 
-def _date_for(sentence_index: int, mentions: list[Mention], published: PartialDate | None
+def _date_for(sentence_index: int, dates: dict[int, list[Mention]], published: PartialDate | None
               ) -> tuple[PartialDate | None, str, str]:
-    """The sentence's date (its first resolved one), the words that gave it, and why (or why none)."""
+    """The sentence's date (its first resolved one), the words that gave it, and why (or why none).
+    `dates`: the date mentions by sentence, so each sentence looks only at its own (linear)."""
     unresolved = ""
-    for m in mentions:
-        if m.kind != "date" or m.sentence_index != sentence_index:
-            continue
+    for m in dates.get(sentence_index, ()):
         value = m.data.get("best") or m.data.get("date")
         if value:
             date = PartialDate.parse(value)
@@ -131,11 +131,15 @@ def propose(article: Article, mentions: list[Mention], links: list[Link], comp: 
     back to it with a head word of the same kind (never to a 'neighbouring' one)."""
     by_start = {lk.mention.start: lk for lk in links}
     named_in: dict[int, list[Link]] = {}
+    dates: dict[int, list[Mention]] = {}
     for m in mentions:
+        if m.kind == "date":
+            dates.setdefault(m.sentence_index, []).append(m)
         if m.kind == "facility" and m.start in by_start:
             named_in.setdefault(m.sentence_index, []).append(by_start[m.start])
     out: list[Proposal] = []
     seen: set[tuple] = set()
+    aid = article_id(article)  # once: hashing the article per proposal would be quadratic
     last = -CARRY_SENTENCES - 1  # the latest sentence that named a facility
     for i, sentence in enumerate(article.sentences):
         folded = fold(sentence.text)
@@ -152,7 +156,7 @@ def propose(article: Article, mentions: list[Mention], links: list[Link], comp: 
             last = i
         if not named and carried is None:
             continue
-        date, date_text, date_reason = _date_for(i, mentions, published)
+        date, date_text, date_reason = _date_for(i, dates, published)
         fired = False
         for kind, label, rx, fallback in comp.observations:
             hit = rx.search(folded)
@@ -175,6 +179,6 @@ def propose(article: Article, mentions: list[Mention], links: list[Link], comp: 
             out.append(Proposal(kind=ObservationKind(kind), label=label, facility_id=target.facility_id,
                                 facility_name=target.facility_name or target.mention.value, link=target,
                                 date=date, date_text=date_text, evidence=sentence.text, sentence_index=i,
-                                source=make_source(article, sentence.text, len(out) + 1, published, origin),
+                                source=make_source(article, sentence.text, len(out) + 1, published, origin, aid),
                                 reason=why, date_reason=date_reason))
     return out
