@@ -34,7 +34,7 @@ import shapely
 from facilities.geojson_io import read_registry, write_export
 from facilities.geometry import rfc7946
 from facilities.store import Filter, gpkg_binary, open_store
-from facilities.store.gpkg_rows import FACILITY_COLUMNS
+from facilities.store.tables import FACILITIES
 
 HERE = Path(__file__).resolve().parent
 WORKERS = HERE / "workers.py"
@@ -126,7 +126,7 @@ def pick_bboxes(path: Path, count: int, per_box: int, seed: int) -> list[tuple[f
     return boxes
 
 
-_RAW_SQL = (f"SELECT {', '.join('f.' + c for c in FACILITY_COLUMNS)} FROM rtree_facilities_geom r "
+_RAW_SQL = (f"SELECT {', '.join('f.' + c for c in FACILITIES.names)} FROM rtree_facilities_geom r "
             "JOIN facilities f ON f.fid = r.id WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?")
 _ENVELOPE_BYTES = (0, 32, 48, 48, 64)
 
@@ -261,7 +261,7 @@ def export_floor(path: Path) -> float:
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     t = time.perf_counter()
     last = 0
-    while rows := con.execute(f"SELECT fid, {', '.join(FACILITY_COLUMNS)} FROM facilities WHERE fid > ? "
+    while rows := con.execute(f"SELECT fid, {', '.join(FACILITIES.names)} FROM facilities WHERE fid > ? "
                               "ORDER BY fid LIMIT ?", (last, BATCH)).fetchall():
         last = rows[-1][0]
         geoms = gpkg_binary.decode([r[1] for r in rows])

@@ -332,6 +332,7 @@ class HistoryEntry:
     actor: str
     before: dict | None
     after: dict | None
+    group: str | None = None  # shared by the entries of one unit of work (Store.apply); one undo reverts them
 
 
 @dataclass(frozen=True)

@@ -220,20 +220,20 @@ def test_two_processes_writing_at_once_lose_nothing(populated):
 
 
 def test_migrations_run_once_in_order_on_open(store, monkeypatch):
-    from facilities.store import gpkg_schema
+    from facilities.store import migrations
 
     path = store.path
     store.close()
     applied = []
 
-    nxt = gpkg_schema.SCHEMA_VERSION + 1  # a step after the released ones
+    nxt = migrations.schema_version() + 1  # a step after the released ones
 
-    def to_next(con):
+    def to_next(con, _dialect):
         applied.append(nxt)
         con.execute("ALTER TABLE facilities ADD COLUMN korean_name TEXT")
 
-    monkeypatch.setattr(gpkg_schema, "SCHEMA_VERSION", nxt)
-    monkeypatch.setitem(gpkg_schema.MIGRATIONS, nxt, to_next)
+    monkeypatch.setattr(migrations, "MIGRATIONS",
+                        (*migrations.MIGRATIONS, migrations.Migration(nxt, "korean name", {"gpkg": to_next})))
     s = GeoPackageStore(path)
     assert s.get_meta("schema_version") == str(nxt) and applied == [nxt]
     s.close()
@@ -243,19 +243,19 @@ def test_migrations_run_once_in_order_on_open(store, monkeypatch):
 
 
 def test_a_failing_migration_leaves_the_file_as_it_was(store, monkeypatch):
-    from facilities.store import gpkg_schema
+    from facilities.store import migrations
 
     path = store.path
     store.close()
     before = store_digest(path)
 
-    def broken(con):
+    def broken(con, _dialect):
         con.execute("ALTER TABLE facilities ADD COLUMN half_done TEXT")
         raise RuntimeError("migration bug")
 
-    nxt = gpkg_schema.SCHEMA_VERSION + 1
-    monkeypatch.setattr(gpkg_schema, "SCHEMA_VERSION", nxt)
-    monkeypatch.setitem(gpkg_schema.MIGRATIONS, nxt, broken)
+    nxt = migrations.schema_version() + 1
+    monkeypatch.setattr(migrations, "MIGRATIONS",
+                        (*migrations.MIGRATIONS, migrations.Migration(nxt, "broken", {"*": broken})))
     with pytest.raises(RuntimeError, match="migration bug"):
         GeoPackageStore(path)
     assert store_digest(path) == before
@@ -264,7 +264,7 @@ def test_a_failing_migration_leaves_the_file_as_it_was(store, monkeypatch):
 def test_bulk_import_indexes_like_the_triggers_do(tmp_path, make_facility):
     """Imports past BULK_ROWS fill the R-tree themselves; the file must end up exactly as if the
     spec's triggers had done it, triggers included."""
-    from facilities.store.gpkg import BULK_ROWS
+    from facilities.store.geopackage import BULK_ROWS
 
     n = BULK_ROWS + 10
     facs = tuple(make_facility(id=f"f{i}", geometry=square(i * 0.01, 0, 0.005)) for i in range(n))

@@ -7,7 +7,6 @@ change not at all)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 import pandas as pd
@@ -34,7 +33,7 @@ MODES = ("Swipe", "Side by side", "Time slider", "Difference")
 SOURCES = ("Wayback", "Sentinel-2 cloudless", "Local images", "Sentinel-2 scenes")
 DEFAULT_SOURCES = SOURCES[:3]  # scenes: a STAC search and a cloud check per scene, so only when asked
 MAP_HEIGHT = 560
-READ_ERRORS = (FacilitiesError, sqlite3.Error, OSError)
+READ_ERRORS = (FacilitiesError, OSError)
 
 
 def _folium_layer(settings: Settings, layer: DatedLayer, aoi: AreaOfInterest):

@@ -12,7 +12,6 @@ are shown with st.error, not as tracebacks.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -36,7 +35,7 @@ from .search import filter_facilities
 from .timeline import show_timeline_chart
 
 MAX_PICKER_OPTIONS = 1000
-READ_ERRORS = (FacilitiesError, sqlite3.Error, OSError)
+READ_ERRORS = (FacilitiesError, OSError)
 
 
 def _label(facilities: Sequence[Facility]):

@@ -1,14 +1,42 @@
-"""Registry storage: one interface, chosen once from a database URL where the app or CLI starts."""
+"""Registry storage: one interface, one SQL implementation (store/sql.py) over two dialects
+(store/geopackage.py, store/postgis.py), chosen once from a database URL where the app or CLI
+starts. Tables are declared once in store/tables.py, migrations listed in store/migrations.py."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import StoreError
-from .base import BBox, Filter, ImportReport, OnConflict, Store
-from .gpkg import GeoPackageStore
+from .base import Add, BBox, Change, Delete, Filter, ImportReport, OnConflict, Store, Update
+from .geopackage import GeoPackageDialect
+from .sql import SqlStore
 
-__all__ = ["BBox", "Filter", "GeoPackageStore", "ImportReport", "OnConflict", "Store", "open_store"]
+__all__ = ["Add", "BBox", "Change", "Delete", "Filter", "GeoPackageStore", "ImportReport", "OnConflict",
+           "PostGisStore", "SqlStore", "Store", "Update", "open_store"]
+
+
+class GeoPackageStore(SqlStore):
+    """A facility registry in one GeoPackage file (created on first use)."""
+
+    def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 10.0, synchronous: str = "NORMAL"):
+        dialect = GeoPackageDialect(path, busy_timeout_s=busy_timeout_s, synchronous=synchronous)
+        self.path = dialect.path
+        super().__init__(dialect)
+
+    def _connect(self):
+        """This thread's sqlite3 connection (for tests and tools that read the file's own tables)."""
+        return self.dialect.connect()
+
+
+class PostGisStore(SqlStore):
+    """A facility registry in a PostgreSQL database with PostGIS (schema created on first use)."""
+
+    def __init__(self, url: str, *, connect_timeout_s: int = 10):
+        from .postgis import PostGisDialect  # imported here: psycopg is an optional dependency
+
+        self.url = url
+        super().__init__(PostGisDialect(url, connect_timeout_s=connect_timeout_s))
 
 
 def open_store(url: str | Path) -> Store:
@@ -18,8 +46,6 @@ def open_store(url: str | Path) -> Store:
     """
     text = str(url)
     if text.startswith(("postgresql://", "postgres://")):
-        from .postgis import PostGisStore  # imported here: psycopg is an optional dependency
-
         return PostGisStore(text)
     if text.startswith("gpkg://"):
         text = text[len("gpkg://"):]

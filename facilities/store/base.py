@@ -1,7 +1,9 @@
-"""The store interface every backend implements (GeoPackage now, PostGIS for teams).
+"""The store interface (GeoPackage for one analyst, PostGIS for teams) and the values it takes.
 
 Callers depend on `Store` only; the backend is chosen once from a database URL by
-`facilities.store.open_store`.
+`facilities.store.open_store`. Several changes that belong together (an observation and the
+source it cites, accepted article proposals, an edited table) go to `Store.apply` as one unit
+of work: written all or none, recorded as one history group that one undo reverts.
 """
 
 from __future__ import annotations
@@ -85,42 +87,34 @@ def raise_reference_problems(objs: Sequence, sources: set[str], facilities: set[
                          "registry; nothing was imported", problems)
 
 
-class RecordMethods:
-    """The public add/update/get methods, the same in every backend: each backend supplies
-    `_add(obj, actor)`, `_update(obj, actor)` and `_get(kind, ident)`."""
+@dataclass(frozen=True)
+class Add:
+    """Create `record`. With `if_absent`, a record of that id already stored is kept as it is (a
+    source cited again) instead of refusing the whole unit."""
 
-    def add_facility(self, facility: Facility, *, actor: str) -> Facility:
-        return self._add(facility, actor)
+    record: Facility | Structure | Observation | Source
+    if_absent: bool = False
 
-    def update_facility(self, facility: Facility, *, actor: str) -> Facility:
-        return self._update(facility, actor)
 
-    def add_structure(self, structure: Structure, *, actor: str) -> Structure:
-        return self._add(structure, actor)
+@dataclass(frozen=True)
+class Update:
+    """Replace `record`; its `version` must be the version that was read (optimistic locking)."""
 
-    def update_structure(self, structure: Structure, *, actor: str) -> Structure:
-        return self._update(structure, actor)
+    record: Facility | Structure | Observation | Source
 
-    def add_observation(self, observation: Observation, *, actor: str) -> Observation:
-        return self._add(observation, actor)
 
-    def update_observation(self, observation: Observation, *, actor: str) -> Observation:
-        return self._update(observation, actor)
+@dataclass(frozen=True)
+class Delete:
+    """Delete the record `kind` `id`; a facility with `cascade` takes its structures and observations.
+    With `version`, the delete is refused (ConflictError) if the stored record is at another version."""
 
-    def add_source(self, source: Source, *, actor: str) -> Source:
-        return self._add(source, actor)
+    kind: str  # facility / structure / observation / source
+    id: str
+    cascade: bool = False
+    version: int | None = None
 
-    def update_source(self, source: Source, *, actor: str) -> Source:
-        return self._update(source, actor)
 
-    def get_facility(self, facility_id: str) -> Facility:
-        return self._get("facility", facility_id)
-
-    def get_observation(self, observation_id: str) -> Observation:
-        return self._get("observation", observation_id)
-
-    def get_source(self, source_id: str) -> Source:
-        return self._get("source", source_id)
+Change = Add | Update | Delete
 
 
 class Store(Protocol):
@@ -151,6 +145,9 @@ class Store(Protocol):
     def update_source(self, source: Source, *, actor: str) -> Source: ...
     def get_source(self, source_id: str) -> Source: ...
     def list_sources(self, ids: tuple[str, ...] | None = None) -> list[Source]: ...
+
+    # units of work: several changes, all or none, one history group (one undo reverts them)
+    def apply(self, changes: Sequence[Change], *, actor: str) -> list: ...
 
     # bulk, history, housekeeping
     def import_registry(self, registry: Registry, *, actor: str, on_conflict: OnConflict = OnConflict.ERROR,

@@ -1,10 +1,11 @@
-"""The export fast path: GeoPackage rows straight to GeoJSON feature text.
+"""The export fast path: rows straight to GeoJSON feature text, on either dialect.
 
 Building domain objects and then dicts for every feature costs several times more than the
 geometry encoding itself. The rows already hold what the features say (JSON columns are stored
-in their GeoJSON form, timestamps in their text form), so SQLite's own json_object() writes each
-feature's properties in C and Python only joins them to the geometry and the cited sources.
-tests/test_geojson.py checks that this path and the object codec produce the same features.
+in their GeoJSON form, timestamps in their text form), so the database's own JSON function
+(SQLite's json_object, PostgreSQL's json_build_object) writes each feature's properties and
+Python only joins them to the geometry and the cited sources. tests/test_geojson.py checks that
+this path and the object codec produce the same features.
 """
 
 from __future__ import annotations
@@ -17,37 +18,36 @@ import numpy as np
 import shapely
 
 from ..geometry import rfc7946
-from . import gpkg_binary
-from .gpkg_rows import polygonal
-
-_RAW_JSON = frozenset({"aliases", "parents", "systems", "source_ids", "extra"})
-_ROUNDED = frozenset({"area_m2", "footprint_m2"})
-FEATURE_TYPE = {"facilities": "facility", "structures": "structure", "observations": "observation"}
+from .dialect import Dialect
+from .tables import Table
 
 
-def select_list(table: str, columns: tuple[str, ...]) -> str:
-    """SELECT expressions giving (geom, id, source_ids, properties JSON) for one feature table.
-
-    `columns` is the table's column list, geometry first; properties keep its order, as the
-    object codec writes them."""
-    parts = [f"'feature_type','{FEATURE_TYPE[table]}'"]
-    for c in columns[1:]:
-        if c in _RAW_JSON:
-            parts.append(f"'{c}',json({c})")
-        elif c in _ROUNDED:
-            parts.append(f"'{c}',round({c},1)")
-        else:
-            parts.append(f"'{c}',{c}")
-    return f"geom, id, source_ids, json_object({','.join(parts)})"
+def polygonal(geoms: np.ndarray) -> np.ndarray:
+    """One-part MultiPolygons back to the Polygons they were (the facilities column is MULTIPOLYGON)."""
+    single = shapely.get_num_geometries(geoms) == 1
+    out = geoms.copy()
+    out[single] = shapely.get_geometry(geoms[single], 0)
+    return out
 
 
-def feature_texts(table: str, rows: list[tuple], sources: Mapping[str, str], precision: int,
+
+def select_list(table: Table, dialect: Dialect) -> str:
+    """SELECT expressions giving (geom, id, source_ids, properties JSON) for one feature table;
+    properties keep the declaration's order, as the object codec writes them."""
+    pairs = [("feature_type", f"'{table.kind}'")]
+    for c in table.columns:
+        expr = dialect.json_raw(c.name) if c.is_json else dialect.rounded(c.name) if c.rounded else c.name
+        pairs.append((c.name, expr))
+    return f"{dialect.geom_select()}, id, source_ids, {dialect.json_object(pairs)}"
+
+
+def feature_texts(table: Table, dialect: Dialect, rows: list[tuple], sources: Mapping[str, str], precision: int,
                   bbox_geoms: list | None = None) -> Iterator[tuple[str, str]]:
     """(id, feature text) for rows of `select_list`; `sources` maps source id -> its JSON text.
     With `bbox_geoms`, rows whose geometry meets none of those boxes are left out (the R-tree
     only compared envelopes)."""
-    geoms = gpkg_binary.decode([r[0] for r in rows])
-    if table == "facilities":
+    geoms = dialect.decode_geoms([r[0] for r in rows])
+    if table.name == "facilities":
         geoms = polygonal(geoms)
     if bbox_geoms:
         keep = np.zeros(len(rows), dtype=bool)
@@ -59,7 +59,7 @@ def feature_texts(table: str, rows: list[tuple], sources: Mapping[str, str], pre
     geojson = np.full(len(rows), "null", dtype=object)
     if present.any():
         geojson[present] = shapely.to_geojson(rfc7946(geoms[present], precision))
-    head = '{"type":"Feature","id":"' + FEATURE_TYPE[table] + ":"
+    head = '{"type":"Feature","id":"' + table.kind + ":"
     cache: dict[str, str] = {"[]": ""}
     for (_g, ident, cited, props), g in zip(rows, geojson, strict=True):
         if cited not in cache:

@@ -1,5 +1,6 @@
-"""The registry's GeoPackage schema: OGC core tables, our feature and attribute tables, the
-R-tree spatial index with the spec's triggers, and numbered migrations.
+"""The GeoPackage's own schema: the OGC core tables and the R-tree spatial index with the spec's
+triggers. Our tables come from the declarations in store/tables.py, migrations from
+store/migrations.py.
 
 Written for GeoPackage 1.3 (application_id 'GPKG', user_version 10300) so that GDAL, QGIS and
 validate_gpkg open the file as it is. Our own schema version lives in `tracker_meta`.
@@ -7,12 +8,8 @@ validate_gpkg open the file as it is. Our own schema version lives in `tracker_m
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-
 APPLICATION_ID = 0x47504B47
 GPKG_VERSION = 10300
-SCHEMA_VERSION = 2
 
 CORE = """
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -41,52 +38,6 @@ CREATE TABLE gpkg_extensions (
   table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
   scope TEXT NOT NULL,
   CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
-"""
-
-# Feature tables: (name, geometry type, description, column DDL)
-FEATURE_TABLES = {
-    "facilities": ("MULTIPOLYGON", "Tracked facilities: outlines with precision, aliases and sources", """
-      id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, aliases TEXT NOT NULL DEFAULT '[]',
-      country TEXT, category TEXT NOT NULL DEFAULT '', status TEXT NOT NULL,
-      location_precision TEXT NOT NULL, parents TEXT NOT NULL DEFAULT '[]',
-      systems TEXT NOT NULL DEFAULT '[]', notes TEXT NOT NULL DEFAULT '',
-      source_ids TEXT NOT NULL DEFAULT '[]', extra TEXT NOT NULL DEFAULT '{}', area_m2 DOUBLE,
-      version INTEGER NOT NULL DEFAULT 1, created_at DATETIME, updated_at DATETIME"""),
-    "structures": ("GEOMETRY", "Named parts of facilities (buildings, housing, entrances)", """
-      id TEXT NOT NULL UNIQUE,
-      facility_id TEXT NOT NULL REFERENCES facilities(id) ON UPDATE CASCADE,
-      name TEXT NOT NULL, kind TEXT NOT NULL DEFAULT '', location_precision TEXT NOT NULL,
-      status TEXT NOT NULL, built TEXT, removed TEXT, notes TEXT NOT NULL DEFAULT '',
-      source_ids TEXT NOT NULL DEFAULT '[]', footprint_m2 DOUBLE,
-      version INTEGER NOT NULL DEFAULT 1, created_at DATETIME, updated_at DATETIME"""),
-    "observations": ("GEOMETRY", "Dated observations, each tied to an image and to sources", """
-      id TEXT NOT NULL UNIQUE,
-      facility_id TEXT NOT NULL REFERENCES facilities(id) ON UPDATE CASCADE,
-      structure_id TEXT REFERENCES structures(id) ON UPDATE CASCADE,
-      date TEXT NOT NULL, date_precision TEXT NOT NULL, date_start DATE NOT NULL, date_end DATE NOT NULL,
-      kind TEXT NOT NULL, summary TEXT NOT NULL, image_provider TEXT, image_id TEXT, image_acquired TEXT,
-      confidence TEXT NOT NULL, analyst TEXT NOT NULL DEFAULT '', source_ids TEXT NOT NULL DEFAULT '[]',
-      notes TEXT NOT NULL DEFAULT '', version INTEGER NOT NULL DEFAULT 1,
-      created_at DATETIME, updated_at DATETIME"""),
-}
-
-ATTRIBUTE_TABLES = {
-    "sources": ("Sources cited by facilities, structures and observations", """
-      id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, publisher TEXT NOT NULL DEFAULT '', url TEXT,
-      published TEXT, language TEXT, excerpt TEXT NOT NULL DEFAULT '', retrieved_at DATETIME,
-      notes TEXT NOT NULL DEFAULT '', version INTEGER NOT NULL DEFAULT 1"""),
-    "history": ("Every create, update and delete: who, when, before and after", """
-      at DATETIME NOT NULL, actor TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
-      action TEXT NOT NULL, before TEXT, after TEXT"""),
-    "tracker_meta": ("Facility tracker settings: schema version, seed state", """
-      key TEXT NOT NULL UNIQUE, value TEXT"""),
-}
-
-INDEXES = """
-CREATE INDEX idx_structures_facility ON structures(facility_id);
-CREATE INDEX idx_observations_facility ON observations(facility_id, date_start);
-CREATE INDEX idx_observations_dates ON observations(date_start, date_end);
-CREATE INDEX idx_history_entity ON history(entity, entity_id);
 """
 
 RTREE_EXTENSION = "http://www.geopackage.org/spec120/#extension_rtree"
@@ -131,30 +82,7 @@ END;
 """
 
 
-def create_v1(con: sqlite3.Connection) -> None:
-    for stmt in _split(CORE):
-        con.execute(stmt)
-    for name, (gtype, desc, cols) in FEATURE_TABLES.items():
-        nullable = "" if name == "observations" else " NOT NULL"
-        con.execute(f"CREATE TABLE {name} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom {gtype}{nullable}, {cols})")
-        con.execute(
-            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) "
-            "VALUES (?, 'features', ?, ?, 4326)", (name, name, desc))
-        con.execute("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, 4326, 0, 0)", (name, gtype))
-        con.execute("INSERT INTO gpkg_extensions VALUES (?, 'geom', 'gpkg_rtree_index', ?, 'write-only')",
-                    (name, RTREE_EXTENSION))
-        for stmt in _split(rtree_sql(name)):
-            con.execute(stmt)
-    for name, (desc, cols) in ATTRIBUTE_TABLES.items():
-        con.execute(f"CREATE TABLE {name} (fid INTEGER PRIMARY KEY AUTOINCREMENT, {cols})")
-        con.execute(
-            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) "
-            "VALUES (?, 'attributes', ?, ?)", (name, name, desc))
-    for stmt in _split(INDEXES):
-        con.execute(stmt)
-
-
-def _split(script: str) -> list[str]:
+def split_script(script: str) -> list[str]:
     """Split a script into statements, keeping trigger bodies (which contain ';') whole."""
     out, buf = [], []
     for line in script.strip().splitlines():
@@ -166,21 +94,3 @@ def _split(script: str) -> list[str]:
     if "\n".join(buf).strip():
         out.append("\n".join(buf).strip())
     return out
-
-
-# An EOX yearly mosaic's image was stored as provider = id = "eox-s2cloudless-2020"; its image key is
-# provider "eox-s2cloudless", id "2020" (imagery.keys), which is what the compare view's layer is called.
-EOX_PROVIDER = "eox-s2cloudless"
-EOX_OLD_PROVIDER_GLOB = "eox-s2cloudless-[0-9][0-9][0-9][0-9]"
-
-
-def eox_image_keys(con: sqlite3.Connection) -> None:
-    """2: observations drawn on an EOX mosaic name it as its layer does, so their "open image" link
-    finds it. Only the two image columns change: no version bump and no history entry (not an edit)."""
-    con.execute("UPDATE observations SET image_provider = ?, image_id = substr(image_provider, ?) "
-                "WHERE image_provider GLOB ?", (EOX_PROVIDER, len(EOX_PROVIDER) + 2, EOX_OLD_PROVIDER_GLOB))
-
-
-# Migrations from version N-1 to N, applied in order inside one write transaction.
-# Add the next number here when the schema changes; never edit a released step.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: eox_image_keys}

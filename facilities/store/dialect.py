@@ -1,0 +1,163 @@
+"""What really differs between the GeoPackage file and the PostGIS server, and nothing else.
+
+`SqlStore` (store/sql.py) holds the registry's logic once and speaks SQL written with `?`
+placeholders; a `Dialect` supplies transactions and locking (BEGIN IMMEDIATE vs FOR UPDATE),
+geometry in and out (GeoPackage binary vs EWKB), JSON for the export fast path (json_object vs
+json_build_object), bulk insert (executemany with the R-tree filled at once vs COPY), the spatial
+filter (R-tree join vs GiST &&), error mapping into the facilities family, after-write
+maintenance (gpkg_contents extents vs planner statistics), and the schema's DDL from the table
+declarations in store/tables.py.
+
+Every method that touches the driver raises only `facilities.errors` exceptions, so no caller,
+the UI included, ever needs to know sqlite3 or psycopg.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import ValidationError
+from .tables import Column, Table
+
+BBox = tuple[float, float, float, float]  # west, south, east, north in degrees
+
+
+class Tx(Protocol):
+    """A transaction's handle: `execute` takes SQL with `?` placeholders."""
+
+    def execute(self, sql: str, params: Sequence | tuple = ()) -> Any: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence]) -> Any: ...
+
+
+class Dialect(ABC):
+    """One database engine under the store. Instances own their connections (one per thread)."""
+
+    location: str  # where the registry is, as shown to a user (passwords hidden)
+    name: str
+    types: dict[str, str]  # logical column type -> SQL type
+    max_params: int = 900  # bound parameters per statement, for chunked id lists
+
+    # ---------------------------------------------------------------- connections and transactions
+
+    @abstractmethod
+    def open(self) -> None:
+        """Connect, create the schema on first use or migrate it (store/migrations.py)."""
+
+    @abstractmethod
+    def write(self) -> AbstractContextManager[Tx]:
+        """One write transaction, taking the write lock at once; errors mapped, rolled back on failure."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """A read outside any transaction; errors mapped."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def has_table(self, tx: Tx, name: str) -> bool: ...
+
+    @abstractmethod
+    def column_names(self, tx: Tx, table: str) -> set[str]: ...
+
+    # ---------------------------------------------------------------- SQL that differs
+
+    def lock(self, mode: str) -> str:
+        """Row-lock suffix for a SELECT in a write ('update' or 'share'); GeoPackage locks the file."""
+        return ""
+
+    @abstractmethod
+    def in_ids(self, column: str, ids: Sequence[str]) -> tuple[str, list]:
+        """`column` is one of `ids` (a short list: callers chunk by `max_params`)."""
+
+    @abstractmethod
+    def bbox_clause(self, table: Table, boxes: list[BBox]) -> tuple[str, list]:
+        """Rows whose geometry's envelope meets any of the boxes, through the spatial index."""
+
+    @abstractmethod
+    def name_order(self, column: str) -> str:
+        """ORDER BY text for an ASCII-case-insensitive, byte-wise order that both engines agree on."""
+
+    @abstractmethod
+    def text_order(self, column: str) -> str: ...
+
+    @abstractmethod
+    def geom_select(self) -> str:
+        """The SELECT expression for the geometry column."""
+
+    @abstractmethod
+    def encode_geoms(self, geoms: list) -> list:
+        """shapely geometries (None allowed) -> parameters for the geometry column."""
+
+    @abstractmethod
+    def decode_geoms(self, values: list) -> np.ndarray:
+        """Selected geometry values -> shapely geometries."""
+
+    def geom_param(self) -> str:
+        """The placeholder expression that takes one `encode_geoms` value."""
+        return "?"
+
+    @abstractmethod
+    def json_object(self, pairs: list[tuple[str, str]]) -> str:
+        """SQL building one JSON object text from (key, SQL expression) pairs, in order."""
+
+    @abstractmethod
+    def json_raw(self, column: str) -> str:
+        """A JSON text column embedded as JSON (not as a string) in `json_object`."""
+
+    @abstractmethod
+    def rounded(self, column: str) -> str: ...
+
+    @abstractmethod
+    def insert_rows(self, tx: Tx, table: Table, rows: list[tuple], geoms: Sequence | None = None) -> None:
+        """Insert many rows of `table.names` (geometry already encoded); `geoms`, the rows' shapely
+        geometries, lets a bulk insert fill the spatial index at once."""
+
+    def after_write(self, tx: Tx, tables: Sequence[str]) -> None:  # noqa: B027 - most dialects need none
+        """Maintenance after a write commits its rows (GeoPackage: gpkg_contents)."""
+
+    @abstractmethod
+    def check(self) -> list[str]: ...
+
+    # ---------------------------------------------------------------- DDL from the declarations
+
+    @abstractmethod
+    def geometry_type(self, table: Table) -> str: ...
+
+    @abstractmethod
+    def id_column(self) -> str: ...
+
+    def column_ddl(self, c: Column) -> str:
+        return f"{c.name} {self.types[c.type]}{' ' + c.constraints if c.constraints else ''}"
+
+    def table_ddl(self, table: Table) -> str:
+        parts = [self.id_column()]
+        if table.geometry:
+            parts.append(f"geom {self.geometry_type(table)}{' NOT NULL' if table.geometry_required else ''}")
+        parts += [self.column_ddl(c) for c in table.columns]
+        return f"CREATE TABLE {table.name} ({', '.join(parts)})"
+
+    def index_ddl(self, table: Table) -> Iterator[str]:
+        for name, cols in table.indexes:
+            yield f"CREATE INDEX {name} ON {table.name}({cols})"
+
+    def add_column(self, tx: Tx, table: Table, column: str) -> None:
+        """Migration step: add a declared column to an existing table (kept if it is there already)."""
+        if column not in self.column_names(tx, table.name):
+            tx.execute(f"ALTER TABLE {table.name} ADD COLUMN {self.column_ddl(table.column(column))}")
+
+
+def split_bbox(bbox: BBox) -> list[BBox]:
+    """A box as one or two boxes (one each side of the antimeridian, RFC 7946 §5.2)."""
+    w, s, e, n = bbox
+    if s > n:
+        raise ValidationError(f"bbox south {s} is north of north {n}")
+    if w > e:
+        return [(w, s, 180.0, n), (-180.0, s, e, n)]
+    return [bbox]

@@ -1,0 +1,91 @@
+"""Named, ordered schema migrations, one list for both dialects.
+
+A registry records its schema version in `tracker_meta`. Opening a registry at an older version
+runs each later migration in order, inside the opening transaction, so a failing step leaves the
+registry as it was. A new registry is created at the newest version from the table declarations
+(store/tables.py) and runs none.
+
+A step is either one function for every dialect (`"*"`) or one per dialect name ("gpkg",
+"postgis") where their SQL differs. Add the next number at the end; never edit a released step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ..errors import StoreError
+from .dialect import Dialect, Tx
+from .tables import BY_NAME
+
+Step = Callable[[Tx, Dialect], None]
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int  # the schema version this step brings the registry to
+    name: str
+    steps: Mapping[str, Step]  # dialect name (or "*") -> step
+
+    def apply(self, tx: Tx, dialect: Dialect) -> None:
+        step = self.steps.get(dialect.name) or self.steps.get("*")
+        if step is None:
+            raise StoreError(f"migration {self.number} ({self.name}) has no step for {dialect.name}")
+        step(tx, dialect)
+
+
+def add_column(table: str, column: str) -> Mapping[str, Step]:
+    """A step adding a column declared in store/tables.py, in each dialect's types."""
+    return {"*": lambda tx, dialect: dialect.add_column(tx, BY_NAME[table], column)}
+
+
+# An EOX yearly mosaic's image was stored as provider = id = "eox-s2cloudless-2020"; its image key is
+# provider "eox-s2cloudless", id "2020" (imagery.keys), which is what the compare view's layer is called.
+EOX_PROVIDER = "eox-s2cloudless"
+_EOX_SET = "UPDATE observations SET image_provider = ?, image_id = substr(image_provider, ?) WHERE image_provider "
+
+
+def _eox_gpkg(tx: Tx, dialect: Dialect) -> None:
+    tx.execute(_EOX_SET + "GLOB ?", (EOX_PROVIDER, len(EOX_PROVIDER) + 2, f"{EOX_PROVIDER}-[0-9][0-9][0-9][0-9]"))
+
+
+def _eox_postgis(tx: Tx, dialect: Dialect) -> None:
+    tx.execute(_EOX_SET + "~ ?", (EOX_PROVIDER, len(EOX_PROVIDER) + 2, f"^{EOX_PROVIDER}-[0-9]{{4}}$"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    # 2: observations drawn on an EOX mosaic name it as its layer does, so their "open image" link
+    # finds it. Only the two image columns change: no version bump and no history entry (not an edit).
+    Migration(2, "eox image keys", {"gpkg": _eox_gpkg, "postgis": _eox_postgis}),
+    # 3: history entries written by one unit of work share a group, which one undo reverts.
+    Migration(3, "history change groups", add_column("history", "change_group")),
+)
+
+
+def schema_version() -> int:
+    """The newest schema version: what a new registry is created at."""
+    return max(m.number for m in MIGRATIONS)
+
+
+def create_or_migrate(tx: Tx, dialect: Dialect, create: Callable[[Tx], None]) -> None:
+    """Inside the opening transaction: a registry without tracker_meta is created; an older one is
+    migrated step by step; a newer one is refused."""
+    newest = schema_version()
+    row = tx.execute("SELECT value FROM tracker_meta WHERE key = 'schema_version'").fetchone() \
+        if _has_meta(tx, dialect) else None
+    if row is None:
+        create(tx)
+        tx.execute("INSERT INTO tracker_meta (key, value) VALUES ('schema_version', ?)", (str(newest),))
+        return
+    version = int(row[0])
+    if version > newest:
+        raise StoreError(f"{dialect.location} has schema version {version}, newer than this software "
+                         f"({newest}); upgrade facility-tracker")
+    for m in sorted(MIGRATIONS, key=lambda m: m.number):
+        if m.number > version:
+            m.apply(tx, dialect)
+            tx.execute("UPDATE tracker_meta SET value = ? WHERE key = 'schema_version'", (str(m.number),))
+
+
+def _has_meta(tx: Tx, dialect: Dialect) -> bool:
+    return dialect.has_table(tx, "tracker_meta")

@@ -1,0 +1,512 @@
+"""The registry store, written once over a `Dialect` (GeoPackage through sqlite3, PostGIS through
+psycopg): records, units of work, imports, listings, the export fast path and history.
+
+Every write is one transaction of the dialect's. `apply` takes several changes and writes them
+all or none, their history entries sharing one group so that one undo reverts them together;
+the single-record methods are one-change units. Edits use optimistic locking: the stored row is
+read (`FOR UPDATE` on PostGIS) and its `version` compared with the version the caller edited.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import shapely
+
+from .. import geojson_codec as codec
+from ..dates import format_timestamp, parse_timestamp, utcnow
+from ..errors import ConflictError, DuplicateId, NotFound, StoreError, ValidationError
+from ..geometry import ANY_GEOMETRY, POLYGONAL, check_geometry
+from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
+from . import features
+from .base import (
+    Add,
+    BBox,
+    Change,
+    Delete,
+    Filter,
+    ImportReport,
+    OnConflict,
+    Update,
+    history_state,
+    raise_reference_problems,
+)
+from .dialect import Dialect, Tx, split_bbox
+from .tables import BY_KIND, HISTORY, KIND_OF, RECORD_TABLES, Table
+
+_HISTORY_INSERT = (f"INSERT INTO history ({', '.join(HISTORY.names)}) "
+                   f"VALUES ({', '.join('?' * len(HISTORY.names))})")
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _document(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def checked(obj):
+    """Validate geometry at the store boundary (API and CLI writes); repairs are never silent."""
+    geom = getattr(obj, "geometry", None)
+    if geom is None:
+        return obj
+    allowed = POLYGONAL if isinstance(obj, Facility) else ANY_GEOMETRY
+    return obj.evolve(geometry=check_geometry(geom, allowed=allowed).geometry)
+
+
+class SqlStore:
+    """A facility registry in whatever the dialect reaches (created or migrated on first use)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.location = dialect.location
+        dialect.open()
+
+    def close(self) -> None:
+        self.dialect.close()
+
+    # ------------------------------------------------------------------ rows <-> records
+
+    def _select(self, table: Table, where: str = "", params: Sequence = (), tx: Tx | None = None) -> list:
+        d = self.dialect
+        cols = ", ".join(c.name for c in table.columns)
+        sql = f"SELECT {d.geom_select() + ', ' if table.geometry else ''}{cols} FROM {table.name} {where}"
+        rows = d.query(sql, params) if tx is None else tx.execute(sql, params).fetchall()
+        return self._records(table, rows)
+
+    def _records(self, table: Table, rows: list) -> list:
+        if not rows:
+            return []
+        if not table.geometry:
+            return table.records(rows)
+        geoms = self.dialect.decode_geoms([r[0] for r in rows])
+        if table.name == "facilities":
+            geoms = features.polygonal(geoms)
+        return table.records(rows, geoms)
+
+    def _get(self, kind: str, ident: str, tx: Tx | None = None, lock: bool = False):
+        table = BY_KIND[kind]
+        found = self._select(table, "WHERE id = ?" + (self.dialect.lock("update") if lock else ""), (ident,), tx)
+        if not found:
+            raise NotFound(f"no {kind} with id {ident!r} in {self.location}")
+        return found[0]
+
+    def _insert(self, tx: Tx, table: Table, items: list) -> None:
+        if items:
+            rows = table.rows(items, self.dialect.encode_geoms)
+            geoms = [o.geometry for o in items] if table.geometry else None
+            self.dialect.insert_rows(tx, table, rows, geoms)
+
+    def _update_row(self, tx: Tx, table: Table, item) -> None:
+        sets = ([f"geom = {self.dialect.geom_param()}"] if table.geometry else []) + [
+            f"{c.name} = ?" for c in table.columns]
+        tx.execute(f"UPDATE {table.name} SET {', '.join(sets)} WHERE id = ?",
+                   (*table.rows([item], self.dialect.encode_geoms)[0], item.id))
+
+    @staticmethod
+    def _record(tx: Tx, entity: str, entity_id: str, action: str, actor: str, before, after,
+                group: str | None = None) -> None:
+        tx.execute(_HISTORY_INSERT, (format_timestamp(utcnow()), actor or "unknown", entity, entity_id, action,
+                                     None if before is None else _dumps(before),
+                                     None if after is None else _dumps(after), group))
+
+    def _exists(self, tx: Tx, table: str, ident: str, lock: str = "") -> bool:
+        return tx.execute(f"SELECT 1 FROM {table} WHERE id = ?{lock and self.dialect.lock(lock)}",
+                          (ident,)).fetchone() is not None
+
+    def _existing_ids(self, tx: Tx, table: str, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        step = self.dialect.max_params
+        for i in range(0, len(ids), step):
+            clause, params = self.dialect.in_ids("id", ids[i:i + step])
+            found.update(r[0] for r in tx.execute(f"SELECT id FROM {table} WHERE {clause}", params))
+        return found
+
+    def _check_refs(self, tx: Tx, obj) -> None:
+        kind = KIND_OF[type(obj)]
+        wanted = list(getattr(obj, "source_ids", ())) + [s for p in getattr(obj, "parents", ()) for s in p.source_ids]
+        missing = set(wanted) - self._existing_ids(tx, "sources", sorted(set(wanted)))
+        if missing:
+            raise ValidationError(f"{kind} {obj.id}: unknown source ids {sorted(missing)}")
+        fac = getattr(obj, "facility_id", None)
+        # FOR SHARE (PostGIS): a concurrent delete of the facility waits for this write instead of racing it
+        if fac and not self._exists(tx, "facilities", fac, "share"):
+            raise ValidationError(f"{kind} {obj.id}: facility {fac!r} does not exist")
+        sid = getattr(obj, "structure_id", None)
+        if sid:
+            row = tx.execute("SELECT facility_id FROM structures WHERE id = ?" + self.dialect.lock("share"),
+                             (sid,)).fetchone()
+            if row is None or row[0] != fac:
+                raise ValidationError(f"observation {obj.id}: structure {sid!r} is not a structure of {fac!r}")
+
+    # ------------------------------------------------------------------ units of work
+
+    def apply(self, changes: Sequence[Change], *, actor: str) -> list:
+        """Write `changes` in order, all or none, as one history group. Returns, per change, the
+        record as stored (None for a delete)."""
+        group = uuid.uuid4().hex[:16]
+        touched: set[str] = set()
+        out = []
+        with self.dialect.write() as tx:
+            for change in changes:
+                out.append(self._apply_one(tx, change, actor, group, touched))
+            self.dialect.after_write(tx, [t.name for t in RECORD_TABLES if t.name in touched])
+        return out
+
+    def _apply_one(self, tx: Tx, change: Change, actor: str, group: str, touched: set[str]):
+        if isinstance(change, Add):
+            return self._add(tx, change.record, actor, group, touched, change.if_absent)
+        if isinstance(change, Update):
+            return self._update(tx, change.record, actor, group, touched)
+        if isinstance(change, Delete):
+            self._delete_checked(tx, change, actor, group, touched)
+            return None
+        raise TypeError(f"not a change: {change!r}")
+
+    def _add(self, tx: Tx, obj, actor: str, group: str, touched: set[str], if_absent: bool = False):
+        kind = KIND_OF[type(obj)]
+        table = BY_KIND[kind]
+        if self._exists(tx, table.name, obj.id):
+            if if_absent:
+                return self._get(kind, obj.id, tx)
+            raise DuplicateId(f"a {kind} with id {obj.id!r} already exists")
+        now = utcnow()
+        obj = checked(obj)
+        obj = obj.evolve(version=1, **({"created_at": obj.__dict__.get("created_at") or now, "updated_at": now}
+                                       if kind != "source" else {}))
+        self._check_refs(tx, obj)
+        self._insert(tx, table, [obj])
+        self._record(tx, kind, obj.id, "create", actor, None, history_state(obj), group)
+        touched.add(table.name)
+        return obj
+
+    def _update(self, tx: Tx, obj, actor: str, group: str, touched: set[str]):
+        kind = KIND_OF[type(obj)]
+        table = BY_KIND[kind]
+        obj = checked(obj)
+        stored = self._get(kind, obj.id, tx, lock=True)  # PostGIS row lock: concurrent editors queue here
+        if stored.version != obj.version:
+            raise ConflictError(
+                f"{kind} {obj.id!r} was changed by someone else (stored version {stored.version}, "
+                f"you edited version {obj.version}); reload it and apply your change again",
+                stored=stored, attempted=obj)
+        changes: dict[str, Any] = {"version": stored.version + 1}
+        if kind != "source":
+            changes.update(updated_at=utcnow(), created_at=stored.created_at)
+        new = obj.evolve(**changes)
+        self._check_refs(tx, new)
+        self._update_row(tx, table, new)
+        self._record(tx, kind, obj.id, "update", actor, history_state(stored), history_state(new), group)
+        touched.add(table.name)
+        return new
+
+    def _delete(self, tx: Tx, kind: str, ident: str, actor: str, group: str, touched: set[str],
+                version: int | None = None) -> None:
+        table = BY_KIND[kind]
+        stored = self._get(kind, ident, tx, lock=True)
+        if version is not None and stored.version != version:
+            raise ConflictError(f"{kind} {ident!r} was changed by someone else (stored version {stored.version}, "
+                                f"you saw version {version}); reload it before deleting", stored=stored)
+        tx.execute(f"DELETE FROM {table.name} WHERE id = ?", (ident,))
+        self._record(tx, kind, ident, "delete", actor, history_state(stored), None, group)
+        touched.add(table.name)
+
+    def _delete_checked(self, tx: Tx, change: Delete, actor: str, group: str, touched: set[str]) -> None:
+        kind, ident = change.kind, change.id
+        if kind == "facility":
+            self._get("facility", ident, tx, lock=True)
+            obs = [r[0] for r in tx.execute("SELECT id FROM observations WHERE facility_id = ? ORDER BY fid", (ident,))]
+            structs = [r[0] for r in tx.execute("SELECT id FROM structures WHERE facility_id = ? ORDER BY fid",
+                                                (ident,))]
+            if (obs or structs) and not change.cascade:
+                raise StoreError(f"facility {ident!r} has {len(structs)} structures and {len(obs)} observations; "
+                                 "delete them first or ask for a cascading delete")
+            for oid in obs:
+                self._delete(tx, "observation", oid, actor, group, touched)
+            for sid in structs:
+                self._delete(tx, "structure", sid, actor, group, touched)
+        elif kind == "structure":
+            if tx.execute("SELECT 1 FROM observations WHERE structure_id = ? LIMIT 1", (ident,)).fetchone():
+                raise StoreError(f"structure {ident!r} is referenced by observations; delete those first")
+        elif kind == "source":
+            cited = f'%"{ident}"%'
+            for t in ("facilities", "structures", "observations"):
+                extra = " OR parents LIKE ?" if t == "facilities" else ""
+                row = tx.execute(f"SELECT id FROM {t} WHERE source_ids LIKE ?{extra} LIMIT 1",
+                                 (cited, cited) if extra else (cited,)).fetchone()
+                if row:
+                    raise StoreError(f"source {ident!r} is cited by {BY_KIND_OF_TABLE[t]} {row[0]!r}; "
+                                     "the registry keeps cited sources")
+        self._delete(tx, kind, ident, actor, group, touched, change.version)
+
+    # ------------------------------------------------------------------ the Store's record methods
+
+    def _one(self, change: Change, actor: str):
+        return self.apply([change], actor=actor)[0]
+
+    def add_facility(self, facility: Facility, *, actor: str) -> Facility:
+        return self._one(Add(facility), actor)
+
+    def update_facility(self, facility: Facility, *, actor: str) -> Facility:
+        return self._one(Update(facility), actor)
+
+    def delete_facility(self, facility_id: str, *, actor: str, cascade: bool = False) -> None:
+        self._one(Delete("facility", facility_id, cascade), actor)
+
+    def add_structure(self, structure: Structure, *, actor: str) -> Structure:
+        return self._one(Add(structure), actor)
+
+    def update_structure(self, structure: Structure, *, actor: str) -> Structure:
+        return self._one(Update(structure), actor)
+
+    def delete_structure(self, structure_id: str, *, actor: str) -> None:
+        self._one(Delete("structure", structure_id), actor)
+
+    def add_observation(self, observation: Observation, *, actor: str) -> Observation:
+        return self._one(Add(observation), actor)
+
+    def update_observation(self, observation: Observation, *, actor: str) -> Observation:
+        return self._one(Update(observation), actor)
+
+    def delete_observation(self, observation_id: str, *, actor: str) -> None:
+        self._one(Delete("observation", observation_id), actor)
+
+    def add_source(self, source: Source, *, actor: str) -> Source:
+        return self._one(Add(source), actor)
+
+    def update_source(self, source: Source, *, actor: str) -> Source:
+        return self._one(Update(source), actor)
+
+    def get_facility(self, facility_id: str) -> Facility:
+        return self._get("facility", facility_id)
+
+    def get_observation(self, observation_id: str) -> Observation:
+        return self._get("observation", observation_id)
+
+    def get_source(self, source_id: str) -> Source:
+        return self._get("source", source_id)
+
+    # ------------------------------------------------------------------ reads
+
+    def _where(self, table: Table, flt: Filter) -> tuple[list[str], list]:
+        clauses: list[str] = []
+        params: list = []
+        if flt.facility_ids is not None:
+            clause, p = self.dialect.in_ids("id" if table.name == "facilities" else "facility_id", flt.facility_ids)
+            clauses.append(clause)
+            params += p
+        if flt.bbox is not None:
+            clause, p = self.dialect.bbox_clause(table, split_bbox(flt.bbox))
+            clauses.append(clause)
+            params += p
+        if table.name == "observations":
+            if flt.date_from is not None:
+                clauses.append("date_end >= ?")
+                params.append(flt.date_from.isoformat())
+            if flt.date_to is not None:
+                clauses.append("date_start <= ?")
+                params.append(flt.date_to.isoformat())
+        return clauses, params
+
+    def _list(self, kind: str, flt: Filter, order: str) -> list:
+        table = BY_KIND[kind]
+        clauses, params = self._where(table, flt)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return _exact_bbox(self._select(table, f"{where} ORDER BY {order}", params), flt.bbox)
+
+    def list_facilities(self, flt: Filter = Filter()) -> list[Facility]:
+        return self._list("facility", flt, f"{self.dialect.name_order('name')}, fid")
+
+    def facilities_in_bbox(self, bbox: BBox) -> list[Facility]:
+        return self._list("facility", Filter(bbox=bbox), "fid")
+
+    def list_structures(self, flt: Filter = Filter()) -> list[Structure]:
+        d = self.dialect
+        return self._list("structure", flt, f"{d.text_order('facility_id')}, {d.text_order('name')}, fid")
+
+    def list_observations(self, flt: Filter = Filter()) -> list[Observation]:
+        return self._list("observation", flt, f"date_start, {self.dialect.text_order('id')}")
+
+    def list_sources(self, ids: tuple[str, ...] | None = None) -> list[Source]:
+        order = f"ORDER BY {self.dialect.text_order('id')}"
+        if ids is None:
+            return self._select(BY_KIND["source"], order)
+        found = []
+        step = self.dialect.max_params
+        for i in range(0, len(ids), step):
+            clause, params = self.dialect.in_ids("id", ids[i:i + step])
+            found += self._select(BY_KIND["source"], f"WHERE {clause} {order}", params)
+        return sorted(found, key=lambda s: s.id.encode()) if len(ids) > step else found
+
+    def _iter_rows(self, table: Table, flt: Filter, batch_size: int, select: str) -> Iterator[list[tuple]]:
+        """Keyset pages in fid order, so memory holds one batch whatever the registry's size."""
+        clauses, params = self._where(table, flt)
+        where = "WHERE " + " AND ".join([*clauses, "fid > ?"])
+        last = 0
+        while True:
+            rows = self.dialect.query(f"SELECT fid, {select} FROM {table.name} {where} ORDER BY fid LIMIT ?",
+                                      (*params, last, batch_size))
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [r[1:] for r in rows]
+
+    def _iter(self, kind: str, flt: Filter, batch_size: int) -> Iterator[list]:
+        table = BY_KIND[kind]
+        select = ", ".join([self.dialect.geom_select(), *(c.name for c in table.columns)])
+        for rows in self._iter_rows(table, flt, batch_size, select):
+            batch = _exact_bbox(self._records(table, rows), flt.bbox)
+            if batch:
+                yield batch
+
+    def iter_facilities(self, flt: Filter = Filter(), batch_size: int = 5000) -> Iterator[list[Facility]]:
+        yield from self._iter("facility", flt, batch_size)
+
+    def iter_observations(self, flt: Filter = Filter(), batch_size: int = 5000) -> Iterator[list[Observation]]:
+        yield from self._iter("observation", flt, batch_size)
+
+    def iter_geojson_features(self, flt: Filter = Filter(), precision: int = 7,
+                              batch_size: int = 5000) -> Iterator[str]:
+        """Feature texts of the report: facilities chosen by ids/bbox, then their structures, then
+        their observations in the date range, each with its sources embedded."""
+        d = self.dialect
+        sources = features.source_texts(self.list_sources())
+        boxes = [shapely.box(*b) for b in split_bbox(flt.bbox)] if flt.bbox else None
+        selected: set[str] = set()
+        facilities = BY_KIND["facility"]
+        for rows in self._iter_rows(facilities, Filter(facility_ids=flt.facility_ids, bbox=flt.bbox), batch_size,
+                                    features.select_list(facilities, d)):
+            for fid, text in features.feature_texts(facilities, d, rows, sources, precision, boxes):
+                selected.add(fid)
+                yield text
+        if not selected:
+            return
+        everything = flt.facility_ids is None and flt.bbox is None
+        # a short id list goes to SQL; a long one would pass the parameter limit, so filter here
+        ids = None if everything or len(selected) > min(500, d.max_params) else tuple(sorted(selected))
+        for kind, extra in (("structure", {}), ("observation", {"date_from": flt.date_from, "date_to": flt.date_to})):
+            table = BY_KIND[kind]
+            select = "facility_id, " + features.select_list(table, d)
+            for rows in self._iter_rows(table, Filter(facility_ids=ids, **extra), batch_size, select):
+                rows = [r[1:] for r in rows if everything or r[0] in selected]
+                for _id, text in features.feature_texts(table, d, rows, sources, precision):
+                    yield text
+
+    def history(self, entity_id: str | None = None, limit: int = 100) -> list[HistoryEntry]:
+        where, params = ("WHERE entity_id = ?", (entity_id,)) if entity_id else ("", ())
+        rows = self.dialect.query(f"SELECT entity, entity_id, action, at, actor, before, after, change_group "
+                                  f"FROM history {where} ORDER BY fid DESC LIMIT ?", (*params, limit))
+        return [HistoryEntry(r[0], r[1], r[2], parse_timestamp(r[3]), r[4], _document(r[5]), _document(r[6]), r[7])
+                for r in rows]
+
+    def revision(self) -> int:
+        """The last history entry's number: every write adds one, so readers can cache by it."""
+        return int(self.dialect.query("SELECT COALESCE(max(fid), 0) FROM history")[0][0])
+
+    def counts(self) -> dict[str, int]:
+        tables = ("facilities", "structures", "observations", "sources", "history")
+        row = self.dialect.query("SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in tables))[0]
+        return {t: int(n) for t, n in zip(tables, row, strict=True)}
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self.dialect.query("SELECT value FROM tracker_meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.dialect.write() as tx:
+            tx.execute("INSERT INTO tracker_meta (key, value) VALUES (?, ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def check(self) -> list[str]:
+        return self.dialect.check()
+
+    # ------------------------------------------------------------------ bulk import
+
+    def import_registry(self, registry: Registry, *, actor: str, on_conflict: OnConflict = OnConflict.ERROR,
+                        note: str = "", history: Sequence[HistoryEntry] = ()) -> ImportReport:
+        """Write a whole registry in one transaction: all of it, or (on any error) none of it.
+
+        Values are expected to come from the GeoJSON codec or the seed loader, which have already
+        checked their geometry; references (sources, facilities, structures) are checked here
+        against the file and the store together.
+        """
+        on_conflict = OnConflict(on_conflict)
+        now = utcnow()
+        added: dict[str, int] = {}
+        updated: dict[str, int] = {}
+        skipped: dict[str, int] = {}
+        with self.dialect.write() as tx:
+            plan = {}
+            for table in RECORD_TABLES:
+                items = getattr(registry, table.name)
+                existing = self._existing_ids(tx, table.name, [o.id for o in items])
+                new = [o for o in items if o.id not in existing]
+                old = [o for o in items if o.id in existing]
+                if old and on_conflict is OnConflict.ERROR:
+                    ids = ", ".join(sorted(o.id for o in old)[:10])
+                    raise DuplicateId(f"{len(old)} {table.kind} ids are already in the registry ({ids}"
+                                      f"{', ...' if len(old) > 10 else ''}); import with on-conflict skip or update")
+                plan[table.kind] = (new, old)
+            self._check_import_refs(tx, registry)
+            for table in RECORD_TABLES:
+                kind = table.kind
+                new, old = plan[kind]
+                if kind != "source":
+                    new = [o if o.created_at and o.updated_at else
+                           o.evolve(created_at=o.created_at or now, updated_at=o.updated_at or now) for o in new]
+                self._insert(tx, table, new)
+                added[kind] = len(new)
+                if on_conflict is OnConflict.UPDATE:
+                    for o in old:
+                        stored = self._get(kind, o.id, tx, lock=True)
+                        self._update_row(tx, table, o)
+                        self._record(tx, kind, o.id, "update", actor, history_state(stored), history_state(o))
+                    updated[kind] = len(old)
+                else:
+                    skipped[kind] = len(old)
+            report = ImportReport(added, updated, skipped)
+            tx.executemany(  # another registry's edit history, kept as it was (facilities migrate)
+                _HISTORY_INSERT,
+                [(format_timestamp(h.at), h.actor, h.entity, h.entity_id, h.action,
+                  None if h.before is None else _dumps(h.before),
+                  None if h.after is None else _dumps(h.after), h.group) for h in history])
+            self._record(tx, "registry", "*", "import", actor, None, {"summary": report.summary(), "note": note})
+            self.dialect.after_write(tx, [t.name for t in RECORD_TABLES])
+        return report
+
+    def _check_import_refs(self, tx: Tx, registry: Registry) -> None:
+        def known(table: str, wanted: set[str]) -> set[str]:
+            new_ids = {o.id for o in getattr(registry, table)}
+            return new_ids | self._existing_ids(tx, table, sorted(wanted - new_ids))
+
+        objs = list(codec.iter_objects(registry))
+        want_sources = {s for o in objs for s in o.source_ids} | {
+            s for f in registry.facilities for p in f.parents for s in p.source_ids}
+        sources = known("sources", want_sources)
+        facilities = known("facilities", {o.facility_id for o in objs if hasattr(o, "facility_id")})
+        structures = {s.id: s.facility_id for s in registry.structures}
+        missing = sorted({o.structure_id for o in registry.observations if o.structure_id} - set(structures))
+        step = self.dialect.max_params
+        for i in range(0, len(missing), step):
+            clause, params = self.dialect.in_ids("id", missing[i:i + step])
+            structures.update((r[0], r[1]) for r in tx.execute(
+                f"SELECT id, facility_id FROM structures WHERE {clause}", params))
+        raise_reference_problems(objs, sources, facilities, structures)
+
+
+BY_KIND_OF_TABLE = {t.name: t.kind for t in RECORD_TABLES}
+
+
+def _exact_bbox(items: list, bbox: BBox | None) -> list:
+    """The spatial index compares envelopes; keep only geometries that really meet the box."""
+    if bbox is None or not items:
+        return items
+    boxes = [shapely.box(*b) for b in split_bbox(bbox)]
+    geoms = np.array([getattr(o, "geometry", None) for o in items], dtype=object)
+    keep = np.zeros(len(items), dtype=bool)
+    present = np.array([g is not None for g in geoms])
+    for b in boxes:
+        keep[present] |= shapely.intersects(geoms[present], b)
+    return [o for o, k in zip(items, keep, strict=True) if k]

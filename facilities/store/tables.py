@@ -1,0 +1,336 @@
+"""Each registry table declared once: its columns, their logical types, which hold JSON, and how a
+record becomes a row and back, by column name.
+
+Everything else is derived from these declarations: the DDL of both dialects (a logical type
+becomes `DOUBLE` in a GeoPackage and `DOUBLE PRECISION` in PostgreSQL), the INSERT, UPDATE and
+SELECT column lists, the export's JSON properties, and `add_column` migrations. A new field of a
+record is one `Column` here plus one migration in `migrations.py`; the model's field of the same
+name is read and written by the default codec.
+
+Rows travel as tuples in the table's column order; the codec looks columns up by name, so adding
+or reordering a declaration never shifts another column's value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from shapely.geometry import MultiPolygon
+
+from ..dates import PartialDate, format_timestamp, parse_timestamp
+from ..geometry import ground_areas_m2
+from ..model import (
+    Alias,
+    Confidence,
+    Facility,
+    FacilityStatus,
+    ImageRef,
+    LocationPrecision,
+    Observation,
+    ObservationKind,
+    ParentClaim,
+    Source,
+    Structure,
+    trusted,
+)
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # what the export splices in
+_SAME = object()  # Column.field default: the model field named like the column
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column. `type` is logical (text, int, real, date, timestamp, json, document); each dialect
+    names its SQL type. `encode` turns a record into the stored value (default: its attribute of
+    the same name, JSON columns dumped); `decode` turns the stored value back (default: as is,
+    JSON columns parsed); `field` is the model field it fills, None for derived values."""
+
+    name: str
+    type: str = "text"
+    constraints: str = ""
+    encode: Callable[[Any], Any] | None = None
+    decode: Callable[[Any], Any] | None = None
+    field: Any = _SAME
+    rounded: bool = False  # the export shows it to one decimal (areas)
+
+    @property
+    def is_json(self) -> bool:
+        return self.type == "json"
+
+    @property
+    def model_field(self) -> str | None:
+        return self.name if self.field is _SAME else self.field
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table and, for record tables, the record class its rows hold."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    record: type | None = None
+    kind: str | None = None  # facility / structure / observation / source
+    geometry: str | None = None  # GeoPackage geometry type name; None: an attribute table
+    geometry_required: bool = True
+    indexes: tuple[tuple[str, str], ...] = ()  # (name, column list)
+    compose: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)  # fields of several columns
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names in row order: `geom` first for feature tables."""
+        return (("geom",) if self.geometry else ()) + tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    # ---------------------------------------------------------------- row codec
+
+    def rows(self, items: Sequence, encode_geoms: Callable[[list], list]) -> list[tuple]:
+        """Records -> rows in `names` order; geometries encoded in one batch by the dialect."""
+        getters = [_encoder(c) for c in self.columns]
+        body = [[get(o) for get in getters] for o in items]
+        if self.geometry is None:
+            return [tuple(r) for r in body]
+        geoms = [o.geometry for o in items]
+        if self.name == "facilities":  # the column is MULTIPOLYGON; the model hands one-part ones as Polygon
+            geoms = [MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in geoms]
+        derived = _DERIVED.get(self.name)
+        if derived:
+            col, fn = derived
+            at = self.columns.index(self.column(col))
+            for r, v in zip(body, fn(items), strict=True):
+                r[at] = v
+        return [(g, *r) for g, r in zip(encode_geoms(geoms), body, strict=True)]
+
+    def records(self, rows: Sequence[tuple], geoms: np.ndarray | None = None) -> list:
+        """Rows in `names` order (geometry already decoded into `geoms`) -> records."""
+        offset = 1 if self.geometry else 0
+        plan = [(c.model_field, i + offset, c.decode) for i, c in enumerate(self.columns) if c.model_field]
+        composed = list(self.compose.items())
+        if composed:
+            index = {n: i for i, n in enumerate(self.names)}
+        out = []
+        cls = self.record
+        for k, r in enumerate(rows):
+            kw = {f: (r[i] if d is None else d(r[i])) for f, i, d in plan}
+            if geoms is not None:
+                kw["geometry"] = geoms[k]
+            for name, fn in composed:
+                kw[name] = fn({n: r[i] for n, i in index.items()})
+            out.append(trusted(cls, **kw))
+        return out
+
+
+# ---------------------------------------------------------------- value codecs
+
+
+def _ts(value) -> str | None:
+    return None if value is None else format_timestamp(value)
+
+
+@lru_cache(maxsize=65536)
+def read_ts(text: str | None) -> dt.datetime | None:
+    # rows from one import share their timestamps, so the cache makes bulk reads cheap
+    return None if text is None else parse_timestamp(text)
+
+
+@lru_cache(maxsize=4096)
+def _pd(text: str | None) -> PartialDate | None:
+    return None if text is None else PartialDate.parse(text)
+
+
+def _text_or_none(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _tuple(text: str) -> tuple:
+    return () if text == "[]" else tuple(json.loads(text))
+
+
+def _json(text: str):
+    return json.loads(text)
+
+
+def _encoder(c: Column) -> Callable[[Any], Any]:
+    if c.encode is not None:
+        return c.encode
+    name = c.name
+    if c.is_json:
+        return lambda o: _dumps(getattr(o, name))
+    if c.type == "timestamp":
+        return lambda o: _ts(getattr(o, name))
+    return lambda o: getattr(o, name)
+
+
+def _enum(enum: type) -> tuple[Callable, Callable]:
+    members = {m.value: m for m in enum}
+    return (lambda v: v.value), members.__getitem__
+
+
+def _enum_column(name: str, enum: type, attr: str | None = None, constraints: str = "NOT NULL") -> Column:
+    to_db, from_db = _enum(enum)
+    attr = attr or name
+    return Column(name, "text", constraints, encode=lambda o: to_db(getattr(o, attr)), decode=from_db)
+
+
+def _stamps() -> tuple[Column, ...]:
+    return (Column("version", "int", "NOT NULL DEFAULT 1"),
+            Column("created_at", "timestamp", decode=read_ts),
+            Column("updated_at", "timestamp", decode=read_ts))
+
+
+def _ids_column(name: str = "source_ids") -> Column:
+    return Column(name, "json", "NOT NULL DEFAULT '[]'", encode=lambda o: _dumps(list(getattr(o, name))),
+                  decode=_tuple)
+
+
+def _partial_date(name: str, constraints: str = "") -> Column:
+    return Column(name, "text", constraints, encode=lambda o: _text_or_none(getattr(o, name)), decode=_pd)
+
+
+def _aliases(text: str) -> tuple:
+    return () if text == "[]" else tuple(trusted(Alias, **a) for a in json.loads(text))
+
+
+def _parents(text: str) -> tuple:
+    return () if text == "[]" else tuple(
+        trusted(ParentClaim, name=p["name"], facility_id=p.get("facility_id"),
+                source_ids=tuple(p.get("source_ids") or ())) for p in json.loads(text))
+
+
+def _areas(items: Sequence) -> list[float]:
+    return ground_areas_m2(np.array([o.geometry for o in items], dtype=object)).tolist()
+
+
+_DERIVED = {"facilities": ("area_m2", _areas), "structures": ("footprint_m2", _areas)}
+_NO_FIELD = None
+_REFERENCES_FACILITY = "NOT NULL REFERENCES facilities(id) ON UPDATE CASCADE"
+
+
+def _image(row: Mapping[str, Any]) -> ImageRef | None:
+    if not row["image_provider"]:
+        return None
+    return trusted(ImageRef, provider=row["image_provider"], image_id=row["image_id"],
+                   acquired=_pd(row["image_acquired"]))
+
+
+def _image_part(attr: str) -> Callable[[Any], Any]:
+    def get(o):
+        img = o.image
+        if img is None:
+            return None
+        value = getattr(img, attr)
+        return None if value is None else str(value)
+    return get
+
+
+# ---------------------------------------------------------------- the tables
+
+FACILITIES = Table(
+    "facilities", "Tracked facilities: outlines with precision, aliases and sources", record=Facility,
+    kind="facility", geometry="MULTIPOLYGON", columns=(
+        Column("id", "text", "NOT NULL UNIQUE"),
+        Column("name", "text", "NOT NULL"),
+        Column("aliases", "json", "NOT NULL DEFAULT '[]'",
+               encode=lambda f: _dumps([{"name": a.name, "lang": a.lang} for a in f.aliases]), decode=_aliases),
+        Column("country", "text"),
+        Column("category", "text", "NOT NULL DEFAULT ''"),
+        _enum_column("status", FacilityStatus),
+        _enum_column("location_precision", LocationPrecision),
+        Column("parents", "json", "NOT NULL DEFAULT '[]'", decode=_parents, encode=lambda f: _dumps(
+            [{"name": p.name, "facility_id": p.facility_id, "source_ids": list(p.source_ids)} for p in f.parents])),
+        Column("systems", "json", "NOT NULL DEFAULT '[]'", encode=lambda f: _dumps(list(f.systems)), decode=_tuple),
+        Column("notes", "text", "NOT NULL DEFAULT ''"),
+        _ids_column(),
+        Column("extra", "json", "NOT NULL DEFAULT '{}'", decode=lambda t: {} if t == "{}" else json.loads(t)),
+        Column("area_m2", "real", encode=lambda f: None, field=_NO_FIELD, rounded=True),
+        *_stamps(),
+    ))
+
+STRUCTURES = Table(
+    "structures", "Named parts of facilities (buildings, housing, entrances)", record=Structure,
+    kind="structure", geometry="GEOMETRY", indexes=(("idx_structures_facility", "facility_id"),), columns=(
+        Column("id", "text", "NOT NULL UNIQUE"),
+        Column("facility_id", "text", _REFERENCES_FACILITY),
+        Column("name", "text", "NOT NULL"),
+        Column("kind", "text", "NOT NULL DEFAULT ''"),
+        _enum_column("location_precision", LocationPrecision),
+        _enum_column("status", FacilityStatus),
+        _partial_date("built"),
+        _partial_date("removed"),
+        Column("notes", "text", "NOT NULL DEFAULT ''"),
+        _ids_column(),
+        Column("footprint_m2", "real", encode=lambda s: None, field=_NO_FIELD, rounded=True),
+        *_stamps(),
+    ))
+
+OBSERVATIONS = Table(
+    "observations", "Dated observations, each tied to an image and to sources", record=Observation,
+    kind="observation", geometry="GEOMETRY", geometry_required=False, compose={"image": _image},
+    indexes=(("idx_observations_facility", "facility_id, date_start"),
+             ("idx_observations_dates", "date_start, date_end")), columns=(
+        Column("id", "text", "NOT NULL UNIQUE"),
+        Column("facility_id", "text", _REFERENCES_FACILITY),
+        Column("structure_id", "text", "REFERENCES structures(id) ON UPDATE CASCADE"),
+        Column("date", "text", "NOT NULL", encode=lambda o: str(o.date), decode=_pd),
+        Column("date_precision", "text", "NOT NULL", encode=lambda o: o.date.precision.value, field=_NO_FIELD),
+        Column("date_start", "date", "NOT NULL", encode=lambda o: o.date.start.isoformat(), field=_NO_FIELD),
+        Column("date_end", "date", "NOT NULL", encode=lambda o: o.date.end.isoformat(), field=_NO_FIELD),
+        _enum_column("kind", ObservationKind),
+        Column("summary", "text", "NOT NULL"),
+        Column("image_provider", "text", encode=_image_part("provider"), field=_NO_FIELD),
+        Column("image_id", "text", encode=_image_part("image_id"), field=_NO_FIELD),
+        Column("image_acquired", "text", encode=_image_part("acquired"), field=_NO_FIELD),
+        _enum_column("confidence", Confidence),
+        Column("analyst", "text", "NOT NULL DEFAULT ''"),
+        _ids_column(),
+        Column("notes", "text", "NOT NULL DEFAULT ''"),
+        *_stamps(),
+    ))
+
+SOURCES = Table(
+    "sources", "Sources cited by facilities, structures and observations", record=Source, kind="source", columns=(
+        Column("id", "text", "NOT NULL UNIQUE"),
+        Column("title", "text", "NOT NULL"),
+        Column("publisher", "text", "NOT NULL DEFAULT ''"),
+        Column("url", "text"),
+        _partial_date("published"),
+        Column("language", "text"),
+        Column("excerpt", "text", "NOT NULL DEFAULT ''"),
+        Column("retrieved_at", "timestamp", decode=read_ts),
+        Column("notes", "text", "NOT NULL DEFAULT ''"),
+        Column("version", "int", "NOT NULL DEFAULT 1"),
+    ))
+
+HISTORY = Table(
+    "history", "Every create, update and delete: who, when, before and after",
+    indexes=(("idx_history_entity", "entity, entity_id"),), columns=(
+        Column("at", "timestamp", "NOT NULL"),
+        Column("actor", "text", "NOT NULL"),
+        Column("entity", "text", "NOT NULL"),
+        Column("entity_id", "text", "NOT NULL"),
+        Column("action", "text", "NOT NULL"),
+        Column("before", "document"),
+        Column("after", "document"),
+        Column("change_group", "text"),  # migration 3: the entries of one unit of work share it
+    ))
+
+META = Table("tracker_meta", "Facility tracker settings: schema version, seed state", columns=(
+    Column("key", "text", "NOT NULL UNIQUE"),
+    Column("value", "text"),
+))
+
+RECORD_TABLES = (SOURCES, FACILITIES, STRUCTURES, OBSERVATIONS)  # in the order an import writes them
+TABLES = (*RECORD_TABLES, HISTORY, META)
+FEATURE_TABLES = tuple(t for t in TABLES if t.geometry)
+BY_KIND = {t.kind: t for t in RECORD_TABLES}
+BY_NAME = {t.name: t for t in TABLES}
+KIND_OF = {t.record: t.kind for t in RECORD_TABLES}
+FEATURE_TYPE = {t.name: t.kind for t in FEATURE_TABLES}
