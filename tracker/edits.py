@@ -2,14 +2,13 @@
 edits of a facility's observation and structure tables, and a drawn shape saved with a new source.
 
 Planning is pure (tables in, records and problems out); `apply_plans` and `record_drawing` write
-through the `Store` protocol, one history entry per record (so undo reverts them one by one).
-Versions are compared with what the analyst saw before anything is written, so a record someone
-else changed in the meantime stops the save instead of being overwritten.
+through the `Store` protocol as one unit of work each (`Store.apply`): all of it or nothing, one
+history group, so one undo reverts the whole save. Versions are compared with what the analyst
+saw: a record someone else changed in the meantime stops the save instead of being overwritten.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,7 +16,7 @@ import pandas as pd
 
 from facilities.errors import ConflictError, FacilitiesError, NotFound
 from facilities.model import HistoryEntry, Observation, Source, Structure
-from facilities.store import Filter, Store
+from facilities.store import Add, Delete, Filter, Store, Update
 
 DELETE = "delete"  # the tick-box column of an edit table
 
@@ -78,21 +77,17 @@ def check_plan(observations: EditPlan, structures: EditPlan, all_observations: S
 
 
 def apply_plans(store: Store, observations: EditPlan, structures: EditPlan, actor: str) -> str:
-    """Write the plans: versions are checked first, so a record changed by someone else since the
-    table was shown stops the save before anything is written. Returns what was done."""
+    """Write the plans as one unit of work: a record changed by someone else since the table was
+    shown stops the save and nothing is written (checked first for a plain message, and again by the
+    store inside the transaction). Returns what was done."""
     for rec in [*observations.updates, *observations.deletes, *structures.updates, *structures.deletes]:
         stored = _stored(store, rec)
         if stored is None or stored.version != rec.version:
             raise ConflictError(f"{type(rec).__name__.lower()} {rec.id} was changed by someone else since you "
                                 "opened it; reload")
-    for o in observations.updates:
-        store.update_observation(o, actor=actor)
-    for s in structures.updates:
-        store.update_structure(s, actor=actor)
-    for o in observations.deletes:
-        store.delete_observation(o.id, actor=actor)
-    for s in structures.deletes:
-        store.delete_structure(s.id, actor=actor)
+    store.apply([*(Update(o) for o in observations.updates), *(Update(s) for s in structures.updates),
+                 *(Delete("observation", o.id, version=o.version) for o in observations.deletes),
+                 *(Delete("structure", s.id, version=s.version) for s in structures.deletes)], actor=actor)
     n_up = len(observations.updates) + len(structures.updates)
     n_del = len(observations.deletes) + len(structures.deletes)
     return f"Saved: {n_up} record(s) updated, {n_del} deleted."
@@ -107,32 +102,12 @@ def _stored(store: Store, rec):
     return next((s for s in store.list_structures(Filter(facility_ids=(rec.facility_id,))) if s.id == rec.id), None)
 
 
-class PartlySaved(FacilitiesError):
-    """A drawing's new sources were written but the record itself was not; `sources` names them."""
-
-    def __init__(self, message: str, sources: Sequence[str]) -> None:
-        super().__init__(message)
-        self.sources = tuple(sources)
-
-
 def record_drawing(store: Store, record: Observation | Structure, new_sources: Sequence[Source], actor: str) -> str:
-    """Save what was drawn on the compare map, with the sources typed for it: sources first (the
-    record cites them), then the record. Returns the record's id.
-
-    Each write has its own history entry. If the record cannot be written after a source was,
-    PartlySaved says which sources were kept (they can be cited again)."""
-    written: list[str] = []
-    try:
-        for src in new_sources:
-            written.append(store.add_source(src, actor=actor).id)
-        if isinstance(record, Observation):
-            return store.add_observation(record, actor=actor).id
-        return store.add_structure(record, actor=actor).id
-    except (FacilitiesError, sqlite3.Error, OSError) as err:  # sqlite3: until the stores map their errors
-        if written:
-            raise PartlySaved(f"the registry could not be written ({err}); the new source {written[0]} was saved "
-                              "and can be cited again", written) from err
-        raise
+    """Save what was drawn on the compare map with the sources typed for it, as one unit of work:
+    sources first (the record cites them), then the record; all or nothing, undone together.
+    Returns the record's id."""
+    store.apply([*(Add(src) for src in new_sources), Add(record)], actor=actor)
+    return record.id
 
 
 def facility_history(entries: Sequence[HistoryEntry], facility_id: str) -> list[HistoryEntry]:

@@ -12,6 +12,12 @@ undo entry cancels the next earlier change of that actor that it is the inverse 
 create <-> delete, update <-> update), like closing brackets: so undoing twice undoes the change
 before the last, and an undo is never itself undone by the next undo.
 
+Units of work: the entries written by one `Store.apply` (an observation saved with its new source,
+a saved edit table, accepted article proposals, a cascading delete) share a history group, and
+one undo reverts the whole group in one unit of its own, newest entry first. Pairing then works
+on groups as it does on single entries. Within a group, undo may remove a source the group
+created (the records citing it go in the same unit).
+
 Geometry: history entries carry the record's GeoJSON `geometry` (store.base.history_state), so
 reshapes are undone and deleted records come back where they were. Entries written before that
 (properties only) are still honoured: an update is then undone on the current geometry and
@@ -31,7 +37,7 @@ import shapely
 from facilities import geojson_codec as codec
 from facilities.errors import FacilitiesError, NotFound
 from facilities.model import RECORD_TYPES, HistoryEntry
-from facilities.store import Filter, Store
+from facilities.store import Add, Delete, Filter, Store, Update
 
 UNDO_SUFFIX = " (undo)"
 _INVERSE = {"create": "delete", "update": "update", "delete": "create"}
@@ -59,6 +65,7 @@ class UndoPlan:
     action: str  # what the undo writes: delete / update / create
     record: Any = None  # the value to write back (update, create); None for delete
     caveats: tuple[str, ...] = field(default=())
+    parts: tuple[UndoPlan, ...] = ()  # a group's plans, newest entry first (action "group")
 
 
 @dataclass(frozen=True)
@@ -90,27 +97,52 @@ def _check_actor(actor: str) -> None:
                         "give the analyst's own name")
 
 
-def last_undoable(entries: Iterable[HistoryEntry], actor: str) -> HistoryEntry | None:
-    """The actor's latest change not yet undone, from history entries newest first (any actors).
+def _changes(entries: Iterable[HistoryEntry]) -> Iterable[list[HistoryEntry]]:
+    """Entries (newest first) as changes: one list per history group, a lone entry without one."""
+    current: list[HistoryEntry] = []
+    for h in entries:
+        if current and h.group is not None and h.group == current[0].group and h.actor == current[0].actor:
+            current.append(h)
+            continue
+        if current:
+            yield current
+        current = [h]
+    if current:
+        yield current
 
-    None when the entries run out first (look further back, or there is nothing to undo).
-    """
+
+def _inverse(undo: list[HistoryEntry], change: list[HistoryEntry]) -> bool:
+    done = sorted((h.entity, h.entity_id, _INVERSE.get(h.action, "")) for h in change)
+    return done == sorted((u.entity, u.entity_id, u.action) for u in undo)
+
+
+def last_undoable_group(entries: Iterable[HistoryEntry], actor: str) -> list[HistoryEntry] | None:
+    """The actor's latest change not yet undone, as its entries (newest first), from history entries
+    newest first (any actors). None when the entries run out first."""
     _check_actor(actor)
     mine, undo_name = actor, undo_actor(actor)
-    pending: list[HistoryEntry] = []  # undo entries still looking for the change they undid
-    for h in entries:
-        if h.actor == undo_name:
-            pending.append(h)
-        elif h.actor == mine:
+    pending: list[list[HistoryEntry]] = []  # undo changes still looking for the change they undid
+    for change in _changes(entries):
+        who = change[0].actor
+        if who == undo_name:
+            pending.append(change)
+        elif who == mine:
             if not pending:
-                return h
+                return change
             u = pending.pop()
-            if (u.entity, u.entity_id) != (h.entity, h.entity_id) or _INVERSE.get(h.action) != u.action:
+            if not _inverse(u, change):
+                u0, h = u[0], change[0]
                 raise UndoError(
-                    f"the history of {actor!r} does not pair up: the undo of {u.entity} {u.entity_id!r} "
-                    f"({u.action}, {_when(u.at)}) does not follow from the {h.action} of {h.entity} "
+                    f"the history of {actor!r} does not pair up: the undo of {u0.entity} {u0.entity_id!r} "
+                    f"({u0.action}, {_when(u0.at)}) does not follow from the {h.action} of {h.entity} "
                     f"{h.entity_id!r} ({_when(h.at)}); undo by hand from the Recent changes list")
     return None
+
+
+def last_undoable(entries: Iterable[HistoryEntry], actor: str) -> HistoryEntry | None:
+    """The newest entry of the actor's latest change not yet undone (see `last_undoable_group`)."""
+    group = last_undoable_group(entries, actor)
+    return None if group is None else group[0]
 
 
 def _when(at: dt.datetime) -> str:
@@ -148,8 +180,15 @@ def summarise(entry: HistoryEntry) -> str:
     return entry.action
 
 
-def describe(entry: HistoryEntry) -> str:
-    """What undoing this change will do, in words, for the analyst to confirm."""
+def describe(what: HistoryEntry | UndoPlan) -> str:
+    """What undoing this change (an entry, or a plan that may hold a whole group) will do, in words."""
+    if isinstance(what, UndoPlan):
+        if not what.parts:
+            return describe(what.entry)
+        e = what.entry
+        return (f"Undo {e.actor}'s change of {_when(e.at)}, {len(what.parts)} records together: "
+                + " ".join(describe(p.entry) for p in what.parts))
+    entry = what
     who = f"{entry.actor}'s {entry.action} on {_when(entry.at)}"
     if entry.entity not in RECORD_TYPES:
         return f"Cannot undo {who} ({entry.entity} {entry.entity_id}): only single-record changes can be undone."
@@ -184,10 +223,11 @@ def _history_geometry(props: dict | None):
 
 
 def plan_undo(entry: HistoryEntry, current: Any, dependants: Sequence[str] = (),
-              later: Sequence[HistoryEntry] = ()) -> UndoPlan:
+              later: Sequence[HistoryEntry] = (), in_group: bool = False) -> UndoPlan:
     """Decide how to undo `entry`, given the record as stored now (None if absent), the history
     entries of the same record made after it (newest first) and, for a create, the records that
-    depend on it. Raises UndoError when it cannot be undone."""
+    depend on it. `in_group`: the entry is part of a group undone together (a source the group
+    created may then go). Raises UndoError when it cannot be undone."""
     kind, ident = entry.entity, entry.entity_id
     if kind not in RECORD_TYPES:
         raise UndoError(f"your last change was an {entry.action} of {kind} ({_when(entry.at)}); "
@@ -204,7 +244,7 @@ def plan_undo(entry: HistoryEntry, current: Any, dependants: Sequence[str] = (),
         if current is None:
             raise UndoConflict(f"{kind} {ident!r} has already been deleted since you created it; nothing to undo")
         _same_version(entry, current, left_by)
-        if kind == "source":
+        if kind == "source" and not in_group:
             raise UndoError(f"source {ident!r} cannot be removed: the registry keeps sources once added")
         if dependants:
             shown = ", ".join(dependants[:5]) + (", ..." if len(dependants) > 5 else "")
@@ -256,14 +296,15 @@ def _same_version(entry: HistoryEntry, current: Any, expected: dict | None) -> N
 # ---------------------------------------------------------------- store reads and writes
 
 
-def _actor_target(store: Store, actor: str) -> HistoryEntry:
+def _actor_target(store: Store, actor: str) -> list[HistoryEntry]:
     limit = 200
     while True:
         entries = store.history(limit=limit)
-        found = last_undoable(entries, actor)
-        if found is not None:
+        found = last_undoable_group(entries, actor)
+        cut = len(entries) == limit and found is not None and found[-1] is entries[-1] and found[0].group
+        if found is not None and not cut:  # (a group at the end of the page may go on before it)
             return found
-        if len(entries) < limit:
+        if found is None and len(entries) < limit:
             raise NothingToUndo(f"nothing to undo: {actor!r} has no change left in the history")
         limit *= 5
 
@@ -315,12 +356,28 @@ def _later(store: Store, entry: HistoryEntry) -> list[HistoryEntry]:
         limit *= 5
 
 
-def plan_last(store: Store, actor: str) -> UndoPlan:
-    """What `undo_last` would do now, without writing: show `describe(plan.entry)` to confirm."""
-    entry = _actor_target(store, actor)
+def _plan_one(store: Store, entry: HistoryEntry, in_group: frozenset = frozenset()) -> UndoPlan:
     if entry.entity not in RECORD_TYPES:
         return plan_undo(entry, None)  # raises: bulk changes cannot be undone
-    return plan_undo(entry, _current(store, entry), _dependants(store, entry), _later(store, entry))
+    dependants = [d for d in _dependants(store, entry) if d not in in_group]
+    return plan_undo(entry, _current(store, entry), dependants, _later(store, entry), in_group=bool(in_group))
+
+
+def plan_last(store: Store, actor: str) -> UndoPlan:
+    """What `undo_last` would do now, without writing: show `describe(plan)` to confirm."""
+    group = _actor_target(store, actor)
+    if len(group) == 1:
+        return _plan_one(store, group[0])
+    created = frozenset(f"{h.entity} {h.entity_id}" for h in group if h.action == "create")
+    parts = tuple(_plan_one(store, h, created) for h in group)
+    return UndoPlan(group[0], "group", parts=parts, caveats=tuple(c for p in parts for c in p.caveats))
+
+
+def _change(plan: UndoPlan):
+    entry = plan.entry
+    if plan.action == "delete":
+        return Delete(entry.entity, entry.entity_id)
+    return Update(plan.record) if plan.action == "update" else Add(plan.record)
 
 
 def undo_last(store: Store, actor: str, *, expected: HistoryEntry | None = None) -> UndoResult:
@@ -333,19 +390,15 @@ def undo_last(store: Store, actor: str, *, expected: HistoryEntry | None = None)
                            "look at it again before undoing")
     entry, who = plan.entry, undo_actor(actor)
     kind, ident = entry.entity, entry.entity_id
-    if plan.action == "delete":
-        if kind == "facility":
-            store.delete_facility(ident, actor=who)
-        elif kind == "structure":
-            store.delete_structure(ident, actor=who)
-        else:
-            store.delete_observation(ident, actor=who)
+    store.apply([_change(p) for p in (plan.parts or (plan,))], actor=who)
+    if plan.parts:
+        done = f"{len(plan.parts)} records put back together (" + "; ".join(
+            f"{p.action} {_label(p.entry)}" for p in plan.parts) + ")"
+    elif plan.action == "delete":
         done = f"deleted {_label(entry)}"
     elif plan.action == "update":
-        getattr(store, f"update_{kind}")(plan.record, actor=who)
         done = f"put {_label(entry)} back as it was before the {entry.action} of {_when(entry.at)}"
     else:
-        getattr(store, f"add_{kind}")(plan.record, actor=who)
         done = f"re-created {_label(entry)}"
     message = f"undone {entry.actor}'s {entry.action} of {_when(entry.at)}: {done}"
     if plan.caveats:

@@ -5,7 +5,6 @@ checked before the first write, so a bad form writes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Sequence
 
 import streamlit as st
@@ -17,7 +16,7 @@ from facilities.model import Confidence, Facility, LocationPrecision, Observatio
 from facilities.store import Store
 from imagery.base import DateCertainty
 from imagery.catalogue import DatedLayer
-from tracker.edits import PartlySaved, record_drawing
+from tracker.edits import record_drawing
 from tracker.settings import Settings
 
 from . import state
@@ -79,7 +78,7 @@ def show_annotate(store: Store, settings: Settings, facility: Facility, structur
     kind = st.radio("Record as", ("Observation", "Structure"), horizontal=True, key="record_as")
     try:
         sources = store.list_sources()
-    except (FacilitiesError, sqlite3.Error, OSError) as err:
+    except (FacilitiesError, OSError) as err:
         st.error(markdown_text(f"The registry's sources cannot be read: {err}"))
         return
     source_titles = {s.id: s.title for s in sources}
@@ -134,12 +133,9 @@ def show_annotate(store: Store, settings: Settings, facility: Facility, structur
     except (FacilitiesError, ValueError) as err:
         st.error(markdown_text(f"Not saved: {err}"))
         return
-    try:  # everything is checked above; tracker.edits writes the sources, then the record
+    try:  # everything is checked above; tracker.edits writes the sources and the record, all or nothing
         record_drawing(store, record, added_sources, settings.actor)
-    except PartlySaved as err:
-        st.error(markdown_text(f"Not saved: {err}."))
-        return
-    except (FacilitiesError, sqlite3.Error, OSError) as err:
+    except (FacilitiesError, OSError) as err:
         st.error(markdown_text(f"Not saved: the registry could not be written ({err})."))
         return
     # Rerun: the map is drawn again with the new record on it and an empty draw layer, so the

@@ -165,7 +165,7 @@ def _show_undo(store: Store, settings: Settings, facility: Facility, revision: i
     except FacilitiesError as err:
         st.error(markdown_text(f"Cannot read the history: {err}"))
         return
-    st.text(describe(plan.entry))
+    st.text(describe(plan))
     if st.button("Undo my last change", key=f"edit_undo_{facility.id}"):
         try:
             result = undo_last(store, settings.actor, expected=plan.entry)

@@ -164,8 +164,12 @@ class Accepted:
 
 def write_accepted(store: Store, accepted: Sequence[Accepted], actor: str) -> tuple[int, list[str]]:
     """Write each accepted proposal (its source, a new facility if it proposes one, the observation).
-    Returns how many were written and, for the others, what stopped them."""
-    written, problems = 0, []
+    All or nothing: every proposal is checked first, and they are written as one unit of work
+    (one history group, so one undo takes them all back). Returns how many were written and, if
+    any could not be, what stopped them (then none was written)."""
+    from facilities.store import Add  # the store's unit of work (issue 12)
+
+    changes, problems = [], []
     for a in accepted:
         p = a.proposal
         try:
@@ -173,8 +177,21 @@ def write_accepted(store: Store, accepted: Sequence[Accepted], actor: str) -> tu
                 raise FacilitiesError("give a date (YYYY, YYYY-MM or YYYY-MM-DD)")
             date = PartialDate.parse(a.date)
             chosen = replace(p, kind=ObservationKind(a.kind), confidence=Confidence(a.confidence), date=date)
-            write_proposal(store, chosen, date, actor)
-            written += 1
+            facility_id = chosen.facility_id
+            changes.append(Add(chosen.source, if_absent=True))  # cited again when accepted before
+            if facility_id is None:
+                if chosen.link.new_facility is None:
+                    raise FacilitiesError("no facility to attach the observation to")
+                changes.append(Add(chosen.link.new_facility, if_absent=True))  # proposed by an earlier sentence
+                facility_id = chosen.link.new_facility.id
+            changes.append(Add(chosen.observation(f"obs-{uuid.uuid4().hex[:12]}", analyst=actor,
+                                                  facility_id=facility_id, date=date)))
         except (FacilitiesError, ValueError) as err:
             problems.append(f"{p.facility_name}: {err}")
-    return written, problems
+    if problems:
+        return 0, [*problems, "nothing was written: correct these and accept again"]
+    try:
+        store.apply(changes, actor=actor)
+    except FacilitiesError as err:
+        return 0, [f"nothing was written: {err}"]
+    return len(accepted), []
