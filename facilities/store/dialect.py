@@ -41,6 +41,9 @@ class Dialect(ABC):
     location: str  # where the registry is, as shown to a user (passwords hidden)
     name: str
     types: dict[str, str]  # logical column type -> SQL type
+    # SQL forms that differ only in spelling: name_order, text_order, geom_select, geom_param,
+    # json_object, json_raw, rounded, id_column ({} is the column or the content)
+    sql: dict[str, str]
     max_params: int = 900  # bound parameters per statement, for chunked id lists
 
     # ---------------------------------------------------------------- connections and transactions
@@ -80,16 +83,17 @@ class Dialect(ABC):
     def bbox_clause(self, table: Table, boxes: list[BBox]) -> tuple[str, list]:
         """Rows whose geometry's envelope meets any of the boxes, through the spatial index."""
 
-    @abstractmethod
     def name_order(self, column: str) -> str:
         """ORDER BY text for an ASCII-case-insensitive, byte-wise order that both engines agree on."""
+        return self.sql["name_order"].format(column)
 
-    @abstractmethod
-    def text_order(self, column: str) -> str: ...
+    def text_order(self, column: str) -> str:
+        """ORDER BY text for a byte-wise order."""
+        return self.sql["text_order"].format(column)
 
-    @abstractmethod
     def geom_select(self) -> str:
         """The SELECT expression for the geometry column."""
+        return self.sql["geom_select"]
 
     @abstractmethod
     def encode_geoms(self, geoms: list) -> list:
@@ -101,18 +105,19 @@ class Dialect(ABC):
 
     def geom_param(self) -> str:
         """The placeholder expression that takes one `encode_geoms` value."""
-        return "?"
+        return self.sql["geom_param"]
 
-    @abstractmethod
     def json_object(self, pairs: list[tuple[str, str]]) -> str:
         """SQL building one JSON object text from (key, SQL expression) pairs, in order."""
+        return self.sql["json_object"].format(", ".join(f"'{k}', {v}" for k, v in pairs))
 
-    @abstractmethod
     def json_raw(self, column: str) -> str:
         """A JSON text column embedded as JSON (not as a string) in `json_object`."""
+        return self.sql["json_raw"].format(column)
 
-    @abstractmethod
-    def rounded(self, column: str) -> str: ...
+    def rounded(self, column: str) -> str:
+        """A number shown to one decimal."""
+        return self.sql["rounded"].format(column)
 
     @abstractmethod
     def insert_rows(self, tx: Tx, table: Table, rows: list[tuple], geoms: Sequence | None = None) -> None:
@@ -130,8 +135,8 @@ class Dialect(ABC):
     @abstractmethod
     def geometry_type(self, table: Table) -> str: ...
 
-    @abstractmethod
-    def id_column(self) -> str: ...
+    def id_column(self) -> str:
+        return self.sql["id_column"]
 
     def column_ddl(self, c: Column) -> str:
         return f"{c.name} {self.types[c.type]}{' ' + c.constraints if c.constraints else ''}"

@@ -35,6 +35,9 @@ class GeoPackageDialect(Dialect):
     name = "gpkg"
     types = {"text": "TEXT", "int": "INTEGER", "real": "DOUBLE", "date": "DATE", "timestamp": "DATETIME",
              "json": "TEXT", "document": "TEXT"}
+    sql = {"name_order": "{} COLLATE NOCASE", "text_order": "{}", "geom_select": "geom", "geom_param": "?",
+           "json_object": "json_object({})", "json_raw": "json({})", "rounded": "round({},1)",
+           "id_column": "fid INTEGER PRIMARY KEY AUTOINCREMENT"}
 
     def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 10.0, synchronous: str = "NORMAL"):
         self.path = Path(path).expanduser()
@@ -156,9 +159,6 @@ class GeoPackageDialect(Dialect):
             for stmt in self.index_ddl(table):
                 tx.execute(stmt)
 
-    def id_column(self) -> str:
-        return "fid INTEGER PRIMARY KEY AUTOINCREMENT"
-
     def geometry_type(self, table: Table) -> str:
         return table.geometry or "GEOMETRY"
 
@@ -174,29 +174,11 @@ class GeoPackageDialect(Dialect):
             params += [e, w, n, s]
         return f"fid IN (SELECT id FROM rtree_{table.name}_geom WHERE {sub})", params
 
-    def name_order(self, column: str) -> str:
-        return f"{column} COLLATE NOCASE"
-
-    def text_order(self, column: str) -> str:
-        return column
-
-    def geom_select(self) -> str:
-        return "geom"
-
     def encode_geoms(self, geoms: list) -> list:
         return gpkg_binary.encode(geoms)
 
     def decode_geoms(self, values: list) -> np.ndarray:
         return gpkg_binary.decode(values)
-
-    def json_object(self, pairs: list[tuple[str, str]]) -> str:
-        return f"json_object({','.join(f'{k!r},{v}' for k, v in pairs)})"
-
-    def json_raw(self, column: str) -> str:
-        return f"json({column})"
-
-    def rounded(self, column: str) -> str:
-        return f"round({column},1)"
 
     def insert_rows(self, tx, table: Table, rows: list[tuple], geoms: Sequence | None = None) -> None:
         names = table.names

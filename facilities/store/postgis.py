@@ -64,6 +64,11 @@ class PostGisDialect(Dialect):
     types = {"text": "TEXT", "int": "INTEGER", "real": "DOUBLE PRECISION", "date": "DATE",
              "timestamp": "TEXT",  # ISO 8601 text as the codec writes it: sorts correctly, round-trips exactly
              "json": "TEXT", "document": "JSON"}
+    # lower() COLLATE "C": GeoPackage's ASCII-case-insensitive NOCASE order; geometry out as little-endian WKB
+    sql = {"name_order": 'lower({}) COLLATE "C"', "text_order": '{} COLLATE "C"',
+           "geom_select": "ST_AsBinary(geom, 'NDR')", "geom_param": "?::geometry",
+           "json_object": "json_build_object({})::text", "json_raw": "{}::json", "rounded": "round({}::numeric, 1)",
+           "id_column": "fid BIGSERIAL PRIMARY KEY"}
     max_params = 10**9  # id lists travel as one array parameter
 
     def __init__(self, url: str, *, connect_timeout_s: int = 10):
@@ -188,9 +193,6 @@ class PostGisDialect(Dialect):
             for stmt in self.index_ddl(table):
                 tx.execute(stmt)
 
-    def id_column(self) -> str:
-        return "fid BIGSERIAL PRIMARY KEY"
-
     def geometry_type(self, table: Table) -> str:
         return f"geometry(Geometry, {SRID})"
 
@@ -209,19 +211,6 @@ class PostGisDialect(Dialect):
             params += list(b)
         return "(" + " OR ".join(f"geom && ST_MakeEnvelope(?, ?, ?, ?, {SRID})" for _ in boxes) + ")", params
 
-    def name_order(self, column: str) -> str:
-        # lower() COLLATE "C": GeoPackage's ASCII-case-insensitive NOCASE order
-        return f'lower({column}) COLLATE "C"'
-
-    def text_order(self, column: str) -> str:
-        return f'{column} COLLATE "C"'
-
-    def geom_select(self) -> str:
-        return "ST_AsBinary(geom, 'NDR')"
-
-    def geom_param(self) -> str:
-        return "?::geometry"
-
     def encode_geoms(self, geoms: list) -> list:
         """-> hex EWKB with SRID 4326, what COPY and a geometry cast take (plain WKB would arrive with
         SRID 0 and be refused by the column)."""
@@ -232,15 +221,6 @@ class PostGisDialect(Dialect):
 
     def decode_geoms(self, values: list) -> np.ndarray:
         return shapely.from_wkb([None if v is None else bytes(v) for v in values])
-
-    def json_object(self, pairs: list[tuple[str, str]]) -> str:
-        return f"json_build_object({', '.join(f'{k!r}, {v}' for k, v in pairs)})::text"
-
-    def json_raw(self, column: str) -> str:
-        return f"{column}::json"
-
-    def rounded(self, column: str) -> str:
-        return f"round({column}::numeric, 1)"
 
     def insert_rows(self, tx: _Cursor, table: Table, rows: list[tuple], geoms: Sequence | None = None) -> None:
         if not rows:
