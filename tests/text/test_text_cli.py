@@ -64,16 +64,17 @@ def test_review_accept_all_writes_sources_then_observations(cli, tmp_path):
     res = cli("ingest", SEED_TEXT, "--review", "--accept-all", "--date", "2024-11-25", "--json")
     accepted = json.loads(res.stdout)["accepted"]
     obs = observations(tmp_path)
-    assert len(obs) == len(accepted) >= 5
-    assert {o.kind.value for o in obs} >= {"construction-start", "progress", "visit"}
-    start = next(o for o in obs if o.kind.value == "construction-start")
-    assert str(start.date) == "2020" and start.confidence.value == "low" and start.facility_id == "february-11-plant"
+    assert len(obs) == len(accepted) >= 1
+    # the seed registry (init) already holds the 2020 start and October's progress: shown, not written again
+    assert "already recorded" in res.stderr and "construction-start" not in {o.kind.value for o in obs}
     store = GeoPackageStore(tmp_path / "r.gpkg")
     try:
-        src = store.get_source(start.source_ids[0])
+        src = store.get_source(obs[0].source_ids[0])
     finally:
         store.close()
-    assert src.language == "it" and "iniziata nel 2020" in src.excerpt and str(src.published) == "2024-11-25"
+    assert src.language == "it" and src.excerpt and str(src.published) == "2024-11-25"
+    again = cli("ingest", SEED_TEXT, "--review", "--accept-all", "--date", "2024-11-25", "--json")
+    assert json.loads(again.stdout)["accepted"] == [] and len(observations(tmp_path)) == len(obs)
 
 
 def test_review_accepts_a_new_facility_located_to_the_city(cli, tmp_path):
@@ -106,3 +107,17 @@ def test_html_with_script_via_cli(cli, tmp_path):
     out = json.loads(cli("ingest", str(page), "--json").stdout)
     texts = [m["text"] for a in out["files"][0]["articles"] for m in a["mentions"]]
     assert texts == ["February 11 Plant"]
+
+
+def test_ingest_a_folder_with_progress(cli, tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Plant grows\nPublished: 2024-12-02\n\nThe February 11 Plant got new housing.")
+    (folder / "b.html").write_text("<html lang='en'><head><meta property='og:title' content='Second one'></head>"
+                                   "<body><p>Kim Jong Un visited the February 11 Plant in 2013.</p></body></html>")
+    (folder / "notes.bin").write_bytes(b"\x00\x01")
+    res = cli("ingest", "--json", str(folder))
+    assert "[1/2]" in res.stderr and "[2/2]" in res.stderr
+    files = json.loads(res.stdout)["files"]
+    assert [f["file"].rsplit("/", 1)[-1] for f in files] == ["a.txt", "b.html"]
+    assert files[1]["articles"][0]["title"] == "Second one"

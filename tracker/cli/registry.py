@@ -293,7 +293,8 @@ def validate(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(
 
 
 @app.command()
-def ingest(ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help="text, Markdown or HTML files")],
+def ingest(ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help="text, Markdown or HTML files, or "
+                                                                         "folders of them")],
            review: bool = typer.Option(False, "--review", help="accept or reject each proposal; write accepted ones"),
            accept_all: bool = typer.Option(False, "--accept-all", help="with --review: accept every proposal"),
            as_json: bool = typer.Option(False, "--json", help="print everything found as JSON"),
@@ -308,7 +309,12 @@ def ingest(ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help=
     report: list[dict] = []
     results = []
     failed = False
-    for path in files:
+    # a folder is read whole: its text, Markdown and HTML files, in name order
+    files = [f for p in files for f in (sorted(x for x in p.rglob("*") if x.is_file() and x.suffix.lower() in
+                                               (".txt", ".md", ".markdown", ".html", ".htm")) if p.is_dir() else [p])]
+    for n, path in enumerate(files, 1):
+        if len(files) > 1:
+            typer.echo(f"[{n}/{len(files)}] {path}", err=True)  # progress
         try:
             if path.stat().st_size > max_file_bytes():
                 raise InputError(f"{path}: {path.stat().st_size:,} bytes is too large to be articles "
