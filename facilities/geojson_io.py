@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import geojson_codec as codec
+from .bulk import gc_paused
 from .errors import FeatureProblem, InputError
 from .files import check_size, write_atomically
 from .model import Registry
@@ -83,14 +84,16 @@ def read_registry(path: str | os.PathLike, *, max_bytes: int = 200 * 2**20, repa
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
     check_size(size, max_bytes, str(path))
-    data = parse_json(path.read_bytes(), source=str(path))
-    return codec.parse_feature_collection(data, repair=repair, skip_invalid=skip_invalid,
-                                          default_precision=default_precision, source=str(path))
+    with gc_paused():  # facilities/bulk.py: the collector, not the parser, was most of a big file's read
+        data = parse_json(path.read_bytes(), source=str(path))
+        return codec.parse_feature_collection(data, repair=repair, skip_invalid=skip_invalid,
+                                              default_precision=default_precision, source=str(path))
 
 
 def read_registry_bytes(raw: bytes, name: str, **kwargs) -> tuple[Registry, list[FeatureProblem], list[str]]:
-    data = parse_json(raw, source=name)
-    return codec.parse_feature_collection(data, source=name, **kwargs)
+    with gc_paused():
+        data = parse_json(raw, source=name)
+        return codec.parse_feature_collection(data, source=name, **kwargs)
 
 
 # ---------------------------------------------------------------- export

@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 
 from .. import geojson_codec as codec
+from ..bulk import gc_paused
 from ..dates import format_timestamp, parse_timestamp, utcnow
 from ..errors import ConflictError, DuplicateId, NotFound, StoreError, ValidationError
 from ..geometry import ANY_GEOMETRY, POLYGONAL, check_geometry
@@ -437,7 +438,7 @@ class SqlStore:
         added: dict[str, int] = {}
         updated: dict[str, int] = {}
         skipped: dict[str, int] = {}
-        with self.dialect.write() as tx:
+        with gc_paused(), self.dialect.write() as tx:  # facilities/bulk.py: rows of a big import
             plan = {}
             for table in RECORD_TABLES:
                 items = getattr(registry, table.name)

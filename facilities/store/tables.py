@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from shapely.geometry import MultiPolygon
+import shapely
 
 from ..dates import PartialDate, format_timestamp, parse_timestamp
 from ..geometry import ground_areas_m2
@@ -100,7 +100,7 @@ class Table:
             return [tuple(r) for r in body]
         geoms = [o.geometry for o in items]
         if self.name == "facilities":  # the column is MULTIPOLYGON; the model hands one-part ones as Polygon
-            geoms = [MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in geoms]
+            geoms = _multi(geoms)
         derived = _DERIVED.get(self.name)
         if derived:
             col, fn = derived
@@ -131,8 +131,30 @@ class Table:
 # ---------------------------------------------------------------- value codecs
 
 
+@lru_cache(maxsize=65536)
 def _ts(value) -> str | None:
+    # records of one import share their timestamps, so the cache makes bulk writes cheap
     return None if value is None else format_timestamp(value)
+
+
+@lru_cache(maxsize=65536)
+def _ids_json(ids: tuple) -> str:
+    return "[]" if not ids else _dumps(list(ids))
+
+
+def _json_text(value) -> str:
+    if value:
+        return _dumps(value)
+    return "{}" if isinstance(value, dict) else "[]"
+
+
+def _multi(geoms: list) -> list:
+    """Polygons as one-part MultiPolygons, in one vectorised call."""
+    arr = np.asarray(geoms, dtype=object)
+    single = shapely.get_type_id(arr) == 3  # Polygon
+    if single.any():
+        arr[single] = shapely.multipolygons(arr[single], indices=np.arange(int(single.sum())))
+    return list(arr)
 
 
 @lru_cache(maxsize=65536)
@@ -163,7 +185,7 @@ def _encoder(c: Column) -> Callable[[Any], Any]:
         return c.encode
     name = c.name
     if c.is_json:
-        return lambda o: _dumps(getattr(o, name))
+        return lambda o: _json_text(getattr(o, name))
     if c.type == "timestamp":
         return lambda o: _ts(getattr(o, name))
     return lambda o: getattr(o, name)
@@ -187,8 +209,7 @@ def _stamps() -> tuple[Column, ...]:
 
 
 def _ids_column(name: str = "source_ids") -> Column:
-    return Column(name, "json", "NOT NULL DEFAULT '[]'", encode=lambda o: _dumps(list(getattr(o, name))),
-                  decode=_tuple)
+    return Column(name, "json", "NOT NULL DEFAULT '[]'", encode=lambda o: _ids_json(getattr(o, name)), decode=_tuple)
 
 
 def _partial_date(name: str, constraints: str = "") -> Column:
@@ -238,15 +259,16 @@ FACILITIES = Table(
     kind="facility", geometry="MULTIPOLYGON", columns=(
         Column("id", "text", "NOT NULL UNIQUE"),
         Column("name", "text", "NOT NULL"),
-        Column("aliases", "json", "NOT NULL DEFAULT '[]'",
-               encode=lambda f: _dumps([{"name": a.name, "lang": a.lang} for a in f.aliases]), decode=_aliases),
+        Column("aliases", "json", "NOT NULL DEFAULT '[]'", decode=_aliases, encode=lambda f: _dumps(
+            [{"name": a.name, "lang": a.lang} for a in f.aliases]) if f.aliases else "[]"),
         Column("country", "text"),
         Column("category", "text", "NOT NULL DEFAULT ''"),
         _enum_column("status", FacilityStatus),
         _enum_column("location_precision", LocationPrecision),
         Column("parents", "json", "NOT NULL DEFAULT '[]'", decode=_parents, encode=lambda f: _dumps(
-            [{"name": p.name, "facility_id": p.facility_id, "source_ids": list(p.source_ids)} for p in f.parents])),
-        Column("systems", "json", "NOT NULL DEFAULT '[]'", encode=lambda f: _dumps(list(f.systems)), decode=_tuple),
+            [{"name": p.name, "facility_id": p.facility_id, "source_ids": list(p.source_ids)} for p in f.parents])
+            if f.parents else "[]"),
+        Column("systems", "json", "NOT NULL DEFAULT '[]'", encode=lambda f: _ids_json(f.systems), decode=_tuple),
         Column("notes", "text", "NOT NULL DEFAULT ''"),
         _ids_column(),
         Column("extra", "json", "NOT NULL DEFAULT '{}'", decode=lambda t: {} if t == "{}" else json.loads(t)),
