@@ -32,15 +32,32 @@ from rasterio.windows import from_bounds as window_from_bounds
 
 from imagery.base import BBox, Capture, Chip, DateCertainty
 from imagery.errors import AntimeridianCrossing, CorruptRaster, NoCoverage, RasterError, TooLarge
-from imagery.local import MAX_DECLARED_BYTES, check_dataset, open_raster
+from imagery.http import HttpConfig
+from imagery.rasters import MAX_DECLARED_BYTES, check_dataset, open_raster
+
+
+def gdal_http_options(config: HttpConfig) -> dict[str, str]:
+    """The HTTP client's timeouts, retries and user agent, spelt as GDAL configuration options.
+
+    GDAL's timeout is per request (the client's is per call), so it gets the shorter of the
+    client's deadline and connect + read time. GDAL follows redirects itself and has no option to
+    stop it: callers hand it a URL already resolved by `HttpClient.resolve` (DECISIONS.md, 10).
+    """
+    timeout = min(config.deadline, config.connect_timeout + config.read_timeout)
+    return {
+        "GDAL_HTTP_TIMEOUT": str(max(1, math.ceil(timeout))),
+        "GDAL_HTTP_CONNECTTIMEOUT": str(max(1, math.ceil(config.connect_timeout))),
+        "GDAL_HTTP_MAX_RETRY": str(config.retries),
+        "GDAL_HTTP_RETRY_DELAY": str(config.backoff),
+        "GDAL_HTTP_USERAGENT": config.user_agent,
+    }
+
 
 # The one place GDAL is configured. Without a timeout a stalled server hangs a read for good,
 # and GDAL's default is no retry at all; READDIR/extension settings stop sidecar and listing probes.
+# The HTTP part comes from the default HttpConfig; gdal_env(http=...) applies a client's own.
 GDAL_OPTIONS: dict[str, str] = {
-    "GDAL_HTTP_TIMEOUT": "20",
-    "GDAL_HTTP_CONNECTTIMEOUT": "10",
-    "GDAL_HTTP_MAX_RETRY": "3",
-    "GDAL_HTTP_RETRY_DELAY": "0.5",
+    **gdal_http_options(HttpConfig()),
     "GDAL_HTTP_UNSAFESSL": "NO",
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.TIF,.tiff,.TIFF",
@@ -56,8 +73,9 @@ T = TypeVar("T")
 DEFAULT_PIXEL_M = 0.5
 
 
-def gdal_env(**overrides: str) -> rasterio.Env:
-    return rasterio.Env(**{**GDAL_OPTIONS, **overrides})
+def gdal_env(http: HttpConfig | None = None, **overrides: str) -> rasterio.Env:
+    """A rasterio.Env with GDAL_OPTIONS, the HTTP client's settings when given, then `overrides`."""
+    return rasterio.Env(**{**GDAL_OPTIONS, **(gdal_http_options(http) if http else {}), **overrides})
 
 
 @dataclass(frozen=True)
@@ -279,12 +297,16 @@ def read_with_retries(source: str | os.PathLike[str], read: Callable[[], T],
 
 def make_chip(source: str | os.PathLike[str], grid: Grid, capture: Capture | None = None,
               bands: list[int] | None = None, resampling: Resampling = Resampling.bilinear,
-              max_bytes: int = MAX_DECLARED_BYTES) -> Chip:
-    """Read the part of `source` (path or http(s) COG URL) covering `grid`, warped onto it."""
+              max_bytes: int = MAX_DECLARED_BYTES, http: HttpConfig | None = None) -> Chip:
+    """Read the part of `source` (path or http(s) COG URL) covering `grid`, warped onto it.
+
+    A remote `source` must already be resolved (`HttpClient.resolve`): GDAL follows redirects.
+    `http`: the client whose timeouts, retries and user agent GDAL uses (default: HttpConfig()).
+    """
     name = str(source) if is_remote(source) else Path(source).name
 
     def once() -> tuple[np.ndarray, float]:
-        with gdal_env(), open_source(source, max_bytes) as src:
+        with gdal_env(http), open_source(source, max_bytes) as src:
             nodata = default_nodata(src.dtypes[0], src.nodata)
             indexes = bands or list(range(1, min(src.count, 3) + 1))
             return _read_into_grid(src, grid, indexes, nodata, resampling), nodata

@@ -13,6 +13,7 @@ import email.utils
 import http.client
 import ipaddress
 import json
+import logging
 import random
 import threading
 import time
@@ -40,7 +41,11 @@ from .errors import (
     ServiceUnavailable,
 )
 
-PROJECT_URL = "https://github.com/facility-tracker/facility-tracker"
+log = logging.getLogger(__name__)
+
+PROJECT_URL = "https://github.com/facility-tracker/facility-tracker"  # also [project.urls] in pyproject.toml
+SLOW_S = 5.0  # a call that took longer than this (retries included) is logged as slow
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF", b"II*\x00", b"MM\x00*")
 
@@ -177,20 +182,62 @@ class HttpClient:
         Connection failures, 429 and 5xx are retried; timeouts are not (a hung service would only
         use up the deadline again), and neither are answers that arrived but are unusable.
         """
+        return self.request("GET", url, params=params, expect=expect, deadline=deadline)
+
+    def request(self, method: str, url: str, *, params: Mapping[str, str] | None = None,
+                json_body: Any = None, headers: Mapping[str, str] | None = None, expect: str | None = None,
+                deadline: float | None = None) -> Response:
+        """Any method (STAC searches POST a JSON body) with `get`'s deadline, retries and checks."""
+        return self._call(method.upper(), url, params=params, json_body=json_body, headers=headers,
+                          expect=expect, deadline=deadline)
+
+    def resolve(self, url: str, *, check: Callable[[str], None] | None = None,
+                deadline: float | None = None) -> str:
+        """The URL a GET of `url` ends at, redirects followed by hand and each hop checked (and, with
+        `check`, refused by the caller's own rule) before it is requested.
+
+        For readers that follow redirects themselves (GDAL): they are handed the final URL, so a
+        redirect to a host that is not allowed is refused here instead of followed there. Asks for
+        one byte (`Range: bytes=0-0`) and never reads the body.
+        """
+        if check is not None:
+            check(url)
+        resp = self._call("GET", url, headers={"Range": "bytes=0-0"}, deadline=deadline, read_body=False,
+                          check_hop=check)
+        return resp.url
+
+    def _call(self, method: str, url: str, *, params: Mapping[str, str] | None = None, json_body: Any = None,
+              headers: Mapping[str, str] | None = None, expect: str | None = None, deadline: float | None = None,
+              read_body: bool = True, check_hop: Callable[[str], None] | None = None) -> Response:
         if self.offline:
             raise OfflineError(f"{_host(url)}: offline mode, not fetched", url=url)
         if params:
-            url = requests.Request("GET", url, params=dict(params)).prepare().url or url
+            url = requests.Request(method, url, params=dict(params)).prepare().url or url
         check_url(url, self.config.allow_hosts)
+        started = time.monotonic()
+        try:
+            resp = self._with_retries(method, url, json_body, headers, expect, deadline, read_body, check_hop)
+        except ImageryError as err:
+            log.warning("%s %s failed after %.1f s: %s", method, _host(url), time.monotonic() - started, err)
+            raise
+        elapsed = time.monotonic() - started
+        if elapsed > SLOW_S:
+            log.warning("slow request: %s %s took %.1f s", method, _host(url), elapsed)
+        return resp
+
+    def _with_retries(self, method: str, url: str, json_body: Any, headers: Mapping[str, str] | None,
+                      expect: str | None, deadline: float | None, read_body: bool,
+                      check_hop: Callable[[str], None] | None) -> Response:
         limit = time.monotonic() + (deadline if deadline is not None else self.config.deadline)
         attempt = 0
         while True:
             try:
-                resp = self._attempt(url, limit)
-            except ServiceUnavailable:  # connection refused/reset: worth another try
+                resp = self._attempt(method, url, limit, json_body, headers, read_body, check_hop)
+            except ServiceUnavailable as err:  # connection refused/reset: worth another try
                 wait = self._backoff(attempt)
                 if attempt >= self.config.retries or time.monotonic() + wait >= limit:
                     raise
+                log.info("%s: retrying in %.1f s (%s)", _host(url), wait, err)
             else:
                 if resp.status not in RETRY_STATUSES:
                     return self._check(resp, expect)
@@ -200,6 +247,7 @@ class HttpClient:
                     wait = self._backoff(attempt)
                 if attempt >= self.config.retries or time.monotonic() + wait >= limit:
                     raise err  # waiting would overrun the deadline: fail now, not later
+                log.info("%s: HTTP %s, retrying in %.1f s", _host(url), resp.status, wait)
             with self._lock:
                 self.stats.retries += 1
             time.sleep(wait)
@@ -209,18 +257,25 @@ class HttpClient:
         base = min(self.config.backoff_max, self.config.backoff * 2**attempt)
         return base * (0.5 + self._rng.random() / 2)  # jitter: clients that failed together spread out
 
-    def _attempt(self, url: str, limit: float) -> Response:
+    def _attempt(self, method: str, url: str, limit: float, json_body: Any = None,
+                 headers: Mapping[str, str] | None = None, read_body: bool = True,
+                 check_hop: Callable[[str], None] | None = None) -> Response:
         start = time.monotonic()
         for _hop in range(self.config.max_redirects + 1):
-            resp = self._send(url, limit)
-            if resp.status in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
+            resp = self._send(method, url, limit, json_body, headers, read_body)
+            if resp.status in REDIRECT_STATUSES and resp.headers.get("Location"):
                 url = urljoin(url, resp.headers["Location"])
+                if check_hop is not None:  # the caller's rule first: its message names its own list
+                    check_hop(url)
                 check_url(url, self.config.allow_hosts)
+                if resp.status in (301, 302, 303) and method == "POST":  # as browsers and requests do
+                    method, json_body = "GET", None
                 continue
             return Response(resp.url, resp.status, resp.headers, resp.body, time.monotonic() - start)
         raise BadResponse(f"{_host(url)}: more than {self.config.max_redirects} redirects", url=url)
 
-    def _send(self, url: str, limit: float) -> Response:
+    def _send(self, method: str, url: str, limit: float, json_body: Any = None,
+              headers: Mapping[str, str] | None = None, read_body: bool = True) -> Response:
         host = _host(url)
         remaining = limit - time.monotonic()
         if remaining <= 0:
@@ -230,8 +285,9 @@ class HttpClient:
                 self.stats.requests += 1
                 self.stats.by_host[host] = self.stats.by_host.get(host, 0) + 1
             try:
-                r = self._session.get(
-                    url, stream=True, allow_redirects=False,
+                r = self._session.request(
+                    method, url, json=json_body, headers=dict(headers) if headers else None,
+                    stream=True, allow_redirects=False,
                     timeout=(min(self.config.connect_timeout, remaining), min(self.config.read_timeout, remaining)),
                 )
             except requests.Timeout as err:
@@ -241,7 +297,7 @@ class HttpClient:
             except requests.RequestException as err:
                 raise BadResponse(f"{host}: request failed ({_reason(err)})", url=url) from err
             try:
-                body = self._read_body(r, url, limit)
+                body = self._read_body(r, url, limit) if read_body else b""
             finally:
                 r.close()
         return Response(url, r.status_code, CaseInsensitiveDict(r.headers), body, 0.0)

@@ -1,9 +1,8 @@
-"""Imagery an analyst owns: safe open, import as a COG with provenance, and a source over the imports.
+"""Imagery an analyst owns: import as a COG with provenance, and a source over the imports.
 
-An uploaded ".tif" may be anything: a VRT disguised as TIFF makes GDAL fetch URLs and read local
-files, and a 1 MB sparse TIFF can declare 120 GB of pixels. So every file is checked by its magic
-bytes, opened with an explicit driver allow-list (never VRT), and its declared size is checked from
-the header before any pixel is read.
+An uploaded ".tif" may be anything (a VRT disguised as TIFF, a sparse TIFF declaring 120 GB), so
+every file is opened through imagery.rasters: magic bytes, a driver allow-list, the declared size
+checked from the header before any pixel is read.
 """
 
 from __future__ import annotations
@@ -14,8 +13,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,65 +25,18 @@ from rasterio.io import DatasetReader
 from rasterio.warp import transform_bounds
 
 from imagery.base import BBox, Capture, Chip, DateCertainty
-from imagery.errors import CorruptRaster, NotGeoreferenced, RasterError, TooLarge, UnsupportedFormat
+from imagery.chips import grid_for_bbox, make_chip
+from imagery.errors import CorruptRaster, RasterError
+
+# the safe open lives in imagery.rasters (shared with the chips); its names stay importable from here
+from imagery.rasters import MAX_BANDS, MAX_DECLARED_BYTES, MAX_SIDE, check_dataset, open_raster, sniff_driver
+
+__all__ = ["MAX_BANDS", "MAX_DECLARED_BYTES", "MAX_SIDE", "PROVIDER", "ImportedImage", "LocalSource",
+           "check_dataset", "import_image", "import_image_files", "is_cog", "open_raster", "sha256_file",
+           "sniff_driver"]
 
 PROVIDER = "local"
-# Declared decoded size allowed at open. Reads are windowed, so this bounds conversion time and
-# overview building, not memory; a 1 GB analyst image passes, a 120 GB sparse bomb does not.
-MAX_DECLARED_BYTES = 4 * 1024**3
-MAX_SIDE = 100_000
-MAX_BANDS = 16
-
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic TIFF and BigTIFF
-_JP2_MAGIC = (b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51")  # JP2 box, raw J2K codestream
-
-
-def sniff_driver(path: str | os.PathLike[str]) -> str:
-    """The GDAL driver allowed for this file, from its first bytes; anything else is refused."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(16)
-    except OSError as err:
-        raise RasterError(f"cannot read {Path(path).name}: {err.strerror}") from err
-    if head[:4] in _TIFF_MAGIC:
-        return "GTiff"
-    if any(head.startswith(m) for m in _JP2_MAGIC):
-        return "JP2OpenJPEG"
-    raise UnsupportedFormat(f"{Path(path).name} is not a TIFF or JPEG2000 file (first bytes {head[:8]!r})")
-
-
-def check_dataset(src: DatasetReader, name: str, max_bytes: int = MAX_DECLARED_BYTES) -> None:
-    """Refuse oversized or non-georeferenced rasters using only the header."""
-    itemsize = max(np.dtype(dt_).itemsize for dt_ in src.dtypes)
-    declared = src.width * src.height * src.count * itemsize
-    if src.width > MAX_SIDE or src.height > MAX_SIDE or src.count > MAX_BANDS or declared > max_bytes:
-        raise TooLarge(
-            f"{name} declares {src.width} x {src.height} x {src.count} pixels "
-            f"({declared / 1024**3:.1f} GiB decoded); the limit is {max_bytes / 1024**3:.1f} GiB, "
-            f"{MAX_SIDE} px a side and {MAX_BANDS} bands")
-    if src.crs is None:
-        raise NotGeoreferenced(f"{name} has no coordinate reference system; it cannot be placed on the map")
-    if src.transform.is_identity:
-        if src.gcps[0]:
-            raise NotGeoreferenced(f"{name} is located only by ground control points; warp it to a CRS first")
-        raise NotGeoreferenced(f"{name} has no geotransform; it would land at 0,0")
-
-
-@contextmanager
-def open_raster(path: str | os.PathLike[str], max_bytes: int = MAX_DECLARED_BYTES) -> Iterator[DatasetReader]:
-    """Open a local raster through the allow-list and header checks; yields the open dataset."""
-    name = Path(path).name
-    driver = sniff_driver(path)
-    try:
-        src = rasterio.open(path, driver=driver)
-    except RasterioError as err:
-        raise CorruptRaster(f"{name} cannot be opened as {driver}: {err}") from err
-    try:
-        check_dataset(src, name, max_bytes)
-        yield src
-    finally:
-        src.close()
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -219,8 +170,6 @@ class LocalSource:
         return sorted(found, key=lambda c: (c.date or dt.date.min, c.capture_id))
 
     def read(self, capture: Capture, bbox: BBox, size: tuple[int, int]) -> Chip:
-        from imagery.chips import grid_for_bbox, make_chip  # chips imports this module
-
         if capture.provider != PROVIDER or not _SHA256.fullmatch(capture.capture_id):
             raise RasterError(f"not a local import: {capture.provider}/{capture.capture_id!r}")  # no ../ paths
         path = self.dir / f"{capture.capture_id}.tif"

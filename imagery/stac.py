@@ -4,6 +4,10 @@ Earth Search is the default catalogue; Planetary Computer works when the `planet
 package is installed (its blobs refuse unsigned reads). Asset hrefs come from a remote catalogue,
 so they are only read when their host is on the configured allow-list (no SSRF through a forged
 item), and only the window covering the area is fetched, by HTTP range requests.
+
+Every request goes through the project's HTTP client (imagery.http): pystac-client's searches
+through `ClientStacIO`, GDAL's COG reads with the client's timeouts, retries and user agent, on a
+URL whose redirects the client resolved and checked first (GDAL would follow them anywhere).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import math
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 import numpy as np
 import pystac
@@ -29,7 +33,8 @@ from rasterio.windows import from_bounds as window_from_bounds
 
 from imagery.base import BBox, Capture, Chip, DateCertainty
 from imagery.chips import Grid, check_bbox, gdal_env, grid_for_bbox, make_chip, open_source, read_with_retries
-from imagery.errors import NoCoverage, RasterError, StacError
+from imagery.errors import ImageryError, NoCoverage, RasterError, RefusedURL, StacError
+from imagery.http import HttpClient, HttpConfig
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,40 @@ class StacConfig:
     max_items: int = 50
     sign: bool = False  # Planetary Computer SAS signing
     headers: dict[str, str] = field(default_factory=dict)
+
+
+class ClientStacIO(StacApiIO):
+    """pystac-client's IO with every request sent by the project's HttpClient (timeout, retries,
+    user agent, allowed hosts), so a catalogue link to a private address is refused like any other."""
+
+    def __init__(self, client: HttpClient, headers: dict[str, str] | None = None) -> None:
+        super().__init__(headers=headers, max_retries=None)
+        self.client = client
+
+    def request(self, href: str, method: str | None = None, headers: dict[str, str] | None = None,
+                parameters: dict[str, Any] | None = None) -> str:
+        method = (method or "GET").upper()
+        body = parameters if method in ("POST", "PUT", "PATCH") else None
+        query = None if body is not None else {**self.session.params, **(parameters or {})}
+        sent_headers = {k: v for k, v in {**self.session.headers, **(headers or {})}.items()
+                        if k.lower() not in ("user-agent", "accept-encoding", "connection")}
+        try:
+            resp = self.client.request(method, href, params={k: str(v) for k, v in (query or {}).items()},
+                                       json_body=body, headers=sent_headers, expect="json")
+        except ImageryError as err:
+            raise APIError(str(err)) from err
+        return resp.body.decode("utf-8", errors="replace")
+
+
+def http_config_for(config: StacConfig) -> HttpConfig:
+    """A client for a source built without one: the StacConfig's timeouts and retries; the
+    configured catalogue's host and loopback asset hosts (tests, a local mirror) allow-listed."""
+    connect, read = config.timeout
+    catalogue = urlsplit(config.url)
+    allowed = {h for h in (catalogue.hostname, catalogue.netloc) if h}
+    allowed |= {h for h in config.asset_hosts if h in _LOOPBACK}
+    return HttpConfig(connect_timeout=connect, read_timeout=read, deadline=connect + read,
+                      retries=config.max_retries, allow_hosts=frozenset(allowed))
 
 
 def planetary_computer_config(**overrides: Any) -> StacConfig:
@@ -94,16 +133,16 @@ class Sentinel2Source:
     key = PROVIDER
 
     def __init__(self, config: StacConfig | None = None, max_cloud: float | None = 30.0,
-                 aoi_cloudiness: bool = True) -> None:
+                 aoi_cloudiness: bool = True, *, client: HttpClient | None = None) -> None:
         self.config = config or StacConfig()
         self.max_cloud = max_cloud
         self.aoi_cloudiness = aoi_cloudiness
+        self.client = client or HttpClient(http_config_for(self.config))
 
     # --- catalogue ---------------------------------------------------------------------------
     def _client(self) -> Client:
         modifier = _planetary_computer().sign_inplace if self.config.sign else None
-        stac_io = StacApiIO(headers=self.config.headers or None, timeout=self.config.timeout,
-                            max_retries=self.config.max_retries)
+        stac_io = ClientStacIO(self.client, headers=self.config.headers or None)
         try:
             return Client.open(self.config.url, stac_io=stac_io, modifier=modifier)
         except (APIError, requests.RequestException, pystac.STACError, ValueError) as err:
@@ -143,6 +182,17 @@ class Sentinel2Source:
             allowed = ", ".join(self.config.asset_hosts)
             raise StacError(f"asset host {host or href!r} is not allowed (allowed: {allowed})")
 
+    def resolve(self, href: str) -> str:
+        """The asset's final URL: redirects followed by the HTTP client, every hop checked against
+        the asset hosts before it is requested, so GDAL is never sent somewhere it may not go."""
+        self.check_host(href)
+        try:
+            return self.client.resolve(href, check=self.check_host)
+        except (StacError, RefusedURL):
+            raise
+        except ImageryError as err:
+            raise RasterError(f"cannot reach {href}: {err}") from err
+
     @staticmethod
     def _name(obj: pystac.Item | Capture) -> str:
         return obj.capture_id if isinstance(obj, Capture) else obj.id
@@ -180,11 +230,11 @@ class Sentinel2Source:
 
     def cloud_fraction(self, scl_href: str, bbox: BBox) -> float | None:
         """Cloud share inside the area from the SCL band's window (a few range requests)."""
-        self.check_host(scl_href)
         check_bbox(bbox)
+        scl_href = self.resolve(scl_href)
 
         def once() -> np.ndarray:
-            with gdal_env(), open_source(scl_href) as src:
+            with gdal_env(self.client.config), open_source(scl_href) as src:
                 left, bottom, right, top = transform_bounds("EPSG:4326", src.crs, *bbox, densify_pts=21)
                 try:
                     win = window_from_bounds(left, bottom, right, top, transform=src.transform)
@@ -205,8 +255,9 @@ class Sentinel2Source:
         href = self.asset_href(capture, "visual")
         if self.config.sign:
             href = _planetary_computer().sign(href)  # SAS tokens expire: sign again at read time
+        href = self.resolve(href)
         try:
-            return make_chip(href, grid, capture=capture)
+            return make_chip(href, grid, capture=capture, http=self.client.config)
         except RasterioError as err:
             raise RasterError(f"reading {capture.capture_id} failed: {err}") from err
 

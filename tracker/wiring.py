@@ -60,7 +60,8 @@ def stac_config(settings: Settings) -> StacConfig:
 
 
 def imagery_session(settings: Settings) -> ImagerySession:
-    """One HTTP client (request_timeout as the whole deadline, retries included), one cache under
+    """One HTTP client (request_timeout as the whole deadline, retries included) that every source
+    uses (the STAC search and the GDAL reads of Sentinel-2 scenes too), one cache under
     data_dir/imagery-cache, the sources, and rendered overlays under data_dir/overlays."""
     timeout = settings.request_timeout
     config = HttpConfig(connect_timeout=min(CONNECT_S, timeout), read_timeout=timeout, deadline=timeout, retries=2,
@@ -71,5 +72,5 @@ def imagery_session(settings: Settings) -> ImagerySession:
     endpoints = endpoints_for(settings)
     return ImagerySession(client=client, cache=cache, wayback=Wayback(client, cache, endpoints),
                           eox=EoxMosaics(client, cache), local=local_images(settings),
-                          sentinel2=Sentinel2Source(stac_config(settings)), endpoints=endpoints,
+                          sentinel2=Sentinel2Source(stac_config(settings), client=client), endpoints=endpoints,
                           overlay_dir=data_dir / "overlays")

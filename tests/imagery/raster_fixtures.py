@@ -102,6 +102,7 @@ class Hit:
     path: str
     range: str | None
     sent: int
+    agent: str | None = None  # the User-Agent the server saw
 
 
 @dataclass
@@ -113,6 +114,7 @@ class RangeServer:
     hits: list[Hit] = field(default_factory=list)
     fail_next: dict[str, int] = field(default_factory=dict)  # path -> how many 503 replies before serving
     stall: dict[str, float] = field(default_factory=dict)  # path -> seconds to hang before replying
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location of a 302 reply
 
     def __post_init__(self) -> None:
         server = self
@@ -138,33 +140,37 @@ class RangeServer:
                 rng = self.headers.get("Range")
                 length = int(self.headers.get("Content-Length") or 0)
                 body_in = self.rfile.read(length) if length else b""
+                agent = self.headers.get("User-Agent")
+                if path in server.redirects:
+                    server.hits.append(Hit(self.command, path, rng, 0, agent))
+                    return self._send(b"", 302, "text/plain", extra={"Location": server.redirects[path]}, head=head)
                 if path in server.json_routes:
                     route = server.json_routes[path]
                     obj = route(body_in) if callable(route) else route
                     out = json.dumps(obj).encode()
-                    server.hits.append(Hit(self.command, path, rng, len(out)))
+                    server.hits.append(Hit(self.command, path, rng, len(out), agent))
                     return self._send(out, ctype="application/json", head=head)
                 if path in server.stall:
-                    server.hits.append(Hit(self.command, path, rng, 0))
+                    server.hits.append(Hit(self.command, path, rng, 0, agent))
                     time.sleep(server.stall[path])
                     return None
                 if server.fail_next.get(path, 0) > 0:
                     server.fail_next[path] -= 1
-                    server.hits.append(Hit(self.command, path, rng, 0))
+                    server.hits.append(Hit(self.command, path, rng, 0, agent))
                     return self._send(b"busy", 503, "text/plain", head=head)
                 data = server.files.get(path)
                 if data is None:
-                    server.hits.append(Hit(self.command, path, rng, 0))
+                    server.hits.append(Hit(self.command, path, rng, 0, agent))
                     return self._send(b"not found", 404, "text/plain", head=head)
                 if rng and rng.startswith("bytes="):
                     start_s, _, end_s = rng[6:].split(",")[0].partition("-")
                     start = int(start_s)
                     end = min(int(end_s) if end_s else len(data) - 1, len(data) - 1)
                     part = data[start:end + 1]
-                    server.hits.append(Hit(self.command, path, rng, 0 if head else len(part)))
+                    server.hits.append(Hit(self.command, path, rng, 0 if head else len(part), agent))
                     return self._send(part, 206, extra={"Content-Range": f"bytes {start}-{end}/{len(data)}"},
                                       head=head)
-                server.hits.append(Hit(self.command, path, rng, 0 if head else len(data)))
+                server.hits.append(Hit(self.command, path, rng, 0 if head else len(data), agent))
                 return self._send(data, head=head)
 
             def do_GET(self) -> None:  # noqa: N802 - http.server names

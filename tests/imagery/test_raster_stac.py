@@ -16,6 +16,7 @@ from rasterio.warp import transform_bounds
 from imagery.base import DateCertainty
 from imagery.chips import grid_for_bbox
 from imagery.errors import RasterError, StacError
+from imagery.http import PROJECT_URL, USER_AGENT
 from imagery.stac import Sentinel2Source, StacConfig, planetary_computer_config, scl_cloud_fraction
 
 X0, Y0 = 380_000.0, 4_430_000.0  # UTM 52N, upper left of the fake tile
@@ -132,9 +133,54 @@ def test_retries_a_busy_asset_server(stac, monkeypatch):
     # bounds the rare case seen once here: a parallel range fetch waiting out the full timeout after a 503
     monkeypatch.setitem(chips.GDAL_OPTIONS, "GDAL_HTTP_TIMEOUT", "3")
     stac.fail_next["/b/SCL.tif"] = 1
-    source = _source(stac)
+    source = _source(stac, timeout=(1.0, 2.0))  # GDAL_HTTP_TIMEOUT 3 from the source's client
     assert source.cloud_fraction(f"{stac.url}/b/SCL.tif", AOI) == 0.0
     assert stac.fail_next["/b/SCL.tif"] == 0
+    stac.fail_next["/b/TCI.tif"] = 1  # GDAL's own retry, on an already resolved URL
+    assert chips.make_chip(f"{stac.url}/b/TCI.tif", grid_for_bbox(AOI, pixel_size=10)).data.any()
+    assert stac.fail_next["/b/TCI.tif"] == 0
+
+
+def test_search_and_cog_reads_carry_the_project_user_agent(stac):
+    """Every request, pystac-client's catalogue and search and GDAL's range reads, is sent with the
+    HTTP client's user agent, which names the project and its address."""
+    assert PROJECT_URL in USER_AGENT and USER_AGENT.startswith("facility-tracker/")
+    source = _source(stac)
+    stac.hits.clear()
+    cap = next(c for c in source.captures(AOI) if c.capture_id.startswith("S2B"))
+    source.chip(cap, grid_for_bbox(AOI, pixel_size=10))
+    kinds = {(h.method, h.path) for h in stac.hits}
+    assert {("GET", "/"), ("POST", "/search"), ("GET", "/a/TCI.tif"), ("GET", "/a/SCL.tif")} <= kinds
+    assert {h.agent for h in stac.hits} == {USER_AGENT}
+
+
+def test_settings_reach_gdal(stac):
+    """GDAL reads with the client's timeout, retries and user agent (the session's client in the app)."""
+    from imagery.chips import gdal_env
+    from imagery.http import HttpConfig
+
+    config = HttpConfig(connect_timeout=2, read_timeout=4, deadline=5, retries=1, user_agent="probe/1")
+    with gdal_env(config) as env:
+        options = env.options
+    assert options["GDAL_HTTP_TIMEOUT"] == "5" and options["GDAL_HTTP_CONNECTTIMEOUT"] == "2"
+    assert options["GDAL_HTTP_MAX_RETRY"] == "1" and options["GDAL_HTTP_USERAGENT"] == "probe/1"
+
+
+def test_redirect_to_a_host_that_is_not_allowed_is_refused(stac):
+    """GDAL follows redirects itself, so the client resolves an asset's redirects first and checks
+    every hop: a hop to a host off the asset list is refused before anything asks it."""
+    stac.redirects["/moved/SCL.tif"] = "http://169.254.169.254/latest/SCL.tif"
+    stac.redirects["/elsewhere/SCL.tif"] = "https://tiles.example.org/SCL.tif"
+    stac.redirects["/same/SCL.tif"] = f"{stac.url}/b/SCL.tif"
+    source = _source(stac)
+    for path in ("/moved/SCL.tif", "/elsewhere/SCL.tif"):
+        stac.hits.clear()
+        with pytest.raises(StacError, match="not allowed"):
+            source.cloud_fraction(f"{stac.url}{path}", AOI)
+        assert [(h.method, h.path) for h in stac.hits] == [("GET", path)]  # only the redirect itself
+    stac.hits.clear()
+    assert source.cloud_fraction(f"{stac.url}/same/SCL.tif", AOI) == 0.0  # an allowed hop is followed
+    assert [h.path for h in stac.hits if h.method == "GET"].count("/same/SCL.tif") == 1  # GDAL got the final URL
 
 
 def test_forged_asset_host_is_refused(stac):
