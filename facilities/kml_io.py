@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element, TreeBuilder
-from xml.parsers import expat
+from xml.etree.ElementTree import Element
 
 import numpy as np
 import shapely
 
+from . import safe_xml
 from .errors import FeatureProblem, InputError, ValidationError
 from .files import check_size
 from .geometry import ANY_GEOMETRY, POLYGONAL, check_geometries
@@ -115,47 +115,9 @@ def kmz_document(raw: bytes, source: str, max_bytes: int = DEFAULT_MAX_BYTES) ->
         return bytes(out)
 
 
-class _Refused(Exception):
-    pass
-
-
 def parse_xml(raw: bytes, source: str) -> Element:
-    """KML bytes -> an ElementTree with namespace-free tag names.
-
-    expat with a handler that stops at a DOCTYPE: no DTD is read, so no entity is ever declared or
-    expanded (billion laughs) and no external entity is fetched or read (XXE).
-    """
-    builder = TreeBuilder()
-    parser = expat.ParserCreate(namespace_separator=" ")
-
-    def refuse_doctype(*_args):
-        raise _Refused("declares a DOCTYPE; KML never needs one, and DTD entities can expand to gigabytes "
-                       "(billion laughs) or read local files (XXE), so the file is refused")
-
-    def refuse_entity(*_args):
-        raise _Refused("declares XML entities, which KML never needs; the file is refused")
-
-    def local(tag: str) -> str:
-        return tag.rsplit(" ", 1)[-1]
-
-    parser.StartDoctypeDeclHandler = refuse_doctype
-    parser.EntityDeclHandler = refuse_entity
-    parser.ExternalEntityRefHandler = refuse_entity
-    parser.StartElementHandler = lambda tag, attrs: builder.start(
-        local(tag), {local(k): v for k, v in attrs.items()})
-    parser.EndElementHandler = lambda tag: builder.end(local(tag))
-    parser.CharacterDataHandler = builder.data
-    parser.buffer_text = True
-    try:
-        parser.Parse(raw, True)
-        root = builder.close()
-    except _Refused as err:
-        raise InputError(str(err), source=source) from None
-    except expat.ExpatError as err:
-        raise InputError(f"is not well-formed XML at line {err.lineno} column {err.offset}: "
-                         f"{expat.ErrorString(err.code)}", source=source) from None
-    except (AssertionError, IndexError):  # TreeBuilder on an empty document
-        raise InputError("is empty, not KML", source=source) from None
+    """KML bytes -> an ElementTree with namespace-free tag names; no DTD is read (safe_xml)."""
+    root = safe_xml.parse_xml(raw, source, "KML")
     if root.tag != "kml":
         raise InputError(f"is XML but not KML (the root element is <{root.tag}>, not <kml>)", source=source)
     return root

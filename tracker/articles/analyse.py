@@ -15,6 +15,7 @@ from facilities.model import Facility
 
 from .dates import MONTHS
 from .extract import Mention, article_date, extract
+from .feeds import is_feed, read_feed
 from .linking import AliasIndex, Link, link_all
 from .patterns import Compiled, compile_lexicon, fold
 from .proposals import Proposal, propose
@@ -67,15 +68,23 @@ class Reader:
     def read(self, text: str, fmt: str = "text", name: str = "input", published: str | None = None
              ) -> list[ArticleResult]:
         """Every article in a text; `published` (YYYY[-MM[-DD]]) dates relative expressions."""
-        date = None
-        if published:
-            try:
-                date = PartialDate.parse(published)
-            except ValidationError as err:
-                raise ValidationError(f"--date: {err}") from None
+        date = self._date(published)
         articles = read_articles(text, self.stopwords, fmt, name)
         return [self.read_article(a, date, name) for a in articles]
 
+    @staticmethod
+    def _date(published: str | None) -> PartialDate | None:
+        if not published:
+            return None
+        try:
+            return PartialDate.parse(published)
+        except ValidationError as err:
+            raise ValidationError(f"--date: {err}") from None
+
     def read_bytes(self, data: bytes, name: str = "input", published: str | None = None) -> list[ArticleResult]:
+        """A file's bytes: text, Markdown or HTML, or an RSS/Atom feed (one article per item)."""
+        if is_feed(data, name):
+            date = self._date(published)
+            return [self.read_article(a, date, name) for a in read_feed(data, self.stopwords, name)]
         text = decode(data, name)
         return self.read(text, guess_format(text, name), name, published)

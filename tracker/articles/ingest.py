@@ -20,6 +20,7 @@ from .proposals import Proposal
 from .reading import MAX_INPUT_CHARS
 from .resources import load_resources
 
+ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xml", ".rss", ".atom")  # files read as articles
 _SHOWN = ("facility", "place", "system", "organisation", "person", "date", "figure")
 
 

@@ -293,8 +293,9 @@ def validate(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(
 
 
 @app.command()
-def ingest(ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help="text, Markdown or HTML files, or "
-                                                                         "folders of them")],
+def ingest(ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help="text, Markdown or HTML files, "
+                                                                         "RSS/Atom feed exports (.xml, .rss, .atom: "
+                                                                         "an article per item), or folders of them")],
            review: bool = typer.Option(False, "--review", help="accept or reject each proposal; write accepted ones"),
            accept_all: bool = typer.Option(False, "--accept-all", help="with --review: accept every proposal"),
            as_json: bool = typer.Option(False, "--json", help="print everything found as JSON"),
@@ -302,16 +303,16 @@ def ingest(ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help=
                                                     "'early October', 'this year'")] = None) -> None:
     """Read articles: the facilities, places, systems, dates and claims they name, and proposed observations."""
     from tracker.articles import Reader, load_resources
-    from tracker.articles.ingest import format_result, max_file_bytes, review_proposals
+    from tracker.articles.ingest import ARTICLE_SUFFIXES, format_result, max_file_bytes, review_proposals
 
     c = _ctx(ctx)
     reader = Reader(load_resources(), c.store.list_facilities())
     report: list[dict] = []
     results = []
     failed = False
-    # a folder is read whole: its text, Markdown and HTML files, in name order
+    # a folder is read whole: its text, Markdown, HTML and feed files, in name order
     files = [f for p in files for f in (sorted(x for x in p.rglob("*") if x.is_file() and x.suffix.lower() in
-                                               (".txt", ".md", ".markdown", ".html", ".htm")) if p.is_dir() else [p])]
+                                               ARTICLE_SUFFIXES) if p.is_dir() else [p])]
     for n, path in enumerate(files, 1):
         if len(files) > 1:
             typer.echo(f"[{n}/{len(files)}] {path}", err=True)  # progress
