@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from facilities.errors import FacilitiesError
+from tracker.logs import configure_logging
 from tracker.settings import Settings, load_settings
 from ui import state
 from ui.compare_page import compare_page
@@ -21,6 +22,7 @@ st.set_page_config(page_title="Facility tracker", page_icon="🛰️", layout="w
 def main() -> None:
     try:
         settings: Settings = load_settings()
+        configure_logging(settings)
         store = state.registry(settings)
     except (FacilitiesError, OSError, ValueError) as err:  # ValueError: pydantic rejects a setting
         st.error(f"The registry cannot be opened: {err}")

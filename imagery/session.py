@@ -145,6 +145,7 @@ class ImagerySession:
             try:
                 groups.append(capture_layers(self.local.captures(aoi.bbox), "Local image"))
             except (ImageryError, OSError) as err:
+                log.warning("local images could not be listed: %s", err)
                 problems["Local images"] = str(err)
         if scenes:
             found, problem = self._scenes(aoi)
@@ -159,6 +160,7 @@ class ImagerySession:
         try:
             releases = self.wayback.releases()
         except ImageryError as err:
+            log.warning("Wayback catalogue failed: %s", err)
             return _WaybackScan([], None, {}, {"Wayback": _reason(err)})
         problems: dict[str, str] = {}
         changed: list[int] | None
@@ -168,6 +170,7 @@ class ImagerySession:
             if changes.errors:
                 problems["Wayback"] = f"{len(changes.errors)} of {len(changes.tiles)} tiles could not be scanned"
         except ImageryError as err:
+            log.warning("Wayback change scan failed over %s: %s", aoi.bbox, err)
             changed, problems["Wayback"] = None, f"change scan failed ({_reason(err)}); every release is listed"
         captures: dict[int, Capture] = {}
         if changed:
@@ -176,6 +179,7 @@ class ImagerySession:
                 try:
                     captures[rel.number] = capture_from(rel, self.wayback.capture_metadata(rel, aoi.outline))
                 except ImageryError as err:
+                    log.warning("Wayback capture metadata failed for release %s: %s", rel.number, err)
                     problems.setdefault("Wayback metadata", _reason(err))
                     break  # the service is failing: do not wait once per release
         return _WaybackScan(releases, changed, captures, problems)
@@ -186,6 +190,7 @@ class ImagerySession:
         try:
             return self.sentinel2.captures(aoi.bbox), None
         except ImageryError as err:
+            log.warning("Sentinel-2 scene search failed: %s", err)
             return [], str(err)
 
     # -- pixels the server may read -------------------------------------------------------------------

@@ -146,6 +146,7 @@ class Sentinel2Source:
         try:
             return Client.open(self.config.url, stac_io=stac_io, modifier=modifier)
         except (APIError, requests.RequestException, pystac.STACError, ValueError) as err:
+            log.warning("STAC catalogue %s unavailable: %s", self.config.url, err)
             raise StacError(f"STAC catalogue {self.config.url} unavailable: {err}") from err
 
     def search(self, bbox: BBox, start: dt.date | None = None, end: dt.date | None = None,
@@ -160,6 +161,7 @@ class Sentinel2Source:
                                    query=query, max_items=self.config.max_items)
             return list(search.items())
         except (APIError, requests.RequestException, pystac.STACError) as err:
+            log.warning("STAC search on %s failed: %s", self.config.url, err)
             raise StacError(f"STAC search on {self.config.url} failed: {err}") from err
 
     def asset_href(self, item_or_capture: pystac.Item | Capture, asset: str) -> str:

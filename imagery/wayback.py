@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +35,8 @@ from .errors import BadResponse, ImageryError, NotCacheable, NotFoundError, Offl
 from .http import HttpClient
 from .providers import ESRI_WAYBACK, WAYBACK_CONFIG_URL, WAYBACK_SERVICE_ROOT, WAYBACK_TILE_URL, wayback_attribution
 from .tiles import Tile, as_geometry, tiles_for_area
+
+log = logging.getLogger(__name__)
 
 PROVIDER = ESRI_WAYBACK.key
 ITEM_FIELDS = ("itemID", "itemTitle", "itemURL", "metadataLayerUrl", "metadataLayerItemID", "layerIdentifier")
@@ -267,6 +270,10 @@ class Wayback:
                     continue
                 result.per_tile[t] = kept
                 result.tile_sha256.update({(t, n): h for n, h in hashes.items()})
+        if result.errors:
+            first_tile, first_error = next(iter(result.errors.items()))
+            log.warning("Wayback change scan: %d of %d tiles failed (first, %s: %s)", len(result.errors),
+                        len(tiles), first_tile, first_error)
         if tiles and len(result.errors) == len(tiles):
             first = futures[tiles[0]].exception()
             assert first is not None

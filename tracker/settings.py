@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 
@@ -43,6 +44,14 @@ class Settings(BaseSettings):
     request_timeout: float = Field(10.0, gt=0, le=120,
                                    description="Longest wait for one imagery request, retries included, in seconds.")
     max_image_mb: int = Field(500, gt=0, description="Largest GeoTIFF/COG accepted for upload, in MB.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "WARNING", description="Log level of the project's modules (service failures and slow requests "
+                               "are WARNING, retries INFO), written to stderr.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

@@ -5,6 +5,7 @@ refused for display-only pixels, and the services' status, against the fake serv
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 
 import pytest
@@ -183,6 +184,23 @@ def test_a_failing_change_scan_lists_every_release_and_says_why(client, cache, e
     cat = session.catalogue(AreaOfInterest.of(PLANT), mosaics=False, local=False)
     assert cat.problems == {"Wayback": "change scan failed (tilemap broke); every release is listed"}
     assert not cat.wayback_scanned and len(cat.layers) == 16
+
+
+def test_a_failing_wayback_scan_leaves_log_records(client, cache, endpoints, server, tmp_path, caplog):
+    """More than an on-screen message: the HTTP client logs each failed call, the scan the tiles
+    that failed, the session the scan it gave up on (the app's TRACKER_LOG_LEVEL decides what shows)."""
+    from imagery.tiles import tiles_for_area
+
+    session = make_session(client, cache, endpoints, tmp_path)
+    aoi = AreaOfInterest.of(PLANT)
+    server.scenario.failing_tilemaps = {(t.z, t.x, t.y) for t in tiles_for_area(aoi.bbox, session.wayback.zoom)}
+    with caplog.at_level(logging.WARNING, logger="imagery"):
+        cat = session.catalogue(aoi, mosaics=False, local=False)
+    assert cat.problems["Wayback"].startswith("change scan failed")
+    by_logger = {r.name for r in caplog.records if r.levelno >= logging.WARNING}
+    assert {"imagery.http", "imagery.wayback", "imagery.session"} <= by_logger
+    scan = next(r for r in caplog.records if r.name == "imagery.session")
+    assert "Wayback change scan failed" in scan.getMessage() and "HTTP 500" in scan.getMessage()
 
 
 def test_offline_scenes_and_mosaics_are_not_asked(make_client, cache, endpoints, server, tmp_path):

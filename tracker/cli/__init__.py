@@ -7,6 +7,7 @@ error a user can act on as one line and exit 1, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import typer
@@ -14,6 +15,8 @@ import typer
 from facilities.errors import FacilitiesError
 from imagery.errors import ImageryError
 
+from ..logs import configure_logging
+from ..settings import load_settings
 from .registry import app as registry_app
 from .report import app as report_app
 
@@ -23,6 +26,8 @@ __all__ = ["facilities_main", "registry_app", "report_app", "report_main"]
 
 
 def _run(app: typer.Typer) -> None:
+    with contextlib.suppress(ValueError):  # a setting pydantic rejects: the command reports it itself
+        configure_logging(load_settings())
     try:
         app()  # standalone: click prints usage errors and exits 2 itself
     except (FacilitiesError, ImageryError) as err:

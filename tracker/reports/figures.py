@@ -7,6 +7,7 @@ Panels are drawn in the grid's projected CRS (metres), so the scale bar is a len
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -31,6 +32,8 @@ from imagery.errors import ImageryError
 from tracker.site import SiteView
 
 from .output import atomic_write, shorten, wrap
+
+log = logging.getLogger(__name__)
 
 matplotlib.use("Agg")  # files only, never a window, whatever the environment says
 PRINT_DPI = 300
@@ -79,11 +82,13 @@ def load_chips(site: SiteView, source: ImagerySource, pixel_size: float = 1.0,
     try:
         captures = list(source.captures(bbox))
     except ImageryError as err:
+        log.warning("imagery for %s could not be listed: %s", site.facility.id, err)
         return [], [f"imagery could not be listed: {err}"]
     for cap in captures[-max_dates:]:
         try:
             chips.append(source.read(cap, bbox, (grid.width, grid.height)))
         except ImageryError as err:
+            log.warning("%s %s could not be read: %s", cap.provider, cap.capture_id, err)
             notes.append(f"{cap.provider} {cap.capture_id[:12]} ({cap.date}): {err}")
     return chips, notes
 
