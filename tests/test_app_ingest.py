@@ -73,3 +73,61 @@ def test_empty_text_says_so(tmp_path, monkeypatch):
     at.button[0].click().run()
     assert not at.exception
     assert any("no text" in w.value for w in at.warning)
+
+
+def test_the_seed_registry_s_own_observations_show_as_already_recorded(tmp_path, monkeypatch):
+    at = _app(tmp_path, monkeypatch)
+    at.text_area(key="ingest_text").set_value(SEED_TEXT)
+    at.text_input(key="ingest_date").set_value("2024-11-25")
+    at.button[0].click().run()
+    assert not at.exception
+    proposals = at.dataframe[-1].value
+    assert list(proposals.columns[:2]) == ["accept", "status"]
+    recorded = proposals[proposals["status"].str.startswith("already recorded")]
+    assert len(recorded) >= 1 and (recorded["facility"] == "february-11-plant").all()
+    assert not proposals["accept"].any()
+    assert any("all or nothing" in c.value for c in at.caption)
+
+
+def test_ticked_proposals_already_recorded_are_not_written_again(tmp_path):
+    from tracker.articles import Reader, load_resources
+    from tracker.articles.ingest import recorded_notes
+    from tracker.seeding import ensure_seeded
+    from ui.ingest_page import _write_accepted, proposals_frame
+
+    store = GeoPackageStore(tmp_path / "r.gpkg")
+    ensure_seeded(store)
+    results = Reader(load_resources(), store.list_facilities()).read(SEED_TEXT, published="2024-11-25")
+    proposals = [p for r in results for p in r.proposals]
+    frame = proposals_frame(results, recorded_notes(store, proposals))
+    frame["accept"] = True
+    new_rows = int((frame["status"] == "new").sum())
+    before = {o.id for o in store.list_observations()}
+    _write_accepted(store, results, frame, "tester")
+    assert len([o for o in store.list_observations() if o.id not in before]) == new_rows
+    again = proposals_frame(results, recorded_notes(store, proposals))
+    assert (again["status"] != "new").all()  # now every one is recorded: a second accept writes nothing
+    again["accept"] = True
+    after = len(store.list_observations())
+    _write_accepted(store, results, again, "tester")
+    assert len(store.list_observations()) == after
+    store.close()
+
+
+def test_two_uploads_are_read_at_once(tmp_path, monkeypatch):
+    feed = (ROOT / "tests" / "text" / "feeds" / "korea_watch.rss").read_bytes()
+    at = _app(tmp_path, monkeypatch)
+    uploader = at.file_uploader(key="ingest_files")
+    assert uploader.accept_multiple_files
+    uploader.set_value([("seed.txt", SEED_TEXT.encode("utf-8"), "text/plain"),
+                        ("korea_watch.rss", feed, "application/rss+xml")])
+    at.text_input(key="ingest_date").set_value("2024-11-25")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.subheader] == ["4 article(s) read"]  # the text, and the feed's three items
+    labels = [e.label for e in at.expander]
+    assert len(labels) == 4 and "Missile plant in Hamhung keeps growing" in labels[1]
+    sources = [t.value for t in at.text]
+    assert sources[0].startswith("from seed.txt") and sources[1].startswith("from korea_watch.rss · Korea Watch")
+    proposals = at.dataframe[-1].value
+    assert set(proposals["article"]) >= {1, 2}

@@ -1,8 +1,11 @@
-"""Read articles: paste or upload text, see what it names, review the proposed observations.
+"""Read articles: paste text or upload files (several at once: text, Markdown, HTML, RSS/Atom feed
+exports), see what each article names, review the proposed observations.
 
 Nothing enters the registry until the analyst ticks a proposal and presses the write button; the
-kind, date and confidence of each can be edited first. User text appears only in dataframes and
-data editors (drawn as text), never as HTML.
+kind, date and confidence of each can be edited first. A proposal the registry already holds is
+shown as such and never written again. The ticked proposals are written as one unit of work: all
+or none. User text appears only in dataframes, data editors and st.text (drawn as text), or
+escaped by safe.markdown_text, never as HTML.
 """
 
 from __future__ import annotations
@@ -14,13 +17,16 @@ from facilities.errors import FacilitiesError
 from facilities.model import Confidence, ObservationKind
 from facilities.store import Store
 from tracker.articles import ArticleResult
-from tracker.articles.ingest import Accepted, read_text, write_accepted
+from tracker.articles.ingest import Accepted, read_files, recorded_notes, write_accepted
 from tracker.settings import Settings
 
 from . import state
 from .safe import markdown_text
 
 UPLOAD_MB = 10
+UPLOAD_TYPES = ["txt", "md", "markdown", "html", "htm", "xml", "rss", "atom"]
+ALL_OR_NOTHING = ("Accepting is all or nothing: the ticked proposals are written together as one change (one "
+                  "undo takes them all back). If any of them cannot be written, none is, and the reason is shown.")
 
 
 def mentions_frame(result: ArticleResult) -> pd.DataFrame:
@@ -36,74 +42,127 @@ def links_frame(result: ArticleResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["mention", "registry facility", "score", "why"])
 
 
-def proposals_frame(results: list[ArticleResult]) -> pd.DataFrame:
+def source_line(name: str, result: ArticleResult) -> str:
+    """The source as the article describes itself (what a written observation cites), as plain text."""
+    a = result.article
+    parts = [f"from {name}", a.publisher, f"published {a.published}" if a.published else "date not given", a.url]
+    return " · ".join(p for p in parts if p)
+
+
+def proposals_frame(results: list[ArticleResult], notes: list[str] | None = None) -> pd.DataFrame:
+    """One row per proposal; `status` (from recorded_notes) says when the registry already holds it."""
     rows = []
-    for r in results:
-        for p in r.proposals:
-            rows.append({
-                "accept": False, "kind": p.kind.value, "date": str(p.date or p.source.published or ""),
-                "confidence": p.confidence.value,
-                "facility": p.facility_id or f"NEW {p.facility_name}", "evidence": p.evidence,
-                "why": p.reason,
-            })
-    return pd.DataFrame(rows, columns=["accept", "kind", "date", "confidence", "facility", "evidence", "why"])
+    proposals = [(n, p) for n, r in enumerate(results, 1) for p in r.proposals]
+    notes = notes if notes is not None else [""] * len(proposals)
+    for (n, p), note in zip(proposals, notes, strict=True):
+        rows.append({
+            "accept": False, "status": note or "new", "article": n, "kind": p.kind.value,
+            "date": str(p.date or p.source.published or ""), "confidence": p.confidence.value,
+            "facility": p.facility_id or f"NEW {p.facility_name}", "evidence": p.evidence, "why": p.reason,
+        })
+    return pd.DataFrame(rows, columns=["accept", "status", "article", "kind", "date", "confidence", "facility",
+                                       "evidence", "why"])
 
 
 def _write_accepted(store: Store, results: list[ArticleResult], edited: pd.DataFrame, actor: str) -> None:
     proposals = [p for r in results for p in r.proposals]
-    accepted = [Accepted(p, row.kind, row.confidence, row.date or "")
-                for row, p in zip(edited.itertuples(index=False), proposals, strict=True) if row.accept]
+    rows = list(zip(edited.itertuples(index=False), proposals, strict=True))
+    recorded = [row for row, _ in rows if row.accept and getattr(row, "status", "new") not in ("new", "")]
+    accepted = [Accepted(p, row.kind, row.confidence, row.date or "") for row, p in rows
+                if row.accept and getattr(row, "status", "new") in ("new", "")]
+    if recorded:
+        st.info(f"{len(recorded)} ticked proposal(s) already recorded: not written again.")
+    if not accepted:
+        if not recorded:
+            st.warning("Nothing is ticked: tick the proposals to keep in the accept column.")
+        return
     written, problems = write_accepted(store, accepted, actor)
     if written:
-        st.success(f"Wrote {written} observation(s) with their source.")
+        st.success(f"Wrote {written} observation(s) with their sources, as one change.")
     for problem in problems:
         st.error(markdown_text(f"Not written: {problem}"))
 
 
+def _inputs(text: str, uploads: list) -> tuple[list[tuple[str, bytes]], list[str]]:
+    files, problems = [], []
+    for upload in uploads:
+        if upload.size > UPLOAD_MB * 2**20:
+            problems.append(f"{upload.name} is {upload.size / 2**20:.1f} MB; the limit is {UPLOAD_MB} MB.")
+        else:
+            files.append((upload.name, upload.getvalue()))
+    if text.strip():
+        files.append(("pasted text", text.encode("utf-8")))
+    return files, problems
+
+
+def _read(store: Store, text: str, uploads: list, published: str) -> None:
+    files, problems = _inputs(text, uploads)
+    for problem in problems:
+        st.error(markdown_text(problem))
+    if not files:
+        if not problems:
+            st.warning("There is no text to read: paste an article or upload files.")
+        return
+    bar = st.progress(0.0, text="Reading…")
+
+    def progress(done: int, total: int, name: str) -> None:
+        label = f"Reading {markdown_text(name)} ({done + 1} of {total})" if done < total else f"Read {total} input(s)"
+        bar.progress(done / total, text=label)
+
+    try:
+        read, failed = read_files(store, files, published.strip(), progress)
+    except FacilitiesError as err:  # the registry could not be listed, or the date is not a date
+        bar.empty()
+        st.error(markdown_text(str(err)))
+        return
+    bar.empty()
+    for problem in failed:
+        st.error(markdown_text(f"Not read: {problem}"))
+    state.put(state.INGEST_RESULTS, read)
+
+
 def ingest_page(store: Store, settings: Settings) -> None:
     st.title("Read articles")
-    st.caption("Paste an article or upload text, Markdown or HTML (several articles: separate them with a "
-               f"line of ---). Uploads up to {UPLOAD_MB} MB. Nothing is written until you accept it below.")
+    st.caption("Paste an article, or upload files: text, Markdown, HTML, or an RSS/Atom feed export (one article "
+               f"per item); several at once, up to {UPLOAD_MB} MB each. In pasted text, separate articles with a "
+               "line of ---. Nothing is written until you accept it below.")
     text = st.text_area("Article text", height=200, key="ingest_text")
-    upload = st.file_uploader("…or a file", type=["txt", "md", "html", "htm"], key="ingest_file")
+    uploads = st.file_uploader("…or files", type=UPLOAD_TYPES, accept_multiple_files=True, key="ingest_files")
     published = st.text_input("Publication date, if the text does not say (YYYY[-MM[-DD]])", key="ingest_date")
     if st.button("Read", type="primary"):
-        name = "pasted text"
-        if upload is not None:
-            if upload.size > UPLOAD_MB * 2**20:
-                st.error(f"{upload.name} is {upload.size / 2**20:.1f} MB; the limit is {UPLOAD_MB} MB.")
-                return
-            text, name = upload.getvalue().decode("utf-8", errors="replace"), upload.name
-        if not text.strip():
-            st.warning("There is no text to read.")
-            return
-        try:
-            state.put(state.INGEST_RESULTS, read_text(store, text, name, published.strip()))
-        except FacilitiesError as err:
-            st.error(markdown_text(str(err)))
-            return
-    results: list[ArticleResult] = state.get(state.INGEST_RESULTS, [])
-    if not results:
+        _read(store, text, list(uploads or []), published)
+    read: list[tuple[str, ArticleResult]] = state.get(state.INGEST_RESULTS, [])
+    if not read:
         return
-    for r in results:
-        st.subheader(f"Article {r.article.index + 1} ({r.article.language})")
-        st.text(r.article.title)
-        st.dataframe(mentions_frame(r), hide_index=True)
-        if r.links:
-            st.markdown("**Facility mentions and the registry**")
-            st.dataframe(links_frame(r), hide_index=True)
-    frame = proposals_frame(results)
-    st.markdown(f"**Proposed observations** ({len(frame)}): tick the ones to keep, edit kind, date or confidence")
+    results = [r for _, r in read]
+    st.subheader(f"{len(results)} article(s) read")
+    for n, (name, r) in enumerate(read, 1):
+        title = r.article.title or "(untitled)"
+        with st.expander(markdown_text(f"Article {n}: {title} ({r.article.language})"), expanded=len(read) == 1):
+            st.text(source_line(name, r))
+            st.dataframe(mentions_frame(r), hide_index=True, width="stretch")
+            if r.links:
+                st.markdown("**Facility mentions and the registry**")
+                st.dataframe(links_frame(r), hide_index=True, width="stretch")
+    proposals = [p for r in results for p in r.proposals]
+    frame = proposals_frame(results, recorded_notes(store, proposals))
+    recorded = int((frame["status"] != "new").sum())
+    st.markdown(f"**Proposed observations** ({len(frame)}, {recorded} already recorded): tick the ones to keep; "
+                "edit kind, date or confidence first if needed")
     if frame.empty:
         st.info("No observations proposed.")
         return
     edited = st.data_editor(
-        frame, hide_index=True, key="ingest_proposals", disabled=["facility", "evidence", "why"],
+        frame, hide_index=True, key="ingest_proposals", width="stretch",
+        disabled=["status", "article", "facility", "evidence", "why"],
         column_config={
             "accept": st.column_config.CheckboxColumn("accept"),
+            "status": st.column_config.TextColumn("status", help="'already recorded' rows are never written again"),
+            "article": st.column_config.NumberColumn("article", help="the article's number above", width="small"),
             "kind": st.column_config.SelectboxColumn("kind", options=[k.value for k in ObservationKind]),
             "confidence": st.column_config.SelectboxColumn("confidence", options=[c.value for c in Confidence]),
             "evidence": st.column_config.TextColumn("evidence", width="large"),
         })
+    st.caption(ALL_OR_NOTHING)
     if st.button("Write accepted observations"):
         _write_accepted(store, results, edited, settings.actor)

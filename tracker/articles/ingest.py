@@ -153,6 +153,30 @@ def read_text(store: Store, text: str, name: str, published: str | None = None) 
     return reader.read_bytes(text.encode("utf-8"), name=name, published=published or None)
 
 
+def read_files(store: Store, files: Sequence[tuple[str, bytes]], published: str | None = None,
+               progress: Callable[[int, int, str], None] | None = None
+               ) -> tuple[list[tuple[str, ArticleResult]], list[str]]:
+    """Several files (text, Markdown, HTML, RSS/Atom feeds) read in one go against one registry
+    snapshot: each article with its file's name, and a message for each file that could not be
+    read (the others are still read). `progress(done, total, name)` is called before each file."""
+    reader = Reader(load_resources(), store.list_facilities())
+    read: list[tuple[str, ArticleResult]] = []
+    problems: list[str] = []
+    for n, (name, data) in enumerate(files):
+        if progress is not None:
+            progress(n, len(files), name)
+        if len(data) > max_file_bytes():
+            problems.append(f"{name}: {len(data):,} bytes is too large to be articles (limit {max_file_bytes():,})")
+            continue
+        try:
+            read += [(name, r) for r in reader.read_bytes(data, name=name, published=published or None)]
+        except FacilitiesError as err:
+            problems.append(str(err) if name in str(err) else f"{name}: {err}")
+    if progress is not None:
+        progress(len(files), len(files), "")
+    return read, problems
+
+
 @dataclass(frozen=True)
 class Accepted:
     """A proposal the analyst accepted, with the kind, confidence and date they may have edited."""
