@@ -1,4 +1,5 @@
-"""The seed registry (seeds/): loaded into an empty store on first run, once."""
+"""The seed registry (seeds/, shipped in the package: tracker.package_data): loaded into an empty
+store on first run, once."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from facilities.geojson_io import parse_json
 from facilities.model import ImageRef, Observation, Registry, Source
 from facilities.store import ImportReport, OnConflict, Store
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+from .package_data import seeds_dir
+
+SEEDS_DIR = seeds_dir()
 SEED_VERSION = "1"
 
 

