@@ -49,27 +49,39 @@ def source_line(name: str, result: ArticleResult) -> str:
     return " · ".join(p for p in parts if p)
 
 
+COLUMNS = ["accept", "status", "facility", "kind", "date", "confidence", "evidence", "article", "why", "recorded as"]
+
+
+def _status(note: str) -> tuple[str, str]:
+    """recorded_notes' note as a short status and the observation it names: 'already recorded:
+    obs-1 (2024-10)' -> ('already recorded', 'obs-1 (2024-10)'); '' -> ('new', '')."""
+    if not note:
+        return "new", ""
+    head, _, detail = note.partition(": ")
+    return head, detail
+
+
 def proposals_frame(results: list[ArticleResult], notes: list[str] | None = None) -> pd.DataFrame:
     """One row per proposal; `status` (from recorded_notes) says when the registry already holds it."""
     rows = []
     proposals = [(n, p) for n, r in enumerate(results, 1) for p in r.proposals]
     notes = notes if notes is not None else [""] * len(proposals)
     for (n, p), note in zip(proposals, notes, strict=True):
+        status, recorded_as = _status(note)
         rows.append({
-            "accept": False, "status": note or "new", "article": n, "kind": p.kind.value,
-            "date": str(p.date or p.source.published or ""), "confidence": p.confidence.value,
-            "facility": p.facility_id or f"NEW {p.facility_name}", "evidence": p.evidence, "why": p.reason,
+            "accept": False, "status": status, "facility": p.facility_id or f"NEW {p.facility_name}",
+            "kind": p.kind.value, "date": str(p.date or p.source.published or ""), "confidence": p.confidence.value,
+            "evidence": p.evidence, "article": n, "why": p.reason, "recorded as": recorded_as,
         })
-    return pd.DataFrame(rows, columns=["accept", "status", "article", "kind", "date", "confidence", "facility",
-                                       "evidence", "why"])
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _write_accepted(store: Store, results: list[ArticleResult], edited: pd.DataFrame, actor: str) -> None:
     proposals = [p for r in results for p in r.proposals]
     rows = list(zip(edited.itertuples(index=False), proposals, strict=True))
-    recorded = [row for row, _ in rows if row.accept and getattr(row, "status", "new") not in ("new", "")]
+    recorded = [row for row, _ in rows if row.accept and row.status != "new"]
     accepted = [Accepted(p, row.kind, row.confidence, row.date or "") for row, p in rows
-                if row.accept and getattr(row, "status", "new") in ("new", "")]
+                if row.accept and row.status == "new"]
     if recorded:
         st.info(f"{len(recorded)} ticked proposal(s) already recorded: not written again.")
     if not accepted:
@@ -154,14 +166,18 @@ def ingest_page(store: Store, settings: Settings) -> None:
         return
     edited = st.data_editor(
         frame, hide_index=True, key="ingest_proposals", width="stretch",
-        disabled=["status", "article", "facility", "evidence", "why"],
+        disabled=["status", "facility", "evidence", "article", "why", "recorded as"],
         column_config={
-            "accept": st.column_config.CheckboxColumn("accept"),
-            "status": st.column_config.TextColumn("status", help="'already recorded' rows are never written again"),
-            "article": st.column_config.NumberColumn("article", help="the article's number above", width="small"),
+            "accept": st.column_config.CheckboxColumn("accept", width="small"),
+            "status": st.column_config.TextColumn(
+                "status", width=130, help="new, or already recorded (never written again, even if ticked)"),
             "kind": st.column_config.SelectboxColumn("kind", options=[k.value for k in ObservationKind]),
-            "confidence": st.column_config.SelectboxColumn("confidence", options=[c.value for c in Confidence]),
+            "date": st.column_config.TextColumn("date", width="small", help="YYYY, YYYY-MM or YYYY-MM-DD"),
+            "confidence": st.column_config.SelectboxColumn("confidence", width=100,
+                                                           options=[c.value for c in Confidence]),
             "evidence": st.column_config.TextColumn("evidence", width="large"),
+            "article": st.column_config.NumberColumn("article", help="the article's number above", width="small"),
+            "recorded as": st.column_config.TextColumn("recorded as", help="the registry's observation"),
         })
     st.caption(ALL_OR_NOTHING)
     if st.button("Write accepted observations"):
