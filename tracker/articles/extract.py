@@ -192,14 +192,55 @@ def _people(text: str, folded: str, comp: Compiled) -> Iterator[Span]:
             yield m.start(), m.end(), "person", m.group(), "cue", {}
 
 
+FUZZY_MIN_LETTERS = 5  # a misspelled place is matched only from this length: short words are too alike
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `b` is `a` with exactly one letter changed, added or dropped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)):] == b[i + 1:]
+
+
+_Cities = dict[str, dict[tuple[int, str], list[tuple[str, Place]]]]  # country -> (length, initial) -> names
+_CITIES: dict[int, tuple[dict[str, Place], _Cities]] = {}
+
+
+def _cities_by_country(gazetteer: dict[str, Place]) -> _Cities:
+    """The gazetteer's city names per country, length and initial, built once per gazetteer."""
+    cached = _CITIES.get(id(gazetteer))
+    if cached is None or cached[0] is not gazetteer:
+        index: _Cities = {}
+        for key, place in gazetteer.items():
+            if place.kind == "city" and place.country and len(key) >= FUZZY_MIN_LETTERS and key.isalpha():
+                index.setdefault(place.country, {}).setdefault((len(key), key[0]), []).append((key, place))
+        cached = _CITIES[id(gazetteer)] = (gazetteer, index)
+    return cached[1]
+
+
+def _misspelled(word: str, countries: set[str], cities: _Cities) -> Place | None:
+    """The one city, of a country the article names, that `word` (folded) is one edit away from
+    (the first letter kept: outlets misspell the middle and the end of a name, not its start)."""
+    found = {place for c in countries for n in (len(word) - 1, len(word), len(word) + 1)
+             for key, place in cities.get(c, {}).get((n, word[0]), ()) if _one_edit(word, key)}
+    return found.pop() if len(found) == 1 else None
+
+
 def _places(text: str, folded: str, comp: Compiled, gazetteer: dict[str, Place]) -> Iterator[Span]:
     def place_data(p: Place) -> dict[str, Any]:
         return {"country": p.country, "lat": p.lat, "lon": p.lon, "place_kind": p.kind}
 
+    found: list[Span] = []
     for m in comp.places.finditer(folded):
         p = gazetteer.get(m.group())
         if p:
-            yield m.start(), m.end(), "place", p.name, "lexicon", place_data(p)
+            found.append((m.start(), m.end(), "place", p.name, "lexicon", place_data(p)))
+    unknown: list[tuple[int, str]] = []  # capitalised words the gazetteer does not know: misspelled places?
     for m in _PLAIN_RUN.finditer(text):
         tokens = list(re.finditer(r"\S+", m.group()))
         i = 0
@@ -211,10 +252,30 @@ def _places(text: str, folded: str, comp: Compiled, gazetteer: dict[str, Place])
                 key = re.sub(r"'s$", "", folded[s:e])
                 p = gazetteer.get(key) or gazetteer.get(key.replace("'", ""))
                 if p:
-                    yield s, s + len(key), "place", p.name, "gazetteer", place_data(p)
+                    found.append((s, s + len(key), "place", p.name, "gazetteer", place_data(p)))
                     i += n - 1
                     break
+                if n == 1:
+                    unknown.append((s, key))
             i += 1
+    yield from found
+    # Places misspelled as outlets write them ('Hamhun' for Hamhung): one edit from a city of a
+    # country the article names (by name or adjective), and only when exactly one city is that close.
+    countries = {d["country"] for *_, d in found if d.get("place_kind") == "country" and d.get("country")}
+    countries |= {comp.country_of_adjective.get(re.sub(r"[\s-]+", " ", a.group()))
+                  for a in comp.country_adjectives.finditer(folded)} - {None}
+    if not countries:
+        return
+    cities = _cities_by_country(gazetteer)
+    seen: dict[str, Place | None] = {}  # a word met again is not looked up again: linear in the text
+    for s, key in unknown:
+        if len(key) < FUZZY_MIN_LETTERS or not key.isalpha() or key in comp.stopwords or key in comp.blockers:
+            continue
+        if key not in seen:
+            seen[key] = _misspelled(key, countries, cities)
+        p = seen[key]
+        if p is not None:
+            yield s, s + len(key), "place", p.name, "fuzzy", {**place_data(p), "spelled": text[s:s + len(key)]}
 
 
 def _figures(text: str, folded: str, comp: Compiled) -> Iterator[Span]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -101,6 +101,8 @@ class Compiled:
     figure_units: tuple[tuple[str, re.Pattern[str]], ...]
     places: re.Pattern[str]
     dated_name: re.Pattern[str]  # a head word in any case with a day and a month: 'March 16 factory'
+    country_adjectives: re.Pattern[str] = re.compile(r"(?!x)x")  # 'North Korean', 'nordcoreano' (folded)
+    country_of_adjective: dict[str, str] = field(default_factory=dict)  # folded, spaces for hyphens -> ISO code
 
 
 def _all(section: Any) -> list[str]:
@@ -136,6 +138,8 @@ def compile_lexicon(lexicon: dict[str, Any], systems: tuple[SystemEntry, ...],
                                           "di", "del", "della", "of", "no", "no.", "n.", "nr.", "new", "nuovo",
                                           "de", "du", "des", "d'", "le"])
     places = [n for e in (lexicon.get("places") or {}).values() for n in e.get("names") or ()]
+    adjectives = {re.sub(r"[\s-]+", " ", fold(a)): iso
+                  for iso, words in (lexicon.get("country_adjectives") or {}).items() for a in words}
     return Compiled(
         head_en=head_en, head_it=head_it, numbered=numbered, number_marker=re.compile(rf"(?i:{markers})"),
         heads_lower=re.compile(rf"\b(?:{'|'.join(map(re.escape, sorted(lower, key=len, reverse=True)))})\b"),
@@ -157,6 +161,7 @@ def compile_lexicon(lexicon: dict[str, Any], systems: tuple[SystemEntry, ...],
                            for unit, words in (lexicon.get("figure_units") or {}).items()),
         places=phrase_regex(places),
         dated_name=_dated_name(lower, months),
+        country_adjectives=phrase_regex(adjectives), country_of_adjective=adjectives,
     )
 
 
