@@ -30,6 +30,7 @@ from .model import (
     Registry,
     Source,
     Structure,
+    register_feature_encoder,
     slugify,
 )
 
@@ -127,6 +128,9 @@ def feature_collection(registry: Registry, precision: int = COORDINATE_PRECISION
     feats = [to_feature(o, sources, precision)
              for o in (*registry.facilities, *registry.structures, *registry.observations)]
     return {"type": "FeatureCollection", "features": feats}
+
+
+register_feature_encoder(to_feature)  # the model's __geo_interface__, without the model importing us
 
 
 # ---------------------------------------------------------------- GeoJSON -> values

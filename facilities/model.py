@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
@@ -116,6 +117,18 @@ def _ids(values: object, what: str) -> tuple[str, ...]:
     return tuple(check_id(v, what) for v in values)
 
 
+# The GeoJSON codec imports the model, so the model does not import it back: the codec registers
+# its encoder here when it is imported, and the package's __init__ imports the codec, so any import
+# of facilities.model has it.
+_feature_encoder: Callable[[Any], dict] | None = None
+
+
+def register_feature_encoder(encoder: Callable[[Any], dict]) -> None:
+    """Called by facilities.geojson_codec: how a value becomes a GeoJSON Feature."""
+    global _feature_encoder
+    _feature_encoder = encoder
+
+
 class _Value:
     """Shared behaviour: coerce on construction, `evolve` for edits, GeoJSON via the codec."""
 
@@ -124,9 +137,9 @@ class _Value:
 
     @property
     def __geo_interface__(self) -> dict:
-        from .geojson_codec import to_feature  # the codec imports the model, so import late
-
-        return to_feature(self)
+        if _feature_encoder is None:  # only if the package's __init__ was bypassed
+            raise RuntimeError("facilities.geojson_codec is not loaded; import facilities first")
+        return _feature_encoder(self)
 
     def _set(self, name: str, value: object) -> None:
         object.__setattr__(self, name, value)

@@ -97,3 +97,7 @@ class OfflineError(NetworkError):
 
 class NotCacheable(ImageryError):
     """The provider's terms forbid storing this response on disk (e.g. Esri imagery tiles)."""
+
+
+class AreaTooLarge(ImageryError, ValueError):
+    """More tiles than the caller's budget: zoom out or draw a smaller area."""

@@ -16,7 +16,7 @@ import shapely.affinity
 from shapely.geometry.base import BaseGeometry
 
 from .base import BBox
-from .errors import ImageryError
+from .errors import AreaTooLarge  # defined with the package's errors; importable here as before
 
 MAX_LAT = 85.0511287798066  # Web Mercator's square world
 
@@ -38,10 +38,6 @@ class Tile:
     def centre(self) -> tuple[float, float]:
         w, s, e, n = self.bounds()
         return (w + e) / 2, (s + n) / 2
-
-
-class AreaTooLarge(ImageryError, ValueError):
-    """More tiles than the caller's budget: zoom out or draw a smaller area."""
 
 
 def lon2tile(lon: float, z: int) -> int:

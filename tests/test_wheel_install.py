@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -26,9 +27,19 @@ def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str
 
 
 def test_a_wheel_installed_elsewhere_seeds_a_registry_and_reads_its_lexicon(tmp_path):
+    # built from a copy: an in-tree build would leave build/ in the checkout, whose stale modules
+    # a later build would pack again
+    src = tmp_path / "src"
+    top_level = {"build", "tests", "bench", "notebooks", "test-output", "data"}
+
+    def skip(folder: str, names: list[str]) -> set[str]:
+        junk = {n for n in names if n.startswith(".") or n == "__pycache__" or n.endswith(".egg-info")}
+        return junk | (top_level & set(names) if Path(folder) == ROOT else set())
+
+    shutil.copytree(ROOT, src, ignore=skip)
     wheels = tmp_path / "wheels"
     # no build isolation: the test venv's setuptools builds it, nothing is downloaded
-    _run(sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation", "-q", "-w", wheels,
+    _run(sys.executable, "-m", "pip", "wheel", src, "--no-deps", "--no-build-isolation", "-q", "-w", wheels,
          cwd=tmp_path)
     wheel = next(wheels.glob("facility_tracker-*.whl"))
 

@@ -7,6 +7,28 @@ error too, so a caller that catches `FacilitiesError` keeps catching them.
 
 from __future__ import annotations
 
+from facilities.errors import FacilitiesError, ValidationError
+
 
 class TrackerError(Exception):
     """Root of the services layer's errors."""
+
+
+# -- undo (tracker.undo re-exports these) -----------------------------------------------------------
+
+class UndoError(TrackerError, FacilitiesError):
+    """An undo that cannot be done; the message says why and what to do instead."""
+
+
+class NothingToUndo(UndoError):
+    """The actor has no change left to undo."""
+
+
+class UndoConflict(UndoError):
+    """The record changed since the change being undone (someone else edited it, or it is gone)."""
+
+
+# -- article reading (tracker.articles.reading re-exports this) ------------------------------------
+
+class TextInputError(TrackerError, ValidationError):
+    """The input cannot be read as text (binary, too large, empty); the message says which."""

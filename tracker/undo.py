@@ -35,9 +35,11 @@ from typing import Any
 import shapely
 
 from facilities import geojson_codec as codec
-from facilities.errors import FacilitiesError, NotFound
+from facilities.errors import NotFound
 from facilities.model import RECORD_TYPES, HistoryEntry
 from facilities.store import Add, Delete, Filter, Store, Update
+
+from .errors import NothingToUndo, UndoConflict, UndoError  # defined with the services' errors; importable here
 
 UNDO_SUFFIX = " (undo)"
 _INVERSE = {"create": "delete", "update": "update", "delete": "create"}
@@ -45,18 +47,6 @@ _INVERSE = {"create": "delete", "update": "update", "delete": "create"}
 _NOT_CHANGES = {"version", "updated_at", "created_at", "feature_type", "area_m2", "footprint_m2",
                 "date_precision", "date_start", "date_end"}
 _AREA_KEY = {"facility": "area_m2", "structure": "footprint_m2"}
-
-
-class UndoError(FacilitiesError):
-    """An undo that cannot be done; the message says why and what to do instead."""
-
-
-class NothingToUndo(UndoError):
-    """The actor has no change left to undo."""
-
-
-class UndoConflict(UndoError):
-    """The record changed since the change being undone (someone else edited it, or it is gone)."""
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from facilities.errors import ValidationError
-
+from ..errors import TextInputError  # defined with the services' errors; importable here
 from .metadata import Meta, html_meta, text_meta
 
 MAX_ARTICLE_CHARS = 2_000_000  # one article; a larger one is almost surely not an article
 MAX_INPUT_CHARS = 20_000_000  # one file of several articles
-
-
-class TextInputError(ValidationError):
-    """The input cannot be read as text (binary, too large, empty); the message says which."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import typer
 from facilities.errors import FacilitiesError
 from imagery.errors import ImageryError
 
+from ..errors import TrackerError
 from ..logs import configure_logging
 from ..settings import load_settings
 from .registry import app as registry_app
@@ -30,7 +31,7 @@ def _run(app: typer.Typer) -> None:
         configure_logging(load_settings())
     try:
         app()  # standalone: click prints usage errors and exits 2 itself
-    except (FacilitiesError, ImageryError) as err:
+    except (FacilitiesError, ImageryError, TrackerError) as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(1)
 
