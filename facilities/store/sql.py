@@ -37,7 +37,7 @@ from .base import (
     raise_reference_problems,
 )
 from .dialect import Dialect, Tx, split_bbox
-from .tables import BY_KIND, HISTORY, KIND_OF, RECORD_TABLES, Table
+from .tables import BY_KIND, BY_NAME, HISTORY, KIND_OF, RECORD_TABLES, Table
 
 _HISTORY_INSERT = (f"INSERT INTO history ({', '.join(HISTORY.names)}) "
                    f"VALUES ({', '.join('?' * len(HISTORY.names))})")
@@ -238,7 +238,7 @@ class SqlStore:
                 row = tx.execute(f"SELECT id FROM {t} WHERE source_ids LIKE ?{extra} LIMIT 1",
                                  (cited, cited) if extra else (cited,)).fetchone()
                 if row:
-                    raise StoreError(f"source {ident!r} is cited by {BY_KIND_OF_TABLE[t]} {row[0]!r}; "
+                    raise StoreError(f"source {ident!r} is cited by {BY_NAME[t].kind} {row[0]!r}; "
                                      "the registry keeps cited sources")
         self._delete(tx, kind, ident, actor, group, touched, change.version)
 
@@ -495,9 +495,6 @@ class SqlStore:
             structures.update((r[0], r[1]) for r in tx.execute(
                 f"SELECT id, facility_id FROM structures WHERE {clause}", params))
         raise_reference_problems(objs, sources, facilities, structures)
-
-
-BY_KIND_OF_TABLE = {t.name: t.kind for t in RECORD_TABLES}
 
 
 def _exact_bbox(items: list, bbox: BBox | None) -> list:

@@ -272,7 +272,7 @@ FACILITIES = Table(
         Column("notes", "text", "NOT NULL DEFAULT ''"),
         _ids_column(),
         Column("extra", "json", "NOT NULL DEFAULT '{}'", decode=lambda t: {} if t == "{}" else json.loads(t)),
-        Column("area_m2", "real", encode=lambda f: None, field=_NO_FIELD, rounded=True),
+        Column("area_m2", "real", encode=lambda f: None, field=_NO_FIELD, rounded=True),  # _DERIVED, per batch
         *_stamps(),
     ))
 
@@ -289,7 +289,7 @@ STRUCTURES = Table(
         _partial_date("removed"),
         Column("notes", "text", "NOT NULL DEFAULT ''"),
         _ids_column(),
-        Column("footprint_m2", "real", encode=lambda s: None, field=_NO_FIELD, rounded=True),
+        Column("footprint_m2", "real", encode=lambda s: None, field=_NO_FIELD, rounded=True),  # _DERIVED
         *_stamps(),
     ))
 
