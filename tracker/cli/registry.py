@@ -383,7 +383,7 @@ def undo(ctx: typer.Context,
     try:
         plan = plan_last(c.store, who)
         if not yes:
-            typer.echo(describe(plan.entry))
+            typer.echo(describe(plan))  # a whole unit of work when the change was one
             if not sys.stdin.isatty():
                 typer.echo("error: stdin is not a terminal: nothing undone (add --yes to undo)", err=True)
                 raise typer.Exit(1)
