@@ -17,7 +17,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -80,7 +80,8 @@ class Table:
     geometry: str | None = None  # GeoPackage geometry type name; None: an attribute table
     geometry_required: bool = True
     indexes: tuple[tuple[str, str], ...] = ()  # (name, column list)
-    compose: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)  # fields of several columns
+    # model fields made of several columns: field -> (column names, function of their values)
+    compose: Mapping[str, tuple[tuple[str, ...], Callable[..., Any]]] = field(default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -111,21 +112,33 @@ class Table:
 
     def records(self, rows: Sequence[tuple], geoms: np.ndarray | None = None) -> list:
         """Rows in `names` order (geometry already decoded into `geoms`) -> records."""
-        offset = 1 if self.geometry else 0
-        plan = [(c.model_field, i + offset, c.decode) for i, c in enumerate(self.columns) if c.model_field]
-        composed = list(self.compose.items())
-        if composed:
-            index = {n: i for i, n in enumerate(self.names)}
-        out = []
-        cls = self.record
-        for k, r in enumerate(rows):
-            kw = {f: (r[i] if d is None else d(r[i])) for f, i, d in plan}
-            if geoms is not None:
-                kw["geometry"] = geoms[k]
-            for name, fn in composed:
-                kw[name] = fn({n: r[i] for n, i in index.items()})
-            out.append(trusted(cls, **kw))
-        return out
+        decode = self._decoder
+        if geoms is None:
+            return [decode(r, None) for r in rows]
+        return [decode(r, g) for r, g in zip(rows, geoms, strict=True)]
+
+    @cached_property
+    def _decoder(self) -> Callable[[tuple, Any], Any]:
+        """One row -> one record, generated from the declarations (as dataclasses and namedtuple
+        generate their methods): each model field read by its column's name, no per-row lookups.
+        A bounding-box query decodes every hit, so this is the store's hottest Python."""
+        env: dict[str, Any] = {"trusted": trusted, "cls": self.record}
+        index = {n: i for i, n in enumerate(self.names)}
+        args = []
+        for k, c in enumerate(self.columns):
+            if not c.model_field:
+                continue
+            if c.decode is None:
+                args.append(f"{c.model_field}=r[{index[c.name]}]")
+            else:
+                env[f"d{k}"] = c.decode
+                args.append(f"{c.model_field}=d{k}(r[{index[c.name]}])")
+        if self.geometry:
+            args.append("geometry=g")
+        for k, (name, (columns, fn)) in enumerate(self.compose.items()):
+            env[f"c{k}"] = fn
+            args.append(f"{name}=c{k}({', '.join(f'r[{index[col]}]' for col in columns)})")
+        return eval(f"lambda r, g: trusted(cls, {', '.join(args)})", env)  # noqa: S307 - names from declarations
 
 
 # ---------------------------------------------------------------- value codecs
@@ -235,11 +248,10 @@ _NO_FIELD = None
 _REFERENCES_FACILITY = "NOT NULL REFERENCES facilities(id) ON UPDATE CASCADE"
 
 
-def _image(row: Mapping[str, Any]) -> ImageRef | None:
-    if not row["image_provider"]:
+def _image(provider: str | None, image_id: str | None, acquired: str | None) -> ImageRef | None:
+    if not provider:
         return None
-    return trusted(ImageRef, provider=row["image_provider"], image_id=row["image_id"],
-                   acquired=_pd(row["image_acquired"]))
+    return trusted(ImageRef, provider=provider, image_id=image_id, acquired=_pd(acquired))
 
 
 def _image_part(attr: str) -> Callable[[Any], Any]:
@@ -295,7 +307,8 @@ STRUCTURES = Table(
 
 OBSERVATIONS = Table(
     "observations", "Dated observations, each tied to an image and to sources", record=Observation,
-    kind="observation", geometry="GEOMETRY", geometry_required=False, compose={"image": _image},
+    kind="observation", geometry="GEOMETRY", geometry_required=False,
+    compose={"image": (("image_provider", "image_id", "image_acquired"), _image)},
     indexes=(("idx_observations_facility", "facility_id, date_start"),
              ("idx_observations_dates", "date_start, date_end")), columns=(
         Column("id", "text", "NOT NULL UNIQUE"),
