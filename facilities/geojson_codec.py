@@ -140,8 +140,10 @@ def _text(props: Mapping, key: str, default: str = "") -> str:
     return default if v is None else v
 
 
-def _build_geometry(raw: Any, allowed: tuple[str, ...], required: bool = True):
-    """GeoJSON geometry -> shapely, with the structural checks; validity is checked per batch."""
+def _build_geometry(raw: Any, allowed: tuple[str, ...], required: bool = True, defer: bool = False):
+    """GeoJSON geometry -> shapely, with the structural checks; validity is checked per batch.
+    With `defer`, a checked Polygon or MultiPolygon comes back as `_Deferred`, built later with
+    the others in a few vectorised calls (`_build_deferred`)."""
     if raw is None:
         if required:
             raise ValidationError("geometry is null; this feature needs a " + " or ".join(allowed))
@@ -155,6 +157,12 @@ def _build_geometry(raw: Any, allowed: tuple[str, ...], required: bool = True):
     if not isinstance(raw.get("coordinates"), list):
         raise ValidationError(f"{raw['type']} has no coordinates array")
     _check_rings(raw)
+    if defer and raw["type"] in ("Polygon", "MultiPolygon"):
+        return _Deferred(raw)
+    return _construct(raw)
+
+
+def _construct(raw: dict):
     try:
         geom = _fast_polygonal(raw)
         if geom is None:
@@ -162,6 +170,82 @@ def _build_geometry(raw: Any, allowed: tuple[str, ...], required: bool = True):
     except Exception as err:  # shapely/GEOS raise several types for malformed rings
         raise ValidationError(f"malformed {raw['type']}: {err}") from None
     return geom
+
+
+class _Deferred:
+    """A checked polygonal geometry waiting to be built with the others of its file."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: dict) -> None:
+        self.raw = raw
+
+
+def _polygonal_batch(raws: list[dict]) -> list | None:
+    """Polygons and MultiPolygons of many features in a handful of vectorised calls: one array of
+    every position, then rings, polygons and multipolygons by index. A file's outlines are most
+    of its import; one shapely call per ring cost more than the rest of reading a feature. None
+    when anything is unusual (an empty part, 3D or ragged positions): then each is built alone."""
+    positions: list = []
+    ring_sizes: list[int] = []
+    rings_per_polygon: list[int] = []
+    polygons_per_geometry: list[int] = []
+    for raw in raws:
+        parts = [raw["coordinates"]] if raw["type"] == "Polygon" else raw["coordinates"]
+        if not parts:
+            return None
+        polygons_per_geometry.append(len(parts))
+        for rings in parts:
+            if not rings:
+                return None
+            rings_per_polygon.append(len(rings))
+            for ring in rings:
+                positions.extend(ring)
+                ring_sizes.append(len(ring))
+    try:
+        coords = np.asarray(positions, dtype=float)
+    except (ValueError, TypeError):
+        return None
+    if coords.ndim != 2 or coords.shape[1] != 2:
+        return None
+    try:
+        rings = shapely.linearrings(coords, indices=np.repeat(np.arange(len(ring_sizes)), ring_sizes))
+        polygons = shapely.polygons(rings, indices=np.repeat(np.arange(len(rings_per_polygon)), rings_per_polygon))
+    except (ValueError, TypeError, shapely.errors.GEOSException):
+        return None
+    out: list = []
+    start = 0
+    multi = [i for i, raw in enumerate(raws) if raw["type"] == "MultiPolygon"]
+    if multi:
+        owner = np.repeat(np.arange(len(raws)), polygons_per_geometry)
+        wanted = np.isin(owner, multi)
+        built = dict(zip(multi, shapely.multipolygons(polygons[wanted], indices=np.searchsorted(multi, owner[wanted])),
+                         strict=True))
+    for i, (raw, n) in enumerate(zip(raws, polygons_per_geometry, strict=True)):
+        out.append(polygons[start] if raw["type"] == "Polygon" else built[i])
+        start += n
+    return out
+
+
+def _build_deferred(parsed: list, problems: list[FeatureProblem]) -> list:
+    """`parsed` with every `_Deferred` geometry built; features whose geometry cannot be built
+    become problems, as they would have been one by one."""
+    waiting = [k for k, p in enumerate(parsed) if isinstance(p[4], _Deferred)]
+    if not waiting:
+        return parsed
+    built = _polygonal_batch([parsed[k][4].raw for k in waiting])
+    out = list(parsed)
+    failed = set()
+    for j, k in enumerate(waiting):
+        i, fid, ftype, props, deferred = parsed[k]
+        try:
+            geom = built[j] if built is not None else _construct(deferred.raw)
+        except ValidationError as err:
+            problems.append(_problem(i, fid, err))
+            failed.add(k)
+            continue
+        out[k] = (i, fid, ftype, props, geom)
+    return [p for k, p in enumerate(out) if k not in failed]
 
 
 def _fast_polygonal(raw: dict):
@@ -327,6 +411,7 @@ def parse_feature_collection(
             parsed.append((i, fid, *_parse_feature(feat)))
         except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as err:
             problems.append(_problem(i, fid, err))
+    parsed = _build_deferred(parsed, problems)
     # 2. geometry validity, one vectorised pass per kind of geometry rule
     notes: list[str] = []
     bad: dict[int, str] = {}
@@ -393,9 +478,10 @@ def _parse_feature(feat: Any) -> tuple[str, dict, Any]:
         raise ValidationError("'properties' must be an object or null")
     ftype = props.get("feature_type", "facility")
     if ftype == "facility":
-        return ftype, props, _build_geometry(feat.get("geometry"), POLYGONAL)
+        return ftype, props, _build_geometry(feat.get("geometry"), POLYGONAL, defer=True)
     if ftype in ("structure", "observation"):
-        return ftype, props, _build_geometry(feat.get("geometry"), ANY_GEOMETRY, required=ftype == "structure")
+        return ftype, props, _build_geometry(feat.get("geometry"), ANY_GEOMETRY, required=ftype == "structure",
+                                             defer=True)
     raise ValidationError(f"feature_type {ftype!r} is not facility, structure or observation")
 
 

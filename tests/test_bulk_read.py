@@ -66,3 +66,31 @@ def test_the_collector_comes_back_after_nested_and_concurrent_pauses():
     release.set()
     t.join(5)
     assert gc.isenabled()
+
+
+def test_outlines_built_in_one_batch_equal_those_built_one_by_one():
+    from facilities.geojson_codec import _construct, _polygonal_batch
+
+    hole = [[0.2, 0.2], [0.4, 0.2], [0.4, 0.4], [0.2, 0.4], [0.2, 0.2]]
+    shell = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
+    raws = [{"type": "Polygon", "coordinates": [shell, hole]},
+            {"type": "MultiPolygon", "coordinates": [[shell], [[[x + 2, y] for x, y in shell], hole]]},
+            {"type": "Polygon", "coordinates": [[[x, y + 5] for x, y in shell]]},
+            {"type": "MultiPolygon", "coordinates": [[[[x + 9, y] for x, y in shell]]]}]
+    batch = _polygonal_batch(raws)
+    assert [g.wkt for g in batch] == [_construct(r).wkt for r in raws]
+    assert _polygonal_batch([{"type": "Polygon", "coordinates": [[[0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 0, 1]]]},
+                             *raws]) is None  # 3D: each is built alone
+    assert _polygonal_batch([{"type": "MultiPolygon", "coordinates": []}]) is None
+
+
+def test_a_file_mixing_outlines_points_and_bad_rings_reads_as_before():
+    data = _big(5)
+    data["features"][1]["geometry"]["coordinates"][0].pop()  # not closed any more
+    data["features"].append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [0.5, 0.5]},
+                             "properties": {"feature_type": "structure", "id": "f0.a", "facility_id": "f0",
+                                            "name": "A"}})
+    registry, problems, _notes = read_registry_bytes(json.dumps(data).encode(), "mixed.geojson", skip_invalid=True)
+    assert [p.index for p in problems] == [1] and "not closed" in problems[0].reason
+    assert [f.id for f in registry.facilities] == ["f0", "f2", "f3", "f4"]
+    assert registry.structures[0].geometry.geom_type == "Point"
