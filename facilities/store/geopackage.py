@@ -62,6 +62,7 @@ class GeoPackageDialect(Dialect):
                 con.create_function(name, 1, fn, deterministic=True)
             con.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
             con.execute("PRAGMA foreign_keys = ON")
+            con.execute("PRAGMA cache_size = -32768")  # 32 MiB: a bulk import's id index stays in memory
         except sqlite3.Error as err:
             raise StoreError(f"cannot open the registry {self.path}: {err}") from err
         self._local.con = con

@@ -94,21 +94,35 @@ class Table:
     # ---------------------------------------------------------------- row codec
 
     def rows(self, items: Sequence, encode_geoms: Callable[[list], list]) -> list[tuple]:
-        """Records -> rows in `names` order; geometries encoded in one batch by the dialect."""
-        getters = [_encoder(c) for c in self.columns]
-        body = [[get(o) for get in getters] for o in items]
+        """Records -> rows in `names` order; geometries (and derived areas) in one batch each."""
+        encode = self._encoder
         if self.geometry is None:
-            return [tuple(r) for r in body]
+            return [encode(o, None, None) for o in items]
         geoms = [o.geometry for o in items]
         if self.name == "facilities":  # the column is MULTIPOLYGON; the model hands one-part ones as Polygon
             geoms = _multi(geoms)
-        derived = _DERIVED.get(self.name)
-        if derived:
-            col, fn = derived
-            at = self.columns.index(self.column(col))
-            for r, v in zip(body, fn(items), strict=True):
-                r[at] = v
-        return [(g, *r) for g, r in zip(encode_geoms(geoms), body, strict=True)]
+        derived = _DERIVED[self.name](items) if self.name in _DERIVED else [None] * len(items)
+        return [encode(o, g, a) for o, g, a in zip(items, encode_geoms(geoms), derived, strict=True)]
+
+    @cached_property
+    def _encoder(self) -> Callable[[Any, Any, Any], tuple]:
+        """One record (with its encoded geometry and derived area) -> one row, generated from the
+        declarations like `_decoder`: each column's value from the record's field of its name."""
+        env: dict[str, Any] = {"_ts": _ts, "_json_text": _json_text}
+        values = ["g"] if self.geometry else []
+        for k, c in enumerate(self.columns):
+            if c.name in _DERIVED_COLUMNS:
+                values.append("a")
+            elif c.encode is not None:
+                env[f"e{k}"] = c.encode
+                values.append(f"e{k}(o)")
+            elif c.is_json:
+                values.append(f"_json_text(o.{c.name})")
+            elif c.type == "timestamp":
+                values.append(f"_ts(o.{c.name})")
+            else:
+                values.append(f"o.{c.name}")
+        return eval(f"lambda o, g, a: ({', '.join(values)},)", env)  # noqa: S307 - names from declarations
 
     def records(self, rows: Sequence[tuple], geoms: np.ndarray | None = None) -> list:
         """Rows in `names` order (geometry already decoded into `geoms`) -> records."""
@@ -193,17 +207,6 @@ def _json(text: str):
     return json.loads(text)
 
 
-def _encoder(c: Column) -> Callable[[Any], Any]:
-    if c.encode is not None:
-        return c.encode
-    name = c.name
-    if c.is_json:
-        return lambda o: _json_text(getattr(o, name))
-    if c.type == "timestamp":
-        return lambda o: _ts(getattr(o, name))
-    return lambda o: getattr(o, name)
-
-
 def _enum(enum: type) -> tuple[Callable, Callable]:
     members = {m.value: m for m in enum}
     return (lambda v: v.value), members.__getitem__
@@ -243,7 +246,8 @@ def _areas(items: Sequence) -> list[float]:
     return ground_areas_m2(np.array([o.geometry for o in items], dtype=object)).tolist()
 
 
-_DERIVED = {"facilities": ("area_m2", _areas), "structures": ("footprint_m2", _areas)}
+_DERIVED = {"facilities": _areas, "structures": _areas}  # table -> its area column's values, per batch
+_DERIVED_COLUMNS = {"area_m2", "footprint_m2"}
 _NO_FIELD = None
 _REFERENCES_FACILITY = "NOT NULL REFERENCES facilities(id) ON UPDATE CASCADE"
 
@@ -284,7 +288,7 @@ FACILITIES = Table(
         Column("notes", "text", "NOT NULL DEFAULT ''"),
         _ids_column(),
         Column("extra", "json", "NOT NULL DEFAULT '{}'", decode=lambda t: {} if t == "{}" else json.loads(t)),
-        Column("area_m2", "real", encode=lambda f: None, field=_NO_FIELD, rounded=True),  # _DERIVED, per batch
+        Column("area_m2", "real", field=_NO_FIELD, rounded=True),  # _DERIVED, per batch
         *_stamps(),
     ))
 
@@ -301,7 +305,7 @@ STRUCTURES = Table(
         _partial_date("removed"),
         Column("notes", "text", "NOT NULL DEFAULT ''"),
         _ids_column(),
-        Column("footprint_m2", "real", encode=lambda s: None, field=_NO_FIELD, rounded=True),  # _DERIVED
+        Column("footprint_m2", "real", field=_NO_FIELD, rounded=True),  # _DERIVED, per batch
         *_stamps(),
     ))
 
