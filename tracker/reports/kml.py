@@ -26,7 +26,6 @@ from tracker.site import SiteView, standing
 from .output import atomic_write
 
 KML_NS = "http://www.opengis.net/kml/2.2"
-ET.register_namespace("", KML_NS)
 _STYLES = {"facility": "ff0000ff", "structure": "ff00aaff", "observation": "ffffff00"}  # aabbggrr
 
 
@@ -149,6 +148,9 @@ def build_kml(sites: Iterable[SiteView], title: str = "Facility tracker export")
             add_time(pm, o.date)
             add_geometry(pm, observation_geometry(site, o))
     ET.indent(root)
+    # ElementTree's prefix registry is global: another module registering the KML URI (a KML
+    # reader does) made us write "ns0:kml". Claim the default prefix right before writing.
+    ET.register_namespace("", KML_NS)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
