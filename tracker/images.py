@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from facilities.dates import PartialDate
+from facilities.annotations import DrawnOn
 from facilities.model import ImageRef
 from imagery.errors import ImageryError
 from imagery.keys import ImageKey
@@ -22,10 +22,10 @@ def image_key(ref: ImageRef | None) -> ImageKey | None:
         return None
 
 
-def image_ref(key: ImageKey, acquired: dt.date | None = None) -> ImageRef:
-    """What an observation records of the image it was made on."""
-    return ImageRef(provider=key.provider, image_id=key.image_id,
-                    acquired=PartialDate.parse(acquired.isoformat()) if acquired else None)
+def drawn_on(key: ImageKey, acquired: dt.date | None = None) -> DrawnOn:
+    """What an observation drawn on a layer records of its image (the registry's ImageRef is made
+    from this), so that its "open image" link finds the same layer again."""
+    return DrawnOn(provider=key.provider, image_id=key.image_id, acquired=acquired.isoformat() if acquired else None)
 
 
 def image_label(ref: ImageRef | None) -> str:

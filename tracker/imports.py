@@ -24,8 +24,6 @@ from facilities.store import ImportReport, OnConflict, Store
 from imagery.base import Capture
 from imagery.local import import_image
 
-VECTOR_SUFFIXES = ("geojson", "json", "kml", "kmz")
-
 
 @dataclass(frozen=True)
 class VectorFile:

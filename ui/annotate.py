@@ -17,6 +17,7 @@ from facilities.store import Store
 from imagery.base import DateCertainty
 from imagery.catalogue import DatedLayer
 from tracker.edits import record_drawing
+from tracker.images import drawn_on as image_drawn_on
 from tracker.settings import Settings
 
 from . import state
@@ -42,10 +43,7 @@ def default_precision(layer: DatedLayer | None) -> str:
 
 def drawn_on(layer: DatedLayer | None) -> DrawnOn | None:
     """The image a shape was drawn on, from the layer's image key: what the "open image" link finds again."""
-    if layer is None:
-        return None
-    acquired = layer.acquired.isoformat() if layer.acquired else None
-    return DrawnOn(provider=layer.image.provider, image_id=layer.image.image_id, acquired=acquired)
+    return None if layer is None else image_drawn_on(layer.image, layer.acquired)
 
 
 def _measure(geom) -> str:
