@@ -59,3 +59,13 @@ def check_size(size: int, max_bytes: int, source: str) -> None:
     if size > max_bytes:
         raise InputError(f"is {size / 2**20:,.1f} MB; the import limit is {max_bytes / 2**20:,.0f} MB "
                          "(split the file, or raise TRACKER_MAX_IMPORT_MB)", source=source)
+
+
+def read_import_file(path: str | os.PathLike, max_bytes: int) -> bytes:
+    """A file to import, its size checked before a byte is read; InputError when it cannot be read."""
+    path = Path(path)
+    try:
+        check_size(path.stat().st_size, max_bytes, str(path))
+        return path.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", source=str(path)) from None

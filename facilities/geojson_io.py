@@ -9,12 +9,11 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 from . import geojson_codec as codec
 from .bulk import gc_paused
 from .errors import FeatureProblem, InputError
-from .files import check_size, write_atomically
+from .files import read_import_file, write_atomically
 from .model import Registry
 from .store import Filter, Store
 
@@ -78,14 +77,9 @@ def read_registry(path: str | os.PathLike, *, max_bytes: int = 200 * 2**20, repa
                   skip_invalid: bool = False, default_precision: str = "digitised",
                   ) -> tuple[Registry, list[FeatureProblem], list[str]]:
     """Read and validate a GeoJSON file; see geojson_codec.parse_feature_collection."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
-    check_size(size, max_bytes, str(path))
+    raw = read_import_file(path, max_bytes)
     with gc_paused():  # facilities/bulk.py: the collector, not the parser, was most of a big file's read
-        data = parse_json(path.read_bytes(), source=str(path))
+        data = parse_json(raw, source=str(path))
         return codec.parse_feature_collection(data, repair=repair, skip_invalid=skip_invalid,
                                               default_precision=default_precision, source=str(path))
 

@@ -36,7 +36,7 @@ import shapely
 
 from . import safe_xml
 from .errors import FeatureProblem, InputError, ValidationError
-from .files import check_size
+from .files import check_size, read_import_file
 from .geometry import ANY_GEOMETRY, POLYGONAL, check_geometries
 from .model import Facility, LocationPrecision, Registry, Structure, slugify, unique_id
 
@@ -404,10 +404,4 @@ def read_registry_bytes(raw: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_B
 def read_registry(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, **kwargs,
                   ) -> tuple[Registry, list[FeatureProblem], list[str]]:
     """Read and validate a KML or KMZ file; see parse_kml."""
-    path = Path(path)
-    try:
-        check_size(path.stat().st_size, max_bytes, str(path))
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
-    return read_registry_bytes(raw, str(path), max_bytes=max_bytes, **kwargs)
+    return read_registry_bytes(read_import_file(path, max_bytes), str(path), max_bytes=max_bytes, **kwargs)

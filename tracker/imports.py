@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facilities import geojson_io, kml_io
-from facilities.errors import FeatureProblem, InputError
-from facilities.files import check_size
+from facilities.errors import FeatureProblem
+from facilities.files import check_size, read_import_file
 from facilities.model import LocationPrecision, Registry
 from facilities.store import ImportReport, OnConflict, Store
 from imagery.base import Capture
@@ -62,13 +62,7 @@ def read_vector_bytes(raw: bytes, name: str, *, max_bytes: int, repair: bool = F
 
 def read_vector_file(path: str | os.PathLike[str], *, max_bytes: int, **options) -> VectorFile:
     """A vector file on disk; its size is checked before a byte is read."""
-    path = Path(path)
-    try:
-        check_size(path.stat().st_size, max_bytes, str(path))
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", source=str(path)) from None
-    return read_vector_bytes(raw, str(path), max_bytes=max_bytes, **options)
+    return read_vector_bytes(read_import_file(path, max_bytes), str(path), max_bytes=max_bytes, **options)
 
 
 def import_vector(store: Store, vector: VectorFile, *, actor: str, on_conflict: OnConflict = OnConflict.ERROR,
