@@ -23,6 +23,7 @@ from .model import (
     ObservationKind,
     Source,
     Structure,
+    as_enum,
     slugify,
     unique_id,
 )
@@ -80,9 +81,10 @@ def new_structure(facility_id: str, geometry: BaseGeometry, *, name: str, kind: 
         raise ValidationError(f"a structure is a footprint polygon or a point, not a {geometry.geom_type}")
     sid = unique_id(f"{facility_id}-{slugify(name)}", existing_ids, limit=90)
     built_date = PartialDate.parse(built.strip()) if built and built.strip() else None
+    location_precision = as_enum(LocationPrecision, precision, "location_precision")
     return Structure(id=sid, facility_id=facility_id, name=name.strip(), geometry=geometry,
-                     kind=kind.strip() or "building", location_precision=precision, built=built_date, notes=notes,
-                     source_ids=source_ids)
+                     kind=kind.strip() or "building", location_precision=location_precision, built=built_date,
+                     notes=notes, source_ids=source_ids)
 
 
 def new_source(title: str, url: str | None, publisher: str = "", existing_ids: set[str] | frozenset[str] = frozenset(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -29,7 +30,7 @@ class FeatureProblem:
 class InputError(ValidationError):
     """An input document (GeoJSON file, form) is malformed; `problems` lists each bad feature."""
 
-    def __init__(self, message: str, problems: list[FeatureProblem] | None = None, source: str | None = None):
+    def __init__(self, message: str, problems: Sequence[FeatureProblem] | None = None, source: str | None = None):
         self.problems = list(problems or [])
         self.source = source
         head = f"{source}: {message}" if source else message

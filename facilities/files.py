@@ -22,8 +22,8 @@ def write_atomically(path: str | os.PathLike, chunks: Iterable[str] | Iterable[b
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     written = 0
     try:
-        text_args = {} if binary else {"encoding": "utf-8", "newline": "\n"}
-        with open(fd, "wb" if binary else "w", buffering=1 << 20, **text_args) as out:
+        with open(fd, "wb" if binary else "w", buffering=1 << 20, encoding=None if binary else "utf-8",
+                  newline=None if binary else "\n") as out:
             pending: list = []
             for chunk in chunks:
                 pending.append(chunk)

@@ -10,7 +10,7 @@ imported whole or not at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ from .model import (
     Registry,
     Source,
     Structure,
+    as_enum,
     register_feature_encoder,
     slugify,
 )
@@ -101,8 +102,9 @@ def observation_properties(o: Observation) -> dict[str, Any]:
     }
 
 
-_PROPERTIES = {Facility: facility_properties, Structure: structure_properties, Observation: observation_properties,
-               Source: source_properties}
+_PROPERTIES: dict[type, Callable[[Any], dict[str, Any]]] = {
+    Facility: facility_properties, Structure: structure_properties, Observation: observation_properties,
+    Source: source_properties}
 
 
 def properties(obj) -> dict[str, Any]:
@@ -138,6 +140,16 @@ register_feature_encoder(to_feature)  # the model's __geo_interface__, without t
 def _text(props: Mapping, key: str, default: str = "") -> str:
     v = props.get(key, default)
     return default if v is None else v
+
+
+# A property's value as the document gives it: unchecked, so Any. The model's constructors check and
+# coerce every field (ids, enums, dates), raising the ValidationError reported for the feature.
+def _given(props: Mapping[str, Any], key: str) -> Any:
+    return props.get(key)
+
+
+def _given_or(props: Mapping[str, Any], key: str, default: str) -> Any:
+    return props.get(key) or default
 
 
 def _build_geometry(raw: Any, allowed: tuple[str, ...], required: bool = True, defer: bool = False):
@@ -334,13 +346,14 @@ def _facility(fid: Any, props: Mapping, geom, default_precision: str) -> Facilit
         ident = props.get("id") if isinstance(props.get("id"), str) else fid if isinstance(fid, str) else None
         ident = ident if ident and ident == ident.lower() and " " not in ident else slugify(name)
         extra = {k: v for k, v in props.items() if k not in ("id", *_NAME_KEYS)}
-        return Facility(id=ident, name=name, geometry=geom, location_precision=default_precision, extra=extra)
+        precision = as_enum(LocationPrecision, default_precision, "location_precision")
+        return Facility(id=ident, name=name, geometry=geom, location_precision=precision, extra=extra)
     _check_known(props, _FACILITY_KEYS)
     return Facility(
-        id=props.get("id"), name=_text(props, "name"), geometry=geom,
-        location_precision=props.get("location_precision") or default_precision,
+        id=_given(props, "id"), name=_text(props, "name"), geometry=geom,
+        location_precision=_given_or(props, "location_precision", default_precision),
         aliases=tuple(Alias(name=a.get("name"), lang=a.get("lang")) for a in props.get("aliases") or ()),
-        country=props.get("country"), category=_text(props, "category"), status=props.get("status") or "unknown",
+        country=props.get("country"), category=_text(props, "category"), status=_given_or(props, "status", "unknown"),
         parents=tuple(ParentClaim(name=p.get("name"), facility_id=p.get("facility_id"),
                                   source_ids=tuple(p.get("source_ids") or ())) for p in props.get("parents") or ()),
         systems=tuple(props.get("systems") or ()), notes=_text(props, "notes"),
@@ -351,9 +364,9 @@ def _facility(fid: Any, props: Mapping, geom, default_precision: str) -> Facilit
 def _structure(props: Mapping, geom) -> Structure:
     _check_known(props, _STRUCTURE_KEYS)
     return Structure(
-        id=props.get("id"), facility_id=props.get("facility_id"), name=_text(props, "name"), geometry=geom,
-        kind=_text(props, "kind", "building"), location_precision=props.get("location_precision") or "approximate",
-        status=props.get("status") or "unknown", built=props.get("built"), removed=props.get("removed"),
+        id=_given(props, "id"), facility_id=_given(props, "facility_id"), name=_text(props, "name"), geometry=geom,
+        kind=_text(props, "kind", "building"), location_precision=_given_or(props, "location_precision", "approximate"),
+        status=_given_or(props, "status", "unknown"), built=props.get("built"), removed=props.get("removed"),
         notes=_text(props, "notes"), source_ids=tuple(props.get("source_ids") or ()),
         version=int(props.get("version") or 1), **_timestamps(props))
 
@@ -367,9 +380,10 @@ def _observation(props: Mapping, geom) -> Observation:
     if not props.get("date"):
         raise ValidationError("observation has no date")
     return Observation(
-        id=props.get("id"), facility_id=props.get("facility_id"), date=props["date"], kind=props.get("kind"),
+        id=_given(props, "id"), facility_id=_given(props, "facility_id"), date=props["date"],
+        kind=_given(props, "kind"),
         summary=_text(props, "summary"), structure_id=props.get("structure_id"), geometry=geom, image=image,
-        confidence=props.get("confidence") or "medium", analyst=_text(props, "analyst"),
+        confidence=_given_or(props, "confidence", "medium"), analyst=_text(props, "analyst"),
         source_ids=tuple(props.get("source_ids") or ()), notes=_text(props, "notes"),
         version=int(props.get("version") or 1), **_timestamps(props))
 
@@ -391,6 +405,7 @@ def parse_feature_collection(
         raise InputError(f"top level is a JSON {type(data).__name__}, not a GeoJSON object", source=source)
     _check_crs(data, source)
     kind = data.get("type")
+    features: Any  # a list once checked; its items are checked one by one below
     if kind == "Feature":
         features = [data]
     elif kind == "FeatureCollection":
@@ -485,7 +500,7 @@ def _parse_feature(feat: Any) -> tuple[str, dict, Any]:
     raise ValidationError(f"feature_type {ftype!r} is not facility, structure or observation")
 
 
-_VALUE = {
+_VALUE: dict[str, Callable[[Any, Mapping, Any, str], Facility | Structure | Observation]] = {
     "facility": lambda fid, props, geom, precision: _facility(fid, props, geom, precision),
     "structure": lambda fid, props, geom, precision: _structure(props, geom),
     "observation": lambda fid, props, geom, precision: _observation(props, geom),

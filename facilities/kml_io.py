@@ -38,7 +38,7 @@ from . import safe_xml
 from .errors import FeatureProblem, InputError, ValidationError
 from .files import check_size, read_import_file
 from .geometry import ANY_GEOMETRY, POLYGONAL, check_geometries
-from .model import Facility, LocationPrecision, Registry, Structure, slugify, unique_id
+from .model import Facility, LocationPrecision, Registry, Structure, as_enum, slugify, unique_id
 
 DEFAULT_MAX_BYTES = 200 * 2**20
 # Deflate reaches ~1000:1 on degenerate input; KML text compresses 5-20:1. A member past this
@@ -215,7 +215,7 @@ def _polygon(el: Element, what: str) -> tuple[Any, bool]:
     if outer is None:
         raise ValidationError(f"{what} has no <outerBoundaryIs>")
     shell, alt = _ring(_child(outer, "LinearRing"), f"{what} outer boundary")
-    holes = []
+    holes: list[np.ndarray] = []
     for inner in (c for c in el if c.tag == "innerBoundaryIs"):
         for ring in (c for c in inner if c.tag == "LinearRing"):
             hole, a = _ring(ring, f"{what} inner boundary {len(holes) + 1}")
@@ -260,10 +260,11 @@ def _extended_data(pm: Element) -> dict[str, Any]:
     if ext is None:
         return extra
     for el in ext.iter():
-        if el.tag == "Data" and el.get("name"):
-            extra[el.get("name")] = _text(_child(el, "value"))
-        elif el.tag == "SimpleData" and el.get("name"):
-            extra[el.get("name")] = _text(el)
+        key = el.get("name")
+        if el.tag == "Data" and key:
+            extra[key] = _text(_child(el, "value"))
+        elif el.tag == "SimpleData" and key:
+            extra[key] = _text(el)
     return extra
 
 
@@ -277,8 +278,9 @@ class _Placemark:
     altitude: bool
 
 
-def _placemarks(root: Element, notes: list[str]) -> tuple[list[_Placemark], list[PlacemarkProblem]]:
-    found, problems = [], []
+def _placemarks(root: Element, notes: list[str]) -> tuple[list[_Placemark], list[FeatureProblem]]:
+    found: list[_Placemark] = []
+    problems: list[FeatureProblem] = []  # PlacemarkProblems, as the FeatureProblems parse_kml returns
     for number, pm in enumerate((e for e in root.iter() if e.tag == "Placemark"), start=1):
         name = _text(_child(pm, "name"))
         try:
@@ -319,7 +321,8 @@ def parse_kml(root: Element, *, repair: bool = False, skip_invalid: bool = False
     total = len(placemarks) + len(problems)
     if total == 0:
         raise InputError("has no placemarks to import", source=source)
-    polygonal, others = [], []
+    polygonal: list[_Placemark] = []
+    others: list[_Placemark] = []
     for p in placemarks:
         (polygonal if all(g.geom_type == "Polygon" for g in p.geometries) else others).append(p)
     for p in others:
@@ -347,8 +350,9 @@ def parse_kml(root: Element, *, repair: bool = False, skip_invalid: bool = False
                 raise ValidationError(errors[k])
             notes.extend(f"placemark {p.number} ({p.name!r}): {n}" for n in geom_notes.get(k, ()))
             fid = _unique(slugify(p.name), taken)
+            precision = as_enum(LocationPrecision, default_precision, "location_precision")
             facilities.append((p, Facility(id=fid, name=p.name, geometry=checked[k], notes=p.notes,
-                                           location_precision=default_precision, extra=p.extra)))
+                                           location_precision=precision, extra=p.extra)))
         except (ValidationError, ValueError, TypeError) as err:
             problems.append(PlacemarkProblem(p.number, None, str(err), name=p.name))
 
@@ -373,9 +377,10 @@ def parse_kml(root: Element, *, repair: bool = False, skip_invalid: bool = False
                 owners = [facilities[h][1] for h in hits]  # nested outlines: the smallest holds it
                 owner = min(owners, key=lambda f: f.area_m2) if len(owners) > 1 else owners[0]
                 sid = _unique(f"{owner.id}.{slugify(p.name)}", taken_structures)
+                precision = as_enum(LocationPrecision, default_precision, "location_precision")
                 structures.append(Structure(id=sid, facility_id=owner.id, name=p.name, geometry=checked[k],
                                             kind="building" if checked[k].geom_type.endswith("Point") else "line",
-                                            location_precision=default_precision, notes=p.notes))
+                                            location_precision=precision, notes=p.notes))
             except (ValidationError, ValueError, TypeError) as err:
                 problems.append(PlacemarkProblem(p.number, None, str(err), name=p.name))
     problems.sort(key=lambda p: p.index)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self, TypeVar
 
 from shapely.geometry.base import BaseGeometry
 
@@ -102,11 +102,22 @@ def unique_id(base: str, taken, limit: int = 100) -> str:
     return ident
 
 
-def _enum(cls: type[StrEnum], value: object, what: str) -> StrEnum:
-    try:
-        return cls(value)
-    except ValueError:
-        raise ValidationError(f"{what} {value!r} is not one of: {', '.join(m.value for m in cls)}") from None
+_E = TypeVar("_E", bound=StrEnum)
+_T = TypeVar("_T")
+
+
+def as_enum(cls: type[_E], value: object, what: str) -> _E:
+    """`value` (a member or its string) as a member of `cls`; ValidationError naming the choices if not one.
+
+    The constructors below run it on their enum fields, so they take plain strings too; callers holding
+    a string (a CLI option, a form field) use it to get the enum their type says they pass.
+    """
+    if isinstance(value, str):  # members are strings too
+        try:
+            return cls(value)
+        except ValueError:
+            pass
+    raise ValidationError(f"{what} {value!r} is not one of: {', '.join(m.value for m in cls)}")
 
 
 def _ids(values: object, what: str) -> tuple[str, ...]:
@@ -132,8 +143,9 @@ def register_feature_encoder(encoder: Callable[[Any], dict]) -> None:
 class _Value:
     """Shared behaviour: coerce on construction, `evolve` for edits, GeoJSON via the codec."""
 
-    def evolve(self, **changes: Any):
-        return replace(self, **changes)
+    def evolve(self, **changes: Any) -> Self:
+        """A copy with `changes` applied, validated again like a new value."""
+        return replace(self, **changes)  # type: ignore[type-var]  # every subclass is a dataclass
 
     @property
     def __geo_interface__(self) -> dict:
@@ -236,8 +248,8 @@ class Facility(_Value):
         check_text(self.name, "facility name", required=True, limit=MAX_NAME)
         check_text(self.category, "category", limit=MAX_NAME)
         check_text(self.notes, "notes")
-        self._set("location_precision", _enum(LocationPrecision, self.location_precision, "location_precision"))
-        self._set("status", _enum(FacilityStatus, self.status, "status"))
+        self._set("location_precision", as_enum(LocationPrecision, self.location_precision, "location_precision"))
+        self._set("status", as_enum(FacilityStatus, self.status, "status"))
         self._set("aliases", tuple(a if isinstance(a, Alias) else Alias(**a) for a in self.aliases))
         self._set("parents", tuple(p if isinstance(p, ParentClaim) else ParentClaim(**p) for p in self.parents))
         self._set("systems", tuple(check_text(s, "system", required=True, limit=MAX_NAME) for s in self.systems))
@@ -281,8 +293,8 @@ class Structure(_Value):
         check_text(self.name, "structure name", required=True, limit=MAX_NAME)
         check_text(self.kind, "structure kind", limit=MAX_NAME)
         check_text(self.notes, "notes")
-        self._set("location_precision", _enum(LocationPrecision, self.location_precision, "location_precision"))
-        self._set("status", _enum(FacilityStatus, self.status, "status"))
+        self._set("location_precision", as_enum(LocationPrecision, self.location_precision, "location_precision"))
+        self._set("status", as_enum(FacilityStatus, self.status, "status"))
         self._set("source_ids", _ids(self.source_ids, "source_ids"))
         for name in ("built", "removed"):
             if getattr(self, name) is not None:
@@ -322,8 +334,8 @@ class Observation(_Value):
         if self.structure_id is not None:
             check_id(self.structure_id, "observation structure_id")
         self._set("date", PartialDate.parse(self.date))
-        self._set("kind", _enum(ObservationKind, self.kind, "kind"))
-        self._set("confidence", _enum(Confidence, self.confidence, "confidence"))
+        self._set("kind", as_enum(ObservationKind, self.kind, "kind"))
+        self._set("confidence", as_enum(Confidence, self.confidence, "confidence"))
         check_text(self.summary, "summary", required=True, limit=2000)
         check_text(self.analyst, "analyst", limit=MAX_NAME)
         check_text(self.notes, "notes")
@@ -361,13 +373,13 @@ class Registry:
         return len(self.facilities) + len(self.structures) + len(self.observations) + len(self.sources)
 
 
-def trusted(cls: type, **values: Any):
+def trusted(cls: type[_T], **values: Any) -> _T:
     """Rebuild a value from data that was validated when it was written (a store's own rows).
 
     Skips the checks of __post_init__, which cost more than the read itself on a bounding-box
     query; every field must be given, already of the right type. Never use it for input.
     """
-    obj = object.__new__(cls)
+    obj: _T = object.__new__(cls)
     obj.__dict__.update(values)
     return obj
 

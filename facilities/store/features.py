@@ -59,7 +59,7 @@ def feature_texts(table: Table, dialect: Dialect, rows: list[tuple], sources: Ma
     geojson = np.full(len(rows), "null", dtype=object)
     if present.any():
         geojson[present] = shapely.to_geojson(rfc7946(geoms[present], precision))
-    head = '{"type":"Feature","id":"' + table.kind + ":"
+    head = '{"type":"Feature","id":"' + table.record_kind + ":"
     cache: dict[str, str] = {"[]": ""}
     for (_g, ident, cited, props), g in zip(rows, geojson, strict=True):
         if cited not in cache:

@@ -25,7 +25,7 @@ from ..dates import format_timestamp, utcnow
 from ..errors import DuplicateId, StoreError
 from . import gpkg_binary, migrations
 from . import gpkg_schema as spec
-from .dialect import BBox, Dialect
+from .dialect import BBox, Dialect, Tx
 from .tables import FEATURE_TABLES, TABLES, Table
 
 BULK_ROWS = 500  # from this many rows an import fills the R-tree itself
@@ -140,7 +140,7 @@ class GeoPackageDialect(Dialect):
                     raise StoreError(f"{self.path} is a GeoPackage but not a facility registry (no tracker_meta table)")
             migrations.create_or_migrate(tx, self, self._create)
 
-    def _create(self, tx: sqlite3.Connection) -> None:
+    def _create(self, tx: Tx) -> None:
         for stmt in spec.split_script(spec.CORE):
             tx.execute(stmt)
         for table in TABLES:

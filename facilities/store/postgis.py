@@ -20,14 +20,14 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
 
 from ..errors import DuplicateId, StoreError
 from . import migrations
-from .dialect import BBox, Dialect
+from .dialect import BBox, Dialect, Tx
 from .tables import FEATURE_TABLES, TABLES, Table
 
 try:
@@ -185,7 +185,7 @@ class PostGisDialect(Dialect):
                                  "(no tracker_meta table)")
             migrations.create_or_migrate(tx, self, self._create)
 
-    def _create(self, tx: _Cursor) -> None:
+    def _create(self, tx: Tx) -> None:
         for table in TABLES:
             tx.execute(self.table_ddl(table))
             if table.geometry:
@@ -222,11 +222,13 @@ class PostGisDialect(Dialect):
     def decode_geoms(self, values: list) -> np.ndarray:
         return shapely.from_wkb([None if v is None else bytes(v) for v in values])
 
-    def insert_rows(self, tx: _Cursor, table: Table, rows: list[tuple], geoms: Sequence | None = None) -> None:
+    def insert_rows(self, tx: Tx, table: Table, rows: list[tuple], geoms: Sequence | None = None) -> None:
         if not rows:
             return
-        # COPY: one round trip for a whole import instead of one per row
-        with tx.cur.copy(f"COPY {table.name} ({', '.join(table.names)}) FROM STDIN") as copy:
+        # COPY: one round trip for a whole import instead of one per row. The tx is the _Cursor our own
+        # write() yields; Dialect types it as the bare Tx protocol, which has no copy.
+        cur = cast(_Cursor, tx).cur
+        with cur.copy(f"COPY {table.name} ({', '.join(table.names)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         if len(rows) >= 500:  # fresh planner statistics, or the first bbox query may scan the table

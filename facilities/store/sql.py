@@ -387,10 +387,12 @@ class SqlStore:
         everything = flt.facility_ids is None and flt.bbox is None
         # a short id list goes to SQL; a long one would pass the parameter limit, so filter here
         ids = None if everything or len(selected) > min(500, d.max_params) else tuple(sorted(selected))
-        for kind, extra in (("structure", {}), ("observation", {"date_from": flt.date_from, "date_to": flt.date_to})):
+        for kind, kind_filter in (("structure", Filter(facility_ids=ids)),
+                                  ("observation", Filter(facility_ids=ids, date_from=flt.date_from,
+                                                         date_to=flt.date_to))):
             table = BY_KIND[kind]
             select = "facility_id, " + features.select_list(table, d)
-            for rows in self._iter_rows(table, Filter(facility_ids=ids, **extra), batch_size, select):
+            for rows in self._iter_rows(table, kind_filter, batch_size, select):
                 rows = [r[1:] for r in rows if everything or r[0] in selected]
                 for _id, text in features.feature_texts(table, d, rows, sources, precision):
                     yield text
@@ -449,10 +451,10 @@ class SqlStore:
                     ids = ", ".join(sorted(o.id for o in old)[:10])
                     raise DuplicateId(f"{len(old)} {table.kind} ids are already in the registry ({ids}"
                                       f"{', ...' if len(old) > 10 else ''}); import with on-conflict skip or update")
-                plan[table.kind] = (new, old)
+                plan[table.record_kind] = (new, old)
             self._check_import_refs(tx, registry)
             for table in RECORD_TABLES:
-                kind = table.kind
+                kind = table.record_kind
                 new, old = plan[kind]
                 if kind != "source":
                     new = [o if o.created_at and o.updated_at else

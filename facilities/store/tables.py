@@ -17,6 +17,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -82,6 +83,13 @@ class Table:
     indexes: tuple[tuple[str, str], ...] = ()  # (name, column list)
     # model fields made of several columns: field -> (column names, function of their values)
     compose: Mapping[str, tuple[tuple[str, ...], Callable[..., Any]]] = field(default_factory=dict)
+
+    @property
+    def record_kind(self) -> str:
+        """`kind` of a record table, which always has one (history and meta tables have none)."""
+        if self.kind is None:
+            raise ValueError(f"{self.name} holds no records")
+        return self.kind
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -207,12 +215,12 @@ def _json(text: str):
     return json.loads(text)
 
 
-def _enum(enum: type) -> tuple[Callable, Callable]:
+def _enum(enum: type[Enum]) -> tuple[Callable, Callable]:
     members = {m.value: m for m in enum}
     return (lambda v: v.value), members.__getitem__
 
 
-def _enum_column(name: str, enum: type, attr: str | None = None, constraints: str = "NOT NULL") -> Column:
+def _enum_column(name: str, enum: type[Enum], attr: str | None = None, constraints: str = "NOT NULL") -> Column:
     to_db, from_db = _enum(enum)
     attr = attr or name
     return Column(name, "text", constraints, encode=lambda o: to_db(getattr(o, attr)), decode=from_db)
@@ -369,7 +377,7 @@ META = Table("tracker_meta", "Facility tracker settings: schema version, seed st
 RECORD_TABLES = (SOURCES, FACILITIES, STRUCTURES, OBSERVATIONS)  # in the order an import writes them
 TABLES = (*RECORD_TABLES, HISTORY, META)
 FEATURE_TABLES = tuple(t for t in TABLES if t.geometry)
-BY_KIND = {t.kind: t for t in RECORD_TABLES}
+BY_KIND = {t.record_kind: t for t in RECORD_TABLES}
 BY_NAME = {t.name: t for t in TABLES}
-KIND_OF = {t.record: t.kind for t in RECORD_TABLES}
+KIND_OF = {t.record: t.record_kind for t in RECORD_TABLES}
 FEATURE_TYPE = {t.name: t.kind for t in FEATURE_TABLES}
