@@ -48,6 +48,7 @@ test: install browser report-tools postgis
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: install
 	$(PY) bench/registry_bench.py

@@ -241,12 +241,11 @@ class HttpClient:
             else:
                 if resp.status not in RETRY_STATUSES:
                     return self._check(resp, expect)
-                err = self._status_error(resp)
-                wait = _retry_after(resp.headers.get("Retry-After"), self.config.retry_after_max)
-                if wait is None:
-                    wait = self._backoff(attempt)
+                failure = self._status_error(resp)
+                retry_after = _retry_after(resp.headers.get("Retry-After"), self.config.retry_after_max)
+                wait = self._backoff(attempt) if retry_after is None else retry_after
                 if attempt >= self.config.retries or time.monotonic() + wait >= limit:
-                    raise err  # waiting would overrun the deadline: fail now, not later
+                    raise failure  # waiting would overrun the deadline: fail now, not later
                 log.info("%s: HTTP %s, retrying in %.1f s", _host(url), resp.status, wait)
             with self._lock:
                 self.stats.retries += 1

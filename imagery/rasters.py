@@ -45,7 +45,7 @@ def sniff_driver(path: str | os.PathLike[str]) -> str:
     raise UnsupportedFormat(f"{Path(path).name} is not a TIFF or JPEG2000 file (first bytes {head[:8]!r})")
 
 
-def check_dataset(src: DatasetReader, name: str, max_bytes: int = MAX_DECLARED_BYTES) -> None:
+def check_dataset(src: DatasetReader, name: str | os.PathLike[str], max_bytes: int = MAX_DECLARED_BYTES) -> None:
     """Refuse oversized or non-georeferenced rasters using only the header."""
     itemsize = max(np.dtype(dt_).itemsize for dt_ in src.dtypes)
     declared = src.width * src.height * src.count * itemsize

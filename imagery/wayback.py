@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 from urllib.parse import urlencode
 
@@ -145,6 +146,10 @@ def _tilemap_next(doc: object, requested: int) -> int | None:
     return requested
 
 
+def _checked_tilemap(body: bytes, requested: int) -> int | None:
+    return _tilemap_next(_json(body, "tilemap"), requested)
+
+
 def _metadata_doc(body: bytes, release: int) -> dict:
     """The query answer as a dict; BadResponse for malformed JSON or an ArcGIS error object."""
     doc = _json(body, f"metadata for release {release}")
@@ -211,7 +216,7 @@ class Wayback:
             requested = releases[i].number
             try:
                 body = self._get(self.endpoints.tilemap(requested, t), "tilemap",
-                                 validate=lambda b, n=requested: _tilemap_next(_json(b, "tilemap"), n))
+                                 validate=partial(_checked_tilemap, requested=requested))
             except NotFoundError:
                 break
             last = _tilemap_next(_json(body, "tilemap"), requested)
@@ -315,7 +320,7 @@ class Wayback:
                 "returnGeometry": "false",
             })
             url = f"{release.metadata_url}/{layer}/query?{query}"
-            doc = _metadata_doc(self._get(url, "metadata", validate=lambda b, n=release.number: _metadata_doc(b, n)),
+            doc = _metadata_doc(self._get(url, "metadata", validate=partial(_metadata_doc, release=release.number)),
                                 release.number)
             feats = doc.get("features") or []
             attrs = feats[0].get("attributes", {}) if isinstance(feats, list) and feats and isinstance(

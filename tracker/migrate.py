@@ -14,7 +14,7 @@ import shapely
 
 from facilities.errors import StoreError
 from facilities.geojson_codec import properties
-from facilities.model import Registry
+from facilities.model import Facility, Observation, Registry, Source, Structure
 from facilities.store import ImportReport, OnConflict, Store
 
 _RECORDS = {"facilities": "facility", "structures": "structure", "observations": "observation", "sources": "source"}
@@ -56,7 +56,8 @@ def copy_registry(src: Store, dst: Store, *, actor: str, on_conflict: OnConflict
 def _differences(src: Store, dst: Store) -> list[str]:
 
     def records(store: Store) -> dict[str, str]:
-        objs = (*store.list_facilities(), *store.list_structures(), *store.list_observations(), *store.list_sources())
+        objs: tuple[Facility | Structure | Observation | Source, ...] = (
+            *store.list_facilities(), *store.list_structures(), *store.list_observations(), *store.list_sources())
         return {f"{type(o).__name__}:{o.id}": json.dumps(properties(o), sort_keys=True)
                 + (getattr(o, "geometry", None) or shapely.Point()).wkb_hex for o in objs}
 

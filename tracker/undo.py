@@ -327,6 +327,8 @@ def _dependants(store: Store, entry: HistoryEntry) -> list[str]:
                 + [f"observation {o.id}" for o in store.list_observations(flt)])
     if kind == "structure":
         fac = (entry.after or {}).get("facility_id")
+        if fac is None:  # a structure's recorded state always names its facility
+            return []
         return [f"observation {o.id}" for o in store.list_observations(Filter(facility_ids=(fac,)))
                 if o.structure_id == ident]
     return []

@@ -102,7 +102,7 @@ def _unit(ref: PartialDate | None) -> str | None:
 
 
 def _ref_day(ref: PartialDate | None) -> dt.date | None:
-    return ref.value if _unit(ref) == "day" else None
+    return ref.value if ref is not None and _unit(ref) == "day" else None
 
 
 def _is_name(m: re.Match[str]) -> bool:
@@ -241,6 +241,13 @@ def _relative(m: re.Match[str], ref: PartialDate | None) -> DateFound | None:
     return DateFound(m.start(), m.end(), _pd(str(year)), relation=rel)
 
 
+def _range_either(m: re.Match[str], ref: PartialDate | None) -> DateFound | None:
+    y1, y2 = m["y1"] or m["y1b"], m["y2"] or m["y2b"]
+    if int(y2) < int(y1):
+        return None
+    return DateFound(m.start(), m.end(), _pd(y1), _pd(y2), "range")
+
+
 _RULES: list[tuple[re.Pattern[str], Handler]] = [
     (re.compile(rf"\b{_Y}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b"), _iso),
     (re.compile(rf"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th|°|º)?\s+(?:of\s+)?(?P<mon>{_M})\.?,?\s+(?P<y>{_Y})\b"), _day),
@@ -254,7 +261,7 @@ _RULES: list[tuple[re.Pattern[str], Handler]] = [
     (re.compile(rf"\b{_QUAL}\s*(?:-\s*|di\s+|d'|of\s+)?(?P<mon>{_M})\b(?:\s+(?:of\s+|del\s+)?(?P<y>{_Y})\b)?"),
      _qual_month),
     (re.compile(rf"\b(?:from|between|dal|tra il|fra il)\s+(?P<y1>{_Y})\s+(?:to|and|until|al|e il)\s+(?P<y2>{_Y})\b"
-                rf"|\b(?P<y1b>{_Y})\s*[-–/]\s*(?P<y2b>{_Y})\b"), None),  # type: ignore[list-item]
+                rf"|\b(?P<y1b>{_Y})\s*[-–/]\s*(?P<y2b>{_Y})\b"), _range_either),
     (re.compile(rf"\b(?P<mon>{_M})\s+(?:of\s+|del\s+)?(?P<y>{_Y})\b"), _month),
     (re.compile(rf"\b(?:in|since|until|by|during|from|a|ad|da|dal|entro|durante|nel mese di|in the month of|en|"
                 rf"depuis|ce|in early|in late)\s+(?:last\s+)?(?P<mon>{_M})\b(?!\s+\d)(?P<y>)"), _month),
@@ -276,16 +283,6 @@ _RULES: list[tuple[re.Pattern[str], Handler]] = [
     (re.compile(rf"\b(?:on\s+|(?P<last>last)\s+)?(?P<wd>{_WD})\b"), _weekday),
     (re.compile(rf"(?<![\w.,/-])(?P<y>{_Y})(?![\w/-]|[.,]\d)"), _year),
 ]
-
-
-def _range_either(m: re.Match[str], ref: PartialDate | None) -> DateFound | None:
-    y1, y2 = m["y1"] or m["y1b"], m["y2"] or m["y2b"]
-    if int(y2) < int(y1):
-        return None
-    return DateFound(m.start(), m.end(), _pd(y1), _pd(y2), "range")
-
-
-_RULES = [(rx, h or _range_either) for rx, h in _RULES]
 
 
 def find_dates(text: str, ref: PartialDate | None = None) -> list[DateFound]:

@@ -135,9 +135,9 @@ def _score(words: list[str], ref_words: list[str]) -> float:
 
 def link_mention(mention: Mention, index: AliasIndex, place: Mention | None) -> Link:
     if mention.via == "alias":
-        ref = index.by_alias[re.sub(r"[\s-]+", " ", fold(mention.data["alias"]).strip())]
-        lang = f" ({ref.lang})" if ref.lang else ""
-        return Link(mention, ref.id, ref.name, 1.0, f"alias '{ref.alias}'{lang} of {ref.name}")
+        named = index.by_alias[re.sub(r"[\s-]+", " ", fold(mention.data["alias"]).strip())]
+        lang = f" ({named.lang})" if named.lang else ""
+        return Link(mention, named.id, named.name, 1.0, f"alias '{named.alias}'{lang} of {named.name}")
     score, ref = index.best(mention.value)
     if ref is not None and score >= LINK_SCORE:
         return Link(mention, ref.id, ref.name, score, f"same name words as '{ref.alias}' (score {score:.2f})")

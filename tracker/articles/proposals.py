@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from facilities.dates import PartialDate
+from facilities.errors import ValidationError
 from facilities.model import Confidence, Observation, ObservationKind, Source
 
 from .extract import Mention
@@ -51,10 +52,13 @@ class Proposal:
     def observation(self, obs_id: str, analyst: str = "", facility_id: str | None = None,
                     date: PartialDate | None = None) -> Observation:
         """The observation an analyst accepts; needs a date (give one when the text gave none)."""
+        when = self.date or date
+        if when is None:
+            raise ValidationError("the text gives no date for this observation; give one")
         notes = f"Proposed from text: {self.reason}"
-        if self.date is None and date is not None:
+        if self.date is None:
             notes += " Date: the article's date (the sentence gives none)."
-        return Observation(id=obs_id, facility_id=facility_id or self.facility_id or "", date=self.date or date,
+        return Observation(id=obs_id, facility_id=facility_id or self.facility_id or "", date=when,
                            kind=self.kind, summary=self.summary, confidence=self.confidence, analyst=analyst,
                            source_ids=(self.source.id,), notes=notes[:20_000])
 
@@ -167,6 +171,7 @@ def propose(article: Article, mentions: list[Mention], links: list[Link], comp: 
                 reason = "the facility is named in the sentence" + (
                     f" (the closest of {len(named)} named there)" if len(named) > 1 else "")
             else:
+                assert carried is not None  # sentences naming nothing and carrying nothing were skipped above
                 target = carried
                 reason = (f"the sentence goes on from {target.mention.text!r} (sentence {last + 1})" if implicit
                           else f"the sentence refers back to {target.mention.text!r} (sentence {last + 1})")

@@ -20,7 +20,18 @@ from facilities import geojson_io
 from facilities.dates import PartialDate
 from facilities.errors import FacilitiesError, InputError
 from facilities.geometry import ANY_GEOMETRY, check_geometry
-from facilities.model import Alias, Facility, ImageRef, Observation, Source
+from facilities.model import (
+    Alias,
+    Confidence,
+    Facility,
+    FacilityStatus,
+    ImageRef,
+    LocationPrecision,
+    Observation,
+    ObservationKind,
+    Source,
+    as_enum,
+)
 from facilities.store import Filter, OnConflict, Store, open_store
 from tracker.imports import import_vector, read_vector_file
 from tracker.migrate import copy_registry
@@ -185,8 +196,9 @@ def add(ctx: typer.Context, name: str, geometry: Annotated[str, typer.Option(hel
 
     c = _ctx(ctx)
     aliases = tuple(Alias(*a.rsplit("@", 1)) if "@" in a else Alias(a) for a in alias or ())
-    f = Facility(id=id or slugify(name), name=name, geometry=_read_geometry(geometry), location_precision=precision,
-                 country=country, category=category, status=status, aliases=aliases,
+    f = Facility(id=id or slugify(name), name=name, geometry=_read_geometry(geometry),
+                 location_precision=as_enum(LocationPrecision, precision, "location_precision"),
+                 country=country, category=category, status=as_enum(FacilityStatus, status, "status"), aliases=aliases,
                  source_ids=tuple(source or ()), notes=notes)
     f = c.store.add_facility(f, actor=c.settings.actor)
     typer.echo(f"added facility {f.id} ({f.area_m2 / 1e6:.3f} km²)")
@@ -201,7 +213,8 @@ def add_source(ctx: typer.Context, id: Annotated[str, typer.Option("--id")], tit
     c = _ctx(ctx)
     from facilities.dates import utcnow
 
-    s = Source(id=id, title=title, url=url, publisher=publisher, published=published, language=language,
+    s = Source(id=id, title=title, url=url, publisher=publisher, language=language,
+               published=PartialDate.parse(published) if published is not None else None,
                excerpt=excerpt, retrieved_at=utcnow())
     c.store.add_source(s, actor=c.settings.actor)
     typer.echo(f"added source {s.id}")
@@ -223,9 +236,13 @@ def observe(ctx: typer.Context, facility_id: str,
     geom = None
     if geometry:
         geom = check_geometry(_read_geometry(geometry), allowed=ANY_GEOMETRY).geometry
-    image = ImageRef(image_provider, image_id, image_date) if image_provider else None
+    image = None
+    if image_provider:
+        acquired = PartialDate.parse(image_date) if image_date is not None else None
+        image = ImageRef(image_provider, image_id, acquired)
     o = Observation(id=f"obs-{uuid.uuid4().hex[:12]}", facility_id=facility_id, date=PartialDate.parse(date),
-                    kind=kind, summary=summary, structure_id=structure, confidence=confidence, image=image,
+                    kind=as_enum(ObservationKind, kind, "kind"), summary=summary, structure_id=structure,
+                    confidence=as_enum(Confidence, confidence, "confidence"), image=image,
                     source_ids=tuple(source or ()), geometry=geom, notes=notes, analyst=c.settings.actor)
     o = c.store.add_observation(o, actor=c.settings.actor)
     typer.echo(f"recorded {o.id}: {o.date} {o.kind.value} at {facility_id}")

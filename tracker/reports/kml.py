@@ -131,19 +131,19 @@ def build_kml(sites: Iterable[SiteView], title: str = "Facility tracker export")
         f = site.facility
         pm = _placemark(folders["Facilities"], f.id, f.name, "facility", _description(
             f"Status: {f.status.value}", f.category and f"Category: {f.category}",
-            f.aliases and "Also known as: " + "; ".join(a.name for a in f.aliases), f.notes))
+            "Also known as: " + "; ".join(a.name for a in f.aliases) if f.aliases else None, f.notes))
         add_geometry(pm, f.geometry)
         for s in site.structures:
             pm = _placemark(folders["Structures"], s.id, s.name, "structure", _description(
-                f"{s.kind} at {f.name}", f"Status: {s.status.value}", s.built and f"Built: {s.built}",
-                s.removed and f"Removed: {s.removed}", s.notes))
+                f"{s.kind} at {f.name}", f"Status: {s.status.value}", f"Built: {s.built}" if s.built else None,
+                f"Removed: {s.removed}" if s.removed else None, s.notes))
             _structure_time(pm, s)
             add_geometry(pm, s.geometry)
         for o in site.observations:
             cited = "; ".join(sources.get(i, i) for i in o.source_ids)
             pm = _placemark(folders["Observations"], o.id, f"{o.date} {o.kind.value}", "observation", _description(
                 o.summary, f"Facility: {f.name}", f"Confidence: {o.confidence.value}",
-                o.image and f"Image: {site.image_label(o)}",
+                f"Image: {site.image_label(o)}" if o.image else None,
                 cited and f"Sources: {cited}"))
             add_time(pm, o.date)
             add_geometry(pm, observation_geometry(site, o))
