@@ -51,6 +51,8 @@ class DrawnOn:
 
 
 def image_ref(drawn_on: DrawnOn | None) -> ImageRef | None:
+    """The model's ImageRef for the image a drawing was made on (provider, image id, acquisition date); None if it
+    was drawn on none."""
     if drawn_on is None:
         return None
     return ImageRef(provider=drawn_on.provider, image_id=drawn_on.image_id,

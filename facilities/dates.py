@@ -18,6 +18,8 @@ from .errors import ValidationError
 
 
 class DatePrecision(StrEnum):
+    """How much of a PartialDate is known: the day, the month, the year, or only roughly."""
+
     DAY = "day"
     MONTH = "month"
     YEAR = "year"
@@ -31,6 +33,9 @@ _APPROX_SLACK = {"year": 365, "month": 45, "day": 15}
 
 @dataclass(frozen=True, order=True)
 class PartialDate:
+    """A date known to a day, a month or a year, or roughly (~): `value` is its first day, `approx_unit` the unit of
+    a rough one."""
+
     value: dt.date
     precision: DatePrecision = DatePrecision.DAY
     # for approximate dates: the unit the guess was given in (year, month or day)
@@ -127,6 +132,8 @@ def format_timestamp(value: dt.datetime) -> str:
 
 
 def utcnow() -> dt.datetime:
+    """The current time in UTC, cut to milliseconds: the resolution the GeoPackage text form keeps, so stored values
+    round-trip exactly."""
     # millisecond resolution: what the GeoPackage text form keeps, so values round-trip exactly
     now = dt.datetime.now(dt.UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)

@@ -46,6 +46,8 @@ class StoreError(FacilitiesError):
 
 
 class NotFound(StoreError, KeyError):
+    """No record with the id asked for; also a KeyError, so mapping-style callers can catch it as one."""
+
     def __str__(self) -> str:  # KeyError quotes its message; we want it plain
         return str(self.args[0]) if self.args else "not found"
 

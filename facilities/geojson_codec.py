@@ -57,6 +57,8 @@ def _date(value: PartialDate | None) -> str | None:
 
 
 def source_properties(s: Source) -> dict[str, Any]:
+    """A source as a plain dict of its fields (dates and timestamps as ISO text), as export files and the history
+    keep it."""
     return {
         "id": s.id, "title": s.title, "publisher": s.publisher, "url": s.url, "published": _date(s.published),
         "language": s.language, "excerpt": s.excerpt, "retrieved_at": _ts(s.retrieved_at), "notes": s.notes,
@@ -65,6 +67,8 @@ def source_properties(s: Source) -> dict[str, Any]:
 
 
 def facility_properties(f: Facility) -> dict[str, Any]:
+    """A facility's GeoJSON properties: its fields with enums as their values, dates as ISO text, and the computed
+    area_m2."""
     return {
         "feature_type": "facility", "id": f.id, "name": f.name,
         "aliases": [{"name": a.name, "lang": a.lang} for a in f.aliases],
@@ -79,6 +83,7 @@ def facility_properties(f: Facility) -> dict[str, Any]:
 
 
 def structure_properties(s: Structure) -> dict[str, Any]:
+    """A structure's GeoJSON properties: its fields as plain values, with the computed footprint_m2."""
     return {
         "feature_type": "structure", "id": s.id, "facility_id": s.facility_id, "name": s.name, "kind": s.kind,
         "location_precision": s.location_precision.value, "status": s.status.value,
@@ -89,6 +94,8 @@ def structure_properties(s: Structure) -> dict[str, Any]:
 
 
 def observation_properties(o: Observation) -> dict[str, Any]:
+    """An observation's GeoJSON properties: its date also as its first and last day (date_start, date_end), the image
+    flattened into image_* fields."""
     img = o.image
     return {
         "feature_type": "observation", "id": o.id, "facility_id": o.facility_id, "structure_id": o.structure_id,
@@ -108,10 +115,12 @@ _PROPERTIES: dict[type, Callable[[Any], dict[str, Any]]] = {
 
 
 def properties(obj) -> dict[str, Any]:
+    """The GeoJSON properties of any registry value (facility, structure, observation or source)."""
     return _PROPERTIES[type(obj)](obj)
 
 
 def feature_id(obj) -> str:
+    """The id a value's Feature carries, its kind and id: 'facility:february-11-plant'."""
     return f"{type(obj).__name__.lower()}:{obj.id}"
 
 
@@ -126,6 +135,8 @@ def to_feature(obj, sources: Mapping[str, Source] | None = None, precision: int 
 
 
 def feature_collection(registry: Registry, precision: int = COORDINATE_PRECISION) -> dict:
+    """A Registry as one GeoJSON FeatureCollection dict (facilities, structures, observations; sources inside the
+    features citing them)."""
     sources = {s.id: s for s in registry.sources}
     feats = [to_feature(o, sources, precision)
              for o in (*registry.facilities, *registry.structures, *registry.observations)]
@@ -309,6 +320,7 @@ _SOURCE_KEYS = {"id", "title", "publisher", "url", "published", "language", "exc
 
 
 def source_from_dict(raw: Mapping) -> Source:
+    """A Source from an exported source dict; ValidationError on unknown fields or bad values."""
     unknown = set(raw) - _SOURCE_KEYS
     if unknown:
         raise ValidationError(f"source has unknown fields: {', '.join(sorted(unknown))}")
@@ -521,6 +533,7 @@ def _check_crs(data: dict, source: str | None) -> None:
 
 
 def iter_objects(registry: Registry) -> Iterable:
+    """The registry's facilities, then structures, then observations: the values that become features."""
     yield from registry.facilities
     yield from registry.structures
     yield from registry.observations

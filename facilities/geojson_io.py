@@ -85,6 +85,8 @@ def read_registry(path: str | os.PathLike, *, max_bytes: int = 200 * 2**20, repa
 
 
 def read_registry_bytes(raw: bytes, name: str, **kwargs) -> tuple[Registry, list[FeatureProblem], list[str]]:
+    """GeoJSON bytes -> (registry, problems left out, notes); keyword arguments go to parse_feature_collection. The
+    garbage collector is paused while the many small objects are built."""
     with gc_paused():
         data = parse_json(raw, source=name)
         return codec.parse_feature_collection(data, source=name, **kwargs)
@@ -114,6 +116,7 @@ def write_export(store: Store, path: str | os.PathLike, flt: Filter = Filter(),
 
 
 def export_text(store: Store, flt: Filter = Filter(), precision: int = codec.COORDINATE_PRECISION) -> str:
+    """The whole export of `flt` as one GeoJSON text (iter_export joined; for files, stream iter_export instead)."""
     return "".join(iter_export(store, flt, precision))
 
 

@@ -28,6 +28,8 @@ ANY_GEOMETRY = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon
 
 @dataclass(frozen=True)
 class Checked:
+    """A geometry that passed check_geometry, possibly repaired, with notes on what was changed."""
+
     geometry: BaseGeometry
     notes: tuple[str, ...] = ()
 
@@ -130,6 +132,8 @@ def check_geometries(
 
 
 def check_lonlat_range(coords: np.ndarray) -> None:
+    """ValidationError if any of the (lon, lat) coordinates is outside -180..180, -90..90, with a hint when they look
+    swapped or projected."""
     if coords.size == 0:
         return
     lon, lat = coords[:, 0], coords[:, 1]

@@ -27,6 +27,8 @@ MAX_NAME = 300
 
 
 class LocationPrecision(StrEnum):
+    """How well a geometry is located, from a ground survey down to only the town."""
+
     SURVEYED = "surveyed"  # measured on the ground or from a published survey
     DIGITISED = "digitised"  # traced by an analyst over imagery
     APPROXIMATE = "approximate"  # an area of interest around a known point
@@ -34,6 +36,8 @@ class LocationPrecision(StrEnum):
 
 
 class FacilityStatus(StrEnum):
+    """The state of a facility or structure, as last known."""
+
     ACTIVE = "active"
     EXPANDING = "expanding"
     UNDER_CONSTRUCTION = "under-construction"
@@ -43,6 +47,9 @@ class FacilityStatus(StrEnum):
 
 
 class ObservationKind(StrEnum):
+    """What an observation records: construction starting, progress, completion, a new roof, demolition, activity, a
+    visit, a statement."""
+
     CONSTRUCTION_START = "construction-start"
     PROGRESS = "progress"
     COMPLETED = "completed"
@@ -55,12 +62,16 @@ class ObservationKind(StrEnum):
 
 
 class Confidence(StrEnum):
+    """The analyst's confidence in an observation."""
+
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
 
 
 def check_id(value: object, what: str = "id") -> str:
+    """`value` if it is a valid id (lower-case letters, digits, '.', '_', '-'; 1-100 characters); ValidationError
+    naming `what` if not."""
     if not isinstance(value, str) or not ID_PATTERN.match(value):
         raise ValidationError(
             f"{what} {value!r} must be lower-case letters, digits, '.', '_' or '-' (1-100 characters), "
@@ -70,6 +81,8 @@ def check_id(value: object, what: str = "id") -> str:
 
 
 def check_text(value: object, what: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
+    """`value` as text (None as ''): ValidationError naming `what` if it is not a string, holds NUL, is empty when
+    `required`, or exceeds `limit` characters."""
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -199,6 +212,8 @@ class ImageRef:
 
 @dataclass(frozen=True)
 class Source(_Value):
+    """An article, report or post that facilities and observations cite, with the quote kept as evidence."""
+
     id: str
     title: str
     publisher: str = ""
@@ -226,6 +241,9 @@ class Source(_Value):
 
 @dataclass(frozen=True)
 class Facility(_Value):
+    """A site tracked in the registry: its outline (Polygon or MultiPolygon, lon/lat), names, status, the complexes
+    it may belong to and the sources behind it."""
+
     id: str
     name: str
     geometry: BaseGeometry
@@ -262,9 +280,11 @@ class Facility(_Value):
 
     @property
     def area_m2(self) -> float:
+        """Ground area of the outline in square metres."""
         return ground_area_m2(self.geometry)
 
     def names(self) -> tuple[str, ...]:
+        """The name followed by every alias, for searching and matching text."""
         return (self.name, *(a.name for a in self.aliases))
 
 
@@ -388,4 +408,5 @@ RECORD_TYPES = {"facility": Facility, "structure": Structure, "observation": Obs
 
 
 def field_names(cls: type) -> list[str]:
+    """The dataclass field names of a model class, in declaration order."""
     return [f.name for f in fields(cls)]

@@ -25,6 +25,8 @@ BBox = tuple[float, float, float, float]  # west, south, east, north in degrees
 
 
 class OnConflict(StrEnum):
+    """What an import does with a record whose id is already stored."""
+
     ERROR = "error"  # refuse the whole import if any id is already stored
     SKIP = "skip"  # keep what is stored, add only new ids
     UPDATE = "update"  # replace stored records with the imported ones (history kept)
@@ -42,11 +44,14 @@ class Filter:
 
 @dataclass(frozen=True)
 class ImportReport:
+    """How many records of each kind (facility, structure, observation, source) an import added, updated and skipped."""
+
     added: dict[str, int]
     updated: dict[str, int]
     skipped: dict[str, int]
 
     def summary(self) -> str:
+        """One line for the user, e.g. 'added 3 facility, 2 source; skipped 1 observation'."""
         parts = []
         for what, counts in (("added", self.added), ("updated", self.updated), ("skipped", self.skipped)):
             if any(counts.values()):
@@ -118,44 +123,80 @@ Change = Add | Update | Delete
 
 
 class Store(Protocol):
+    """The registry's storage, whatever the database: every read and write of records goes through it. Writes take the
+    acting user's name for the history; each one is a transaction."""
+
     location: str
 
     # facilities
-    def add_facility(self, facility: Facility, *, actor: str) -> Facility: ...
-    def update_facility(self, facility: Facility, *, actor: str) -> Facility: ...
-    def delete_facility(self, facility_id: str, *, actor: str, cascade: bool = False) -> None: ...
-    def get_facility(self, facility_id: str) -> Facility: ...
-    def list_facilities(self, flt: Filter = Filter()) -> list[Facility]: ...
-    def facilities_in_bbox(self, bbox: BBox) -> list[Facility]: ...
-    def iter_facilities(self, flt: Filter = Filter(), batch_size: int = 5000) -> Iterator[list[Facility]]: ...
+    def add_facility(self, facility: Facility, *, actor: str) -> Facility:
+        """Store a new facility (DuplicateId if its id is taken); returns it as stored, with version and timestamps."""
+    def update_facility(self, facility: Facility, *, actor: str) -> Facility:
+        """Replace a stored facility; ConflictError if its version is not the stored one (someone else saved first)."""
+    def delete_facility(self, facility_id: str, *, actor: str, cascade: bool = False) -> None:
+        """Delete a facility; with `cascade` its structures and observations too, else StoreError while it has any."""
+    def get_facility(self, facility_id: str) -> Facility:
+        """The facility with this id; NotFound if there is none."""
+    def list_facilities(self, flt: Filter = Filter()) -> list[Facility]:
+        """Facilities matching `flt`, ordered by name."""
+    def facilities_in_bbox(self, bbox: BBox) -> list[Facility]:
+        """Facilities whose geometry meets the box (west, south, east, north in degrees)."""
+    def iter_facilities(self, flt: Filter = Filter(), batch_size: int = 5000) -> Iterator[list[Facility]]:
+        """Facilities matching `flt` in batches of up to `batch_size`, so a large registry is never held whole."""
     def iter_geojson_features(self, flt: Filter = Filter(), precision: int = 7,
-                              batch_size: int = 5000) -> Iterator[str]: ...
+                              batch_size: int = 5000) -> Iterator[str]:
+        """The facilities matching `flt`, with their structures and observations, as GeoJSON Feature texts, for
+        streaming an export."""
 
     # structures, observations, sources
-    def add_structure(self, structure: Structure, *, actor: str) -> Structure: ...
-    def update_structure(self, structure: Structure, *, actor: str) -> Structure: ...
-    def delete_structure(self, structure_id: str, *, actor: str) -> None: ...
-    def list_structures(self, flt: Filter = Filter()) -> list[Structure]: ...
-    def add_observation(self, observation: Observation, *, actor: str) -> Observation: ...
-    def update_observation(self, observation: Observation, *, actor: str) -> Observation: ...
-    def delete_observation(self, observation_id: str, *, actor: str) -> None: ...
-    def get_observation(self, observation_id: str) -> Observation: ...
-    def list_observations(self, flt: Filter = Filter()) -> list[Observation]: ...
-    def add_source(self, source: Source, *, actor: str) -> Source: ...
-    def update_source(self, source: Source, *, actor: str) -> Source: ...
-    def get_source(self, source_id: str) -> Source: ...
-    def list_sources(self, ids: tuple[str, ...] | None = None) -> list[Source]: ...
+    def add_structure(self, structure: Structure, *, actor: str) -> Structure:
+        """Store a new structure of an existing facility; returns it as stored."""
+    def update_structure(self, structure: Structure, *, actor: str) -> Structure:
+        """Replace a stored structure; ConflictError on a stale version."""
+    def delete_structure(self, structure_id: str, *, actor: str) -> None:
+        """Delete a structure (observations made on it must go first)."""
+    def list_structures(self, flt: Filter = Filter()) -> list[Structure]:
+        """Structures matching `flt` (by facility, bounding box), ordered by facility and name."""
+    def add_observation(self, observation: Observation, *, actor: str) -> Observation:
+        """Store a new observation; its facility, structure and sources must exist. Returns it as stored."""
+    def update_observation(self, observation: Observation, *, actor: str) -> Observation:
+        """Replace a stored observation; ConflictError on a stale version."""
+    def delete_observation(self, observation_id: str, *, actor: str) -> None:
+        """Delete an observation."""
+    def get_observation(self, observation_id: str) -> Observation:
+        """The observation with this id; NotFound if there is none."""
+    def list_observations(self, flt: Filter = Filter()) -> list[Observation]:
+        """Observations matching `flt` (facilities, box, date interval), oldest first."""
+    def add_source(self, source: Source, *, actor: str) -> Source:
+        """Store a new source; returns it as stored."""
+    def update_source(self, source: Source, *, actor: str) -> Source:
+        """Replace a stored source; ConflictError on a stale version."""
+    def get_source(self, source_id: str) -> Source:
+        """The source with this id; NotFound if there is none."""
+    def list_sources(self, ids: tuple[str, ...] | None = None) -> list[Source]:
+        """All sources, or those with the given ids, ordered by id."""
 
     # units of work: several changes, all or none, one history group (one undo reverts them)
-    def apply(self, changes: Sequence[Change], *, actor: str) -> list: ...
+    def apply(self, changes: Sequence[Change], *, actor: str) -> list:
+        """Write several changes (Add, Update, Delete) as one unit of work: all or none, one history group that one undo
+        reverts. Returns each change's result in order."""
 
     # bulk, history, housekeeping
     def import_registry(self, registry: Registry, *, actor: str, on_conflict: OnConflict = OnConflict.ERROR,
-                        note: str = "", history: Sequence[HistoryEntry] = ()) -> ImportReport: ...
-    def history(self, entity_id: str | None = None, limit: int = 100) -> list[HistoryEntry]: ...
-    def counts(self) -> dict[str, int]: ...
-    def revision(self) -> int: ...  # grows with every write (the last history entry): a cache key
-    def get_meta(self, key: str) -> str | None: ...
-    def set_meta(self, key: str, value: str) -> None: ...
-    def check(self) -> list[str]: ...
-    def close(self) -> None: ...
+                        note: str = "", history: Sequence[HistoryEntry] = ()) -> ImportReport:
+        """Add a whole Registry in one transaction, resolving id clashes by `on_conflict`; `history` carries another
+        registry's edit history along (migration)."""
+    def history(self, entity_id: str | None = None, limit: int = 100) -> list[HistoryEntry]:
+        """The newest `limit` history entries, of one record or of all."""
+    def counts(self) -> dict[str, int]:
+        """Rows per table: facilities, structures, observations, sources, history."""
+    def revision(self) -> int:
+        """A number that grows with every write (the last history entry): a cache key for readers."""
+    def get_meta(self, key: str) -> str | None:
+        """A registry setting (schema version, seed state), or None if unset."""
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a registry setting."""
+    def check(self) -> list[str]:
+        """Integrity problems found in the database (geometries, SRIDs, foreign keys); empty means healthy."""
+    def close(self) -> None:
+        """Close the database connections."""

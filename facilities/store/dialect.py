@@ -30,9 +30,11 @@ BBox = tuple[float, float, float, float]  # west, south, east, north in degrees
 class Tx(Protocol):
     """A transaction's handle: `execute` takes SQL with `?` placeholders."""
 
-    def execute(self, sql: str, params: Sequence | tuple = ()) -> Any: ...
+    def execute(self, sql: str, params: Sequence | tuple = ()) -> Any:
+        """Run one statement; returns the engine's cursor."""
 
-    def executemany(self, sql: str, rows: Sequence[Sequence]) -> Any: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence]) -> Any:
+        """Run one statement once per row of parameters."""
 
 
 class Dialect(ABC):
@@ -61,13 +63,16 @@ class Dialect(ABC):
         """A read outside any transaction; errors mapped."""
 
     @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close every connection this dialect opened."""
 
     @abstractmethod
-    def has_table(self, tx: Tx, name: str) -> bool: ...
+    def has_table(self, tx: Tx, name: str) -> bool:
+        """Whether the database has a table of this name."""
 
     @abstractmethod
-    def column_names(self, tx: Tx, table: str) -> set[str]: ...
+    def column_names(self, tx: Tx, table: str) -> set[str]:
+        """The names of a table's columns as the database has them (migrations compare them with the declared ones)."""
 
     # ---------------------------------------------------------------- SQL that differs
 
@@ -97,7 +102,7 @@ class Dialect(ABC):
 
     @abstractmethod
     def encode_geoms(self, geoms: list) -> list:
-        """shapely geometries (None allowed) -> parameters for the geometry column."""
+        """Shapely geometries (None allowed) -> parameters for the geometry column."""
 
     @abstractmethod
     def decode_geoms(self, values: list) -> np.ndarray:
@@ -128,20 +133,25 @@ class Dialect(ABC):
         """Maintenance after a write commits its rows (GeoPackage: gpkg_contents)."""
 
     @abstractmethod
-    def check(self) -> list[str]: ...
+    def check(self) -> list[str]:
+        """Engine-specific integrity problems (geometry validity, SRIDs, foreign keys); empty means healthy."""
 
     # ---------------------------------------------------------------- DDL from the declarations
 
     @abstractmethod
-    def geometry_type(self, table: Table) -> str: ...
+    def geometry_type(self, table: Table) -> str:
+        """The SQL type of a table's geometry column."""
 
     def id_column(self) -> str:
+        """The DDL of the integer primary key column, fid."""
         return self.sql["id_column"]
 
     def column_ddl(self, c: Column) -> str:
+        """The DDL of one declared column: name, SQL type, constraints."""
         return f"{c.name} {self.types[c.type]}{' ' + c.constraints if c.constraints else ''}"
 
     def table_ddl(self, table: Table) -> str:
+        """CREATE TABLE for a declared table: fid, the geometry column if it has one, then its columns."""
         parts = [self.id_column()]
         if table.geometry:
             parts.append(f"geom {self.geometry_type(table)}{' NOT NULL' if table.geometry_required else ''}")
@@ -149,6 +159,7 @@ class Dialect(ABC):
         return f"CREATE TABLE {table.name} ({', '.join(parts)})"
 
     def index_ddl(self, table: Table) -> Iterator[str]:
+        """CREATE INDEX statements for a table's declared indexes."""
         for name, cols in table.indexes:
             yield f"CREATE INDEX {name} ON {table.name}({cols})"
 

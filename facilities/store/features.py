@@ -69,6 +69,7 @@ def feature_texts(table: Table, dialect: Dialect, rows: list[tuple], sources: Ma
 
 
 def source_texts(sources: Iterable) -> dict[str, str]:
+    """Source id -> its properties as compact JSON text, to be spliced into the features that cite it."""
     from ..geojson_codec import source_properties
 
     return {s.id: json.dumps(source_properties(s), ensure_ascii=False, separators=(",", ":")) for s in sources}

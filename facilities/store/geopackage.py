@@ -32,6 +32,9 @@ BULK_ROWS = 500  # from this many rows an import fills the R-tree itself
 
 
 class GeoPackageDialect(Dialect):
+    """The registry in a GeoPackage file through sqlite3: one connection per thread, WAL, the R-tree spatial index
+    the spec defines."""
+
     name = "gpkg"
     types = {"text": "TEXT", "int": "INTEGER", "real": "DOUBLE", "date": "DATE", "timestamp": "DATETIME",
              "json": "TEXT", "document": "TEXT"}
@@ -72,6 +75,8 @@ class GeoPackageDialect(Dialect):
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE: the file's write lock at once); committed on success, rolled back
+        and mapped to StoreError on failure."""
         con = self.connect()
         try:
             con.execute("BEGIN IMMEDIATE")
@@ -92,12 +97,14 @@ class GeoPackageDialect(Dialect):
             raise
 
     def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """A read on this thread's connection; sqlite3 errors become StoreError."""
         try:
             return self.connect().execute(sql, params).fetchall()
         except sqlite3.Error as err:
             raise StoreError(f"reading the registry {self.path} failed: {err}") from err
 
     def close(self) -> None:
+        """Close every thread's connection."""
         with self._lock:
             for con in self._all:
                 with contextlib.suppress(sqlite3.Error):
@@ -106,14 +113,18 @@ class GeoPackageDialect(Dialect):
         self._local = threading.local()
 
     def has_table(self, tx, name: str) -> bool:
+        """Whether sqlite_master lists a table of this name."""
         return tx.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
 
     def column_names(self, tx, table: str) -> set[str]:
+        """The table's column names, from PRAGMA table_info."""
         return {r[1] for r in tx.execute(f"PRAGMA table_info({table})")}
 
     # ---------------------------------------------------------------- schema
 
     def open(self) -> None:
+        """Create the GeoPackage (header fields, WAL, schema) if the file is new or empty, otherwise check it is a
+        registry and migrate it."""
         new = not self.path.exists() or self.path.stat().st_size == 0
         if new:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,14 +172,17 @@ class GeoPackageDialect(Dialect):
                 tx.execute(stmt)
 
     def geometry_type(self, table: Table) -> str:
+        """The GeoPackage geometry type name declared for the table (GEOMETRY if none)."""
         return table.geometry or "GEOMETRY"
 
     # ---------------------------------------------------------------- SQL that differs
 
     def in_ids(self, column: str, ids: Sequence[str]) -> tuple[str, list]:
+        """`column IN (?, ?, ...)` with one parameter per id."""
         return f"{column} IN ({', '.join('?' * len(ids))})", list(ids)
 
     def bbox_clause(self, table: Table, boxes: list[BBox]) -> tuple[str, list]:
+        """Rows whose envelope meets any box, looked up in the table's R-tree."""
         sub = " OR ".join("(minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)" for _ in boxes)
         params: list = []
         for w, s, e, n in boxes:
@@ -176,12 +190,16 @@ class GeoPackageDialect(Dialect):
         return f"fid IN (SELECT id FROM rtree_{table.name}_geom WHERE {sub})", params
 
     def encode_geoms(self, geoms: list) -> list:
+        """Shapely geometries -> GeoPackage geometry blobs."""
         return gpkg_binary.encode(geoms)
 
     def decode_geoms(self, values: list) -> np.ndarray:
+        """GeoPackage geometry blobs -> shapely geometries."""
         return gpkg_binary.decode(values)
 
     def insert_rows(self, tx, table: Table, rows: list[tuple], geoms: Sequence | None = None) -> None:
+        """Insert rows; a large batch of features drops the R-tree trigger for the transaction and fills the index
+        from bounds computed in one pass."""
         names = table.names
         insert = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         if not table.geometry or len(rows) < BULK_ROWS or geoms is None:

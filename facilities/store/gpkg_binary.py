@@ -19,7 +19,7 @@ _EMPTY = 0x10
 
 
 def encode(geoms) -> list[bytes | None]:
-    """shapely geometries (None allowed) -> GeoPackage blobs, little-endian, 2D envelope."""
+    """Shapely geometries (None allowed) -> GeoPackage blobs, little-endian, 2D envelope."""
     geoms = np.asarray(geoms, dtype=object)
     out: list[bytes | None] = [None] * len(geoms)
     present = np.array([g is not None for g in geoms], dtype=bool)
@@ -40,6 +40,7 @@ def encode(geoms) -> list[bytes | None]:
 
 
 def header_length(blob: bytes) -> int:
+    """Bytes before the WKB in a GeoPackage geometry blob (8 plus its envelope); ValueError if it is not one."""
     if blob[:2] != b"GP":
         raise ValueError("not a GeoPackage geometry blob (no 'GP' magic)")
     code = (blob[3] >> 1) & 0x07
@@ -55,6 +56,7 @@ def decode(blobs) -> np.ndarray:
 
 
 def decode_one(blob: bytes | None):
+    """One GeoPackage geometry blob -> shapely geometry (None stays None)."""
     return None if blob is None else shapely.from_wkb(blob[header_length(blob):])
 
 
@@ -74,6 +76,7 @@ def _envelope(blob: bytes) -> tuple[float, float, float, float] | None:
 
 
 def st_is_empty(blob):
+    """The ST_IsEmpty SQL function the R-tree triggers call: 1 for an empty geometry, 0 otherwise, NULL for NULL."""
     if blob is None:
         return None
     return 1 if _envelope(blob) is None else 0

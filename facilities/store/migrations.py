@@ -23,11 +23,14 @@ Step = Callable[[Tx, Dialect], None]
 
 @dataclass(frozen=True)
 class Migration:
+    """One numbered schema change, with a step per dialect (or '*' for all)."""
+
     number: int  # the schema version this step brings the registry to
     name: str
     steps: Mapping[str, Step]  # dialect name (or "*") -> step
 
     def apply(self, tx: Tx, dialect: Dialect) -> None:
+        """Run this migration's step for the dialect; StoreError if it has none."""
         step = self.steps.get(dialect.name) or self.steps.get("*")
         if step is None:
             raise StoreError(f"migration {self.number} ({self.name}) has no step for {dialect.name}")

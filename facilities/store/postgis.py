@@ -60,6 +60,9 @@ class _Cursor:
 
 
 class PostGisDialect(Dialect):
+    """The registry in a PostgreSQL database with PostGIS through psycopg: one connection per thread, GiST indexes,
+    row locks for concurrent editors."""
+
     name = "postgis"
     types = {"text": "TEXT", "int": "INTEGER", "real": "DOUBLE PRECISION", "date": "DATE",
              "timestamp": "TEXT",  # ISO 8601 text as the codec writes it: sorts correctly, round-trips exactly
@@ -155,6 +158,7 @@ class PostGisDialect(Dialect):
                 return self._connect().execute(_pg(sql), params, binary=True).fetchall()
 
     def close(self) -> None:
+        """Close every thread's connection."""
         with self._lock:
             for con in self._all:
                 with contextlib.suppress(Exception):
@@ -163,15 +167,19 @@ class PostGisDialect(Dialect):
         self._local = threading.local()
 
     def has_table(self, tx, name: str) -> bool:
+        """Whether a table of this name is on the search path."""
         return bool(tx.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0])
 
     def column_names(self, tx, table: str) -> set[str]:
+        """The table's column names in the current schema."""
         return {r[0] for r in tx.execute("SELECT column_name FROM information_schema.columns "
                                          "WHERE table_schema = current_schema() AND table_name = ?", (table,))}
 
     # ---------------------------------------------------------------- schema
 
     def open(self) -> None:
+        """Enable PostGIS if needed, then create or migrate the schema, holding an advisory lock so concurrent
+        openers do it once."""
         with self.write() as tx:
             tx.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
             if tx.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone() is None:
@@ -194,17 +202,21 @@ class PostGisDialect(Dialect):
                 tx.execute(stmt)
 
     def geometry_type(self, table: Table) -> str:
+        """Any geometry type, in EPSG:4326."""
         return f"geometry(Geometry, {SRID})"
 
     # ---------------------------------------------------------------- SQL that differs
 
     def lock(self, mode: str) -> str:
+        """FOR UPDATE or FOR SHARE: row locks, so concurrent editors queue instead of overwriting each other."""
         return " FOR UPDATE" if mode == "update" else " FOR SHARE"
 
     def in_ids(self, column: str, ids: Sequence[str]) -> tuple[str, list]:
+        """`column = ANY(?)` with the ids as one array parameter."""
         return f"{column} = ANY(?)", [list(ids)]
 
     def bbox_clause(self, table: Table, boxes: list[BBox]) -> tuple[str, list]:
+        """Rows whose envelope meets any box (`&&`, through the GiST index)."""
         # `&&` compares envelopes through the GiST index; the store then keeps exact hits
         params: list = []
         for b in boxes:
@@ -220,9 +232,12 @@ class PostGisDialect(Dialect):
         return out.tolist()
 
     def decode_geoms(self, values: list) -> np.ndarray:
+        """WKB values -> shapely geometries."""
         return shapely.from_wkb([None if v is None else bytes(v) for v in values])
 
     def insert_rows(self, tx: Tx, table: Table, rows: list[tuple], geoms: Sequence | None = None) -> None:
+        """Insert rows with COPY (one round trip), then ANALYZE after a large batch so the planner uses the spatial
+        index."""
         if not rows:
             return
         # COPY: one round trip for a whole import instead of one per row. The tx is the _Cursor our own

@@ -66,6 +66,7 @@ class SqlStore:
         dialect.open()
 
     def close(self) -> None:
+        """Close the dialect's connections."""
         self.dialect.close()
 
     # ------------------------------------------------------------------ rows <-> records
@@ -248,45 +249,59 @@ class SqlStore:
         return self.apply([change], actor=actor)[0]
 
     def add_facility(self, facility: Facility, *, actor: str) -> Facility:
+        """Store a new facility (one-change unit of work); returns it as stored."""
         return self._one(Add(facility), actor)
 
     def update_facility(self, facility: Facility, *, actor: str) -> Facility:
+        """Replace a stored facility, checking its version; returns the new version."""
         return self._one(Update(facility), actor)
 
     def delete_facility(self, facility_id: str, *, actor: str, cascade: bool = False) -> None:
+        """Delete a facility; `cascade` also deletes its structures and observations."""
         self._one(Delete("facility", facility_id, cascade), actor)
 
     def add_structure(self, structure: Structure, *, actor: str) -> Structure:
+        """Store a new structure; returns it as stored."""
         return self._one(Add(structure), actor)
 
     def update_structure(self, structure: Structure, *, actor: str) -> Structure:
+        """Replace a stored structure, checking its version; returns the new version."""
         return self._one(Update(structure), actor)
 
     def delete_structure(self, structure_id: str, *, actor: str) -> None:
+        """Delete a structure."""
         self._one(Delete("structure", structure_id), actor)
 
     def add_observation(self, observation: Observation, *, actor: str) -> Observation:
+        """Store a new observation; returns it as stored."""
         return self._one(Add(observation), actor)
 
     def update_observation(self, observation: Observation, *, actor: str) -> Observation:
+        """Replace a stored observation, checking its version; returns the new version."""
         return self._one(Update(observation), actor)
 
     def delete_observation(self, observation_id: str, *, actor: str) -> None:
+        """Delete an observation."""
         self._one(Delete("observation", observation_id), actor)
 
     def add_source(self, source: Source, *, actor: str) -> Source:
+        """Store a new source; returns it as stored."""
         return self._one(Add(source), actor)
 
     def update_source(self, source: Source, *, actor: str) -> Source:
+        """Replace a stored source, checking its version; returns the new version."""
         return self._one(Update(source), actor)
 
     def get_facility(self, facility_id: str) -> Facility:
+        """The facility with this id; NotFound if there is none."""
         return self._get("facility", facility_id)
 
     def get_observation(self, observation_id: str) -> Observation:
+        """The observation with this id; NotFound if there is none."""
         return self._get("observation", observation_id)
 
     def get_source(self, source_id: str) -> Source:
+        """The source with this id; NotFound if there is none."""
         return self._get("source", source_id)
 
     # ------------------------------------------------------------------ reads
@@ -318,19 +333,25 @@ class SqlStore:
         return _exact_bbox(self._select(table, f"{where} ORDER BY {order}", params), flt.bbox)
 
     def list_facilities(self, flt: Filter = Filter()) -> list[Facility]:
+        """Facilities matching `flt`, ordered by name."""
         return self._list("facility", flt, f"{self.dialect.name_order('name')}, fid")
 
     def facilities_in_bbox(self, bbox: BBox) -> list[Facility]:
+        """Facilities whose geometry meets the box, in storage order."""
         return self._list("facility", Filter(bbox=bbox), "fid")
 
     def list_structures(self, flt: Filter = Filter()) -> list[Structure]:
+        """Structures matching `flt`, ordered by facility id and name."""
         d = self.dialect
         return self._list("structure", flt, f"{d.text_order('facility_id')}, {d.text_order('name')}, fid")
 
     def list_observations(self, flt: Filter = Filter()) -> list[Observation]:
+        """Observations matching `flt`, by date, then id."""
         return self._list("observation", flt, f"date_start, {self.dialect.text_order('id')}")
 
     def list_sources(self, ids: tuple[str, ...] | None = None) -> list[Source]:
+        """All sources or those with the given ids, ordered by id; long id lists are queried in chunks under the
+        engine's parameter limit."""
         order = f"ORDER BY {self.dialect.text_order('id')}"
         if ids is None:
             return self._select(BY_KIND["source"], order)
@@ -363,9 +384,11 @@ class SqlStore:
                 yield batch
 
     def iter_facilities(self, flt: Filter = Filter(), batch_size: int = 5000) -> Iterator[list[Facility]]:
+        """Facilities matching `flt`, in batches of up to `batch_size`."""
         yield from self._iter("facility", flt, batch_size)
 
     def iter_observations(self, flt: Filter = Filter(), batch_size: int = 5000) -> Iterator[list[Observation]]:
+        """Observations matching `flt`, in batches of up to `batch_size`."""
         yield from self._iter("observation", flt, batch_size)
 
     def iter_geojson_features(self, flt: Filter = Filter(), precision: int = 7,
@@ -398,6 +421,7 @@ class SqlStore:
                     yield text
 
     def history(self, entity_id: str | None = None, limit: int = 100) -> list[HistoryEntry]:
+        """The newest `limit` history entries, of the record `entity_id` or of all."""
         where, params = ("WHERE entity_id = ?", (entity_id,)) if entity_id else ("", ())
         rows = self.dialect.query(f"SELECT entity, entity_id, action, at, actor, before, after, change_group "
                                   f"FROM history {where} ORDER BY fid DESC LIMIT ?", (*params, limit))
@@ -409,20 +433,24 @@ class SqlStore:
         return int(self.dialect.query("SELECT COALESCE(max(fid), 0) FROM history")[0][0])
 
     def counts(self) -> dict[str, int]:
+        """Rows per table, in one query."""
         tables = ("facilities", "structures", "observations", "sources", "history")
         row = self.dialect.query("SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in tables))[0]
         return {t: int(n) for t, n in zip(tables, row, strict=True)}
 
     def get_meta(self, key: str) -> str | None:
+        """A tracker_meta value, or None if the key is not set."""
         rows = self.dialect.query("SELECT value FROM tracker_meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
+        """Set (insert or replace) a tracker_meta value."""
         with self.dialect.write() as tx:
             tx.execute("INSERT INTO tracker_meta (key, value) VALUES (?, ?) "
                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     def check(self) -> list[str]:
+        """The dialect's integrity check; empty means healthy."""
         return self.dialect.check()
 
     # ------------------------------------------------------------------ bulk import

@@ -62,10 +62,12 @@ class Column:
 
     @property
     def is_json(self) -> bool:
+        """Whether the column holds JSON text."""
         return self.type == "json"
 
     @property
     def model_field(self) -> str | None:
+        """The model field this column stores, or None for a derived column."""
         return self.name if self.field is _SAME else self.field
 
 
@@ -97,6 +99,7 @@ class Table:
         return (("geom",) if self.geometry else ()) + tuple(c.name for c in self.columns)
 
     def column(self, name: str) -> Column:
+        """The declared column of this name."""
         return next(c for c in self.columns if c.name == name)
 
     # ---------------------------------------------------------------- row codec
@@ -194,6 +197,7 @@ def _multi(geoms: list) -> list:
 
 @lru_cache(maxsize=65536)
 def read_ts(text: str | None) -> dt.datetime | None:
+    """A stored timestamp text -> aware UTC datetime (None for NULL); cached, as rows of one import share timestamps."""
     # rows from one import share their timestamps, so the cache makes bulk reads cheap
     return None if text is None else parse_timestamp(text)
 
