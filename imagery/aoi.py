@@ -63,6 +63,8 @@ class AreaOfInterest:
 
     @classmethod
     def of(cls, outline: BaseGeometry, *, pad_m: float = PAD_M, px: int = CHIP_PX) -> AreaOfInterest:
+        """The area around `outline`, padded by `pad_m` metres, with a chip grid of about `px` pixels and a digest
+        naming it in the cache; EmptyArea for an empty outline."""
         if outline.is_empty or not all(math.isfinite(v) for v in outline.bounds):
             raise EmptyArea("the outline is empty: draw or import the site's outline first")
         bbox = padded_bbox(outline, pad_m)

@@ -19,6 +19,9 @@ BBox = tuple[float, float, float, float]  # west, south, east, north in EPSG:432
 
 
 class DateCertainty(StrEnum):
+    """What an imagery date means: when the pixels were captured, only when a mosaic was released, a blend of many
+    dates, or what the analyst stated."""
+
     CAPTURED = "captured"  # the acquisition date of the pixels (metadata, scene time)
     RELEASED = "released"  # only the publication date of a mosaic is known: the pixels are older
     COMPOSITE = "composite"  # many dates blended (yearly mosaics): cannot date an event
@@ -59,9 +62,13 @@ class Chip:
 
 
 class ImagerySource(Protocol):
+    """A provider of dated imagery: lists the captures over an area and reads one as a chip."""
+
     key: str
 
     def captures(self, bbox: BBox, start: dt.date | None = None, end: dt.date | None = None,
-                 ) -> Sequence[Capture]: ...
+                 ) -> Sequence[Capture]:
+        """The captures covering `bbox` (west, south, east, north in degrees), optionally between two dates."""
 
-    def read(self, capture: Capture, bbox: BBox, size: tuple[int, int]) -> Chip: ...
+    def read(self, capture: Capture, bbox: BBox, size: tuple[int, int]) -> Chip:
+        """Read a capture over `bbox` into a chip of `size` (width, height) pixels."""

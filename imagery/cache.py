@@ -37,6 +37,8 @@ KEPT_HEADERS = ("content-type", "content-length", "etag", "last-modified", "date
 
 @dataclass(frozen=True)
 class Entry:
+    """One cached HTTP response: its body, status, selected headers and when and from which provider it was fetched."""
+
     url: str
     sha256: str
     size: int
@@ -48,6 +50,7 @@ class Entry:
     body: bytes
 
     def json(self) -> object:
+        """The body parsed as JSON."""
         return json.loads(self.body)
 
 
@@ -84,6 +87,7 @@ class Cache:
         self._db.execute("CREATE INDEX IF NOT EXISTS entries_sha ON entries (sha256)")
 
     def close(self) -> None:
+        """Close the cache database."""
         with self._lock:
             self._db.close()
 

@@ -25,6 +25,9 @@ LOCAL = "local"
 
 @dataclass(frozen=True)
 class DatedLayer:
+    """One image offered on the map's timeline: its key, date and how far that date can be trusted, title,
+    attribution and tile template."""
+
     image: ImageKey  # unique across sources: esri-wayback:56102, eox-s2cloudless:2020, local:<sha256>
     source: str  # "Wayback", "Sentinel-2 cloudless", "Local image", "Sentinel-2 scene"
     date: dt.date  # the date the layer stands for, for ordering and for observations
@@ -48,10 +51,12 @@ class DatedLayer:
 
     @property
     def provider(self) -> str:
+        """The provider part of the image key."""
         return self.image.provider
 
     @property
     def image_id(self) -> str:
+        """The provider's id of the image (release number, year, scene id, file digest)."""
         return self.image.image_id
 
     @property

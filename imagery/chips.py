@@ -89,24 +89,30 @@ class Grid:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the pixel grid."""
         return self.height, self.width
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) of the grid in its CRS."""
         t = self.transform
         return t.c, t.f + t.e * self.height, t.c + t.a * self.width, t.f
 
     @property
     def pixel_area(self) -> float:
+        """Area of one pixel in CRS units squared (square metres in UTM)."""
         t = self.transform
         return abs(t.a * t.e - t.b * t.d)
 
     @classmethod
     def of(cls, chip: Chip) -> Grid:
+        """The grid a chip's pixels lie on."""
         return cls(chip.crs, Affine(*chip.transform), chip.data.shape[2], chip.data.shape[1])
 
 
 def check_bbox(bbox: BBox) -> None:
+    """ValueError for a non-finite, out-of-range or empty box; AntimeridianCrossing when west > east (split the area
+    first)."""
     west, south, east, north = bbox
     if not all(math.isfinite(v) for v in bbox):
         raise ValueError(f"bbox has non-finite values: {bbox}")
@@ -129,6 +135,7 @@ def split_antimeridian(bbox: BBox) -> list[BBox]:
 
 
 def utm_crs_for(lon: float, lat: float) -> str:
+    """The WGS 84 UTM zone (EPSG:326xx north, 327xx south) holding a point, for chips measured in metres."""
     zone = min(int((lon + 180) // 6) + 1, 60)
     return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
 
@@ -177,6 +184,7 @@ def open_source(source: str | os.PathLike[str], max_bytes: int = MAX_DECLARED_BY
 
 
 def default_nodata(dtype: str, nodata: float | None) -> float:
+    """The nodata value to use: the raster's own, else NaN for float data and 0 for integers."""
     if nodata is not None:
         return nodata
     return float("nan") if np.dtype(dtype).kind == "f" else 0
@@ -275,6 +283,7 @@ def _warped_read(src: DatasetReader, grid: Grid, indexes: list[int], nodata: flo
 
 
 def is_remote(source: str | os.PathLike[str]) -> bool:
+    """Whether a raster source is an http(s) URL rather than a local path."""
     return isinstance(source, str) and source.startswith(("http://", "https://"))
 
 
@@ -382,6 +391,8 @@ def write_overlay_png(rgba: np.ndarray, grid: Grid, path: str | os.PathLike[str]
 
 @dataclass(frozen=True)
 class ChipFiles:
+    """A chip written out: the GeoTIFF, a PNG for the map and the overlay's lat/lon bounds."""
+
     tif: Path
     png: Path
     bounds: list[list[float]]  # [[lat_min, lon_min], [lat_max, lon_max]] for folium ImageOverlay

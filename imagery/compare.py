@@ -112,6 +112,9 @@ def changed_area_m2(mask: np.ndarray, grid: Grid, geometry: BaseGeometry | None 
 
 @dataclass(frozen=True)
 class Comparison:
+    """The change between two chips on one grid: the normalised difference, the changed-pixel mask at `threshold`,
+    and the changed area in square metres, overall, inside the outline and per structure."""
+
     grid: Grid
     difference: np.ndarray  # normalised difference, NaN where either chip has no data
     mask: np.ndarray  # changed pixels

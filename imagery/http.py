@@ -62,6 +62,8 @@ USER_AGENT = f"facility-tracker/{_version()} (+{PROJECT_URL})"
 
 @dataclass(frozen=True)
 class HttpConfig:
+    """Timeouts, retries, size limits and host rules of the imagery HTTP client."""
+
     connect_timeout: float = 5.0
     read_timeout: float = 15.0  # per socket read
     deadline: float = 30.0  # total per call, retries and backoff included
@@ -78,6 +80,8 @@ class HttpConfig:
 
 @dataclass(frozen=True)
 class Response:
+    """A completed HTTP response, its body read in full (within the size limit)."""
+
     url: str  # final URL, after redirects
     status: int
     headers: Mapping[str, str]
@@ -85,6 +89,7 @@ class Response:
     elapsed: float
 
     def json(self) -> Any:
+        """The body parsed as JSON; BadResponse if it is not JSON."""
         try:
             return json.loads(self.body)
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -93,6 +98,8 @@ class Response:
 
 @dataclass
 class Stats:
+    """Request and retry counts of a client, per host too, for benchmarks and logs."""
+
     requests: int = 0  # attempts that reached the network
     retries: int = 0
     by_host: dict[str, int] = field(default_factory=dict)
@@ -165,6 +172,7 @@ class HttpClient:
         self._session.mount("http://", adapter)
 
     def close(self) -> None:
+        """Close the underlying HTTP session."""
         self._session.close()
 
     def __enter__(self) -> HttpClient:

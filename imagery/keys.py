@@ -22,6 +22,9 @@ class BadImageKey(ImageryError, ValueError):
 
 @dataclass(frozen=True, order=True)
 class ImageKey:
+    """Names one image across sources, 'provider:image_id' (e.g. esri-wayback:56102, local:<sha256>), as observations
+    store it."""
+
     provider: str  # "esri-wayback", "eox-s2cloudless", "sentinel-2-l2a", "local", ...
     image_id: str  # release number, year of a composite, STAC item id, file sha256
 
@@ -34,6 +37,7 @@ class ImageKey:
 
     @classmethod
     def parse(cls, text: str) -> ImageKey:
+        """The key written as 'provider:image_id'; BadImageKey if the text is not one."""
         provider, sep, image_id = (text or "").partition(":")
         if not sep:
             raise BadImageKey(f"{text!r} is not an image key (provider:image_id)")

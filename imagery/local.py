@@ -40,6 +40,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -66,6 +67,9 @@ def _validate_pixels(src: DatasetReader, name: str) -> None:
 
 @dataclass(frozen=True)
 class ImportedImage:
+    """An image file imported into the data directory: its capture, the stored GeoTIFF and the JSON sidecar
+    describing it."""
+
     capture: Capture
     path: Path
     sidecar: Path
@@ -81,6 +85,8 @@ def import_image(path: str | os.PathLike[str], data_dir: str | os.PathLike[str],
 def import_image_files(path: str | os.PathLike[str], data_dir: str | os.PathLike[str], captured: dt.date,
                        sensor: str | None = None, licence: str = "", attribution: str = "",
                        max_bytes: int = MAX_DECLARED_BYTES) -> ImportedImage:
+    """Validate a georeferenced raster and store it under data_dir/imagery as <sha256>.tif with a JSON sidecar (date,
+    sensor, licence, footprint), so LocalSource lists it."""
     src_path = Path(path)
     out_dir = Path(data_dir) / "imagery"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -155,6 +161,8 @@ class LocalSource:
             return 0
 
     def captures(self, bbox: BBox, start: dt.date | None = None, end: dt.date | None = None) -> list[Capture]:
+        """Imported images whose footprint meets `bbox` and whose date is in range, oldest first; a broken sidecar
+        hides only its own image."""
         found = []
         for sidecar in sorted(self.dir.glob("*.json")):
             try:
@@ -170,6 +178,7 @@ class LocalSource:
         return sorted(found, key=lambda c: (c.date or dt.date.min, c.capture_id))
 
     def read(self, capture: Capture, bbox: BBox, size: tuple[int, int]) -> Chip:
+        """Read an imported image over `bbox` into a chip; RasterError for a capture that is not a local import."""
         if capture.provider != PROVIDER or not _SHA256.fullmatch(capture.capture_id):
             raise RasterError(f"not a local import: {capture.provider}/{capture.capture_id!r}")  # no ../ paths
         path = self.dir / f"{capture.capture_id}.tif"

@@ -67,6 +67,8 @@ class Overlay:
 
 @dataclass(frozen=True)
 class Difference:
+    """A comparison of two chips and the heat map overlay drawn from it."""
+
     result: Comparison
     overlay: Overlay  # the heat map
 
@@ -118,9 +120,11 @@ class ImagerySession:
 
     @property
     def offline(self) -> bool:
+        """Whether the HTTP client is in offline mode (cache only)."""
         return self.client.offline
 
     def close(self) -> None:
+        """Close the HTTP client and the cache."""
         self.client.close()
         self.cache.close()
 

@@ -76,6 +76,8 @@ class ClientStacIO(StacApiIO):
 
     def request(self, href: str, method: str | None = None, headers: dict[str, str] | None = None,
                 parameters: dict[str, Any] | None = None) -> str:
+        """pystac-client's request hook, sent through our HttpClient (its timeouts, retries, host rules and user
+        agent) instead of a bare requests session; errors become APIError."""
         method = (method or "GET").upper()
         body = parameters if method in ("POST", "PUT", "PATCH") else None
         query = None if body is not None else {**self.session.params, **(parameters or {})}
@@ -101,6 +103,7 @@ def http_config_for(config: StacConfig) -> HttpConfig:
 
 
 def planetary_computer_config(**overrides: Any) -> StacConfig:
+    """A StacConfig for Microsoft Planetary Computer (signed asset URLs), with `overrides` applied."""
     base = StacConfig(url=PLANETARY_COMPUTER_URL, asset_hosts=PLANETARY_COMPUTER_ASSET_HOSTS,
                       visual_asset="visual", scl_asset="SCL", sign=True)
     return replace(base, **overrides)
@@ -116,6 +119,7 @@ def _planetary_computer() -> ModuleType:
 
 
 def attribution_for(year: int) -> str:
+    """The attribution Copernicus requires for Sentinel data of `year`."""
     return f"Contains modified Copernicus Sentinel data {year}"
 
 
@@ -151,6 +155,8 @@ class Sentinel2Source:
 
     def search(self, bbox: BBox, start: dt.date | None = None, end: dt.date | None = None,
                max_cloud: float | None = None) -> list[pystac.Item]:
+        """STAC items of the configured collection over `bbox`, between the dates, under the cloud cover limit;
+        StacError if the search fails."""
         check_bbox(bbox)
         max_cloud = self.max_cloud if max_cloud is None else max_cloud
         interval = None if start is None and end is None else f"{start or '..'}/{end or '..'}"
@@ -177,6 +183,8 @@ class Sentinel2Source:
         return href
 
     def check_host(self, href: str) -> None:
+        """StacError unless `href` is https (http on loopback) to one of the configured asset hosts: item links are
+        never followed elsewhere."""
         url = urlparse(href)
         host = url.hostname or ""
         allowed_scheme = url.scheme == "https" or (url.scheme == "http" and host in _LOOPBACK)
@@ -202,6 +210,8 @@ class Sentinel2Source:
     # --- ImagerySource -----------------------------------------------------------------------
     def captures(self, bbox: BBox, start: dt.date | None = None, end: dt.date | None = None,
                  max_cloud: float | None = None) -> list[Capture]:
+        """Captures of the scenes found over `bbox`, oldest first; an item that cannot be read is logged and left
+        out."""
         found = []
         for item in self.search(bbox, start, end, max_cloud):
             try:
@@ -264,4 +274,5 @@ class Sentinel2Source:
             raise RasterError(f"reading {capture.capture_id} failed: {err}") from err
 
     def read(self, capture: Capture, bbox: BBox, size: tuple[int, int]) -> Chip:
+        """Read a scene's visual asset over `bbox` into a chip of `size` pixels."""
         return self.chip(capture, grid_for_bbox(bbox, size=size))

@@ -23,6 +23,8 @@ MAX_LAT = 85.0511287798066  # Web Mercator's square world
 
 @dataclass(frozen=True, order=True)
 class Tile:
+    """A Web Mercator map tile (zoom, column, row)."""
+
     z: int
     x: int
     y: int
@@ -36,22 +38,26 @@ class Tile:
         return west, south, east, north
 
     def centre(self) -> tuple[float, float]:
+        """(lon, lat) of the tile's centre."""
         w, s, e, n = self.bounds()
         return (w + e) / 2, (s + n) / 2
 
 
 def lon2tile(lon: float, z: int) -> int:
+    """The tile column holding longitude `lon` at zoom `z`, clamped to the grid."""
     n = 2**z
     return min(n - 1, max(0, int(math.floor((lon + 180) / 360 * n))))
 
 
 def lat2tile(lat: float, z: int) -> int:
+    """The tile row holding latitude `lat` at zoom `z` (clamped to the Mercator limit)."""
     n = 2**z
     r = math.radians(max(-MAX_LAT, min(MAX_LAT, lat)))
     return min(n - 1, max(0, int(math.floor((1 - math.log(math.tan(r) + 1 / math.cos(r)) / math.pi) / 2 * n))))
 
 
 def tile_for(lon: float, lat: float, z: int) -> Tile:
+    """The tile holding a point at zoom `z`."""
     return Tile(z, lon2tile(lon, z), lat2tile(lat, z))
 
 

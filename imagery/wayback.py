@@ -49,6 +49,8 @@ CATALOGUE_MAX_AGE = 12 * 3600.0  # new releases arrive about monthly; tilemaps a
 
 @dataclass(frozen=True)
 class Release:
+    """One Esri World Imagery Wayback release: number, publication date and its service URLs."""
+
     number: int
     date: dt.date  # publication date of the release, from its title
     title: str
@@ -69,9 +71,11 @@ class Endpoints:
     subdomains: tuple[str, ...] = ESRI_WAYBACK.subdomains
 
     def tilemap(self, release: int, t: Tile) -> str:
+        """URL of a release's tilemap at tile `t`, which names the release whose imagery the tile shows."""
         return f"{self.service_root}/tilemap/{release}/{t.z}/{t.y}/{t.x}"
 
     def tile(self, release: int, t: Tile) -> str:
+        """URL of a release's tile `t`, spread over the subdomains."""
         s = self.subdomains[(t.x + t.y) % len(self.subdomains)] if self.subdomains else ""
         return self.tile_url.format(s=s, release=release, z=t.z, y=t.y, x=t.x)
 
@@ -92,6 +96,9 @@ class PartMetadata:
 
 @dataclass
 class LocalChanges:
+    """The releases whose imagery changed over an area (newest first), per tile, with the request counts the scan
+    took."""
+
     releases: list[Release]  # releases whose imagery changed somewhere in the area, newest first
     tiles: list[Tile]
     per_tile: dict[Tile, list[int]]  # release numbers kept per tile, newest first
@@ -199,6 +206,7 @@ class Wayback:
     # -- catalogue -------------------------------------------------------------------------------
 
     def releases(self) -> list[Release]:
+        """Every Wayback release, from the catalogue (cached for CATALOGUE_MAX_AGE)."""
         def check(body: bytes) -> object:
             return parse_catalogue(_json(body, "Wayback catalogue"))
 
@@ -348,6 +356,7 @@ class Wayback:
         return out
 
     def read(self, capture: Capture, bbox: BBox, size: tuple[int, int]) -> Chip:
+        """Always NotCacheable: Esri's terms let the browser show Wayback tiles, not the server read them."""
         raise NotCacheable("Esri Wayback tiles may only be shown by the browser, not read by the server")
 
 
