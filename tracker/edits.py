@@ -30,6 +30,9 @@ def cell_text(value: object) -> str:
 
 @dataclass
 class EditPlan:
+    """The writes an edited table amounts to (updates with the versions read, deletes) and the problems that stop it;
+    true when there is something to write."""
+
     updates: list = field(default_factory=list)  # records to write, each with the version that was read
     deletes: list = field(default_factory=list)  # records to delete, as they were read
     problems: list[str] = field(default_factory=list)

@@ -18,6 +18,9 @@ from facilities.store import Store
 
 @dataclass(frozen=True)
 class Overview:
+    """What the map needs of the whole registry at one revision: facilities, structures and each facility's latest
+    observation date."""
+
     revision: int
     facilities: list[Facility]
     structures: list[Structure]

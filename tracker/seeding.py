@@ -19,6 +19,7 @@ SEED_VERSION = "1"
 
 
 def read_seed(seeds_dir: Path = SEEDS_DIR) -> Registry:
+    """The seed registry: sources, facilities and structures, and observations from the seeds directory."""
     sources = tuple(Source(**raw) for raw in yaml.safe_load((seeds_dir / "sources.yaml").read_text("utf-8")))
     data = parse_json((seeds_dir / "facilities.geojson").read_bytes(), source="seeds/facilities.geojson")
     places, _problems, _notes = codec.parse_feature_collection(data, source="seeds/facilities.geojson")

@@ -18,6 +18,9 @@ def _data_home() -> Path:
 
 
 class Settings(BaseSettings):
+    """The tracker's settings, from arguments, TRACKER_* environment variables and tracker.toml, in that order of
+    precedence."""
+
     model_config = SettingsConfigDict(env_prefix="TRACKER_", extra="ignore")
 
     database: str = Field(
@@ -56,9 +59,12 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+        """pydantic-settings hook: arguments first, then the environment, then the TOML file named by TRACKER_CONFIG
+        (tracker.toml by default)."""
         toml_file = os.environ.get("TRACKER_CONFIG", "tracker.toml")
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
 
 def load_settings(**overrides) -> Settings:
+    """The settings, with the overrides that are not None (unset command-line options) applied on top."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -144,6 +144,8 @@ class SiteView:
 
     @property
     def cited_source_ids(self) -> tuple[str, ...]:
+        """Ids of the sources the facility, its parent claims, structures and observations cite, in order of first
+        citation."""
         return cited_source_ids(self.facility, self.structures, self.observations)
 
     @cached_property
@@ -156,6 +158,7 @@ class SiteView:
         return tuple(self.source_numbers[i] for i in ids if i in self.source_numbers)
 
     def structure(self, structure_id: str | None) -> Structure | None:
+        """The site's structure with this id, or None (also for no id)."""
         return self._by_id.get(structure_id) if structure_id else None
 
     def structure_name(self, o: Observation) -> str:

@@ -51,6 +51,9 @@ _AREA_KEY = {"facility": "area_m2", "structure": "footprint_m2"}
 
 @dataclass(frozen=True)
 class UndoPlan:
+    """What undoing one history entry writes back (delete, update, create, or a group of plans) and what the user
+    should know first."""
+
     entry: HistoryEntry  # the change being undone
     action: str  # what the undo writes: delete / update / create
     record: Any = None  # the value to write back (update, create); None for delete
@@ -60,6 +63,8 @@ class UndoPlan:
 
 @dataclass(frozen=True)
 class UndoResult:
+    """What an undo did, for the message shown to the user."""
+
     entry: HistoryEntry
     action: str
     entity: str
@@ -76,6 +81,7 @@ def undo_actor(actor: str) -> str:
 
 
 def is_undo(entry: HistoryEntry) -> bool:
+    """Whether the history entry was itself written by an undo."""
     return entry.actor.endswith(UNDO_SUFFIX)
 
 

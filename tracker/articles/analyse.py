@@ -25,15 +25,20 @@ from .resources import Resources
 
 @dataclass(frozen=True)
 class ArticleResult:
+    """What reading one article found: its mentions, their links to registry facilities, and the observations
+    proposed from them."""
+
     article: Article
     mentions: tuple[Mention, ...]
     links: tuple[Link, ...]
     proposals: tuple[Proposal, ...]
 
     def of_kind(self, kind: str) -> list[Mention]:
+        """The mentions of one kind (facility, place, system, date, ...), in text order."""
         return [m for m in self.mentions if m.kind == kind]
 
     def as_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready data (the CLI's --json output)."""
         a = self.article
         return {"index": a.index, "title": a.title, "language": a.language, "published": a.published,
                 "publisher": a.publisher, "url": a.url,
@@ -57,6 +62,8 @@ class Reader:
         self.stopwords = resources.stopwords
 
     def read_article(self, article: Article, published: PartialDate | None = None, origin: str = "") -> ArticleResult:
+        """Read one article: find mentions, link them to the registry and propose observations. `published` stands in
+        for an article without its own date."""
         if published is not None and article.published is None:
             article = replace(article, published=str(published))
         hits = self.index.find(fold(article.text))

@@ -53,6 +53,9 @@ _QUAL = (r"(?P<q>early|mid|late|the end of|the beginning of|the start of|the mid
 
 @dataclass(frozen=True)
 class DateFound:
+    """A date expression found in text: its span, the date (None when it is relative and there is no article date to
+    count from) and how it relates (at, since, until, range, relative)."""
+
     start: int
     end: int
     date: PartialDate | None
@@ -61,6 +64,7 @@ class DateFound:
 
     @property
     def value(self) -> str:
+        """The date as shown to the analyst: '2024-03', 'since 2022', '2019/2021', or what is missing."""
         if self.date is None:
             return f"{self.relation}: needs the article date"
         text = str(self.date) if self.until is None else f"{self.date}/{self.until}"

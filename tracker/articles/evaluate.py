@@ -17,11 +17,15 @@ SCORED = ("facility", "place", "system")
 
 
 def norm(text: str) -> str:
+    """Text folded for comparing extracted values with gold annotations: no accents, apostrophes, surrounding quotes
+    or repeated spaces."""
     return re.sub(r"\s+", " ", fold(text).replace("'", "").replace("\u2019", "")).strip(" \"'«»“”")
 
 
 @dataclass
 class Tally:
+    """True positives, false positives and misses of one kind of extraction against the gold set, with the examples."""
+
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -30,14 +34,17 @@ class Tally:
 
     @property
     def precision(self) -> float:
+        """Share of the extracted items that are right (1.0 when nothing was extracted)."""
         return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
 
     @property
     def recall(self) -> float:
+        """Share of the gold items that were found (1.0 when there were none)."""
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
     @property
     def f1(self) -> float:
+        """Harmonic mean of precision and recall."""
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 

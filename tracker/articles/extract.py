@@ -37,6 +37,9 @@ _NUMBER = re.compile(r"(?<![\w.,-])(?:(?P<q>at least|almeno|about|circa|oltre|mo
 
 @dataclass(frozen=True)
 class Mention:
+    """Something named in an article: a facility, place, weapon system, date, casualty count; its span, sentence and
+    how it was found."""
+
     kind: str
     text: str
     value: str  # normalised: facility or place name, system designation, ISO date, '28 killed'
@@ -48,12 +51,15 @@ class Mention:
     data: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
+        """The mention as JSON-ready data, its extra `data` fields merged in."""
         return {"kind": self.kind, "text": self.text, "value": self.value, "start": self.start, "end": self.end,
                 "sentence_index": self.sentence_index, "sentence": self.sentence, "via": self.via, **self.data}
 
 
 @dataclass(frozen=True)
 class AliasHit:
+    """A registry name or alias found verbatim in the text, with the facility it names."""
+
     start: int
     end: int
     facility_id: str
@@ -301,6 +307,7 @@ def _dates(text: str, published: PartialDate | None) -> Iterator[Span]:
 
 
 def article_date(article: Article) -> PartialDate | None:
+    """The article's publication date, or None if it has none or it cannot be read."""
     if not article.published:
         return None
     try:

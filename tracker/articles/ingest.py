@@ -25,6 +25,7 @@ _SHOWN = ("facility", "place", "system", "organisation", "person", "date", "figu
 
 
 def max_file_bytes() -> int:
+    """The largest article file read, in bytes: about the UTF-8 size of the character limit."""
     return MAX_INPUT_CHARS * 2  # UTF-8 text of the character limit, roughly
 
 
@@ -34,6 +35,7 @@ def _one_line(text: str, limit: int = 160) -> str:
 
 
 def format_result(name: str, r: ArticleResult) -> str:
+    """A plain-text report of one article's mentions, links and proposals, as the CLI prints it."""
     a = r.article
     lines = [f"== {name} [article {a.index + 1}] {_one_line(a.title, 90)!r} ({a.language}, {len(a.text):,} chars)"]
     for kind in _SHOWN:

@@ -31,6 +31,8 @@ NEW_SITE_HALF_DEG = 0.02  # a new facility located only to a city: a box of abou
 
 @dataclass(frozen=True)
 class FacilityRef:
+    """One registry name or alias of a facility, with the facility's location (for the same-city test)."""
+
     id: str
     name: str
     alias: str
@@ -41,6 +43,9 @@ class FacilityRef:
 
 @dataclass(frozen=True)
 class Link:
+    """A facility mention matched to a registry facility, or to none (then perhaps a proposed new facility), with the
+    score and the reason."""
+
     mention: Mention
     facility_id: str | None
     facility_name: str | None
@@ -49,6 +54,7 @@ class Link:
     new_facility: Facility | None = None  # proposed when nothing in the registry fits
 
     def as_dict(self) -> dict:
+        """The link as JSON-ready data, with the proposed new facility if there is one."""
         d = {"mention": self.mention.text, "start": self.mention.start, "facility_id": self.facility_id,
              "facility_name": self.facility_name, "score": round(self.score, 3), "reason": self.reason}
         if self.new_facility is not None:
@@ -98,6 +104,7 @@ class AliasIndex:
         return self._best[name]
 
     def find(self, folded: str) -> list[AliasHit]:
+        """Every registry name or alias occurring in the folded text, as AliasHits."""
         hits = []
         for m in self.regex.finditer(folded):
             ref = self.by_alias.get(re.sub(r"[\s-]+", " ", m.group()))
@@ -134,6 +141,8 @@ def _score(words: list[str], ref_words: list[str]) -> float:
 
 
 def link_mention(mention: Mention, index: AliasIndex, place: Mention | None) -> Link:
+    """Link one facility mention: an exact alias, else the closest registry name if it scores high enough (or fairly
+    high and in the same city as a nearby place); otherwise no link and perhaps a new facility at that place."""
     if mention.via == "alias":
         named = index.by_alias[re.sub(r"[\s-]+", " ", fold(mention.data["alias"]).strip())]
         lang = f" ({named.lang})" if named.lang else ""
@@ -165,6 +174,7 @@ def propose_facility(mention: Mention, place: Mention | None) -> Facility | None
 
 
 def link_all(mentions: list[Mention], index: AliasIndex) -> list[Link]:
+    """Links for every facility mention, each judged with the nearest located place mentioned before it."""
     located = [m for m in mentions if m.kind == "place" and m.data.get("lat") is not None
                and m.data.get("place_kind") != "country"]
     starts = [m.start for m in located]

@@ -24,6 +24,8 @@ TITLE_WORDS = 10  # words kept from a first line that is a sentence, not a headl
 
 @dataclass(frozen=True)
 class Meta:
+    """An article's title, publisher, publication date, URL and language, as far as they are known."""
+
     title: str | None = None
     publisher: str | None = None
     published: str | None = None  # YYYY[-MM[-DD]]

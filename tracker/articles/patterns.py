@@ -36,6 +36,8 @@ def fold(text: str) -> str:
 
 @dataclass(frozen=True)
 class Place:
+    """A gazetteer place: name, country, location, population, and whether it is a city, region or country."""
+
     name: str
     country: str | None
     lat: float | None
@@ -46,6 +48,8 @@ class Place:
 
 @dataclass(frozen=True)
 class SystemEntry:
+    """A weapon system: its designation, the other names it goes by, its kind."""
+
     designation: str
     names: tuple[str, ...]
     kind: str = ""
@@ -113,6 +117,7 @@ def _all(section: Any) -> list[str]:
 
 def compile_lexicon(lexicon: dict[str, Any], systems: tuple[SystemEntry, ...],
                     months: Iterable[str] = ()) -> Compiled:
+    """The regular expressions the reader runs, compiled once from the lexicon and the system list."""
     heads_en = sorted(lexicon["facility_heads"]["en"], key=len, reverse=True)
     heads_it = sorted({*lexicon["facility_heads"]["it"], *lexicon["facility_heads"].get("fr", ())},
                       key=len, reverse=True)

@@ -31,6 +31,9 @@ NEIGHBOUR_AFTER = re.compile(r"\W+(?:\w+\W+)?(?:voisine?|vicin[oa]|nearby|next d
 
 @dataclass(frozen=True)
 class Proposal:
+    """An observation proposed from a sentence: kind, facility (or a proposed one), date if the text gives one, the
+    evidence and the source to cite; an analyst accepts it or not."""
+
     kind: ObservationKind
     label: str
     facility_id: str | None  # None: the facility is itself a proposal (link.new_facility)
@@ -47,6 +50,7 @@ class Proposal:
 
     @property
     def summary(self) -> str:
+        """The observation's summary: the label and the evidence, marked as reported."""
         return f"{self.label.capitalize()} (reported): {self.evidence[:240]}"
 
     def observation(self, obs_id: str, analyst: str = "", facility_id: str | None = None,
@@ -63,6 +67,7 @@ class Proposal:
                            source_ids=(self.source.id,), notes=notes[:20_000])
 
     def as_dict(self) -> dict:
+        """The proposal as JSON-ready data, with its source."""
         return {"kind": self.kind.value, "label": self.label, "facility_id": self.facility_id,
                 "facility_name": self.facility_name, "date": str(self.date) if self.date else None,
                 "date_precision": self.date.precision.value if self.date else None, "date_text": self.date_text,
@@ -74,6 +79,7 @@ class Proposal:
 
 
 def article_id(article: Article) -> str:
+    """A short stable id of an article, from its text."""
     return hashlib.sha1(article.text.encode("utf-8", "replace")).hexdigest()[:10]
 
 

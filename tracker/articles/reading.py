@@ -22,6 +22,8 @@ MAX_INPUT_CHARS = 20_000_000  # one file of several articles
 
 @dataclass(frozen=True)
 class Sentence:
+    """One sentence of an article: its span and text."""
+
     start: int
     end: int
     text: str
@@ -93,6 +95,7 @@ class _TextOnly(HTMLParser):
 
 
 def html_to_text(html: str) -> str:
+    """The visible text of an HTML page (scripts and styles dropped), blank lines collapsed."""
     parser = _TextOnly()
     parser.feed(html)
     parser.close()
@@ -115,12 +118,14 @@ _MD_RULES = [
 
 
 def markdown_to_text(md: str) -> str:
+    """Markdown with its markup removed."""
     for pattern, repl in _MD_RULES:
         md = pattern.sub(repl, md)
     return md
 
 
 def guess_format(text: str, name: str = "") -> str:
+    """'html', 'markdown' or 'text', from the file name, else from HTML tags near the start."""
     lower = name.lower()
     if lower.endswith((".html", ".htm", ".xhtml")):
         return "html"
@@ -132,6 +137,7 @@ def guess_format(text: str, name: str = "") -> str:
 
 
 def to_plain(text: str, fmt: str) -> str:
+    """Text in `fmt` as plain text with newlines normalised and control characters removed."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if fmt == "html":
         text = html_to_text(text)

@@ -24,12 +24,15 @@ MIN_ALT_POPULATION = 100_000  # alternate names only for big cities: small-town 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one compiled lexicon per load
 class Resources:
+    """What the reader knows beyond the registry: the lexicon, weapon systems and the place gazetteer."""
+
     lexicon: dict[str, Any]
     systems: tuple[SystemEntry, ...]
     gazetteer: dict[str, Place]  # folded name -> most populous place of that name
 
     @property
     def stopwords(self) -> dict[str, frozenset[str]]:
+        """Folded stop words per language, for telling the article's language."""
         return {lang: frozenset(fold(w) for w in words) for lang, words in self.lexicon["languages"].items()}
 
 
@@ -83,6 +86,7 @@ def _gazetteer(lexicon: dict[str, Any]) -> dict[str, Place]:
 
 @lru_cache(maxsize=4)
 def load_resources(seeds_dir: Path = SEEDS_DIR) -> Resources:
+    """Read the lexicon and system list from `seeds_dir` and build the gazetteer."""
     lexicon = _read_yaml(seeds_dir / "lexicon.yaml")
     systems = _systems(_read_yaml(seeds_dir / "systems.yaml") or []) + _systems(lexicon.get("systems") or [])
     return Resources(lexicon=lexicon, systems=systems, gazetteer=_gazetteer(lexicon))

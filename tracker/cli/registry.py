@@ -45,11 +45,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 @dataclass
 class Ctx:
+    """What the registry commands share: the settings and the store, opened on first use."""
+
     settings: Settings
     _store: Store | None = None
 
     @property
     def store(self) -> Store:
+        """The registry store, opened (without seeding) the first time a command needs it."""
         if self._store is None:
             self._store = open_registry(self.settings, seed=False)  # `init` seeds, nothing else does
         return self._store
@@ -66,6 +69,7 @@ def main_options(
         "--db", help="Registry: a .gpkg path or a postgresql:// URL (default: TRACKER_DATABASE).")] = None,
     actor: Annotated[str | None, typer.Option(help="Your name in the edit history.")] = None,
 ) -> None:
+    """Options common to every command: which registry, and the name to record in its history."""
     ctx.obj = Ctx(load_settings(database=db, actor=actor))
 
 

@@ -63,10 +63,12 @@ class FigureSet:
 
     @property
     def paths(self) -> list[Path]:
+        """The figure files that were made."""
         return [p for p in (self.grid, self.pair, self.gif) if p is not None]
 
 
 def site_bbox(site: SiteView, margin: float = 0.3, min_deg: float = 0.002) -> BBox:
+    """The facility's bounds widened by `margin` of their size on each side, and by at least `min_deg` degrees."""
     west, south, east, north = site.facility.geometry.bounds
     dx = max((east - west) * margin, min_deg)
     dy = max((north - south) * margin, min_deg)
@@ -137,6 +139,7 @@ def _nice_length(width_m: float) -> float:
 
 
 def draw_scale_bar(ax: Axes, grid: Grid) -> None:
+    """Draw a black and white scale bar of a round length in the chip's lower left corner."""
     minx, miny, maxx, maxy = grid.bounds
     length = _nice_length(maxx - minx)
     x0, y0 = minx + (maxx - minx) * 0.05, miny + (maxy - miny) * 0.05
@@ -170,6 +173,7 @@ def observations_on(site: SiteView, cap: Capture) -> list[Observation]:
 
 
 def draw_panel(ax: Axes, site: SiteView, chip: Chip) -> None:
+    """Draw a chip with the facility outline and its labelled structures on it."""
     grid = Grid.of(chip)
     minx, miny, maxx, maxy = grid.bounds
     ax.imshow(to_rgba8(chip.data, chip.nodata).transpose(1, 2, 0), extent=(minx, maxx, miny, maxy),
@@ -201,6 +205,7 @@ def draw_panel(ax: Axes, site: SiteView, chip: Chip) -> None:
 
 
 def panel_figure(site: SiteView, chips: Sequence[Chip], ncols: int, title: str, panel_in: float = 3.2) -> Figure:
+    """A figure of chips side by side, `ncols` to a row, never wider than an A4 text column."""
     nrows = math.ceil(len(chips) / ncols)
     panel_in = min(panel_in, 7.4 / ncols)  # never wider than an A4 text column: pixels the page would waste
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_in * ncols, panel_in * nrows * 1.12 + 0.4),
@@ -215,6 +220,7 @@ def panel_figure(site: SiteView, chips: Sequence[Chip], ncols: int, title: str, 
 
 
 def save_png(fig: Figure, path: Path, dpi: int = PRINT_DPI) -> Path:
+    """Write the figure as PNG (fast compression) atomically, and close it."""
     buf = io.BytesIO()
     # zlib level 1: a 300 dpi figure compresses 4x faster for a file about 15 % larger
     fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
@@ -223,6 +229,7 @@ def save_png(fig: Figure, path: Path, dpi: int = PRINT_DPI) -> Path:
 
 
 def save_gif(site: SiteView, chips: Sequence[Chip], path: Path, dpi: int = 110, ms: int = 1200) -> Path:
+    """An animated GIF of the chips in order, one panel per frame, written atomically."""
     frames = []
     for chip in chips:
         fig = panel_figure(site, [chip], 1, site.facility.name, panel_in=4)

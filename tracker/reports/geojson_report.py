@@ -22,6 +22,7 @@ _OPENING = '{"type":"FeatureCollection",'
 
 
 def filter_dict(flt: Filter) -> dict:
+    """The filter as JSON-ready data, recorded in a report."""
     return {
         "facility_ids": list(flt.facility_ids) if flt.facility_ids is not None else None,
         "bbox": list(flt.bbox) if flt.bbox is not None else None,
@@ -44,6 +45,8 @@ def report_member(flt: Filter = Filter(), title: str = "Facility tracker report"
 
 def iter_report(store: Store, flt: Filter = Filter(), title: str = "Facility tracker report",
                 figures: Mapping[str, Sequence[str]] | None = None) -> Iterator[str]:
+    """The GeoJSON export of `flt` with a "report" member (title, generation time, filters, software version, figures
+    per observation) at the top, streamed in chunks."""
     chunks = iter_export(store, flt)
     head = next(chunks)
     if not head.startswith(_OPENING):  # the exporter changed its opening: fail loudly, not corrupt

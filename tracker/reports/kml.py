@@ -118,6 +118,8 @@ def _styles(doc: ET.Element) -> None:
 
 
 def build_kml(sites: Iterable[SiteView], title: str = "Facility tracker export") -> bytes:
+    """A KML document of the sites (Google Earth): folders of facilities, structures and dated observations, their
+    descriptions as plain text."""
     root = ET.Element(f"{{{KML_NS}}}kml")
     doc = _el(root, "Document")
     _el(doc, "name", title)

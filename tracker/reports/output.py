@@ -15,6 +15,7 @@ from facilities.files import write_atomically
 
 
 def software_version() -> str:
+    """The installed facility-tracker version, or 'unknown' in a checkout that was never installed."""
     try:
         return version("facility-tracker")
     except PackageNotFoundError:  # running from a checkout that was never installed
@@ -22,6 +23,7 @@ def software_version() -> str:
 
 
 def utc_now() -> str:
+    """The current UTC time as ISO 8601 to the second, with a Z."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -31,6 +33,7 @@ def shorten(text: str, width: int = 60) -> str:
 
 
 def wrap(text: str, width: int = 40, lines: int = 2) -> str:
+    """Text wrapped to `width` characters in at most `lines` lines, ending in an ellipsis if cut."""
     return "\n".join(textwrap.wrap(" ".join(text.split()), width=width, max_lines=lines, placeholder="…"))
 
 

@@ -50,12 +50,15 @@ _CONF_COLOUR = {"high": "#1b7f1b", "medium": "#d49a00", "low": "#c02020"}
 
 @dataclass
 class ReportFiles:
+    """The files a site report was written to: the HTML, the PDF if one was made, and the figures."""
+
     html: Path
     pdf: Path | None = None
     figures: FigureSet = field(default_factory=FigureSet)
 
 
 def data_uri(data: bytes, mime: str = "image/png") -> str:
+    """Bytes as a base64 data: URI, to embed an image in a self-contained HTML page."""
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
@@ -147,6 +150,8 @@ def _figure_entries(figs: FigureSet, chips: Sequence[Chip]) -> list[dict]:
 
 def render_html(site: SiteView, figs: FigureSet, chips: Sequence[Chip] = (), flt: Filter = Filter(),
                 notes: Sequence[str] = (), title: str | None = None) -> str:
+    """The site report as one self-contained HTML page: facility, structures, observations with their citations and
+    figures, sources."""
     def cites(ids: Sequence[str]) -> str:
         return " ".join(f"[{n}]" for n in site.citations(ids))
 
@@ -177,6 +182,7 @@ def render_html(site: SiteView, figs: FigureSet, chips: Sequence[Chip] = (), flt
 
 
 def write_pdf(html: str, path: str | os.PathLike[str]) -> Path:
+    """Render the report HTML to PDF with WeasyPrint, written atomically to `path`."""
     from weasyprint import HTML  # imported late: loading pango costs a second
 
     return atomic_write(path, HTML(string=html).write_pdf())
