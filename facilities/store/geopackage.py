@@ -128,7 +128,7 @@ class GeoPackageDialect(Dialect):
         new = not self.path.exists() or self.path.stat().st_size == 0
         if new:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        elif self.path.read_bytes()[:16] != b"SQLite format 3\x00":
+        elif _head(self.path) != b"SQLite format 3\x00":
             raise StoreError(f"{self.path} is not a GeoPackage (not an SQLite file)")
         con = self.connect()
         try:
@@ -239,6 +239,12 @@ class GeoPackageDialect(Dialect):
         """SQLite's own integrity and foreign-key checks; an empty list means healthy."""
         problems = [r[0] for r in self.query("PRAGMA integrity_check") if r[0] != "ok"]
         return problems + [f"foreign key: {r}" for r in self.query("PRAGMA foreign_key_check")]
+
+
+def _head(path: Path) -> bytes:
+    """The file's first 16 bytes (the SQLite signature), without reading the rest of it."""
+    with open(path, "rb") as f:
+        return f.read(16)
 
 
 def _exact_extent(tx, table: str) -> tuple:
