@@ -58,6 +58,8 @@ def _measure(geom) -> str:
 
 def show_annotate(store: Store, settings: Settings, facility: Facility, structures: Sequence[Structure],
                   result: dict, current: DatedLayer | None, shown: Sequence[DatedLayer]) -> None:
+    """The form under the compare map that records what was last drawn on it: as an observation on the image shown,
+    or as a new structure of the facility."""
     st.markdown("**Record what you drew**")
     saved = state.pop_flash(state.ANNOTATE_FLASH)
     if saved:

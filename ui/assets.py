@@ -105,6 +105,8 @@ class LocalAssets:
     directory: Path | None = None
 
     def url_for(self, url: str) -> str:
+        """The local URL serving the copy of a CDN script or stylesheet; AssetError if there is none, as the map
+        would then load it from the internet."""
         if url.startswith(self.url_prefix + "/"):
             return url  # already local
         try:
@@ -117,6 +119,8 @@ class LocalAssets:
 
 
 def assets_dir(data_dir: Path) -> Path:
+    """The directory holding the local copies of this folium-offline release's files; one per release, so an upgrade
+    never mixes old and new files."""
     # One directory per folium-offline release, so an upgrade never mixes old and new files.
     return Path(data_dir) / "web-assets" / f"folium-offline-{_bundle_version()}"
 

@@ -38,6 +38,7 @@ def land_geojson() -> dict:
 
 
 def online_tile_layer(provider: TileProvider, *, show: bool) -> folium.TileLayer:
+    """A base tile layer from an online provider, with its attribution and zoom limits."""
     return folium.TileLayer(
         tiles=provider.url,
         attr=provider.attribution,
@@ -51,6 +52,7 @@ def online_tile_layer(provider: TileProvider, *, show: bool) -> folium.TileLayer
 
 
 def offline_land_layer(*, show: bool) -> folium.GeoJson:
+    """The offline basemap: Natural Earth land shapes as a non-interactive GeoJSON base layer, needing no network."""
     return folium.GeoJson(
         land_geojson(),
         name=OFFLINE_NAME,

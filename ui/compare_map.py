@@ -103,6 +103,7 @@ def date_layer(layer: DatedLayer, overlay_url: str | None = None,
 
 
 def outline_layer(facility: Facility) -> folium.GeoJson:
+    """The facility outline for the compare map, dashed when its location is approximate; never clickable."""
     style = {"color": OUTLINE_COLOUR, "weight": 2, "fill": False}
     if is_approximate(facility.location_precision):
         style["dashArray"] = "6 6"
@@ -111,6 +112,8 @@ def outline_layer(facility: Facility) -> folium.GeoJson:
 
 
 def structure_marks(structures: Sequence[Structure]) -> folium.FeatureGroup:
+    """The facility's structures for the compare map: points as circles, footprints and lines as outlines, with their
+    name and kind as tooltips."""
     group = folium.FeatureGroup(name="Structures")
     for s in structures:
         tooltip = folium.Tooltip(safe_lines(s.name, s.kind), sticky=True)

@@ -101,6 +101,8 @@ def _warn_if_unreachable(rows: list[dict[str, object]], service: str) -> None:
 
 
 def compare_page(store: Store, settings: Settings, facility_id: str | None) -> None:
+    """The compare page: the selected facility over its dated imagery, to compare dates and record what is seen on
+    them."""
     st.title("Compare imagery")
     if facility_id is None:
         st.info("Pick a site in the sidebar.")

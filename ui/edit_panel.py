@@ -33,6 +33,7 @@ HISTORY_ROWS = 20
 
 
 def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
+    """The editable table of a facility's observations, one row each, with a delete column and the version read."""
     rows = [{DELETE: False, "id": o.id, "date": str(o.date), "kind": o.kind.value,
              "confidence": o.confidence.value, "summary": o.summary, "notes": o.notes,
              "image": image_label(o.image), "structure": o.structure_id or "", "version": o.version}
@@ -41,6 +42,7 @@ def observations_frame(observations: Sequence[Observation]) -> pd.DataFrame:
 
 
 def structures_frame(structures: Sequence[Structure]) -> pd.DataFrame:
+    """The editable table of a facility's structures, one row each, with a delete column and the version read."""
     rows = [{DELETE: False, "id": s.id, "name": s.name, "kind": s.kind, "status": s.status.value,
              "built": cell_text(s.built), "removed": cell_text(s.removed), "notes": s.notes,
              "geometry": s.geometry.geom_type, "version": s.version} for s in structures]
@@ -48,6 +50,7 @@ def structures_frame(structures: Sequence[Structure]) -> pd.DataFrame:
 
 
 def history_frame(entries: Sequence[HistoryEntry]) -> pd.DataFrame:
+    """Recent history entries as a table: when, who, which record, what changed."""
     return pd.DataFrame(
         [(h.at.strftime("%Y-%m-%d %H:%M UTC"), h.actor, h.entity, h.entity_id, summarise(h)) for h in entries],
         columns=["when", "who", "record", "id", "what"])

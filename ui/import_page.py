@@ -44,6 +44,7 @@ def upload_limit_mb() -> int:
 
 
 def vector_limit_mb(settings: Settings) -> int:
+    """The largest outline file accepted, in MB: the settings' limit, capped by the server's upload limit."""
     return min(settings.max_import_mb, upload_limit_mb())
 
 
@@ -111,11 +112,13 @@ def with_stored(frame: pd.DataFrame, stored_ids: set[str]) -> pd.DataFrame:
 
 
 def problems_frame(problems: list[FeatureProblem], unit: str = "feature") -> pd.DataFrame:
+    """A table of the features (or placemarks) that could not be imported and why."""
     rows = [(p.index, getattr(p, "name", None) or p.feature_id or "", p.reason) for p in problems]
     return pd.DataFrame(rows, columns=[unit, "name or id", "problem"])
 
 
 def stored_facility_ids(store: Store, registry: Registry) -> set[str]:
+    """Which of the registry's facility ids are already in the store (looked up 500 at a time)."""
     ids = [f.id for f in registry.facilities]
     found: set[str] = set()
     for k in range(0, len(ids), 500):
@@ -223,6 +226,8 @@ def _image_section(settings: Settings, name: str, raw: bytes) -> None:
 
 
 def import_page(store: Store, settings: Settings) -> None:
+    """The import page: outline files (GeoJSON, KML, KMZ) and georeferenced images, checked before anything is
+    written; a failed import changes nothing."""
     st.title("Import")
     server = upload_limit_mb()
     st.caption(

@@ -30,11 +30,14 @@ ALL_OR_NOTHING = ("Accepting is all or nothing: the ticked proposals are written
 
 
 def mentions_frame(result: ArticleResult) -> pd.DataFrame:
+    """A table of what reading an article found: kind, text, value, how it was found and the sentence."""
     rows = [(m.kind, m.text, m.value, m.via, m.sentence) for m in result.mentions]
     return pd.DataFrame(rows, columns=["kind", "text", "value", "found by", "sentence"])
 
 
 def links_frame(result: ArticleResult) -> pd.DataFrame:
+    """A table of the article's facility mentions and the registry facility (or proposed new one) each links to, with
+    the score and why."""
     rows = []
     for lk in result.links:
         target = lk.facility_id or (f"new: {lk.new_facility.name} (city precision)" if lk.new_facility else "")
@@ -134,6 +137,8 @@ def _read(store: Store, text: str, uploads: list, published: str) -> None:
 
 
 def ingest_page(store: Store, settings: Settings) -> None:
+    """The read-articles page: paste or upload articles, review what was found, accept proposed observations into the
+    registry."""
     st.title("Read articles")
     st.caption("Paste an article, or upload files: text, Markdown, HTML, or an RSS/Atom feed export (one article "
                f"per item); several at once, up to {UPLOAD_MB} MB each. In pasted text, separate articles with a "

@@ -1,9 +1,9 @@
-"""The registry map: facility outlines and structures over the base layers. Pure: no Streamlit.
+r"""The registry map: facility outlines and structures over the base layers. Pure: no Streamlit.
 
 Every user string (names, aliases, notes, kinds) goes through ui.safe.safe_text before it reaches
 folium, and geometries are passed without their properties, so no user text is ever embedded as
 data that Leaflet could later put into innerHTML. The one exception is the clustered sites layer of
-a large registry: names travel as JSON strings (with `<>&'$` and backticks as \\u escapes) and
+a large registry: names travel as JSON strings (with `<>&'$` and backticks as \u escapes) and
 are shown with textContent, never parsed as HTML.
 
 The map comes in two parts (`map_parts`), so that switching facility never re-mounts it:
@@ -56,6 +56,7 @@ MAP_STYLES = ("leaflet_css",)
 
 
 def is_approximate(precision: LocationPrecision | str) -> bool:
+    """Whether a location precision means the geometry must not be read as a boundary (approximate or city)."""
     return LocationPrecision(precision) in (LocationPrecision.APPROXIMATE, LocationPrecision.CITY)
 
 
@@ -88,10 +89,12 @@ def _popup(title: str, rows: Sequence[tuple[str, object]]) -> folium.Popup:
 
 
 def facility_tooltip(facility: Facility) -> folium.Tooltip:
+    """A facility's hover text: name and location precision, escaped."""
     return folium.Tooltip(safe_lines(facility.name, precision_label(facility.location_precision)), sticky=True)
 
 
 def facility_popup(facility: Facility) -> folium.Popup:
+    """A facility's popup: aliases, location, status, country, category, claimed parents, systems, notes, escaped."""
     return _popup(facility.name, [
         ("Also known as", "; ".join(a.name for a in facility.aliases)),
         ("Location", precision_label(facility.location_precision)),
@@ -105,11 +108,13 @@ def facility_popup(facility: Facility) -> folium.Popup:
 
 
 def structure_tooltip(structure: Structure) -> folium.Tooltip:
+    """A structure's hover text: name, kind and whether its location is approximate, escaped."""
     where = "approximate location" if is_approximate(structure.location_precision) else ""
     return folium.Tooltip(safe_lines(structure.name, structure.kind, where), sticky=True)
 
 
 def structure_popup(structure: Structure) -> folium.Popup:
+    """A structure's popup: kind, location precision, status, dates built and removed, notes, escaped."""
     return _popup(structure.name, [
         ("Kind", structure.kind),
         ("Location", structure.location_precision.value),
@@ -121,6 +126,8 @@ def structure_popup(structure: Structure) -> folium.Popup:
 
 
 def facility_layer(facility: Facility, *, selected: bool, geometry: BaseGeometry | None = None) -> folium.GeoJson:
+    """A facility's outline (or `geometry`), highlighted when selected and dashed when approximate, with tooltip and
+    popup."""
     colour = SELECTED_COLOUR if selected else FACILITY_COLOUR
     style = {
         "color": colour,
@@ -140,6 +147,7 @@ def facility_layer(facility: Facility, *, selected: bool, geometry: BaseGeometry
 
 
 def structure_layer(structure: Structure) -> folium.Layer:
+    """A structure on the map: a circle for a point, otherwise its outline or line; dashed when approximate."""
     dash = DASHED if is_approximate(structure.location_precision) else None
     tooltip, popup = structure_tooltip(structure), structure_popup(structure)
     geom = structure.geometry
@@ -169,11 +177,11 @@ _JSON_IN_SCRIPT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
 
 
 def script_json(value: object) -> str:
-    """JSON for inside an inline <script>: no `<` (so no `</script>`), no `$`, backtick or quote
-    from user text, only \\u escapes that JavaScript decodes back to the same characters.
+    r"""JSON for inside an inline <script>: no `<` (so no `</script>`), no `$`, backtick or quote
+    from user text, only \u escapes that JavaScript decodes back to the same characters.
 
     >>> script_json(["<img src=x>", "`${1}`"])
-    '["\\\\u003cimg src=x\\\\u003e","\\\\u0060\\\\u0024{1}\\\\u0060"]'
+    '["\\u003cimg src=x\\u003e","\\u0060\\u0024{1}\\u0060"]'
     """
     # Those characters occur only inside JSON strings, where \\uXXXX means the same character.
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).translate(_JSON_IN_SCRIPT)
@@ -240,6 +248,7 @@ class SiteClusters(folium.plugins.MarkerCluster):
 
 
 def is_large(facilities: Sequence[Facility], threshold: int = LARGE_REGISTRY) -> bool:
+    """Whether the registry has more facilities than `threshold`, so the map clusters them as points."""
     return len(facilities) > threshold
 
 
@@ -357,6 +366,8 @@ def selection_group(facilities: Sequence[Facility], structures: Sequence[Structu
 
 def map_parts(facilities: Sequence[Facility], structures: Sequence[Structure], selected_id: str | None = None,
               offline: bool = False, threshold: int = LARGE_REGISTRY) -> MapParts:
+    """The map in two parts (see the module): the base map, the same whatever is selected, and the selection layer
+    with the view to fit it."""
     large = is_large(facilities, threshold)
     selected = [f for f in facilities if f.id == selected_id]
     if selected:

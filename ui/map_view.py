@@ -25,6 +25,8 @@ MAP_HEIGHT = 560
 
 def show_map(facilities: Sequence[Facility], structures: Sequence[Structure], selected_id: str,
              settings: Settings) -> None:
+    """Draw the registry map in the page, with every script served locally; an error message instead if the local
+    copies cannot be served."""
     try:
         parts = map_parts(facilities, structures, selected_id=selected_id, offline=settings.offline)
         assets = serve_assets(settings.data_dir)

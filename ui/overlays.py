@@ -27,4 +27,5 @@ def overlay_prefix(directory: Path) -> str:
 
 
 def overlay_url(overlay: Overlay, prefix: str) -> str:
+    """The URL the browser loads an overlay image from, under `prefix`."""
     return f"{prefix}/{overlay.path.name}"

@@ -102,6 +102,7 @@ def _sources_text(ids: Sequence[str], site: SiteView) -> str:
 
 
 def details_frame(facility: Facility) -> pd.DataFrame:
+    """The facility's details as a two-column table (field, value)."""
     rows = [
         ("Name", facility.name),
         ("Also known as", "; ".join(f"{a.name} [{a.lang}]" if a.lang else a.name for a in facility.aliases)),
@@ -117,6 +118,7 @@ def details_frame(facility: Facility) -> pd.DataFrame:
 
 
 def parents_frame(site: SiteView) -> pd.DataFrame:
+    """The complexes the facility is claimed to be part of, with the sources claiming it."""
     return pd.DataFrame(
         [(p.name, p.facility_id or "", _sources_text(p.source_ids, site)) for p in site.facility.parents],
         columns=["Claimed parent complex", "Registry id", "According to"],
@@ -143,6 +145,7 @@ def sources_frame(site: SiteView) -> pd.DataFrame:
 
 
 def show_details(site: SiteView) -> None:
+    """Show the facility's name, details, claimed parents and notes."""
     facility = site.facility
     st.subheader(markdown_text(facility.name))
     st.dataframe(details_frame(facility), hide_index=True)
@@ -155,6 +158,7 @@ def show_details(site: SiteView) -> None:
 
 
 def show_timeline(site: SiteView) -> None:
+    """Show the facility's observations: a timeline chart and a table linking each to the image it was seen on."""
     st.markdown(f"**Observation timeline** ({len(site.observations)})")
     if not site.observations:
         st.info("No observations recorded for this facility yet.")
@@ -177,6 +181,7 @@ def image_link(o: Observation) -> str | None:
 
 
 def show_sources(site: SiteView) -> None:
+    """Show the sources cited for the site, warning about cited ids that are not in the registry."""
     st.markdown(f"**Sources** ({len(site.sources)})")
     if site.missing_source_ids:
         st.warning(markdown_text("Cited but not in the registry: " + ", ".join(site.missing_source_ids)))
@@ -267,6 +272,8 @@ def choose_site(store: Store, database: str) -> SiteChoice | None:
 
 
 def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -> None:
+    """The main page: the map with the selected facility, its details, timeline and sources, downloads, site report
+    and the edit panel."""
     st.title("Facility tracker")
     if choice is None:
         return

@@ -37,12 +37,12 @@ _MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
 
 def markdown_text(value: object) -> str:
-    """Text for st.markdown/st.subheader shown exactly as typed: every ASCII punctuation mark is
+    r"""Text for st.markdown/st.subheader shown exactly as typed: every ASCII punctuation mark is
     backslash-escaped (CommonMark allows it for all of them), so user text cannot make links,
     images, HTML, LaTeX ($), Streamlit colour/icon directives (:red[...]) or emphasis.
 
     >>> markdown_text("[x](javascript:alert(1)) *b* $x$")
-    '\\\\[x\\\\]\\\\(javascript\\\\:alert\\\\(1\\\\)\\\\) \\\\*b\\\\* \\\\$x\\\\$'
+    '\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\*b\\* \\$x\\$'
     """
     if value is None:
         return ""

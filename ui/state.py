@@ -67,18 +67,22 @@ def flash(key: str, message: str) -> None:
 
 
 def pop_flash(key: str) -> str | None:
+    """Take (and clear) a one-time message stored under `key` by the previous run."""
     return st.session_state.pop(key, None)
 
 
 def get(key: str, default: Any = None) -> Any:
+    """A value kept in the session across reruns, or `default`."""
     return st.session_state.get(key, default)
 
 
 def put(key: str, value: Any) -> None:
+    """Keep a value in the session across reruns."""
     st.session_state[key] = value
 
 
 def drop(key: str) -> None:
+    """Forget a session value, if there is one."""
     st.session_state.pop(key, None)
 
 
