@@ -95,7 +95,8 @@ def read_facilities(db: Registry = None, *, facility: str | Iterable[str] | None
     """Facilities as a GeoDataFrame (EPSG:4326), one row each, in the order they were recorded.
 
     Columns: id, name, aliases (list of names), alias_langs, country, category, status,
-    location_precision (categoricals), parents (list of parent complex names), systems,
+    location_precision (categoricals), parents (list of {name, facility_id, source_ids}: whose
+    word places it in which complex), systems,
     notes, source_ids (lists), extra (dict), area_m2, version, created_at, updated_at
     (UTC datetimes) and the outline as geometry.
 
@@ -393,8 +394,7 @@ def _string_lists(name: str, values: np.ndarray) -> dict[str, Any]:
 
 
 def _parents(name: str, values: np.ndarray) -> dict[str, Any]:
-    parsed = _parse_all(name, values, "[]")
-    return {name: pd.Series([[p["name"] for p in row] if row else row for row in parsed], dtype="object")}
+    return {name: pd.Series(_parse_all(name, values, "[]"), dtype="object")}
 
 
 _ALIAS = re.compile(r'\{"name":"([^"]*)","lang":(?:"([^"]*)"|(null))\}')
