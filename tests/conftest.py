@@ -6,13 +6,17 @@ from pathlib import Path
 
 import pytest
 import shapely
-from registry_helpers import run_isolated, square, store_digest  # noqa: F401 - re-exported for tests
 
 from facilities.model import Facility, Observation, Source, Structure
 from facilities.store import GeoPackageStore
+from tests.support.registry import square
 from tracker.seeding import ensure_seeded
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Fixtures shared by several directories, loaded once here: a temporary PostGIS server (started only
+# when a test asks for it) and the fake imagery services on 127.0.0.1.
+pytest_plugins = ["tests.support.postgis", "tests.support.fake_wayback"]
 
 
 @pytest.fixture(autouse=True)

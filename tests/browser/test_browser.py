@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from browser_helpers import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
 from shapely.geometry import box
 
 from facilities.model import Facility
 from facilities.store import open_store
+from tests.support.browser import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
 from tracker.seeding import ensure_seeded
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -8,20 +8,17 @@ anywhere they appear. A screenshot of each step goes to test-output/browser-flow
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser_helpers import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
 
 from facilities.geojson_io import read_registry
 from facilities.store import open_store
+from tests.support.browser import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
+from tests.support.fake_wayback import DEFAULT_CHANGES, FakeServer, site_scenario  # noqa: E402
 from tracker.seeding import ensure_seeded
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "imagery"))  # the fake Wayback lives with its tests
-from fake_wayback import DEFAULT_CHANGES, FakeServer, site_scenario  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -5,16 +5,15 @@ inside the same Leaflet map (no iframe reload). Screenshots go to test-output/br
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 
 import pytest
-from browser_helpers import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
 from shapely.geometry import box
 
 from facilities.model import Facility
 from facilities.store import open_store
+from tests.support.browser import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,11 +25,7 @@ HOSTILE = "<img src=x onerror=alert(1)> `${alert(2)}`"
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory):
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import generate
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    from tests.support import generate
     data = generate.generate(N_FACILITIES)
     hostile = Facility(id="hostile", name=HOSTILE, geometry=box(127.60, 39.90, 127.61, 39.91),
                        location_precision="digitised")

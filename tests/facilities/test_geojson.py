@@ -10,13 +10,13 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from registry_helpers import store_digest
 
 from facilities import geojson_io
 from facilities.errors import DuplicateId, InputError
 from facilities.geojson_codec import feature_collection
 from facilities.model import Alias, Facility, Observation, Registry, Source, Structure
 from facilities.store import Filter, GeoPackageStore, OnConflict
+from tests.support.registry import store_digest
 
 
 def fc(*features, **extra):

@@ -8,12 +8,12 @@ import time
 import zipfile
 
 import pytest
-from registry_helpers import store_digest
 from typer.testing import CliRunner
 
 from facilities import kml_io
 from facilities.errors import InputError
 from facilities.store import GeoPackageStore
+from tests.support.registry import store_digest
 from tracker.cli.registry import app
 
 XSS = "<img src=x onerror=alert(1)>"

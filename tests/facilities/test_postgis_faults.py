@@ -21,12 +21,11 @@ from facilities.errors import ConflictError, StoreError
 from facilities.model import Facility, Observation
 from facilities.store import open_store
 
-pytest_plugins = ["postgis"]  # pg_server / pg_url: a temporary PostgreSQL + PostGIS on 127.0.0.1
 # Writers are fresh interpreters that import only this module: multiprocessing's spawn would re-run
 # whatever the parent's __main__ is (another test may have left app.py there), and no
-# `from conftest import ...` here, since another tests/**/conftest.py may come first on sys.path.
-_HERE = str(Path(__file__).resolve().parent)
-_CHILD = (f"import sys; sys.path.insert(0, {_HERE!r}); from test_postgis_faults import _writer; "
+# the child runs from the checkout's root so that `tests` is importable as a package.
+_ROOT = str(Path(__file__).resolve().parents[2])
+_CHILD = ("import sys; from tests.facilities.test_postgis_faults import _writer; "
           "_writer(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])")
 
 WORKERS = 8
@@ -77,7 +76,7 @@ def test_eight_processes_writing_at_once_lose_and_duplicate_nothing(pg_url, tmp_
     _setup(pg_url)
     reports = [tmp_path / f"writer-{w}.json" for w in range(WORKERS)]
     start = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", _CHILD, pg_url, str(w), str(WRITES), str(reports[w])])
+    procs = [subprocess.Popen([sys.executable, "-c", _CHILD, pg_url, str(w), str(WRITES), str(reports[w])], cwd=_ROOT)
              for w in range(WORKERS)]
     codes = [p.wait(600) for p in procs]
     elapsed = time.perf_counter() - start

@@ -6,11 +6,11 @@ import sys
 
 import pytest
 import shapely
-from registry_helpers import run_isolated, square, store_digest
 
 from facilities.errors import ConflictError, DuplicateId, InputError, NotFound, StoreError, ValidationError
 from facilities.model import Facility, Observation, Registry, Source, Structure
 from facilities.store import Filter, GeoPackageStore, OnConflict, open_store
+from tests.support.registry import run_isolated, square, store_digest
 
 
 def test_new_store_is_a_valid_geopackage_that_gdal_reads(populated, tmp_path):

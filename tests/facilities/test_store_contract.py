@@ -13,7 +13,6 @@ import json
 import pytest
 import shapely
 
-from conftest import square
 from facilities import geojson_codec as codec
 from facilities.errors import (
     ConflictError,
@@ -26,10 +25,9 @@ from facilities.errors import (
 )
 from facilities.model import Facility, ImageRef, Observation, Registry, Source, Structure
 from facilities.store import Filter, GeoPackageStore, OnConflict, migrations, open_store
+from tests.support.registry import square
 from tracker.images import image_key
 from tracker.seeding import ensure_seeded
-
-pytest_plugins = ["postgis"]  # pg_server / pg_url: a temporary PostgreSQL + PostGIS on 127.0.0.1
 
 T0 = dt.datetime(2024, 11, 25, 12, 0, tzinfo=dt.UTC)
 
@@ -287,7 +285,7 @@ def test_postgresql_urls_open_the_postgis_store(pg_url):
 
 
 def test_an_unreachable_server_is_a_clear_error(pg_server):
-    from postgis import _free_port
+    from tests.support.postgis import _free_port
 
     with pytest.raises(StoreError, match="PostGIS backend is not available at .*cannot connect"):
         open_store(f"postgresql://postgres@127.0.0.1:{_free_port()}/nothing")

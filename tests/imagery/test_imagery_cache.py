@@ -8,12 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_wayback import png
 
 from imagery.cache import Cache, fetch, may_cache
 from imagery.errors import BadResponse, NotCacheable, OfflineError, ServiceTimeout, ServiceUnavailable
-
-pytest_plugins = ["fake_wayback"]  # fixtures for the fake server, client and cache
+from tests.support.fake_wayback import png
 
 
 def blob_files(cache: Cache) -> list[Path]:

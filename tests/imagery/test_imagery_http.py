@@ -18,8 +18,6 @@ from imagery.errors import (
 )
 from imagery.http import USER_AGENT, HttpClient, check_url, looks_like_image
 
-pytest_plugins = ["fake_wayback"]  # fixtures for the fake server, client and cache
-
 
 def test_user_agent_names_the_project():
     assert USER_AGENT.startswith("facility-tracker/") and "+https://" in USER_AGENT
@@ -142,7 +140,7 @@ def test_get_many_bounds_concurrency_and_returns_errors(server, make_client):
 
 
 def test_image_check():
-    from fake_wayback import png
+    from tests.support.fake_wayback import png
 
     good = png(3)
     assert looks_like_image(good)

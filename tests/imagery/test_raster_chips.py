@@ -9,7 +9,6 @@ import pytest
 import rasterio
 from affine import Affine
 from PIL import Image
-from raster_fixtures import UTM52_ORIGIN, scene, write_cog, write_jpeg_tiled_with_overviews, write_sparse, write_tif
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
 from rasterio.windows import Window
 
@@ -24,6 +23,14 @@ from imagery.chips import (
     write_chip,
 )
 from imagery.errors import AntimeridianCrossing, NoCoverage, TooLarge
+from tests.support.rasters import (
+    UTM52_ORIGIN,
+    scene,
+    write_cog,
+    write_jpeg_tiled_with_overviews,
+    write_sparse,
+    write_tif,
+)
 
 UTM_T = Affine(0.5, 0, UTM52_ORIGIN[0], 0, -0.5, UTM52_ORIGIN[1])
 SIZE = 800  # 400 m at 0.5 m

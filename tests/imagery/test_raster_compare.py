@@ -9,7 +9,6 @@ import pytest
 from affine import Affine
 from PIL import Image
 from pyproj import Transformer
-from raster_fixtures import UTM52_ORIGIN, scene
 from shapely.geometry import box
 
 from imagery.base import Capture, Chip, DateCertainty
@@ -21,6 +20,7 @@ from imagery.compare import (
     write_heatmap,
 )
 from imagery.errors import GridMismatch
+from tests.support.rasters import UTM52_ORIGIN, scene
 
 T = Affine(0.5, 0, UTM52_ORIGIN[0], 0, -0.5, UTM52_ORIGIN[1])
 CAP = Capture("local", "x", None, DateCertainty.STATED)

@@ -13,7 +13,12 @@ import pytest
 import rasterio
 import rasterio.shutil
 from affine import Affine
-from raster_fixtures import (
+from rasterio.control import GroundControlPoint
+
+from imagery.base import DateCertainty
+from imagery.errors import CorruptRaster, NotGeoreferenced, RasterError, TooLarge, UnsupportedFormat
+from imagery.local import LocalSource, import_image, import_image_files, open_raster, sha256_file, sniff_driver
+from tests.support.rasters import (
     UTM52_ORIGIN,
     RangeServer,
     scene,
@@ -22,11 +27,6 @@ from raster_fixtures import (
     write_tif,
     write_vrt_disguised,
 )
-from rasterio.control import GroundControlPoint
-
-from imagery.base import DateCertainty
-from imagery.errors import CorruptRaster, NotGeoreferenced, RasterError, TooLarge, UnsupportedFormat
-from imagery.local import LocalSource, import_image, import_image_files, open_raster, sha256_file, sniff_driver
 
 UTM_T = Affine(0.5, 0, UTM52_ORIGIN[0], 0, -0.5, UTM52_ORIGIN[1])
 DAY = dt.date(2024, 5, 17)

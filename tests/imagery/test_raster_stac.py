@@ -10,7 +10,6 @@ import time
 import numpy as np
 import pytest
 from affine import Affine
-from raster_fixtures import RangeServer, scene, write_cog
 from rasterio.warp import transform_bounds
 
 from imagery.base import DateCertainty
@@ -18,6 +17,7 @@ from imagery.chips import grid_for_bbox
 from imagery.errors import RasterError, StacError
 from imagery.http import PROJECT_URL, USER_AGENT
 from imagery.stac import Sentinel2Source, StacConfig, planetary_computer_config, scl_cloud_fraction
+from tests.support.rasters import RangeServer, scene, write_cog
 
 X0, Y0 = 380_000.0, 4_430_000.0  # UTM 52N, upper left of the fake tile
 TILE_PX = 2048  # 20.48 km at 10 m

@@ -25,8 +25,6 @@ from imagery.session import Catalogue, ImagerySession
 from imagery.stac import Sentinel2Source
 from imagery.wayback import LocalChanges, Wayback
 
-pytest_plugins = ["fake_wayback"]  # fixtures for the fake server, client and cache
-
 PLANT = box(127.6530, 39.9160, 127.6610, 39.9240)  # about 700 m x 900 m
 
 

@@ -16,8 +16,6 @@ from imagery.mosaics import EoxMosaics, decode_tile
 from imagery.providers import EOX_MOSAICS, get_provider
 from imagery.tiles import AreaTooLarge, Tile, split_bbox, tile_for, tiles_for_area
 
-pytest_plugins = ["fake_wayback"]  # fixtures for the fake server, client and cache
-
 BBOX = (127.64, 39.91, 127.67, 39.93)
 
 

@@ -7,14 +7,12 @@ from pathlib import Path
 
 import pytest
 import shapely
-from fake_wayback import MIXED_RELEASE, NO_METADATA_RELEASE, SITE_TILES, SPECIAL_TILE
 
 from imagery.base import DateCertainty
 from imagery.errors import BadResponse, NotCacheable, OfflineError
 from imagery.tiles import Tile, tiles_for_area
 from imagery.wayback import Wayback, capture_from, parse_catalogue
-
-pytest_plugins = ["fake_wayback"]  # fixtures for the fake server, client and cache
+from tests.support.fake_wayback import MIXED_RELEASE, NO_METADATA_RELEASE, SITE_TILES, SPECIAL_TILE
 
 EXPECTED = [64001, 13192, 45134, 23448, 10]  # 39767 repeats 45134's bytes: a duplicate, dropped
 
@@ -177,7 +175,7 @@ def test_metadata_service_errors_are_bad_responses(server, wayback, cache, mode)
 
 
 def test_local_changes_across_the_antimeridian(server, wayback):
-    from fake_wayback import DEFAULT_CHANGES
+    from tests.support.fake_wayback import DEFAULT_CHANGES
 
     server.scenario.default_changes = list(DEFAULT_CHANGES)
     result = wayback.local_changes((179.99, -0.005, -179.99, 0.005), 14)

@@ -11,10 +11,10 @@ import sys
 import pytest
 import shapely
 
-from conftest import square
 from facilities import geojson_codec as codec
 from facilities.errors import FacilitiesError
 from facilities.model import HistoryEntry, Observation, Structure
+from tests.support.registry import square
 from tracker import undo as edits
 
 

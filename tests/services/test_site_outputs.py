@@ -19,7 +19,7 @@ from tracker.reports.site_report import build_report
 from tracker.seeding import ensure_seeded
 from tracker.site import load_site
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 PLANT = "february-11-plant"
 STEP = re.compile(r"(\d{4}-\d{2}-\d{2})\s+([\d,]+)\s+(\d+)\s+(\d+)\s*$")
 

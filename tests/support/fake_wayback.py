@@ -1,13 +1,12 @@
 """A fake Wayback (catalogue, tilemap, tiles, metadata) and a fault zoo on 127.0.0.1, stdlib only.
 
-Used by the tests and by bench/imagery_network_bench.py. The catalogue copies real release numbers
+Used by the tests and by the imagery and compare benches. The catalogue copies real release numbers
 and dates from the research brief (§1.6): numbers are not in date order, on purpose. Tiles change
 at scripted releases; some changes repeat the previous bytes, as Esri's reprocessed releases do,
 so duplicate removal has something to remove. Every request is counted by kind.
 
-The end of the file holds the pytest fixtures (server, client, cache, endpoints); test modules
-load them with `pytest_plugins = ["fake_wayback"]`. Not a conftest.py: tests/test_*.py import
-helpers with `from conftest import ...`, and a second conftest on sys.path shadows the root one.
+The end of the file holds the pytest fixtures (server, client, cache, endpoints), loaded for the
+whole suite by tests/conftest.py's `pytest_plugins`; helpers are imported from `tests.support`.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from facilities.store import open_store
 
 GENERATOR_VERSION = "1"  # bump when the output changes, so cached stores are rebuilt
 DEFAULT_SEED = 20_241_125
-OUT_DIR = Path(__file__).resolve().parent / "out"
+OUT_DIR = Path(__file__).resolve().parents[2] / "bench" / "out"  # cached stores live with the bench results
 VERTICES = 20
 OBS_PER_FACILITY = 3
 N_SOURCES = 300

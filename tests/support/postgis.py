@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL + PostGIS server for the tests, on 127.0.0.1 only.
 
-Load with `pytest_plugins = ["postgis"]` (not a conftest.py: only the store tests need a server).
+Loaded for the suite by tests/conftest.py; the server starts only when a test asks for it.
 The session fixture runs initdb in a temporary directory, starts the server with pg_ctl on a free
 port (listen_addresses=127.0.0.1, its socket in that directory), builds a template database with
 the PostGIS extension, and stops and removes everything at the end. `pg_url` gives each test a

@@ -13,7 +13,7 @@ from facilities.store import open_store
 from tracker.seeding import ensure_seeded
 from ui.safe import markdown_text
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_NOTES = "[click](javascript:alert(1)) **bold** $x$ :red[red] <script>alert(2)</script>"
 
@@ -178,15 +178,9 @@ def test_export_of_the_facility_and_of_the_filtered_selection(database: Path, do
 
 
 def test_the_picker_lists_at_most_a_thousand_and_keeps_a_linked_site(database: Path):
-    import sys
 
     from facilities.model import Registry
-
-    sys.path.insert(0, str(APP.parent / "bench"))
-    try:
-        import generate
-    finally:
-        sys.path.remove(str(APP.parent / "bench"))
+    from tests.support import generate
     data = generate.generate(1200)
     store = open_store(database)
     store.import_registry(Registry(facilities=data.facilities, sources=data.sources), actor="test")

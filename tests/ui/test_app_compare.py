@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +17,7 @@ from rasterio.transform import from_bounds
 from streamlit.testing.v1 import AppTest
 
 from facilities.store import Filter, open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "imagery"))  # the fake Wayback lives with its tests
-from fake_wayback import DEFAULT_CHANGES, FakeServer, site_scenario  # noqa: E402
+from tests.support.fake_wayback import DEFAULT_CHANGES, FakeServer, site_scenario  # noqa: E402
 
 PLANT = "february-11-plant"
 

@@ -12,10 +12,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from registry_helpers import store_digest
 from streamlit.testing.v1 import AppTest
 
 from facilities.store import GeoPackageStore
+from tests.support.registry import store_digest
 
 XSS = "<img src=x onerror=alert(1)>"
 

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from facilities.store import Filter, GeoPackageStore
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEED_TEXT = (ROOT / "seeds" / "texts" / "000_0515937eac85bcd1.txt").read_text("utf-8")
 
 
@@ -115,7 +115,7 @@ def test_ticked_proposals_already_recorded_are_not_written_again(tmp_path):
 
 
 def test_two_uploads_are_read_at_once(tmp_path, monkeypatch):
-    feed = (ROOT / "tests" / "text" / "feeds" / "korea_watch.rss").read_bytes()
+    feed = (ROOT / "tests" / "services" / "articles" / "feeds" / "korea_watch.rss").read_bytes()
     at = _app(tmp_path, monkeypatch)
     uploader = at.file_uploader(key="ingest_files")
     assert uploader.accept_multiple_files

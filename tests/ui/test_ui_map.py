@@ -258,14 +258,8 @@ def test_providers_are_browser_only_data():
 # ---------------------------------------------------------------- large registries
 
 def generated(n: int) -> list[Facility]:
-    import sys
 
-    bench = str(Path(__file__).resolve().parent.parent / "bench")
-    sys.path.insert(0, bench)
-    try:
-        import generate
-    finally:
-        sys.path.remove(bench)
+    from tests.support import generate
     return list(generate.generate(n).facilities)
 
 

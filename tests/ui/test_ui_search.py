@@ -13,7 +13,7 @@ from facilities.model import Alias, Facility
 from tracker.seeding import read_seed
 from ui.search import filter_facilities, matches, normalise
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 def facility(id: str, name: str, *aliases: Alias, country: str | None = "KP", category: str = "",

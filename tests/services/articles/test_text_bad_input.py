@@ -7,8 +7,8 @@ import random
 import unicodedata
 
 import pytest
-from text_reader_fixtures import reader
 
+from tests.support.articles import reader
 from tracker.articles import TextInputError
 from tracker.articles.reading import MAX_ARTICLE_CHARS
 

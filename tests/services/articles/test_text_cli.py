@@ -3,38 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-
-import pytest
 
 from facilities.store import GeoPackageStore
+from tests.support.articles import observations
 from tracker.seeding import SEEDS_DIR
 
 SEED_TEXT = str(SEEDS_DIR / "texts" / "000_0515937eac85bcd1.txt")
-
-
-@pytest.fixture
-def cli(tmp_path):
-    env = {**os.environ, "TRACKER_DATABASE": str(tmp_path / "r.gpkg"), "TRACKER_ACTOR": "tester"}
-
-    def run(*args: str, ok: bool = True, stdin: str = "") -> subprocess.CompletedProcess:
-        res = subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True, text=True, env=env,
-                             timeout=120, cwd=tmp_path, input=stdin)
-        assert (res.returncode == 0) == ok, f"{args}: rc={res.returncode}\n{res.stdout}\n{res.stderr}"
-        return res
-
-    run("init", "-q")
-    return run
-
-
-def observations(tmp_path):
-    store = GeoPackageStore(tmp_path / "r.gpkg")
-    try:
-        return [o for o in store.list_observations() if any(s.startswith("txt-") for s in o.source_ids)]
-    finally:
-        store.close()
 
 
 def test_ingest_json(cli):

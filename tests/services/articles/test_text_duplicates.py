@@ -3,8 +3,7 @@ as already recorded and not written again; reading the same article twice writes
 
 from __future__ import annotations
 
-from text_reader_fixtures import resources
-
+from tests.support.articles import resources
 from tracker.articles import Reader
 from tracker.articles.ingest import find_recorded, recorded_notes, review_proposals
 from tracker.seeding import ensure_seeded

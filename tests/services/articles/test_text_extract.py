@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from text_reader_fixtures import read
 
+from tests.support.articles import read
 from tracker.articles.dates import find_dates
 
 

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from test_text_cli import cli, observations  # noqa: F401  (the fixture, and a helper)
-from text_reader_fixtures import reader
 
 from facilities.errors import FacilitiesError
+from tests.support.articles import observations, reader
 from tracker.articles.feeds import is_feed
 
 FEED = Path(__file__).resolve().parent / "feeds" / "korea_watch.rss"

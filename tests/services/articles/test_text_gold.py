@@ -1,4 +1,4 @@
-"""The gold set (tests/text/gold): facility mentions at the issue's targets, systems and places close."""
+"""The gold set (tests/services/articles/gold): facility mentions at the issue's targets, systems and places close."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from text_reader_fixtures import reader
 
+from tests.support.articles import reader
 from tracker.articles.evaluate import Tally, norm, score_article, score_links
 
 GOLD = Path(__file__).parent / "gold"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import shapely
-from text_reader_fixtures import read, resources
 
 from facilities.model import Alias, Facility
+from tests.support.articles import read, resources
 from tracker.articles import Reader
 
 

@@ -3,8 +3,7 @@ and from the first lines of a pasted text; never a whole pasted sentence as a ti
 
 from __future__ import annotations
 
-from text_reader_fixtures import read, reader
-
+from tests.support.articles import read, reader
 from tracker.articles.metadata import html_meta, text_meta, title_of
 
 PAGE = """<!doctype html><html lang="en-GB"><head>

@@ -4,8 +4,8 @@ country the article names (by name or adjective), from five letters, and only on
 from __future__ import annotations
 
 import pytest
-from text_reader_fixtures import read
 
+from tests.support.articles import read
 from tracker.articles.extract import _one_edit
 
 

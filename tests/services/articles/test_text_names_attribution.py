@@ -4,7 +4,8 @@ sentence states a fact about; a neighbour is not the plant; the evidence is the 
 from __future__ import annotations
 
 import pytest
-from text_reader_fixtures import read
+
+from tests.support.articles import read
 
 
 def facilities(r):

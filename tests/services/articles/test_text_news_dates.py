@@ -4,9 +4,9 @@ proposal says where its date comes from or why it has none."""
 from __future__ import annotations
 
 import pytest
-from text_reader_fixtures import read
 
 from facilities.dates import PartialDate
+from tests.support.articles import read
 from tracker.articles.dates import find_dates
 from tracker.articles.patterns import fold
 

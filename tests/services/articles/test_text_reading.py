@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from text_reader_fixtures import resources
 
 from facilities.errors import FacilitiesError, ValidationError
+from tests.support.articles import resources
 from tracker.articles import TextInputError
 from tracker.articles.reading import (
     MAX_ARTICLE_CHARS,

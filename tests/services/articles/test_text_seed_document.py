@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from text_reader_fixtures import reader, resources
 
+from tests.support.articles import reader, resources
 from tracker.articles import Reader
 from tracker.seeding import SEEDS_DIR, ensure_seeded
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from report_fixtures import HOSTILE, KOREAN, make_imagery, make_store
 
 from imagery.local import LocalSource
+from tests.support.reports import HOSTILE, KOREAN, make_imagery, make_store
 from tracker.reports.figures import PRINT_DPI, blank_fraction, caption, load_chips, make_figures
 from tracker.site import load_site
 

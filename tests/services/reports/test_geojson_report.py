@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from report_fixtures import KOREAN, make_store
-
 from facilities.geojson_io import read_registry
 from facilities.store import Filter
+from tests.support.reports import KOREAN, make_store
 from tracker.reports.geojson_report import write_report
 from tracker.reports.output import software_version
 

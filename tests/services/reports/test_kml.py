@@ -7,8 +7,7 @@ import subprocess
 import sys
 import zipfile
 
-from report_fixtures import HOSTILE, KOREAN, make_store
-
+from tests.support.reports import HOSTILE, KOREAN, make_store
 from tracker.reports.kml import build_kml, write_kml
 from tracker.site import load_site
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from report_fixtures import make_imagery
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "hamhung-february-11-plant.ipynb"
+from tests.support.reports import make_imagery
+
+NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "hamhung-february-11-plant.ipynb"
 
 
 @pytest.mark.slow

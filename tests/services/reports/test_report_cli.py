@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from report_fixtures import make_imagery, make_store
 from typer.testing import CliRunner
 
+from tests.support.reports import make_imagery, make_store
 from tracker.cli.report import app
 
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph:UserWarning")

@@ -8,9 +8,9 @@ import subprocess
 import numpy as np
 import pytest
 from PIL import Image
-from report_fixtures import HOSTILE, KOREAN, make_imagery, make_store
 
 from imagery.local import LocalSource
+from tests.support.reports import HOSTILE, KOREAN, make_imagery, make_store
 from tracker.reports.site_report import build_report
 
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph:UserWarning")  # Hangul without a CJK font installed
