@@ -190,6 +190,8 @@ def _properties(row: dict, kind: str | None) -> dict:
     for key, value in row.items():
         if key in _FRAME_ONLY or key in ("area_m2", "footprint_m2", "date_precision", "date_start", "date_end"):
             continue
+        if (value is None or value == "") and key not in _KNOWN.get(kind, ()):
+            continue  # a column of another kind of record, in a table that holds several
         if key in _TEXT_OF and _TEXT_OF[key] in row:
             value = row[_TEXT_OF[key]]
         elif key in _TEXT_OF and isinstance(value, dt.datetime):
