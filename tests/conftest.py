@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import shapely
 
 from facilities.model import Facility, Observation, Source, Structure
 from facilities.store import GeoPackageStore
+from tests.support import socket_guard
 from tests.support.registry import square
 from tracker.seeding import ensure_seeded
 
@@ -17,6 +20,27 @@ ROOT = Path(__file__).resolve().parent.parent
 # Fixtures shared by several directories, loaded once here: a temporary PostGIS server (started only
 # when a test asks for it) and the fake imagery services on 127.0.0.1.
 pytest_plugins = ["tests.support.postgis", "tests.support.fake_wayback"]
+
+# The network guard (tests/support/socket_guard.py): in this process, and in every Python process a
+# test starts (through sitecustomize on PYTHONPATH), a connection to a non-loopback address is
+# refused and recorded; the test that made it fails at teardown even if its code caught the error.
+_REFUSED: list[str] = []
+_SOCKET_LOG = Path(tempfile.mkstemp(prefix="tracker-socket-guard-", suffix=".log")[1])
+os.environ[socket_guard.SOCKET_LOG_ENV] = str(_SOCKET_LOG)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(socket_guard.SITE_DIR), os.environ.get("PYTHONPATH")) if p)
+socket_guard.install(_REFUSED.append)
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_network():
+    seen, logged = len(_REFUSED), _SOCKET_LOG.stat().st_size
+    yield
+    with _SOCKET_LOG.open(encoding="utf-8") as f:
+        f.seek(logged)
+        children = f.read().splitlines()
+    refused = _REFUSED[seen:] + children
+    if refused:
+        pytest.fail("the test opened a socket to the outside network:\n" + "\n".join(refused), pytrace=False)
 
 
 @pytest.fixture(autouse=True)
