@@ -1,17 +1,24 @@
 """KML and KMZ for Google Earth: outlines, structures and dated observations.
 
-Written with xml.etree, which escapes every text node, so a name such as `<img src=x>` stays text
-in Google Earth's balloon. Observations carry TimeStamp (at the precision the source gave:
-YYYY, YYYY-MM or YYYY-MM-DD, all valid KML dateTime forms) or, for approximate dates, a TimeSpan
-covering the interval the date may mean, so the time slider shows them at the right time.
+Google Earth renders a placemark's <description> (and balloon text) as HTML once an XML reader has
+undone the XML escaping, so user text there is escaped twice: as HTML here (`html_text`, which
+also hides `$[...]` balloon entities), then as XML by xml.etree. Each style's BalloonStyle shows
+only the description, which opens with the escaped name, so no user text reaches the balloon's
+HTML unescaped. Names stay plain text (an XML-escaped <name> is shown as typed). Characters XML
+cannot hold (C0 controls) become U+FFFD, so any text the model accepts gives a well-formed file.
+Observations carry TimeStamp (at the precision the source gave: YYYY, YYYY-MM or YYYY-MM-DD, all
+valid KML dateTime forms) or, for approximate dates, a TimeSpan covering the interval the date may
+mean, so the time slider shows them at the right time.
 Structures carry a TimeSpan of the days they count in the built-up curve (`tracker.site.standing`):
 "removed 2020" ends on 2020-01-01 here as on the Registry page and in the PDF.
 """
 
 from __future__ import annotations
 
+import html
 import io
 import os
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterable
@@ -26,14 +33,21 @@ from tracker.site import SiteView, standing
 from .output import atomic_write
 
 KML_NS = "http://www.opengis.net/kml/2.2"
+# Characters XML 1.0 cannot hold at all (ElementTree writes them and the file no longer parses).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _STYLES = {"facility": "ff0000ff", "structure": "ff00aaff", "observation": "ffffff00"}  # aabbggrr
 
 
 def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    node = ET.SubElement(parent, f"{{{KML_NS}}}{tag}", attrs)
+    node = ET.SubElement(parent, f"{{{KML_NS}}}{tag}", {k: xml_safe(v) for k, v in attrs.items()})
     if text is not None:
-        node.text = text
+        node.text = xml_safe(text)
     return node
+
+
+def xml_safe(text: str) -> str:
+    """`text` with the characters XML 1.0 cannot represent (C0 controls, lone surrogates) as U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _coords(seq: Iterable) -> str:
@@ -86,9 +100,16 @@ def _structure_time(parent: ET.Element, s: Structure) -> None:
         _el(span, "end", end.isoformat())
 
 
-def _description(*lines: str | None) -> str:
-    # Plain text: ElementTree escapes it, so Google Earth shows markup in user text as typed.
-    return "\n".join(line for line in lines if line)
+def html_text(text: str) -> str:
+    """User text as inert HTML: `<>&'"` as entities, `$` too (Google Earth fills `$[name]`-style
+    entities into descriptions), line breaks as <br>."""
+    return html.escape(text, quote=True).replace("$", "&#36;").replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def _description(name: str, *lines: str | None) -> str:
+    """The balloon's HTML: the name in bold, then each line, all user text through `html_text`.
+    ElementTree then escapes it for XML, which a KML reader undoes."""
+    return "<br>".join([f"<b>{html_text(name)}</b>", *(html_text(line) for line in lines if line)])
 
 
 def _placemark(folder: ET.Element, pid: str, name: str, style: str, description: str) -> ET.Element:
@@ -112,14 +133,17 @@ def observation_geometry(site: SiteView, obs: Observation) -> BaseGeometry:
 def _styles(doc: ET.Element) -> None:
     for key, colour in _STYLES.items():
         style = _el(doc, "Style", id=key)
-        _el(_el(style, "LineStyle"), "color", colour)
-        _el(_el(style, "LineStyle"), "width", "2")
+        line = _el(style, "LineStyle")  # one LineStyle: readers (LIBKML) keep only the last one
+        _el(line, "color", colour)
+        _el(line, "width", "2")
         _el(_el(style, "PolyStyle"), "color", "33" + colour[2:])
+        # Only our own description, never the raw name (Google Earth's default balloon shows $[name]).
+        _el(_el(style, "BalloonStyle"), "text", "$[description]")
 
 
 def build_kml(sites: Iterable[SiteView], title: str = "Facility tracker export") -> bytes:
     """A KML document of the sites (Google Earth): folders of facilities, structures and dated observations, their
-    descriptions as plain text."""
+    descriptions as HTML with every piece of user text escaped (`html_text`)."""
     root = ET.Element(f"{{{KML_NS}}}kml")
     doc = _el(root, "Document")
     _el(doc, "name", title)
@@ -132,19 +156,20 @@ def build_kml(sites: Iterable[SiteView], title: str = "Facility tracker export")
         sources.update({s.id: s.title for s in site.sources})
         f = site.facility
         pm = _placemark(folders["Facilities"], f.id, f.name, "facility", _description(
-            f"Status: {f.status.value}", f.category and f"Category: {f.category}",
+            f.name, f"Status: {f.status.value}", f.category and f"Category: {f.category}",
             "Also known as: " + "; ".join(a.name for a in f.aliases) if f.aliases else None, f.notes))
         add_geometry(pm, f.geometry)
         for s in site.structures:
             pm = _placemark(folders["Structures"], s.id, s.name, "structure", _description(
-                f"{s.kind} at {f.name}", f"Status: {s.status.value}", f"Built: {s.built}" if s.built else None,
+                s.name, f"{s.kind} at {f.name}", f"Status: {s.status.value}", f"Built: {s.built}" if s.built else None,
                 f"Removed: {s.removed}" if s.removed else None, s.notes))
             _structure_time(pm, s)
             add_geometry(pm, s.geometry)
         for o in site.observations:
             cited = "; ".join(sources.get(i, i) for i in o.source_ids)
-            pm = _placemark(folders["Observations"], o.id, f"{o.date} {o.kind.value}", "observation", _description(
-                o.summary, f"Facility: {f.name}", f"Confidence: {o.confidence.value}",
+            label = f"{o.date} {o.kind.value}"
+            pm = _placemark(folders["Observations"], o.id, label, "observation", _description(
+                label, o.summary, f"Facility: {f.name}", f"Confidence: {o.confidence.value}",
                 f"Image: {site.image_label(o)}" if o.image else None,
                 cited and f"Sources: {cited}"))
             add_time(pm, o.date)
