@@ -27,7 +27,8 @@ def test_other_addresses_are_not(address):
 
 def test_a_test_that_swallows_the_refusal_still_fails(tmp_path: Path):
     test = tmp_path / "test_sneaky.py"
-    test.write_text("import socket\n\ndef test_sneaky():\n    try:\n        socket.create_connection(('192.0.2.1', 9))\n"
+    test.write_text("import socket\n\ndef test_sneaky():\n    try:\n"
+                    "        socket.create_connection(('192.0.2.1', 9))\n"
                     "    except OSError:\n        pass\n")
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest",
