@@ -1,6 +1,8 @@
 """Files written whole or not at all: a temporary file beside the target, fsync, then rename.
 
 A full disk or a crash mid-write leaves the previous file untouched and no partial one behind.
+A process killed mid-write (kill -9) leaves its `.<name>.<host>-<pid>.<random>.part`; the next
+write to that folder removes it (facilities.stale).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import InputError
+from .stale import owner_tag, sweep_part_files
 
 
 def write_atomically(path: str | os.PathLike, chunks: Iterable[str] | Iterable[bytes], *, binary: bool = False,
@@ -19,7 +22,8 @@ def write_atomically(path: str | os.PathLike, chunks: Iterable[str] | Iterable[b
     """Write the chunks to `path` atomically; returns the number of characters (or bytes) written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    sweep_part_files(path.parent)  # what killed writers left here (facilities.stale)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{owner_tag()}.", suffix=".part", dir=path.parent)
     written = 0
     try:
         with open(fd, "wb" if binary else "w", buffering=1 << 20, encoding=None if binary else "utf-8",

@@ -37,6 +37,9 @@ __all__ = ["MAX_BANDS", "MAX_DECLARED_BYTES", "MAX_SIDE", "PROVIDER", "ImportedI
 
 PROVIDER = "local"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# The COG being written: .<sha256>.<pid>.tmp.tif (untagged before). A later import removes one whose
+# process is gone (tracker.imports through facilities.stale): a killed conversion left hundreds of MB.
+COG_TEMP = re.compile(r"^\.[0-9a-f]{64}\.(?:(?P<pid>\d+)\.)?tmp\.tif$")
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -94,7 +97,7 @@ def import_image_files(path: str | os.PathLike[str], data_dir: str | os.PathLike
         _validate_pixels(src, src_path.name)
         digest = sha256_file(src_path)
         dest, sidecar = out_dir / f"{digest}.tif", out_dir / f"{digest}.json"
-        tmp = out_dir / f".{digest}.tmp.tif"
+        tmp = out_dir / f".{digest}.{os.getpid()}.tmp.tif"  # COG_TEMP
         try:
             if is_cog(src):
                 shutil.copyfile(src_path, tmp)

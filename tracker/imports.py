@@ -20,9 +20,13 @@ from facilities import geojson_io, kml_io
 from facilities.errors import FeatureProblem
 from facilities.files import check_size, read_import_file
 from facilities.model import LocationPrecision, Registry
+from facilities.stale import owner_tag, sweep
 from facilities.store import ImportReport, OnConflict, Store
 from imagery.base import Capture
-from imagery.local import import_image
+from imagery.local import COG_TEMP, import_image
+
+# tempfile.mkdtemp names: tracker-upload.<host>-<pid>.<random> (older versions: tracker-upload-<random>)
+UPLOAD_DIR = re.compile(r"^tracker-upload(?:\.(?P<host>[A-Za-z0-9-]+)-(?P<pid>\d+)\.|-)[a-z0-9_]{8}$")
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,13 @@ def import_image_upload(raw: bytes, name: str, data_dir: str | os.PathLike[str],
                         sensor: str = "", licence: str = "", attribution: str = "") -> Capture:
     """An uploaded GeoTIFF/COG into the local imagery: written to a private temporary file under its
     own (sanitised) name, which the provenance records, then checked and converted by
-    imagery.local.import_image. Raises ImageryError with a message for the analyst."""
-    with tempfile.TemporaryDirectory(prefix="tracker-upload-") as tmp:
+    imagery.local.import_image. Raises ImageryError with a message for the analyst.
+
+    Copies that killed imports left (their temporary folder, a half-converted COG) are removed
+    first when their process is gone (facilities.stale)."""
+    sweep(tempfile.gettempdir(), UPLOAD_DIR, folders=True)
+    sweep(Path(data_dir) / "imagery", COG_TEMP)
+    with tempfile.TemporaryDirectory(prefix=f"tracker-upload.{owner_tag()}.") as tmp:
         path = Path(tmp) / _safe_filename(name)
         path.write_bytes(raw)
         return import_image(path, data_dir, captured, sensor.strip() or None, licence.strip(), attribution.strip())
