@@ -1,4 +1,6 @@
-import datetime as dt
+"""What only the GeoPackage store does: a file GDAL opens, its pragmas, migrations, processes, bulk
+import. Behaviour every backend shares is in test_store_contract.py, run against GeoPackage and PostGIS."""
+
 import json
 import sqlite3
 import subprocess
@@ -7,9 +9,9 @@ import sys
 import pytest
 import shapely
 
-from facilities.errors import ConflictError, DuplicateId, InputError, NotFound, StoreError, ValidationError
+from facilities.errors import StoreError
 from facilities.model import Facility, Observation, Registry, Source, Structure
-from facilities.store import Filter, GeoPackageStore, OnConflict, open_store
+from facilities.store import GeoPackageStore, open_store
 from tests.support.registry import run_isolated, square, store_digest
 
 
@@ -52,115 +54,12 @@ def test_store_uses_wal_busy_timeout_and_foreign_keys(store):
     assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
 
 
-def test_add_update_delete_keep_history(populated, make_facility):
-    f = populated.get_facility("site-1")
-    assert f.version == 1 and f.created_at is not None
-    g = populated.update_facility(f.evolve(name="Site one renamed"), actor="ana")
-    assert g.version == 2 and g.created_at == f.created_at and g.updated_at >= f.updated_at
-    assert populated.get_facility("site-1").name == "Site one renamed"
-    populated.delete_observation("obs-1", actor="ana")
-    history = populated.history("site-1")
-    assert [h.action for h in history] == ["update", "create"]
-    assert history[0].before["name"] == "Site one" and history[0].after["name"] == "Site one renamed"
-    assert history[0].actor == "ana"
-    deleted = populated.history("obs-1")[0]
-    assert deleted.action == "delete" and deleted.before["summary"] == "roof" and deleted.after is None
-
-
-def test_stale_edit_is_a_conflict_not_a_silent_overwrite(populated):
-    mine = populated.get_facility("site-1")
-    theirs = populated.get_facility("site-1")
-    populated.update_facility(theirs.evolve(notes="theirs"), actor="b")
-    with pytest.raises(ConflictError, match="changed by someone else") as err:
-        populated.update_facility(mine.evolve(notes="mine"), actor="a")
-    assert err.value.stored.notes == "theirs" and err.value.attempted.notes == "mine"
-    assert populated.get_facility("site-1").notes == "theirs"
-
-
-def test_refused_writes_change_nothing(populated, make_facility):
-    before = store_digest(populated.path)
-    with pytest.raises(DuplicateId):
-        populated.add_facility(make_facility(), actor="t")
-    with pytest.raises(ValidationError, match="unknown source ids"):
-        populated.add_facility(make_facility(id="site-2", source_ids=("nope",)), actor="t")
-    with pytest.raises(ValidationError, match="facility 'ghost' does not exist"):
-        populated.add_observation(Observation(id="o2", facility_id="ghost", date="2024", kind="visit",
-                                              summary="x"), actor="t")
-    with pytest.raises(ValidationError, match="not a structure of"):
-        populated.add_observation(Observation(id="o2", facility_id="site-1", structure_id="other.b", date="2024",
-                                              kind="visit", summary="x"), actor="t")
-    with pytest.raises(ValidationError, match="Self-intersection"):
-        populated.add_facility(make_facility(id="site-3", geometry=shapely.Polygon(
-            [(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)])), actor="t")
-    with pytest.raises(StoreError, match="has 1 structures and 1 observations"):
-        populated.delete_facility("site-1", actor="t")
-    assert store_digest(populated.path) == before
-
-
-def test_cascading_delete_records_every_removed_record(populated):
-    populated.delete_facility("site-1", actor="t", cascade=True)
-    assert populated.counts()["facilities"] == 0 and populated.counts()["observations"] == 0
-    assert {(h.entity, h.action) for h in populated.history(limit=3)} == {
-        ("facility", "delete"), ("structure", "delete"), ("observation", "delete")}
-    with pytest.raises(NotFound):
-        populated.get_facility("site-1")
-
-
-def test_bbox_query_is_exact_not_just_envelopes(store, make_facility):
-    # an L-shaped site whose envelope covers the query box but whose outline does not
-    ell = shapely.Polygon([(0, 0), (3, 0), (3, 1), (1, 1), (1, 3), (0, 3)])
-    store.add_facility(make_facility(id="ell", geometry=ell), actor="t")
-    store.add_facility(make_facility(id="near", geometry=square(2.2, 2.2, 0.5)), actor="t")
-    assert [f.id for f in store.facilities_in_bbox((2, 2, 2.1, 2.1))] == []
-    assert [f.id for f in store.facilities_in_bbox((2, 2, 2.3, 2.3))] == ["near"]
-    assert {f.id for f in store.facilities_in_bbox((0.5, 0.5, 2.5, 2.5))} == {"ell", "near"}
-
-
-def test_bbox_across_the_antimeridian(store, make_facility):
-    store.add_facility(make_facility(id="east", geometry=square(179.5, 0, 0.2)), actor="t")
-    store.add_facility(make_facility(id="west", geometry=square(-179.8, 0, 0.2)), actor="t")
-    store.add_facility(make_facility(id="greenwich", geometry=square(0, 0, 0.2)), actor="t")
-    assert {f.id for f in store.facilities_in_bbox((179, -1, -179, 1))} == {"east", "west"}
-
-
-def test_date_filter_uses_interval_overlap(populated):
-    for i, date in enumerate(["2011", "~2020-06", "2023-05-01", "2024-11-25"]):
-        populated.add_observation(Observation(id=f"o{i}", facility_id="site-1", date=date, kind="visit",
-                                              summary="s"), actor="t")
-    got = populated.list_observations(Filter(date_from=dt.date(2020, 1, 1), date_to=dt.date(2023, 12, 31)))
-    assert [o.id for o in got] == ["o1", "o2"]
-    assert [o.id for o in populated.list_observations(Filter(date_from=dt.date(2024, 11, 1)))] == ["o3"]
-    got = populated.list_observations(Filter(date_to=dt.date(2011, 6, 1)))  # 2011 covers the whole year
-    assert [o.id for o in got] == ["o0"]
-
-
 def _registry_with(*objs) -> Registry:
     kinds = {Facility: [], Structure: [], Observation: [], Source: []}
     for o in objs:
         kinds[type(o)].append(o)
     return Registry(tuple(kinds[Facility]), tuple(kinds[Structure]), tuple(kinds[Observation]),
                     tuple(kinds[Source]))
-
-
-def test_import_is_all_or_nothing(populated, make_facility):
-    before = store_digest(populated.path)
-    bad = _registry_with(make_facility(id="new-1"), make_facility(id="new-2", source_ids=("missing",)))
-    with pytest.raises(InputError, match="nothing was imported") as err:
-        populated.import_registry(bad, actor="t")
-    assert err.value.problems[0].feature_id == "new-2"
-    with pytest.raises(DuplicateId, match="site-1"):
-        populated.import_registry(_registry_with(make_facility(id="new-1"), make_facility()), actor="t")
-    assert store_digest(populated.path) == before
-
-
-def test_import_conflict_policies(populated, make_facility):
-    reg = _registry_with(make_facility(name="Imported name"), make_facility(id="site-2"))
-    report = populated.import_registry(reg, actor="t", on_conflict=OnConflict.SKIP)
-    assert report.added["facility"] == 1 and report.skipped["facility"] == 1
-    assert populated.get_facility("site-1").name == "Site one"
-    report = populated.import_registry(reg, actor="t", on_conflict=OnConflict.UPDATE)
-    assert report.updated["facility"] == 2 and populated.get_facility("site-1").name == "Imported name"
-    assert populated.history("site-1")[0].before["name"] == "Site one"
 
 
 @pytest.mark.parametrize("content, message", [
