@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .errors import NotCacheable, OfflineError, UnknownProvider
 from .http import HttpClient, Response
+from .json_safe import parse_json
 from .providers import get_provider
 
 # Endpoint kinds that carry facts about imagery rather than imagery: always cacheable.
@@ -50,8 +51,8 @@ class Entry:
     body: bytes
 
     def json(self) -> object:
-        """The body parsed as JSON."""
-        return json.loads(self.body)
+        """The body parsed as JSON; BadResponse if it is not JSON or nests too deeply (imagery.json_safe)."""
+        return parse_json(self.body, self.url, url=self.url, status=self.status)
 
 
 def may_cache(provider_key: str, kind: str) -> bool:

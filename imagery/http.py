@@ -12,7 +12,6 @@ from __future__ import annotations
 import email.utils
 import http.client
 import ipaddress
-import json
 import logging
 import random
 import threading
@@ -40,6 +39,7 @@ from .errors import (
     ServiceTimeout,
     ServiceUnavailable,
 )
+from .json_safe import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +89,8 @@ class Response:
     elapsed: float
 
     def json(self) -> Any:
-        """The body parsed as JSON; BadResponse if it is not JSON."""
-        try:
-            return json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise BadResponse(f"{_host(self.url)}: malformed JSON ({err})", url=self.url, status=self.status) from err
+        """The body parsed as JSON; BadResponse if it is not JSON or nests too deeply (imagery.json_safe)."""
+        return parse_json(self.body, _host(self.url), url=self.url, status=self.status)
 
 
 @dataclass

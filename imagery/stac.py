@@ -35,6 +35,7 @@ from imagery.base import BBox, Capture, Chip, DateCertainty
 from imagery.chips import Grid, check_bbox, gdal_env, grid_for_bbox, make_chip, open_source, read_with_retries
 from imagery.errors import ImageryError, NoCoverage, RasterError, RefusedURL, StacError
 from imagery.http import HttpClient, HttpConfig
+from imagery.json_safe import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,14 @@ class ClientStacIO(StacApiIO):
         except ImageryError as err:
             raise APIError(str(err)) from err
         return resp.body.decode("utf-8", errors="replace")
+
+    def json_loads(self, txt: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Parse hook of pystac, through the one safe parse (imagery.json_safe): deep nesting or
+        malformed JSON becomes APIError with a clear message, never RecursionError."""
+        try:
+            return parse_json(txt, "STAC catalogue")
+        except ImageryError as err:
+            raise APIError(str(err)) from err
 
 
 def http_config_for(config: StacConfig) -> HttpConfig:

@@ -34,6 +34,7 @@ from .base import BBox, Capture, Chip, DateCertainty
 from .cache import Cache, fetch
 from .errors import BadResponse, ImageryError, NotCacheable, NotFoundError, OfflineError
 from .http import HttpClient
+from .json_safe import parse_json
 from .providers import ESRI_WAYBACK, WAYBACK_CONFIG_URL, WAYBACK_SERVICE_ROOT, WAYBACK_TILE_URL, wayback_attribution
 from .tiles import Tile, as_geometry, tiles_for_area
 
@@ -134,10 +135,7 @@ def parse_catalogue(doc: object) -> list[Release]:
 
 
 def _json(body: bytes, what: str) -> object:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadResponse(f"{what}: malformed JSON ({err})") from err
+    return parse_json(body, what)  # BadResponse when malformed or nested too deeply
 
 
 def _tilemap_next(doc: object, requested: int) -> int | None:

@@ -67,10 +67,11 @@ class Scenario:
     default_changes: list[tuple[int, int]] = field(default_factory=list)
     # (release, lon, lat) -> metadata attributes, or None for "no features"
     metadata: Callable[[int, float, float], dict | None] = lambda release, lon, lat: None
-    config_mode: str = "ok"  # "ok" | "malformed" | "not-object"
+    config_mode: str = "ok"  # "ok" | "malformed" | "not-object" | "deep" (`[` x 200,000)
     tile_latency: float = 0.0  # seconds added to every tile request (bench)
     failing_tilemaps: set[TileKey] = field(default_factory=set)  # these tiles' tilemap answers HTTP 500
-    metadata_mode: str = "ok"  # "ok" | "error" (ArcGIS error object) | "malformed"
+    metadata_mode: str = "ok"  # "ok" | "error" (ArcGIS error object) | "malformed" | "deep"
+    tilemap_mode: str = "ok"  # "ok" | "deep"
 
     def dates(self) -> dict[int, str]:
         return {n: d for n, d, _ in self.releases}
@@ -83,6 +84,9 @@ class Scenario:
         past = [(dates[n], n, seed) for n, seed in self.changes.get(tile, self.default_changes)
                 if dates[n] <= dates[release]]
         return max(past)[1:] if past else None
+
+
+DEEP_JSON = b"[" * 200_000
 
 
 class FakeServer(ThreadingHTTPServer):
@@ -172,12 +176,16 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, b'{"10": {"itemTitle": "World Imagery (Wayback 2014-02-20)"')
             if sc.config_mode == "not-object":
                 return self._json([1, 2, 3])
+            if sc.config_mode == "deep":
+                return self._send(200, DEEP_JSON)
             return self._json(self.server.config())
         if m := re.fullmatch(r"/wayback/MapServer/tilemap/(\d+)/(\d+)/(\d+)/(\d+)", path):
             self.server.count("tilemap", path)
             release, z, y, x = map(int, m.groups())
             if (z, x, y) in sc.failing_tilemaps:
                 return self._send(500, b"tilemap failure", "text/plain")
+            if sc.tilemap_mode == "deep":
+                return self._send(200, DEEP_JSON)
             state = sc.state_at(release, (z, x, y))
             loc = {"left": x, "top": y, "width": 1, "height": 1}
             if state is None:
@@ -206,6 +214,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._json({"error": {"code": 400, "message": "Invalid query parameters"}})
             if sc.metadata_mode == "malformed":
                 return self._send(200, b'{"features": [{"attributes": ')
+            if sc.metadata_mode == "deep":
+                return self._send(200, DEEP_JSON)
             geom = json.loads(query.get("geometry", ["{}"])[0])
             attrs = sc.metadata(release or 0, float(geom.get("x", 0)), float(geom.get("y", 0)))
             return self._json({"features": [{"attributes": attrs}] if attrs else []})
@@ -225,6 +235,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json({"ok": True})
         if name == "500":
             return self._send(500, b"boom", "text/plain")
+        if name == "deep-json":  # a service answering [ x 200,000 (Python's parser: RecursionError)
+            return self._send(200, DEEP_JSON)
         if name == "503-then-200":
             return self._send(503, b"busy", "text/plain") if n == 1 else self._json({"ok": True})
         if name == "drip":  # one byte every 0.1 s: each read is quick, the whole body is not
