@@ -50,15 +50,24 @@ lint: install
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
-bench: install
-	$(PY) bench/registry_bench.py
+# The quick variant of every bench (small sizes, one or two repeats); `$(PY) -m bench.<name>` for full figures.
+bench: install browser postgis report-tools
+	$(PY) -m bench.registry_bench --quick
+	$(PY) -m bench.frames_bench --quick
+	$(PY) -m bench.postgis_bench --quick
+	$(PY) -m bench.imagery_chip_bench --quick
+	$(PY) -m bench.imagery_network_bench --quick
+	$(PY) -m bench.report_bench --quick
+	$(PY) -m bench.text_bench --quick
+	$(PY) -m bench.app_bench --quick
+	$(PY) -m bench.compare_bench --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 
 bench-app: install browser
-	$(PY) bench/app_bench.py
+	$(PY) -m bench.app_bench
 
 # Switching the compared date in the browser (fake Wayback on 127.0.0.1) vs a re-mounting map.
 bench-compare: install browser
-	$(PY) bench/compare_bench.py
+	$(PY) -m bench.compare_bench

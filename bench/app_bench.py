@@ -1,8 +1,8 @@
 """The registry map in a real browser: time to a drawn map, bytes sent to the page, and time to
 switch facility, against a plain folium map measured in the same run.
 
-    .venv/bin/python bench/app_bench.py            # seed, 10,000 facilities, 3 runs each
-    .venv/bin/python bench/app_bench.py --quick    # 2,000 facilities, 1 run each
+    .venv/bin/python -m bench.app_bench            # seed, 10,000 facilities, 3 runs each
+    .venv/bin/python -m bench.app_bench --quick    # 2,000 facilities, 1 run each (make bench)
 
 Real `streamlit run` servers on 127.0.0.1 (temporary registries, TRACKER_OFFLINE=1), Debian
 chromium through Playwright, every off-machine request blocked. Each navigation is a fresh browser
@@ -15,12 +15,10 @@ PASS/MISS and never change the exit status.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -28,16 +26,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import generate
 from shapely.geometry import mapping
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))  # the browser tests' server helper
-from browser_helpers import serve_app  # noqa: E402
+from bench import harness
+from bench.harness import ROOT, Report
+from tests.support import generate
+from tests.support.browser import CHROMIUM_ARGS, serve_app
 
-ROOT = HERE.parent
 CHROMIUM = "/usr/bin/chromium"
-MAP_FRAME = 'iframe[title="streamlit_folium\\.st_folium"]'
 FRAME_JS = 'document.querySelector(\'iframe[title="streamlit_folium.st_folium"]\')'
 SELECTED = "path.leaflet-interactive[stroke-width='4']"
 SEED_FACILITY = "february-11-plant"
@@ -50,8 +46,7 @@ TARGET_VS_BASELINE = 3.0
 
 BASELINE_APP = '''
 """A plain folium map of N polygons through st_folium, Leaflet served locally: the baseline."""
-import json, os, sys
-sys.path.insert(0, os.environ["BENCH_ROOT"])
+import json, os
 import folium
 import streamlit as st
 from streamlit_folium import st_folium
@@ -193,25 +188,15 @@ def switching(browser, url: str, names: list[str], n_sites: int | None) -> dict[
 
 
 def median(runs: list[dict[str, float]], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
+    """The median of one figure over runs."""
+    return harness.median([r[key] for r in runs])
 
 
-class Report:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.data: dict[str, Any] = {}
-
-    def out(self, line: str = "") -> None:
-        self.lines.append(line)
-        print(line, flush=True)
-
-    def row(self, label: str, runs: list[dict[str, float]]) -> None:
-        self.data[label] = runs
-        self.out(f"  {label:<44} {median(runs, 's'):7.2f} s  {median(runs, 'bytes') / 1e6:7.2f} MB"
-                 f"  {median(runs, 'map_bytes') / 1e6:7.2f} MB  (n={len(runs)})")
-
-    def verdict(self, label: str, ok: bool, detail: str) -> None:
-        self.out(f"  {label:<44} {'PASS' if ok else 'MISS':>7}    {detail}")
+def navigation_row(rep: Report, label: str, runs: list[dict[str, float]]) -> None:
+    """One case's medians: time, all bytes, the map's bytes (the runs kept in the JSON record)."""
+    rep.data[label] = runs
+    rep.out(f"  {label:<44} {median(runs, 's'):7.2f} s  {median(runs, 'bytes') / 1e6:7.2f} MB"
+            f"  {median(runs, 'map_bytes') / 1e6:7.2f} MB  (n={len(runs)})")
 
 
 def polygons_file(path: Path, n: int) -> Path:
@@ -223,8 +208,8 @@ def polygons_file(path: Path, n: int) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2,000 facilities and one run per case")
+    """Serve the app and the baseline, time each case in chromium, print and save the medians."""
+    parser = harness.parser(__doc__, "2,000 facilities and one run per case")
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--facilities", type=int, default=None)
     args = parser.parse_args(argv)
@@ -235,19 +220,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from playwright.sync_api import sync_playwright
 
-    rep = Report()
+    rep = Report("app")
     work = Path(tempfile.mkdtemp(prefix="app-bench-"))
     try:
         large_db = work / "large.gpkg"
         shutil.copyfile(generate.build_store(n), large_db)
         polygons = polygons_file(work / "polygons.geojson", n)
         base_env = {"TRACKER_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-                    "TRACKER_CONFIG": str(work / "none.toml"), "BENCH_ROOT": str(ROOT)}
+                    "TRACKER_CONFIG": str(work / "none.toml")}
         seed_env = {**base_env, "TRACKER_DATABASE": str(work / "seed.gpkg"), "TRACKER_DATA_DIR": str(work / "d1")}
         large_env = {**base_env, "TRACKER_DATABASE": str(large_db), "TRACKER_DATA_DIR": str(work / "d2"),
                      "TRACKER_SEED": "0"}
         baseline_env = {**base_env, "TRACKER_DATABASE": str(work / "unused.gpkg"), "TRACKER_DATA_DIR": str(work / "d3"),
-                        "BENCH_POLYGONS": str(polygons)}
+                        "BENCH_POLYGONS": str(polygons),
+                        "PYTHONPATH": harness.child_env()["PYTHONPATH"]}  # the checkout, for ui.assets
         baseline_script = work / "baseline_app.py"
         baseline_script.write_text(BASELINE_APP)
         registry = generate.generate(n)
@@ -261,9 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                 server(ROOT / "app.py", seed_env, work / "seed") as seed_url, \
                 server(ROOT / "app.py", large_env, work / "large") as large_url, \
                 server(baseline_script, baseline_env, work / "baseline") as base_url:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             cases = {
                 "baseline: plain folium, 1 polygon": (f"{base_url}/?n=1", paths_at_least(1)),
                 f"baseline: plain folium, {small_n:,} polygons": (f"{base_url}/?n={small_n}", paths_at_least(small_n)),
@@ -280,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             rep.out("\nNavigation to the map drawn: median time, bytes sent to the page (all; the map's share:"
                     " websocket frames + component files)")
             for label, samples in results.items():
-                rep.row(label, samples)
+                navigation_row(rep, label, samples)
             switch = switching(browser, f"{large_url}/?facility={first.id}", [f.name for f in others], n)
             browser.close()
 
@@ -288,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         bn = results[f"baseline: plain folium, {n:,} polygons"]
         seed = results["ours: seed registry"]
         large = results[f"ours: {n:,} facilities"]
-        switch_s = statistics.median(switch["s"])
+        switch_s = harness.median(switch["s"])
         rep.data["switch"] = switch
         rep.out("\nSwitching facility in the sidebar (ours, "
                 f"{n:,} facilities): median {switch_s:.2f} s over {len(switch['s'])} picks "
@@ -305,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         rep.out(f"  {n:,} facilities vs {small_n:,} polygons: time {median(bs, 's') / median(large, 's'):.2f}x, "
                 f"bytes {median(bs, 'bytes') / median(large, 'bytes'):.2f}x")
 
-        rep.out("\nTargets")
+        rep.section("Targets")
         rep.verdict("seed registry drawn", median(seed, "s") <= TARGET_SEED_S,
                     f"{median(seed, 's'):.2f} s <= {TARGET_SEED_S} s")
         rep.verdict(f"{n:,} facilities drawn", median(large, "s") <= TARGET_LARGE_S,
@@ -321,10 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{median(bn, 'map_bytes') / median(large, 'map_bytes'):.2f}x >= {TARGET_VS_BASELINE}x")
         rep.verdict("switching facility", switch_s < TARGET_SWITCH_S and switch["map_kept"],
                     f"{switch_s:.2f} s < {TARGET_SWITCH_S} s, without reloading the map")
-        out = HERE / "out" / f"app-{dt.datetime.now().strftime('%Y-%m-%dT%H%M%S')}.json"
-        out.parent.mkdir(exist_ok=True)
-        out.write_text(json.dumps({"facilities": n, "runs": runs, "results": rep.data, "lines": rep.lines}, indent=1))
-        rep.out(f"\nwritten {out}")
+        rep.write(facilities=n, runs=runs, quick=args.quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -2,32 +2,29 @@
 st_folium's feature_group_to_add) against a plain st_folium map whose tile layer is part of the map
 (every change re-mounts it), measured in the same run.
 
-    .venv/bin/python bench/compare_bench.py [--rounds 3]
+    .venv/bin/python -m bench.compare_bench [--rounds 3]
+    .venv/bin/python -m bench.compare_bench --quick     # one timed round after the warm-up (make bench)
 
-A fake Wayback (tests/imagery/fake_wayback.py) serves catalogue, tilemaps, metadata and tiles on
+A fake Wayback (tests/support/fake_wayback.py) serves catalogue, tilemaps, metadata and tiles on
 127.0.0.1; `streamlit run` serves the app and the baseline; Debian chromium through Playwright.
 "Updated view" = a loaded tile of the newly chosen release inside the map's iframe. The first
 round warms the browser's tile cache ("when imagery is cached"); the median of later rounds is
-reported, with whether the map frame survived (no reload). Target: under 1 s. Never fails a run.
+reported, with whether the map frame survived (no reload), and saved to bench/out/compare-<date>.json.
+Target: under 1 s. Never fails a run.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "tests" / "imagery"))  # the fake server lives with the tests
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
-from browser_helpers import CHROMIUM_ARGS, MAP_FRAME, serve_app  # noqa: E402
-from fake_wayback import DEFAULT_CHANGES, FakeServer, site_scenario  # noqa: E402
+from bench import harness
+from bench.harness import Report
+from tests.support.browser import CHROMIUM_ARGS, MAP_FRAME, serve_app
+from tests.support.fake_wayback import DEFAULT_CHANGES, FakeServer, site_scenario
 
 TARGET_S = 1.0
 PLANT = "february-11-plant"
@@ -35,8 +32,7 @@ RELEASES = ["45134", "23448", "64001", "13192"]  # switched to in turn (all chan
 
 BASELINE_APP = '''
 """Baseline: the Wayback release is a tile layer of the map itself, so each change re-mounts it."""
-import os, sys
-sys.path.insert(0, os.environ["BENCH_ROOT"])
+import os
 import folium
 import streamlit as st
 from pathlib import Path
@@ -53,6 +49,7 @@ st_folium(m, key="map", height=560, use_container_width=True, returned_objects=[
 
 
 def _switch(page, release: str, label_prefix: str | None) -> tuple[float, bool]:
+    """Choose `release` as the compared date: seconds until its tile is drawn, and whether the map survived."""
     frame = page.frame_locator(MAP_FRAME).first
     frame.locator("body").evaluate("() => { window.__sameMap = 'yes'; }")
     page.get_by_test_id("stSelectbox").filter(has_text="After").get_by_role("combobox").click()
@@ -70,6 +67,7 @@ def _switch(page, release: str, label_prefix: str | None) -> tuple[float, bool]:
 
 
 def _run(url: str, path: str, labels: dict[str, str | None], rounds: int) -> dict:
+    """Switch through the releases `rounds` times in one page; every round but the first is timed."""
     from playwright.sync_api import sync_playwright
 
     times: list[float] = []
@@ -88,14 +86,18 @@ def _run(url: str, path: str, labels: dict[str, str | None], rounds: int) -> dic
                     times.append(t)
                     kept.append(same)
         browser.close()
-    return {"median_s": statistics.median(times), "max_s": max(times), "switches": len(times),
-            "map_kept": sum(kept)}
+    return {"median_s": harness.median(times), "max_s": max(times), "switches": len(times),
+            "map_kept": sum(kept), "samples_s": times}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    """Serve ours and the baseline against the fake Wayback, time the switches, print and save them."""
+    parser = harness.parser(__doc__, "2 rounds: the warm-up round and one timed round")
+    parser.add_argument("--rounds", type=int, help="rounds over the releases, the first untimed (default 3)")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (2 if args.quick else 3)
+    if rounds < 2:
+        parser.error("--rounds must be at least 2: the first round only warms the tile cache")
     srv = FakeServer().start()
     scenario = site_scenario()
     scenario.default_changes = list(DEFAULT_CHANGES)
@@ -104,7 +106,8 @@ def main() -> None:
            "TRACKER_WAYBACK_SERVICE_ROOT": f"{srv.base}/wayback/MapServer",
            "TRACKER_WAYBACK_TILE_URL": f"{srv.base}/wayback/tile/{{release}}/{{z}}/{{y}}/{{x}}",
            "TRACKER_WAYBACK_SUBDOMAINS": "[]", "TRACKER_IMAGERY_ALLOW_HOSTS": json.dumps([srv.base.split("//")[1]]),
-           "TRACKER_REQUEST_TIMEOUT": "5", "BENCH_ROOT": str(ROOT)}
+           "TRACKER_REQUEST_TIMEOUT": "5",
+           "PYTHONPATH": harness.child_env()["PYTHONPATH"]}  # the checkout, for the baseline's ui.assets
     dates = {n: d for n, d, _ in scenario.releases}
     ours_labels = {r: f"{dates[int(r)]} Wayback release" for r in RELEASES}
     try:
@@ -113,23 +116,23 @@ def main() -> None:
             (work / "a").mkdir()
             (work / "b").mkdir()
             with serve_app(work / "a" / "registry.gpkg", work / "a", env) as url:
-                ours = _run(url, f"/compare?facility={PLANT}", ours_labels, args.rounds)
+                ours = _run(url, f"/compare?facility={PLANT}", ours_labels, rounds)
             baseline_script = work / "baseline.py"
             baseline_script.write_text(BASELINE_APP)
             with serve_app(work / "b" / "registry.gpkg", work / "b", env, script=baseline_script) as url:
-                base = _run(url, "/", {r: r for r in RELEASES}, args.rounds)
+                base = _run(url, "/", {r: r for r in RELEASES}, rounds)
     finally:
         srv.close()
-    ratio = base["median_s"] / ours["median_s"]
-    print(f"switch compared date (cached tiles), median of {ours['switches']}: ours {ours['median_s']:.3f} s "
-          f"(max {ours['max_s']:.3f}; map kept {ours['map_kept']}/{ours['switches']}) · baseline re-mount "
-          f"{base['median_s']:.3f} s (map kept {base['map_kept']}/{base['switches']}) · baseline/ours {ratio:.2f}x")
-    print(f"target < {TARGET_S} s: {'PASS' if ours['median_s'] < TARGET_S else 'MISS'}")
-    out = HERE / "out"
-    out.mkdir(exist_ok=True)
-    (out / f"compare-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(
-        json.dumps({"ours": ours, "baseline": base, "ratio": ratio}, indent=1))
+    ratio = harness.ratio(base["median_s"], ours["median_s"])
+    rep = Report("compare")
+    rep.data.update(ours=ours, baseline=base, ratio=ratio)
+    rep.out(f"switch compared date (cached tiles), median of {ours['switches']}: ours {ours['median_s']:.3f} s "
+            f"(max {ours['max_s']:.3f}; map kept {ours['map_kept']}/{ours['switches']}) · baseline re-mount "
+            f"{base['median_s']:.3f} s (map kept {base['map_kept']}/{base['switches']}) · baseline/ours {ratio:.2f}x")
+    rep.verdict(f"target < {TARGET_S} s", ours["median_s"] < TARGET_S, f"ours {ours['median_s']:.3f} s")
+    rep.write(rounds=rounds, quick=args.quick)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,29 +1,27 @@
 """read_facilities against pyogrio's read_dataframe of the same GeoPackage layer, in one run.
 
     .venv/bin/python -m bench.frames_bench                      # 100,000 facilities
-    .venv/bin/python -m bench.frames_bench --facilities 10000   # quick check
+    .venv/bin/python -m bench.frames_bench --quick              # 2,000 facilities, 2 repeats (make bench)
+    .venv/bin/python -m bench.frames_bench --facilities 10000   # a mid-sized check
 
 The registry comes from tests/support/generate.py (cached under bench/out/). Each read runs in
 a fresh subprocess, alternating ours and pyogrio's, so neither warms the other's page cache
 alone and GDAL's SQLite never shares a process with ours. Prints the medians and their ratio
 (target: at most 1.2x pyogrio's default read) and writes them as JSON to
-bench/out/frames-<date>.json. Never fails on time: figures on a shared machine are information.
+bench/out/frames-<date>.json (bench.harness). Never fails on time: figures on a shared machine
+are information.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
-import platform
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
+from bench import harness
+from bench.harness import Report
 from tests.support.generate import build_store
 
-OUT = Path(__file__).resolve().parent / "out"
 TARGET = 1.2
 
 READERS = {
@@ -46,41 +44,39 @@ READERS = {
 def run(reader: str, path: Path) -> tuple[float, int]:
     """One read in a fresh process: (seconds, rows)."""
     done = subprocess.run([sys.executable, "-c", READERS[reader], str(path)], capture_output=True, text=True,
-                          check=True, timeout=600)
+                          check=True, timeout=600, cwd=harness.ROOT, env=harness.child_env())
     seconds, rows = done.stdout.split()[-2:]
     return float(seconds), int(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Build (or reuse) the registry, time the readers alternately, print and save the medians."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--facilities", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser = harness.parser(__doc__, "2,000 facilities, 2 repeats")
+    parser.add_argument("--facilities", type=int, help="registry size (default 100,000)")
+    parser.add_argument("--repeats", type=int, help="reads of each kind (default 5)")
     args = parser.parse_args(argv)
-    path = build_store(args.facilities)
+    facilities = args.facilities or (2000 if args.quick else 100_000)
+    repeats = args.repeats or (2 if args.quick else 5)
+    path = build_store(facilities)
     samples: dict[str, list[float]] = {name: [] for name in READERS}
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         for name in READERS:
             seconds, rows = run(name, path)
-            if rows != args.facilities:
-                raise SystemExit(f"{name} read {rows} rows, expected {args.facilities}")
+            if rows != facilities:
+                raise SystemExit(f"{name} read {rows} rows, expected {facilities}")
             samples[name].append(seconds)
-    median = {name: statistics.median(s) for name, s in samples.items()}
-    ratio = median["read_facilities"] / median["pyogrio"]
-    ratio_arrow = median["read_facilities"] / median["pyogrio_arrow"]
-    print(f"{args.facilities:,} facilities, median of {args.repeats} (each read in a fresh process)")
-    for name, value in median.items():
-        print(f"  {name:16} {value * 1000:8.0f} ms   {' '.join(f'{s * 1000:.0f}' for s in samples[name])}")
-    print(f"  read_facilities / pyogrio.read_dataframe          {ratio:.2f}x  "
-          f"({'PASS' if ratio <= TARGET else 'MISS'}: target <= {TARGET}x)")
-    print(f"  read_facilities / read_dataframe(use_arrow=True)  {ratio_arrow:.2f}x  (information)")
-    OUT.mkdir(exist_ok=True)
-    out = OUT / f"frames-{dt.datetime.now():%Y-%m-%dT%H%M%S}.json"
-    out.write_text(json.dumps({"facilities": args.facilities, "repeats": args.repeats, "samples_s": samples,
-                               "median_s": median, "ratio_vs_pyogrio": ratio, "ratio_vs_pyogrio_arrow": ratio_arrow,
-                               "target": TARGET, "python": platform.python_version(),
-                               "machine": platform.machine()}, indent=1))
-    print(f"wrote {out}")
+    rep = Report("frames")
+    rep.out(f"{facilities:,} facilities, median of {repeats} (each read in a fresh process)")
+    median = {}
+    for name, values in samples.items():
+        rep.data[name] = harness.summary(values)
+        median[name] = harness.median(values)
+        rep.out(f"  {name:16} {median[name] * 1000:8.0f} ms   {' '.join(f'{s * 1000:.0f}' for s in values)}")
+    rep.compare("vs_pyogrio", "read_facilities / pyogrio.read_dataframe", median["read_facilities"],
+                median["pyogrio"], target=TARGET)
+    rep.compare("vs_pyogrio_arrow", "read_facilities / pyogrio use_arrow=True (information)",
+                median["read_facilities"], median["pyogrio_arrow"])
+    rep.write(facilities=facilities, repeats=repeats, quick=args.quick, samples_s=samples)
     return 0
 
 

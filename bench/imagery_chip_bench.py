@@ -1,25 +1,19 @@
 """Chip benchmark: a 2 km area (4000 x 4000 px) from a local 20,000 x 20,000 px COG.
 
-    .venv/bin/python bench/imagery_chip_bench.py              # builds bench/out/chip-src-20000.tif once
-    .venv/bin/python bench/imagery_chip_bench.py --size 8000  # quick check
+    .venv/bin/python -m bench.imagery_chip_bench              # builds bench/out/chip-src-20000.tif once
+    .venv/bin/python -m bench.imagery_chip_bench --quick      # a 4000 px source, 2 repeats (make bench)
+    .venv/bin/python -m bench.imagery_chip_bench --size 8000  # a mid-sized check
 
 Baselines measured in the same run: rio-tiler's Reader.part for the same bounds and size (its
 defaults), and a bare rasterio window read with GDAL_NUM_THREADS=ALL_CPUS. Target: our make_chip
 at most 0.7x rio-tiler's time, peak memory of a process making one chip under 300 MB. Targets
-print PASS/MISS and never change the exit status.
+print PASS/MISS and never change the exit status; figures go to bench/out/imagery-chip-<date>.json.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
-import os
-import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +22,11 @@ import rasterio.shutil
 from affine import Affine
 from rasterio.windows import Window
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
-sys.path.insert(0, str(ROOT))
+from bench import harness
+from bench.harness import ROOT, Report, once, timed
+from imagery.chips import Grid, make_chip
 
-from imagery.chips import Grid, make_chip  # noqa: E402 - the checkout, not an installed copy
+OUT = harness.OUT_DIR
 
 CRS = "EPSG:32652"
 PIXEL = 0.5
@@ -78,39 +72,31 @@ def chip_grid(size: int, shift: float = 0.0) -> Grid:
     return Grid(CRS, Affine(PIXEL, 0, x, 0, -PIXEL, y), CHIP_PX, CHIP_PX)
 
 
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    fn()  # warm the page cache and imports; every timed call opens the file again
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
-
-
 def peak_rss_mb(path: Path, size: int) -> float:
+    """Peak RSS of a fresh process that makes one chip."""
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent, which is this process.
     code = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'bench')!r})\n"
-        "from imagery_chip_bench import chip_grid, make_chip\n"
+        "from bench.imagery_chip_bench import chip_grid, make_chip\n"
         f"make_chip({str(path)!r}, chip_grid({size}))\n"
         "print([ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+                         env=harness.child_env())
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, default=20_000, help="source width and height in pixels")
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    """Build (or reuse) the source, time ours and the baselines, measure one chip's memory, save it all."""
+    parser = harness.parser(__doc__, "a 4000 x 4000 px source, 2 repeats")
+    parser.add_argument("--size", type=int, help="source width and height in pixels (default 20,000)")
+    parser.add_argument("--repeat", type=int, help="timed calls of each (default 5)")
+    args = parser.parse_args(argv)
+    args.size = args.size or (4000 if args.quick else 20_000)
+    args.repeat = args.repeat or (2 if args.quick else 5)
 
     from rio_tiler.io import Reader
 
-    t0 = time.perf_counter()
-    path = build_source(args.size)
-    build_s = time.perf_counter() - t0
+    build_s, path = once(lambda: build_source(args.size))
     grid = chip_grid(args.size)
     left, bottom, right, top = grid.bounds
 
@@ -124,33 +110,30 @@ def main() -> None:
             return src.read(window=src.window(left, bottom, right, top))
 
     shifted = chip_grid(args.size, shift=0.25)
+    # one warm-up call each (page cache, imports); every timed call opens the file again
     results = {
         "rio_tiler_part": timed(rio_tiler_part, args.repeat),
         "rasterio_window_all_cpus": timed(rasterio_window, args.repeat),
         "ours_make_chip": timed(lambda: make_chip(path, grid), args.repeat),
         "ours_make_chip_resampled_0.25m_shift": timed(lambda: make_chip(path, shifted), args.repeat),
     }
-    medians = {k: statistics.median(v) for k, v in results.items()}
-    ratio = medians["ours_make_chip"] / medians["rio_tiler_part"]
+    medians = {k: harness.median(v) for k, v in results.items()}
     rss = peak_rss_mb(path, args.size)
-    report = {
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
-        "gdal": rasterio.__gdal_version__, "rasterio": rasterio.__version__,
-        "source": {"path": str(path.relative_to(ROOT)), "px": args.size, "bytes": path.stat().st_size,
-                   "build_s": round(build_s, 2)},
-        "median_s": {k: round(v, 4) for k, v in medians.items()},
-        "ratio_ours_vs_rio_tiler": round(ratio, 3), "peak_rss_mb_one_chip_process": round(rss, 1),
-        "targets": {"ratio<=0.7": "PASS" if ratio <= 0.7 else "MISS", "rss<300MB": "PASS" if rss < 300 else "MISS"},
-    }
-    print(f"source {args.size}x{args.size} px, {path.stat().st_size / 1e6:.0f} MB, chip {CHIP_PX}x{CHIP_PX} px")
+
+    rep = Report("imagery-chip")
+    rep.out(f"source {args.size}x{args.size} px, {path.stat().st_size / 1e6:.0f} MB, chip {CHIP_PX}x{CHIP_PX} px")
     for k, v in medians.items():
-        print(f"  {k:<36} median {v:.3f} s   (runs: {', '.join(f'{t:.3f}' for t in results[k])})")
-    print(f"  ours / rio-tiler = {ratio:.2f} (target <= 0.7: {report['targets']['ratio<=0.7']})")
-    print(f"  peak RSS (VmHWM) of a one-chip process = {rss:.0f} MB (target < 300: {report['targets']['rss<300MB']})")
-    out = OUT / f"imagery-chip-{dt.datetime.now().strftime('%Y-%m-%dT%H%M%S')}.json"
-    out.write_text(json.dumps(report, indent=1), encoding="utf-8")
-    print(f"written {out.relative_to(ROOT)}")
+        rep.data[k] = harness.summary(results[k])
+        rep.out(f"  {k:<36} median {v:.3f} s   (runs: {', '.join(f'{t:.3f}' for t in results[k])})")
+    rep.compare("ours_vs_rio_tiler", "ours / rio-tiler (make_chip vs Reader.part)", medians["ours_make_chip"],
+                medians["rio_tiler_part"], target=0.7)
+    rep.data["peak_rss_mb_one_chip_process"] = round(rss, 1)
+    rep.verdict("peak RSS (VmHWM) of a one-chip process", rss < 300, f"{rss:.0f} MB (target < 300 MB)")
+    rep.write(quick=args.quick, gdal=rasterio.__gdal_version__,
+              source={"path": str(path.relative_to(ROOT)), "px": args.size, "bytes": path.stat().st_size,
+                      "build_s": round(build_s, 2)})
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

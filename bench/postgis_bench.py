@@ -1,14 +1,15 @@
 """PostGIS against GeoPackage on the generated registry: same machine, same run, ratios reported.
 
-    .venv/bin/python bench/postgis_bench.py                        # 100,000 facilities
-    .venv/bin/python bench/postgis_bench.py --facilities 25000     # quicker
-    .venv/bin/python bench/postgis_bench.py --url postgresql://me@127.0.0.1:5432/bench   # an existing server
+    .venv/bin/python -m bench.postgis_bench                        # 100,000 facilities
+    .venv/bin/python -m bench.postgis_bench --quick                # 2,000 facilities, one round (make bench)
+    .venv/bin/python -m bench.postgis_bench --facilities 25000     # a mid-sized check
+    .venv/bin/python -m bench.postgis_bench --url postgresql://me@127.0.0.1:5432/bench   # an existing server
 
 Without --url a temporary cluster is started on 127.0.0.1 (initdb/pg_ctl, as the tests do, with
-fsync off: this measures queries, not disks). The cached GeoPackage from generate.build_store is
+fsync off: this measures queries, not disks). The cached GeoPackage from tests.support.generate is
 copied into PostGIS with `facilities migrate`'s own copy, then both backends answer the same
 bounding boxes (~100 hits each) and write the same GeoJSON exports. Results go to stdout and to
-bench/out/postgis-<date>.json.
+bench/out/postgis-<date>.json (bench.harness). Ratios are information: there is no target here.
 """
 
 from __future__ import annotations
@@ -26,28 +27,28 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import generate
 import numpy as np
-from registry_bench import FACILITIES_ONLY, ms, pick_bboxes
 
+from bench import harness
+from bench.harness import Report, once, summary
+from bench.registry_bench import FACILITIES_ONLY, pick_bboxes
 from facilities.geojson_io import write_export
 from facilities.store import Filter, Store, open_store
+from tests.support import generate
 from tracker.migrate import copy_registry
-
-TESTS = Path(__file__).resolve().parent.parent / "tests"
 
 
 @contextlib.contextmanager
 def temporary_server() -> Iterator[str]:
     """A throwaway PostgreSQL + PostGIS on 127.0.0.1 (the test suite's helper), removed afterwards."""
-    sys.path.insert(0, str(TESTS))
-    from postgis import running_cluster
+    from tests.support.postgis import running_cluster
 
     with running_cluster("facilities-pg-bench-") as server:
         yield server.new_database()
 
 
 def time_bboxes(store: Store, boxes: list, rounds: int) -> tuple[dict[str, float], list[int]]:
+    """Milliseconds per bbox query over every box, `rounds` times after a warm-up pass; the hit counts."""
     counts = [len(store.facilities_in_bbox(b)) for b in boxes]  # warm-up: caches, prepared statements
     samples = []
     for _ in range(rounds):
@@ -55,15 +56,15 @@ def time_bboxes(store: Store, boxes: list, rounds: int) -> tuple[dict[str, float
             t = time.perf_counter()
             store.facilities_in_bbox(b)
             samples.append((time.perf_counter() - t) * 1000)
-    return ms(samples), counts
+    return summary(samples), counts
 
 
 def time_export(store: Store, out: Path, flt: Filter, runs: int) -> tuple[float, int]:
+    """The best of `runs` exports, in seconds, and the bytes written."""
     best, size = float("inf"), 0
     for _ in range(runs):
-        t = time.perf_counter()
-        size = write_export(store, out, flt)
-        best = min(best, time.perf_counter() - t)
+        seconds, size = once(lambda: write_export(store, out, flt))
+        best = min(best, seconds)
     return best, size
 
 
@@ -82,17 +83,14 @@ def same_features(a: Path, b: Path, sample: int = 2000) -> tuple[int, int, list[
     return len(fa), len(fb), sorted(differs)
 
 
-def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
+def run(args: argparse.Namespace, url: str, rep: Report) -> dict[str, Any]:
+    """Migrate the generated registry into `url`, then time both backends on the same queries and exports."""
     n = args.facilities
-    t = time.perf_counter()
-    path = generate.build_store(n, seed=args.seed)
-    built = time.perf_counter() - t
+    built, path = once(lambda: generate.build_store(n, seed=args.seed))
     gpkg, pg = open_store(path), open_store(url)
     try:
-        t = time.perf_counter()
-        report = copy_registry(gpkg, pg, actor="bench", verify=False)  # counts are still checked
-        migrated = time.perf_counter() - t
-        print(f"registry: {n:,} facilities, {gpkg.counts()['observations']:,} observations "
+        migrated, report = once(lambda: copy_registry(gpkg, pg, actor="bench", verify=False))  # counts still checked
+        rep.out(f"registry: {n:,} facilities, {gpkg.counts()['observations']:,} observations "
               f"(GeoPackage ready in {built:.1f} s); migrate to PostGIS {migrated:.1f} s: {report.summary()}")
         boxes = pick_bboxes(path, args.bboxes, 100, args.seed)
         result: dict[str, Any] = {"facilities": n, "migrate_s": migrated, "boxes": len(boxes), "rounds": args.rounds}
@@ -101,7 +99,7 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         assert g_counts == p_counts, "the backends disagree on bbox hits"
         result["bbox"] = {"gpkg_ms": g_ms, "postgis_ms": p_ms, "mean_hits": float(np.mean(g_counts)),
                           "postgis_over_gpkg": p_ms["median"] / g_ms["median"]}
-        print(f"bbox query ({len(boxes)} boxes x {args.rounds} rounds, {np.mean(g_counts):.0f} hits on average, "
+        rep.out(f"bbox query ({len(boxes)} boxes x {args.rounds} rounds, {np.mean(g_counts):.0f} hits on average, "
               f"same hits on both): GeoPackage median {g_ms['median']:.2f} ms (p95 {g_ms['p95']:.2f}), "
               f"PostGIS median {p_ms['median']:.2f} ms (p95 {p_ms['p95']:.2f}); "
               f"PostGIS / GeoPackage = {p_ms['median'] / g_ms['median']:.2f}x")
@@ -114,7 +112,7 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
                 result[f"export_{label.replace(' ', '_')}"] = {
                     "gpkg_s": g_s, "postgis_s": p_s, "postgis_over_gpkg": p_s / g_s, "features": [n_g, n_p],
                     "bytes": [g_size, p_size], "sample_differs_in": differs}
-                print(f"GeoJSON export, {label} ({n_g:,} / {n_p:,} features; sampled features differ in: "
+                rep.out(f"GeoJSON export, {label} ({n_g:,} / {n_p:,} features; sampled features differ in: "
                       f"{differs or 'nothing'}): "
                       f"GeoPackage {g_s:.2f} s ({g_size / 2**20:.0f} MiB), PostGIS {p_s:.2f} s "
                       f"({p_size / 2**20:.0f} MiB); PostGIS / GeoPackage = {p_s / g_s:.2f}x")
@@ -127,26 +125,31 @@ def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--facilities", type=int, default=100_000, help="registry size (3 observations each)")
-    parser.add_argument("--bboxes", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the boxes")
+    """Start (or use) a PostGIS server, run the comparison, print it and save it as JSON."""
+    parser = harness.parser(__doc__, "2,000 facilities, 20 boxes, one timed round")
+    parser.add_argument("--facilities", type=int, help="registry size (3 observations each; default 100,000)")
+    parser.add_argument("--bboxes", type=int, help="boxes to query (default 50)")
+    parser.add_argument("--rounds", type=int, help="timed passes over the boxes (default 3)")
     parser.add_argument("--export-runs", type=int, default=1, help="exports per backend; the best is kept")
     parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
     parser.add_argument("--url", help="an existing, empty PostGIS database (default: a temporary cluster)")
     args = parser.parse_args(argv)
+    args.facilities = args.facilities or (2000 if args.quick else 100_000)
+    args.bboxes = args.bboxes or (20 if args.quick else 50)
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    rep = Report("postgis")
+    started_at = dt.datetime.now().isoformat(timespec="seconds")
     started = time.perf_counter()
     if args.url:
-        result = run(args, args.url)
+        result = run(args, args.url, rep)
     else:
         with temporary_server() as url:
-            result = run(args, url)
-    result.update(elapsed_s=time.perf_counter() - started, loadavg=os.getloadavg(),
-                  nproc=len(os.sched_getaffinity(0)), started=dt.datetime.now().isoformat(timespec="seconds"))
-    out = generate.OUT_DIR / f"postgis-{dt.datetime.now():%Y-%m-%dT%H%M%S}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"done in {result['elapsed_s']:.0f} s; results: {out}")
+            result = run(args, url, rep)
+    rep.data.update(result)
+    elapsed = time.perf_counter() - started
+    rep.out(f"done in {elapsed:.0f} s")
+    rep.write(quick=args.quick, elapsed_s=elapsed, loadavg=os.getloadavg(), nproc=len(os.sched_getaffinity(0)),
+              started=started_at)
     return 0  # timings inform; they never fail the run
 
 

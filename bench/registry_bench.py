@@ -1,10 +1,11 @@
 """Registry benchmarks: figures and ratios against baselines measured in the same run.
 
-    .venv/bin/python bench/registry_bench.py                      # 100,000 facilities, 300,000 observations
-    .venv/bin/python bench/registry_bench.py --facilities 10000   # quick check
+    .venv/bin/python -m bench.registry_bench                      # 100,000 facilities, 300,000 observations
+    .venv/bin/python -m bench.registry_bench --quick              # 2,000 facilities, one round (make bench)
+    .venv/bin/python -m bench.registry_bench --facilities 10000   # a mid-sized check
 
-Prints a table and writes it as JSON to bench/out/registry-<date>.json. Targets are reported as
-PASS/MISS and never change the exit status: timings on a shared machine are information, not tests.
+Prints a table and writes it as JSON to bench/out/registry-<date>.json (bench.harness). Targets are
+reported as PASS/MISS and never change the exit status: timings on a shared machine are information.
 """
 
 from __future__ import annotations
@@ -22,22 +23,22 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import generate
 import numpy as np
 import shapely
 
+from bench import harness
+from bench.harness import Report, once, summary
 from facilities.geojson_io import read_registry, write_export
 from facilities.geometry import rfc7946
 from facilities.store import Filter, gpkg_binary, open_store
 from facilities.store.tables import FACILITIES
+from tests.support import generate
 
-HERE = Path(__file__).resolve().parent
-WORKERS = HERE / "workers.py"
 # Every facility and an empty observation window: write_export's own path for a facilities-only export.
 FACILITIES_ONLY = Filter(date_from=dt.date(9999, 12, 31))
 BATCH = 5000  # the baseline's batch, equal to the store's and the exporter's default
@@ -49,35 +50,10 @@ TARGET_IMPORT_VS_PYOGRIO = 0.8  # issue 12: read + import at most 0.8x pyogrio's
 TARGET_MEMORY_GROWTH = 1.25  # peak at N over peak at N/4: flat while the registry quadruples
 
 
-class Report:
-    """The table as it is printed, and the same figures as JSON."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-        self.lines: list[str] = []
-
-    def section(self, title: str) -> None:
-        self._out(f"\n{title}")
-
-    def row(self, label: str, value: str, note: str = "") -> None:
-        self._out(f"  {label:<50} {value:>14}  {note}".rstrip())
-
-    def verdict(self, label: str, ok: bool, detail: str) -> bool:
-        self.row(label, "PASS" if ok else "MISS", detail)
-        return ok
-
-    def _out(self, line: str) -> None:
-        self.lines.append(line)
-        print(line, flush=True)
-
-
-def ms(samples: list[float]) -> dict[str, float]:
-    a = np.asarray(samples)
-    return {"median": float(np.median(a)), "p95": float(np.percentile(a, 95)), "min": float(a.min()), "n": len(a)}
-
-
 def worker(*args: object) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, str(WORKERS), *map(str, args)], capture_output=True, text=True)
+    """One command of bench/workers.py in its own process (`python -m bench.workers`): its JSON answer."""
+    proc = subprocess.run([sys.executable, "-m", "bench.workers", *map(str, args)], capture_output=True, text=True,
+                          cwd=harness.ROOT, env=harness.child_env())
     if proc.returncode:
         raise RuntimeError(f"worker {args[0]} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -98,12 +74,6 @@ def profiled(enabled: bool, label: str, top: int = 18) -> Iterator[None]:
         buf = io.StringIO()
         pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(top)
         print(f"\n--- profile: {label} (sorted by own time) ---\n{buf.getvalue()}", file=sys.stderr)
-
-
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - t, result
 
 
 # ---------------------------------------------------------------- bbox query
@@ -169,7 +139,7 @@ def bench_bbox(rep: Report, path: Path, n: int, args: argparse.Namespace, workdi
     boxes_file.write_text(json.dumps(boxes))
     ogr = worker("pyogrio-bbox", path, boxes_file, args.rounds)
 
-    o, r, p = ms(ours), ms(raw), ms(ogr["samples_ms"])
+    o, r, p = summary(ours), summary(raw), summary(ogr["samples_ms"])
     rep.row("features per box (ours / R-tree / pyogrio)",
             f"{np.mean(counts):.0f} / {np.mean(raw_counts):.0f} / {np.mean(ogr['counts']):.0f}",
             "mean; R-tree counts envelopes, the others exact hits")
@@ -281,23 +251,23 @@ def bench_export(rep: Report, path: Path, small: Path, n: int, args: argparse.Na
     store = open_store(path)
     store.counts()
     with profiled(args.profile, "write_export (facilities only)"):
-        ours_s, ours_bytes = timed(lambda: write_export(store, fac_out, FACILITIES_ONLY))
+        ours_s, ours_bytes = once(lambda: write_export(store, fac_out, FACILITIES_ONLY))
     # The empty date window still makes the exporter look for observations; show what that costs.
-    scan_s, _ = timed(lambda: sum(len(b) for b in store.iter_observations(FACILITIES_ONLY)))
+    scan_s, _ = once(lambda: sum(len(b) for b in store.iter_observations(FACILITIES_ONLY)))
     with profiled(args.profile, "write_export (everything)"):
-        full_s, full_bytes = timed(lambda: write_export(store, full_out))
+        full_s, full_bytes = once(lambda: write_export(store, full_out))
     n_obs = store.counts()["observations"]
     store.close()
 
     ids, names, geoms = load_facility_columns(path)
     # Median of 3: the baseline is short, so one scheduler hiccup on a shared machine would skew the ratio.
-    base_runs = [timed(lambda: shapely_stream(workdir / "baseline.geojson", ids, names, geoms)) for _ in range(3)]
-    base_s, base_bytes = float(np.median([s for s, _b in base_runs])), base_runs[0][1]
-    floor_s = float(np.median([export_floor(path) for _ in range(3)]))
+    base_runs = [once(lambda: shapely_stream(workdir / "baseline.geojson", ids, names, geoms)) for _ in range(3)]
+    base_s, base_bytes = harness.median([s for s, _b in base_runs]), base_runs[0][1]
+    floor_s = harness.median([export_floor(path) for _ in range(3)])
     props = full_properties(path)
-    same_runs = [timed(lambda: same_content_stream(workdir / "baseline.geojson", ids, props, geoms))
+    same_runs = [once(lambda: same_content_stream(workdir / "baseline.geojson", ids, props, geoms))
                  for _ in range(3)]
-    same_s, same_bytes = float(np.median([s for s, _b in same_runs])), same_runs[0][1]
+    same_s, same_bytes = harness.median([s for s, _b in same_runs]), same_runs[0][1]
     ogr = worker("pyogrio-write-geojson", path, workdir / "pyogrio.geojson")
 
     ratio = ours_s / base_s
@@ -360,10 +330,10 @@ def bench_import(rep: Report, export: Path, n: int, args: argparse.Namespace, wo
     target = workdir / "imported.gpkg"
     limit = max(export.stat().st_size + 1, 200 * 2**20)  # read_registry refuses files over 200 MB by default
     with profiled(args.profile, "read_registry"):
-        read_s, (registry, problems, _notes) = timed(lambda: read_registry(export, max_bytes=limit))
+        read_s, (registry, problems, _notes) = once(lambda: read_registry(export, max_bytes=limit))
     store = open_store(target)
     with profiled(args.profile, "import_registry"):
-        write_s, report = timed(lambda: store.import_registry(registry, actor="bench"))
+        write_s, report = once(lambda: store.import_registry(registry, actor="bench"))
     store.close()
     ours_s = read_s + write_s
     ogr = worker("pyogrio-import", export, workdir / "pyogrio-import.gpkg")
@@ -382,45 +352,38 @@ def bench_import(rep: Report, export: Path, n: int, args: argparse.Namespace, wo
 
 # ---------------------------------------------------------------- main
 
-def code_state() -> str:
-    """The commit measured, and whether facilities/ had uncommitted edits: others change it while benches run."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "facilities"], cwd=HERE.parent,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" + uncommitted facilities/ edits" if dirty else "")
-
-
 def environment() -> dict[str, Any]:
+    """What the registry figures depend on beyond the harness's record: GEOS, SQLite, GDAL, the CPU, the load."""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     return {"python": platform.python_version(), "shapely": shapely.__version__,
             "geos": shapely.geos_version_string, "numpy": np.__version__, "sqlite": sqlite3.sqlite_version,
             **worker("versions"), "nproc": len(os.sched_getaffinity(0)), "cpu": cpu,
-            "loadavg": os.getloadavg(), "code": code_state()}
+            "loadavg": os.getloadavg(), "code": harness.code_state()}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--facilities", type=int, default=100_000, help="registry size (3 observations each)")
-    parser.add_argument("--bboxes", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the boxes")
+    """Build (or reuse) the generated registries, run the three benches, print and save the table."""
+    parser = harness.parser(__doc__, "2,000 facilities, 20 boxes, one timed round")
+    parser.add_argument("--facilities", type=int, help="registry size (3 observations each; default 100,000)")
+    parser.add_argument("--bboxes", type=int, help="boxes to query (default 50)")
+    parser.add_argument("--rounds", type=int, help="timed passes over the boxes (default 3)")
     parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
     parser.add_argument("--skip-memory", action="store_true", help="skip the N vs N/4 export memory probe")
     parser.add_argument("--profile", action="store_true", help="cProfile our operations (inflates their times)")
     parser.add_argument("--keep", action="store_true", help="keep the export and imported store in bench/out")
     args = parser.parse_args(argv)
+    args.facilities = args.facilities or (2000 if args.quick else 100_000)
+    args.bboxes = args.bboxes or (20 if args.quick else 50)
+    args.rounds = args.rounds or (1 if args.quick else 3)
     n = args.facilities
 
-    rep = Report()
+    rep = Report("registry")
     started = time.perf_counter()
     path = generate.build_store(n, seed=args.seed)
     small = path if args.skip_memory else generate.build_store(n // 4, seed=args.seed)
     env = environment()
-    rep.data.update(facilities=n, environment=env, started=dt.datetime.now().isoformat(timespec="seconds"))
+    started_at = dt.datetime.now().isoformat(timespec="seconds")
     rep.section(f"registry bench: {n:,} facilities (~{generate.VERTICES}-vertex polygons), "
                 f"{n * generate.OBS_PER_FACILITY:,} observations, {path.stat().st_size / 2**20:,.0f} MB GeoPackage")
     rep.row("python / numpy", f"{env['python']} / {env['numpy']}")
@@ -441,10 +404,8 @@ def main(argv: list[str] | None = None) -> int:
 
     elapsed = time.perf_counter() - started
     rep.section(f"done in {elapsed:.0f} s; load average now {os.getloadavg()[0]:.1f}")
-    rep.data.update(elapsed_s=elapsed, loadavg_end=os.getloadavg(), table=rep.lines)
-    out = generate.OUT_DIR / f"registry-{dt.datetime.now():%Y-%m-%dT%H%M%S}.json"
-    out.write_text(json.dumps(rep.data, indent=2))
-    print(f"results: {out}")
+    rep.write(facilities=n, quick=args.quick, libraries=env, started=started_at, elapsed_s=elapsed,
+              loadavg_end=os.getloadavg())
     return 0  # timings inform; they never fail the run
 
 

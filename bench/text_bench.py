@@ -1,26 +1,26 @@
-"""Text reader bench: precision and recall per kind on the gold set (tests/text/gold), linking
+"""Text reader bench: precision and recall per kind on the gold set (tests/services/articles/gold), linking
 accuracy, and throughput in articles of about 5,000 characters per minute on one core.
 
-    .venv/bin/python bench/text_bench.py [--minutes 0.2] [--verbose]
+    .venv/bin/python -m bench.text_bench [--minutes 0.2] [--verbose]
+    .venv/bin/python -m bench.text_bench --quick     # a 5-second throughput window (make bench)
 
-Prints figures; never fails on time (targets: facility recall >= 0.9, precision >= 0.85;
->= 1,000 articles a minute).
+Prints figures and writes them to bench/out/text-<date>.json; never fails on time (targets:
+facility recall >= 0.9, precision >= 0.85; >= 1,000 articles a minute), PASS/MISS only.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tracker.articles import Reader, load_resources  # noqa: E402
-from tracker.articles.evaluate import (  # noqa: E402
+from bench import harness
+from bench.harness import ROOT, Report, once
+from tracker.articles import Reader, load_resources
+from tracker.articles.evaluate import (
     SCORED,
     Tally,
     date_values,
@@ -29,9 +29,9 @@ from tracker.articles.evaluate import (  # noqa: E402
     score_links,
     score_values,
 )
-from tracker.seeding import read_seed  # noqa: E402
+from tracker.seeding import read_seed
 
-GOLD = ROOT / "tests" / "text" / "gold"
+GOLD = ROOT / "tests" / "services" / "articles" / "gold"
 
 
 def load_gold(gold_dir: Path = GOLD) -> list[tuple[str, str, dict]]:
@@ -43,7 +43,14 @@ def load_gold(gold_dir: Path = GOLD) -> list[tuple[str, str, dict]]:
     return out
 
 
+def make_reader() -> tuple[Any, Reader]:
+    """The lexicon and gazetteer, and a reader over them and the seed registry's facilities."""
+    resources = load_resources()
+    return resources, Reader(resources, read_seed().facilities)
+
+
 def evaluate(reader: Reader, gold: list[tuple[str, str, dict]]) -> tuple[dict[str, Tally], tuple[int, int], int]:
+    """Tallies per kind, (links right, links annotated) and languages detected as annotated."""
     tallies: dict[str, Tally] = {}
     links_ok = links_total = languages_ok = 0
     for name, text, doc in gold:
@@ -86,6 +93,7 @@ def corpus(gold: list[tuple[str, str, dict]], size: int = 5000) -> list[str]:
 
 
 def throughput(reader: Reader, articles: list[str], seconds: float) -> tuple[float, int]:
+    """Articles read per minute over a window of `seconds`, and how many were read."""
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         reader.read(articles[n % len(articles)])
@@ -103,57 +111,67 @@ def tokenise_throughput(articles: list[str], seconds: float) -> tuple[float, int
     return n / (time.perf_counter() - start) * 60, n
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=0.2, help="how long to measure throughput")
-    ap.add_argument("--gold", type=Path, default=GOLD, help="annotated articles to score (e.g. tests/text/heldout)")
+def main(argv: list[str] | None = None) -> int:
+    """Score the reader on the gold set, measure its throughput, print and save the figures."""
+    ap = harness.parser(__doc__, "the gold set, a 5-second throughput window (--minutes 0.083)")
+    ap.add_argument("--minutes", type=float, help="how long to measure throughput (default 0.2)")
+    ap.add_argument("--gold", type=Path, default=GOLD,
+                    help="annotated articles to score (e.g. tests/services/articles/heldout)")
     ap.add_argument("--verbose", "-v", action="store_true", help="list false positives and misses")
-    args = ap.parse_args()
-    t0 = time.perf_counter()
-    resources = load_resources()
-    reader = Reader(resources, read_seed().facilities)
-    print(f"loading lexicon and gazetteer ({len(resources.gazetteer):,} names): {time.perf_counter() - t0:.2f} s")
+    args = ap.parse_args(argv)
+    minutes = args.minutes if args.minutes is not None else (5 / 60 if args.quick else 0.2)
+    rep = Report("text")
+    load_s, (resources, reader) = once(make_reader)
+    rep.out(f"loading lexicon and gazetteer ({len(resources.gazetteer):,} names): {load_s:.2f} s")
     gold = load_gold(args.gold)
     tallies, (links_ok, links_total), languages_ok = evaluate(reader, gold)
-    print(f"gold set: {len(gold)} articles")
-    print(f"{'kind':10} {'precision':>9} {'recall':>7} {'f1':>6} {'tp':>4} {'fp':>4} {'fn':>4}")
+    rep.data.update(load_s=load_s, gold=str(args.gold), articles=len(gold), links=[links_ok, links_total],
+                    languages=languages_ok)
+    rep.out(f"gold set: {len(gold)} articles")
+    rep.out(f"{'kind':10} {'precision':>9} {'recall':>7} {'f1':>6} {'tp':>4} {'fp':>4} {'fn':>4}")
+    scores = rep.data.setdefault("scores", {})
     for kind in [*SCORED, "date", "attribution"]:
         if kind not in tallies:
             continue
         t = tallies[kind]
-        print(f"{kind:10} {t.precision:9.3f} {t.recall:7.3f} {t.f1:6.3f} {t.tp:4} {t.fp:4} {t.fn:4}")
+        scores[kind] = {"precision": t.precision, "recall": t.recall, "f1": t.f1, "tp": t.tp, "fp": t.fp, "fn": t.fn}
+        rep.out(f"{kind:10} {t.precision:9.3f} {t.recall:7.3f} {t.f1:6.3f} {t.tp:4} {t.fp:4} {t.fn:4}")
         if args.verbose:
             for x in t.false_positives:
-                print(f"    false positive  {x}")
+                rep.out(f"    false positive  {x}")
             for x in t.misses:
-                print(f"    missed          {x}")
-    print(f"links: {links_ok}/{links_total} facility mentions linked as annotated")
+                rep.out(f"    missed          {x}")
+    rep.out(f"links: {links_ok}/{links_total} facility mentions linked as annotated")
     for key in ("title", "publisher", "published", "url", "language"):
         t = tallies.get(f"source {key}")
         if t:
-            print(f"source {key}: {t.tp}/{t.tp + t.fn} as annotated")
+            scores[f"source {key}"] = {"tp": t.tp, "fn": t.fn}
+            rep.out(f"source {key}: {t.tp}/{t.tp + t.fn} as annotated")
             if args.verbose:
-                print("".join(f"    {x}\n" for x in t.misses), end="")
-    print(f"language: {languages_ok}/{len(gold)} articles detected as annotated")
-    if args.minutes <= 0:
-        return
-    articles = corpus(gold)
-    per_minute, n = throughput(reader, articles, args.minutes * 60)
-    mean = sum(map(len, articles)) / len(articles)
-    print(f"throughput: {per_minute:,.0f} articles/minute of {mean:,.0f} characters on one core ({n} read)")
-    base, _ = tokenise_throughput(articles, min(args.minutes * 60, 5.0))
-    print(f"baseline, same run: a plain tokenisation (regex words) reads {base:,.0f} articles/minute; "
-          f"the reader costs {base / per_minute:,.0f} tokenisations")
-    for size in (5_000, 50_000, 500_000):
-        text = ("\n\n".join(articles) * (size // sum(map(len, articles)) + 1))[:size]
-        t0 = time.perf_counter()
-        reader.read(text)
-        print(f"linear check: {size:>7,} characters read in {time.perf_counter() - t0:6.2f} s")
+                for x in t.misses:
+                    rep.out(f"    {x}")
+    rep.out(f"language: {languages_ok}/{len(gold)} articles detected as annotated")
     fac = tallies["facility"]
-    verdict = "met" if fac.recall >= 0.9 and fac.precision >= 0.85 else "NOT met"
-    print(f"facility target (recall >= 0.9, precision >= 0.85): {verdict}; "
-          f"speed target (>= 1,000/min): {'met' if per_minute >= 1000 else 'NOT met'}")
+    rep.verdict("facility target (recall >= 0.9, precision >= 0.85)", fac.recall >= 0.9 and fac.precision >= 0.85,
+                f"recall {fac.recall:.3f}, precision {fac.precision:.3f}")
+    if minutes > 0:
+        articles = corpus(gold)
+        per_minute, n = throughput(reader, articles, minutes * 60)
+        mean = sum(map(len, articles)) / len(articles)
+        rep.out(f"throughput: {per_minute:,.0f} articles/minute of {mean:,.0f} characters on one core ({n} read)")
+        base, _ = tokenise_throughput(articles, min(minutes * 60, 5.0))
+        rep.out(f"baseline, same run: a plain tokenisation (regex words) reads {base:,.0f} articles/minute; "
+                f"the reader costs {base / per_minute:,.0f} tokenisations")
+        rep.data.update(per_minute=per_minute, read=n, mean_chars=mean, baseline_per_minute=base)
+        linear = rep.data.setdefault("linear_s", {})
+        for size in (5_000, 50_000, 500_000):
+            text = ("\n\n".join(articles) * (size // sum(map(len, articles)) + 1))[:size]
+            linear[size], _ = once(lambda text=text: reader.read(text))
+            rep.out(f"linear check: {size:>7,} characters read in {linear[size]:6.2f} s")
+        rep.verdict("speed target (>= 1,000 articles/min)", per_minute >= 1000, f"{per_minute:,.0f} articles/min")
+    rep.write(quick=args.quick, minutes=minutes)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

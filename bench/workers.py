@@ -1,5 +1,7 @@
 """Subprocess halves of registry_bench.py; each command prints one JSON object as its last line.
 
+    .venv/bin/python -m bench.workers <command> <args...>   # as bench.registry_bench.worker runs it
+
 pyogrio runs here, never in the benchmark's own process: GDAL brings its own SQLite library, and
 SQLite warns that two copies of the library opening one file in one process can lose locks and
 corrupt it. The export memory probe runs here too, so that its peak RSS is its own.
