@@ -122,7 +122,11 @@ def parse_timestamp(text: str) -> dt.datetime:
         raise ValidationError(f"timestamp {text!r} is not ISO 8601 (e.g. 2024-11-25T10:00:00Z)") from err
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is a year before 1 in UTC
+        raise ValidationError(f"timestamp {text!r} is out of range once converted to UTC "
+                              "(years 1 to 9999)") from None
 
 
 def format_timestamp(value: dt.datetime) -> str:

@@ -34,6 +34,8 @@ from .model import (
     register_feature_encoder,
     slugify,
 )
+from .positions import check_positions
+from .values import check_json_value, printable
 
 COORDINATE_PRECISION = 7
 _ACCEPTED_CRS = {
@@ -179,6 +181,7 @@ def _build_geometry(raw: Any, allowed: tuple[str, ...], required: bool = True, d
         raise ValidationError(f"unknown geometry type {raw['type']!r} (GeoJSON types are case-sensitive)")
     if not isinstance(raw.get("coordinates"), list):
         raise ValidationError(f"{raw['type']} has no coordinates array")
+    check_positions(raw["type"], raw["coordinates"])
     _check_rings(raw)
     if defer and raw["type"] in ("Polygon", "MultiPolygon"):
         return _Deferred(raw)
@@ -309,10 +312,26 @@ def _check_rings(raw: dict) -> None:
                 raise ValidationError(f"{where} is not closed: first position {ring[0]} differs from last {ring[-1]}")
 
 
-def _sources_from(props: Mapping, found: dict[str, Source]) -> None:
-    for raw in props.get("sources") or ():
-        if isinstance(raw, dict) and raw.get("id") and raw["id"] not in found:
-            found[raw["id"]] = source_from_dict(raw)
+def _sources_from(props: Mapping, found: dict[str, Source], given_by: dict[str, int], index: int) -> None:
+    """The sources a feature carries, into `found`: the same source given again by another feature merges;
+    a different one under an id already given is a conflict, never a silent choice of the first."""
+    for k, raw in enumerate(_list(props, "sources")):
+        if not isinstance(raw, dict):
+            raise ValidationError(f"sources[{k}] must be an object, got {_json_type(raw)}")
+        if not raw.get("id"):
+            raise ValidationError(f"sources[{k}] has no id")
+        try:
+            source = source_from_dict(raw)
+        except ValidationError as err:
+            raise ValidationError(f"sources[{k}]: {err}") from None
+        if source.id not in found:
+            found[source.id] = source
+            given_by[source.id] = index
+        elif found[source.id] != source:
+            other = given_by[source.id]
+            where = "earlier in this feature" if other == index else f"by feature {other}"
+            raise ValidationError(f"sources[{k}]: source {source.id!r} differs from the source with that id given "
+                                  f"{where}; give each source once, or the same fields each time")
 
 
 _SOURCE_KEYS = {"id", "title", "publisher", "url", "published", "language", "excerpt", "retrieved_at", "notes",
@@ -327,18 +346,82 @@ def source_from_dict(raw: Mapping) -> Source:
     return Source(
         id=raw["id"], title=raw.get("title") or "", publisher=_text(raw, "publisher"), url=raw.get("url"),
         published=raw.get("published"), language=raw.get("language"), excerpt=_text(raw, "excerpt"),
-        retrieved_at=parse_timestamp(raw["retrieved_at"]) if raw.get("retrieved_at") else None,
-        notes=_text(raw, "notes"), version=int(raw.get("version") or 1))
+        retrieved_at=_retrieved_at(raw),
+        notes=_text(raw, "notes"), version=_version(raw))
+
+
+def _retrieved_at(raw: Mapping) -> dt.datetime | None:
+    if not raw.get("retrieved_at"):
+        return None
+    try:
+        return parse_timestamp(raw["retrieved_at"])
+    except ValidationError as err:
+        raise ValidationError(f"retrieved_at: {err}") from None
 
 
 def _timestamps(props: Mapping) -> dict[str, Any]:
-    return {k: parse_timestamp(props[k]) for k in ("created_at", "updated_at") if props.get(k)}
+    out = {}
+    for k in ("created_at", "updated_at"):
+        if props.get(k):
+            try:
+                out[k] = parse_timestamp(props[k])
+            except ValidationError as err:
+                raise ValidationError(f"{k}: {err}") from None
+    return out
+
+
+def _list(props: Mapping, key: str) -> list:
+    """A list property as given (null or absent: empty); ValidationError when it is anything else. tuple() of an
+    object would keep its keys and of a string its letters, silently."""
+    value = props.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(f"{key} must be a list, got {_json_type(value)}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", str: "text", bool: "true/false", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__)
+
+
+def _objects(props: Mapping, key: str, known: set[str]) -> list[dict]:
+    """A list of objects (aliases, parents) whose fields are all known: an unknown one would be dropped."""
+    items = _list(props, key)
+    for k, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValidationError(f"{key}[{k}] must be an object, got {_json_type(item)}")
+        unknown = set(item) - known
+        if unknown:
+            raise ValidationError(f"{key}[{k}] has unknown fields: {', '.join(sorted(unknown))} "
+                                  f"(known: {', '.join(sorted(known))})")
+    return items
+
+
+def _version(props: Mapping) -> Any:
+    """The version as given (absent or null: 1); the model refuses anything but a whole number in range."""
+    value = props.get("version")
+    return 1 if value is None else value
 
 
 def _check_known(props: Mapping, known: set[str]) -> None:
     unknown = set(props) - known - _DERIVED
     if unknown:
         raise ValidationError(f"unknown properties: {', '.join(sorted(unknown))}")
+
+
+_ALIAS_KEYS = {"name", "lang"}
+_PARENT_KEYS = {"name", "facility_id", "source_ids"}
+
+
+def _extra(props: Mapping) -> dict:
+    value = props.get("extra")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"extra must be an object, got {_json_type(value)}")
+    return dict(value)
 
 
 _FACILITY_KEYS = {"id", "name", "aliases", "country", "category", "status", "location_precision", "parents",
@@ -364,13 +447,14 @@ def _facility(fid: Any, props: Mapping, geom, default_precision: str) -> Facilit
     return Facility(
         id=_given(props, "id"), name=_text(props, "name"), geometry=geom,
         location_precision=_given_or(props, "location_precision", default_precision),
-        aliases=tuple(Alias(name=a.get("name"), lang=a.get("lang")) for a in props.get("aliases") or ()),
+        aliases=tuple(Alias(name=a.get("name"), lang=a.get("lang")) for a in _objects(props, "aliases", _ALIAS_KEYS)),
         country=props.get("country"), category=_text(props, "category"), status=_given_or(props, "status", "unknown"),
         parents=tuple(ParentClaim(name=p.get("name"), facility_id=p.get("facility_id"),
-                                  source_ids=tuple(p.get("source_ids") or ())) for p in props.get("parents") or ()),
-        systems=tuple(props.get("systems") or ()), notes=_text(props, "notes"),
-        source_ids=tuple(props.get("source_ids") or ()), extra=dict(props.get("extra") or {}),
-        version=int(props.get("version") or 1), **_timestamps(props))
+                                  source_ids=tuple(_list(p, "source_ids")))
+                 for p in _objects(props, "parents", _PARENT_KEYS)),
+        systems=tuple(_list(props, "systems")), notes=_text(props, "notes"),
+        source_ids=tuple(_list(props, "source_ids")), extra=_extra(props),
+        version=_version(props), **_timestamps(props))
 
 
 def _structure(props: Mapping, geom) -> Structure:
@@ -379,8 +463,8 @@ def _structure(props: Mapping, geom) -> Structure:
         id=_given(props, "id"), facility_id=_given(props, "facility_id"), name=_text(props, "name"), geometry=geom,
         kind=_text(props, "kind", "building"), location_precision=_given_or(props, "location_precision", "approximate"),
         status=_given_or(props, "status", "unknown"), built=props.get("built"), removed=props.get("removed"),
-        notes=_text(props, "notes"), source_ids=tuple(props.get("source_ids") or ()),
-        version=int(props.get("version") or 1), **_timestamps(props))
+        notes=_text(props, "notes"), source_ids=tuple(_list(props, "source_ids")),
+        version=_version(props), **_timestamps(props))
 
 
 def _observation(props: Mapping, geom) -> Observation:
@@ -396,8 +480,8 @@ def _observation(props: Mapping, geom) -> Observation:
         kind=_given(props, "kind"),
         summary=_text(props, "summary"), structure_id=props.get("structure_id"), geometry=geom, image=image,
         confidence=_given_or(props, "confidence", "medium"), analyst=_text(props, "analyst"),
-        source_ids=tuple(props.get("source_ids") or ()), notes=_text(props, "notes"),
-        version=int(props.get("version") or 1), **_timestamps(props))
+        source_ids=tuple(_list(props, "source_ids")), notes=_text(props, "notes"),
+        version=_version(props), **_timestamps(props))
 
 
 def parse_feature_collection(
@@ -458,6 +542,7 @@ def parse_feature_collection(
     # 3. the registry values, their ids and sources
     found: dict[str, list] = {"facility": [], "structure": [], "observation": []}
     sources: dict[str, Source] = {}
+    source_given_by: dict[str, int] = {}
     seen: dict[tuple[str, str], int] = {}
     for i, fid, ftype, props, geom in parsed:
         try:
@@ -468,7 +553,7 @@ def parse_feature_collection(
             if key in seen:
                 raise ValidationError(f"duplicate {ftype} id {value.id!r} (also feature {seen[key]})")
             seen[key] = i
-            _sources_from(props, sources)
+            _sources_from(props, sources, source_given_by, i)
             found[ftype].append(value)
         except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as err:
             problems.append(_problem(i, fid, err))
@@ -483,7 +568,9 @@ def parse_feature_collection(
 
 def _problem(i: int, fid: Any, err: Exception) -> FeatureProblem:
     pid = fid if isinstance(fid, (str, int)) and not isinstance(fid, bool) else None
-    return FeatureProblem(i, None if pid is None else str(pid), _reason(err))
+    if isinstance(pid, int) and not -2**63 <= pid < 2**63:
+        pid = None  # an id of 400 digits is not worth printing
+    return FeatureProblem(i, None if pid is None else printable(str(pid)), printable(_reason(err)))
 
 
 def _reason(err: Exception) -> str:
@@ -503,6 +590,10 @@ def _parse_feature(feat: Any) -> tuple[str, dict, Any]:
     props = feat.get("properties") or {}
     if not isinstance(props, dict):
         raise ValidationError("'properties' must be an object or null")
+    # Text fields are checked by the model (check_text: lone surrogates, NUL, length), `extra` and a foreign
+    # feature's properties by check_json_value there, versions by check_version; what is not stored is not walked.
+    if feat.get("id") is not None:
+        check_json_value(feat["id"], "id", max_depth=0)
     ftype = props.get("feature_type", "facility")
     if ftype == "facility":
         return ftype, props, _build_geometry(feat.get("geometry"), POLYGONAL, defer=True)

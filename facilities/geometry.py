@@ -80,6 +80,8 @@ def check_geometry(
             f"; area {before:,.0f} -> {ground_area_m2(geom):,.0f} m²" if before is not None else ""))
     if geom.geom_type in POLYGONAL:
         geom = normalise_polygonal(geom)
+    for reason in survives_export(np.array([geom], dtype=object)).values():
+        raise ValidationError(f"geometry {reason}")
     return Checked(geom, tuple(notes))
 
 
@@ -123,6 +125,9 @@ def check_geometries(
         out[i] = checked.geometry
         if checked.notes:
             notes[int(i)] = checked.notes
+    for i, reason in survives_export(out, exclude=errors).items():
+        errors[i] = reason
+        notes.pop(i, None)
     if set(allowed) <= set(POLYGONAL):
         ok = np.flatnonzero(~suspect)
         single = ok[shapely.get_num_geometries(out[ok]) == 1]
@@ -210,6 +215,30 @@ def ground_areas_m2(geoms: np.ndarray) -> np.ndarray:
     densified to 0.01° before projecting; a facility-sized outline gains no vertices."""
     dense = shapely.segmentize(geoms, 0.01)
     return shapely.area(shapely.transform(dense, _equal_area))
+
+
+# The export's coordinate precision (facilities.geojson_codec.COORDINATE_PRECISION, GDAL's RFC 7946 default).
+EXPORT_PRECISION = 7
+
+
+def survives_export(geoms: np.ndarray, precision: int = EXPORT_PRECISION,
+                    exclude: dict[int, str] | None = None) -> dict[int, str]:
+    """Reasons by index for the geometries that would be invalid once rounded to `precision` decimals, as the
+    export writes them: an outline 2 mm wide passes GEOS here but exports as a collapsed ring, so the export
+    would be no backup. Such a geometry is refused at entry (DECISIONS 14), not written wrong later."""
+    geoms = np.asarray(geoms, dtype=object)
+    idx = np.array([i for i in range(len(geoms)) if i not in (exclude or {}) and geoms[i] is not None], dtype=int)
+    if not len(idx):
+        return {}
+    rounded = shapely.transform(geoms[idx], lambda c: np.round(c, precision))
+    bad = ~shapely.is_valid(rounded) | shapely.is_empty(rounded)
+    out = {}
+    for i, g in zip(idx[bad], rounded[bad], strict=True):
+        why = shapely.is_valid_reason(g) if not shapely.is_empty(g) else "empty"
+        out[int(i)] = (f"is too small or too narrow for the export's {precision} decimals (about 1 cm): rounded as "
+                       f"the export writes it, the {g.geom_type} becomes invalid ({why}); draw it at least a few "
+                       "centimetres wide")
+    return out
 
 
 def rfc7946(geoms: np.ndarray, precision: int = 7) -> np.ndarray:

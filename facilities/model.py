@@ -20,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from .dates import PartialDate
 from .errors import ValidationError
 from .geometry import ground_area_m2
+from .values import check_encodable, check_json_value, check_version
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 MAX_TEXT = 20_000  # notes and excerpts; names are capped lower
@@ -89,6 +90,7 @@ def check_text(value: object, what: str, *, required: bool = False, limit: int =
         raise ValidationError(f"{what} must be text, got {type(value).__name__}")
     if "\x00" in value:
         raise ValidationError(f"{what} contains a NUL character")
+    check_encodable(value, what)
     if required and not value.strip():
         raise ValidationError(f"{what} is required and empty")
     if len(value) > limit:
@@ -136,8 +138,8 @@ def as_enum(cls: type[_E], value: object, what: str) -> _E:
 def _ids(values: object, what: str) -> tuple[str, ...]:
     if values is None:
         return ()
-    if isinstance(values, str) or not hasattr(values, "__iter__"):
-        raise ValidationError(f"{what} must be a list of ids")
+    if not isinstance(values, (list, tuple)):  # a dict would give its keys, a string its letters
+        raise ValidationError(f"{what} must be a list of ids, got {type(values).__name__}")
     return tuple(check_id(v, what) for v in values)
 
 
@@ -179,6 +181,8 @@ class Alias:
 
     def __post_init__(self) -> None:
         check_text(self.name, "alias", required=True, limit=MAX_NAME)
+        if self.lang is not None:
+            check_text(self.lang, "alias lang", limit=35)  # BCP 47 tags are short
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,8 @@ class ImageRef:
 
     def __post_init__(self) -> None:
         check_text(self.provider, "image provider", required=True, limit=MAX_NAME)
+        if self.image_id is not None:
+            check_text(self.image_id, "image id", limit=MAX_NAME)
         if self.acquired is not None:
             object.__setattr__(self, "acquired", PartialDate.parse(self.acquired))
 
@@ -231,6 +237,9 @@ class Source(_Value):
         check_text(self.publisher, "publisher", limit=MAX_NAME)
         check_text(self.excerpt, "excerpt")
         check_text(self.notes, "notes")
+        if self.language is not None:
+            check_text(self.language, "source language", limit=35)
+        check_version(self.version, "source version")
         if self.url is not None:
             check_text(self.url, "url", limit=2000)
             if not re.match(r"^https?://", self.url):
@@ -270,7 +279,13 @@ class Facility(_Value):
         self._set("status", as_enum(FacilityStatus, self.status, "status"))
         self._set("aliases", tuple(a if isinstance(a, Alias) else Alias(**a) for a in self.aliases))
         self._set("parents", tuple(p if isinstance(p, ParentClaim) else ParentClaim(**p) for p in self.parents))
+        if not isinstance(self.systems, (list, tuple)):  # a dict would give its keys, a string its letters
+            raise ValidationError(f"systems must be a list of names, got {type(self.systems).__name__}")
         self._set("systems", tuple(check_text(s, "system", required=True, limit=MAX_NAME) for s in self.systems))
+        if not isinstance(self.extra, dict):
+            raise ValidationError(f"extra must be an object of properties, got {type(self.extra).__name__}")
+        check_json_value(self.extra, "extra")
+        check_version(self.version, "facility version")
         self._set("source_ids", _ids(self.source_ids, "source_ids"))
         if self.country is not None and not re.match(r"^[A-Z]{2}$", self.country):
             raise ValidationError(f"country {self.country!r} must be an ISO 3166-1 alpha-2 code such as KP")
@@ -313,6 +328,7 @@ class Structure(_Value):
         check_text(self.name, "structure name", required=True, limit=MAX_NAME)
         check_text(self.kind, "structure kind", limit=MAX_NAME)
         check_text(self.notes, "notes")
+        check_version(self.version, "structure version")
         self._set("location_precision", as_enum(LocationPrecision, self.location_precision, "location_precision"))
         self._set("status", as_enum(FacilityStatus, self.status, "status"))
         self._set("source_ids", _ids(self.source_ids, "source_ids"))
@@ -358,6 +374,7 @@ class Observation(_Value):
         self._set("confidence", as_enum(Confidence, self.confidence, "confidence"))
         check_text(self.summary, "summary", required=True, limit=2000)
         check_text(self.analyst, "analyst", limit=MAX_NAME)
+        check_version(self.version, "observation version")
         check_text(self.notes, "notes")
         self._set("source_ids", _ids(self.source_ids, "source_ids"))
         if isinstance(self.image, dict):
