@@ -25,41 +25,11 @@ from facilities.errors import (
 )
 from facilities.model import Facility, ImageRef, Observation, Registry, Source, Structure
 from facilities.store import Filter, GeoPackageStore, OnConflict, migrations, open_store
-from tests.support.registry import square
+from tests.support.registry import readable_digest, square
 from tracker.images import image_key
 from tracker.seeding import ensure_seeded
 
 T0 = dt.datetime(2024, 11, 25, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(params=["gpkg", "postgis"])
-def any_store(request, tmp_path):
-    if request.param == "gpkg":
-        s = GeoPackageStore(tmp_path / "registry.gpkg")
-    else:
-        s = open_store(request.getfixturevalue("pg_url"))
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def populated(any_store, source, make_facility):
-    s = any_store
-    s.add_source(source, actor="t")
-    s.add_facility(make_facility(source_ids=("src-1",)), actor="t")
-    s.add_structure(Structure(id="site-1.a", facility_id="site-1", name="A",
-                              geometry=shapely.Point(127.655, 39.925)), actor="t")
-    s.add_observation(Observation(id="obs-1", facility_id="site-1", date="2024-10", kind="progress",
-                                  summary="roof", structure_id="site-1.a", source_ids=("src-1",)), actor="t")
-    return s
-
-
-def digest(store) -> tuple:
-    """Everything a user can read back: what 'a refused write changed nothing' is checked against."""
-    records = [codec.properties(o) for o in (*store.list_facilities(), *store.list_structures(),
-                                             *store.list_observations(), *store.list_sources())]
-    hist = [(h.entity, h.entity_id, h.action, h.at, h.before, h.after) for h in store.history(limit=10_000)]
-    return store.counts(), json.dumps(records, sort_keys=True), hist
 
 
 def registry_with(*objs) -> Registry:
@@ -70,22 +40,22 @@ def registry_with(*objs) -> Registry:
                     tuple(kinds[Source]))
 
 
-def test_add_update_delete_keep_history(populated):
-    f = populated.get_facility("site-1")
+def test_add_update_delete_keep_history(any_populated):
+    f = any_populated.get_facility("site-1")
     assert f.version == 1 and f.created_at is not None
-    g = populated.update_facility(f.evolve(name="Site one renamed"), actor="ana")
+    g = any_populated.update_facility(f.evolve(name="Site one renamed"), actor="ana")
     assert g.version == 2 and g.created_at == f.created_at and g.updated_at >= f.updated_at
-    assert populated.get_facility("site-1") == g
-    populated.delete_observation("obs-1", actor="ana")
-    history = populated.history("site-1")
+    assert any_populated.get_facility("site-1") == g
+    any_populated.delete_observation("obs-1", actor="ana")
+    history = any_populated.history("site-1")
     assert [h.action for h in history] == ["update", "create"]
     assert history[0].before["name"] == "Site one" and history[0].after["name"] == "Site one renamed"
     assert history[0].actor == "ana"
-    deleted = populated.history("obs-1")[0]
+    deleted = any_populated.history("obs-1")[0]
     assert deleted.action == "delete" and deleted.before["summary"] == "roof" and deleted.after is None
     with pytest.raises(NotFound):
-        populated.get_observation("obs-1")
-    assert populated.counts() == {"facilities": 1, "structures": 1, "observations": 0, "sources": 1, "history": 6}
+        any_populated.get_observation("obs-1")
+    assert any_populated.counts() == {"facilities": 1, "structures": 1, "observations": 0, "sources": 1, "history": 6}
 
 
 def test_values_come_back_exactly_as_written(any_store, source):
@@ -103,48 +73,48 @@ def test_values_come_back_exactly_as_written(any_store, source):
     assert any_store.get_observation("o-line") == o
 
 
-def test_stale_edit_is_a_conflict_with_both_versions(populated):
-    mine = populated.get_observation("obs-1")
-    theirs = populated.get_observation("obs-1")
-    populated.update_observation(theirs.evolve(notes="theirs"), actor="b")
+def test_stale_edit_is_a_conflict_with_both_versions(any_populated):
+    mine = any_populated.get_observation("obs-1")
+    theirs = any_populated.get_observation("obs-1")
+    any_populated.update_observation(theirs.evolve(notes="theirs"), actor="b")
     with pytest.raises(ConflictError, match="changed by someone else") as err:
-        populated.update_observation(mine.evolve(notes="mine"), actor="a")
+        any_populated.update_observation(mine.evolve(notes="mine"), actor="a")
     assert err.value.stored.notes == "theirs" and err.value.stored.version == 2
     assert err.value.attempted.notes == "mine" and err.value.attempted.version == 1
-    assert populated.get_observation("obs-1").notes == "theirs"
+    assert any_populated.get_observation("obs-1").notes == "theirs"
 
 
-def test_refused_writes_change_nothing(populated, make_facility):
-    before = digest(populated)
+def test_refused_writes_change_nothing(any_populated, make_facility):
+    before = readable_digest(any_populated)
     with pytest.raises(DuplicateId):
-        populated.add_facility(make_facility(), actor="t")
+        any_populated.add_facility(make_facility(), actor="t")
     with pytest.raises(ValidationError, match="unknown source ids"):
-        populated.add_facility(make_facility(id="site-2", source_ids=("nope",)), actor="t")
+        any_populated.add_facility(make_facility(id="site-2", source_ids=("nope",)), actor="t")
     with pytest.raises(ValidationError, match="facility 'ghost' does not exist"):
-        populated.add_observation(Observation(id="o2", facility_id="ghost", date="2024", kind="visit",
+        any_populated.add_observation(Observation(id="o2", facility_id="ghost", date="2024", kind="visit",
                                               summary="x"), actor="t")
     with pytest.raises(ValidationError, match="not a structure of"):
-        populated.add_observation(Observation(id="o2", facility_id="site-1", structure_id="other.b", date="2024",
+        any_populated.add_observation(Observation(id="o2", facility_id="site-1", structure_id="other.b", date="2024",
                                               kind="visit", summary="x"), actor="t")
     with pytest.raises(ValidationError, match="Self-intersection"):
-        populated.add_facility(make_facility(id="site-3", geometry=shapely.Polygon(
+        any_populated.add_facility(make_facility(id="site-3", geometry=shapely.Polygon(
             [(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)])), actor="t")
     with pytest.raises(StoreError, match="has 1 structures and 1 observations"):
-        populated.delete_facility("site-1", actor="t")
+        any_populated.delete_facility("site-1", actor="t")
     with pytest.raises(StoreError, match="referenced by observations"):
-        populated.delete_structure("site-1.a", actor="t")
+        any_populated.delete_structure("site-1.a", actor="t")
     with pytest.raises(NotFound):
-        populated.update_facility(make_facility(id="nobody"), actor="t")
-    assert digest(populated) == before
+        any_populated.update_facility(make_facility(id="nobody"), actor="t")
+    assert readable_digest(any_populated) == before
 
 
-def test_cascading_delete_records_every_removed_record(populated):
-    populated.delete_facility("site-1", actor="t", cascade=True)
-    assert populated.counts()["facilities"] == 0 and populated.counts()["observations"] == 0
-    assert {(h.entity, h.action) for h in populated.history(limit=3)} == {
+def test_cascading_delete_records_every_removed_record(any_populated):
+    any_populated.delete_facility("site-1", actor="t", cascade=True)
+    assert any_populated.counts()["facilities"] == 0 and any_populated.counts()["observations"] == 0
+    assert {(h.entity, h.action) for h in any_populated.history(limit=3)} == {
         ("facility", "delete"), ("structure", "delete"), ("observation", "delete")}
     with pytest.raises(NotFound):
-        populated.get_facility("site-1")
+        any_populated.get_facility("site-1")
 
 
 def test_bbox_query_is_exact_not_just_envelopes(any_store, make_facility):
@@ -166,41 +136,41 @@ def test_bbox_across_the_antimeridian(any_store, make_facility):
         any_store.facilities_in_bbox((0, 5, 1, 4))
 
 
-def test_date_filter_uses_interval_overlap(populated):
+def test_date_filter_uses_interval_overlap(any_populated):
     for i, date in enumerate(["2011", "~2020-06", "2023-05-01", "2024-11-25"]):
-        populated.add_observation(Observation(id=f"o{i}", facility_id="site-1", date=date, kind="visit",
+        any_populated.add_observation(Observation(id=f"o{i}", facility_id="site-1", date=date, kind="visit",
                                               summary="s"), actor="t")
-    got = populated.list_observations(Filter(date_from=dt.date(2020, 1, 1), date_to=dt.date(2023, 12, 31)))
+    got = any_populated.list_observations(Filter(date_from=dt.date(2020, 1, 1), date_to=dt.date(2023, 12, 31)))
     assert [o.id for o in got] == ["o1", "o2"]
-    assert [o.id for o in populated.list_observations(Filter(date_from=dt.date(2024, 11, 1)))] == ["o3"]
-    assert [o.id for o in populated.list_observations(Filter(date_to=dt.date(2011, 6, 1)))] == ["o0"]
-    assert [o.id for o in populated.list_observations(Filter(facility_ids=("nope",)))] == []
+    assert [o.id for o in any_populated.list_observations(Filter(date_from=dt.date(2024, 11, 1)))] == ["o3"]
+    assert [o.id for o in any_populated.list_observations(Filter(date_to=dt.date(2011, 6, 1)))] == ["o0"]
+    assert [o.id for o in any_populated.list_observations(Filter(facility_ids=("nope",)))] == []
 
 
-def test_import_is_all_or_nothing(populated, make_facility):
-    before = digest(populated)
+def test_import_is_all_or_nothing(any_populated, make_facility):
+    before = readable_digest(any_populated)
     bad = registry_with(make_facility(id="new-1"), make_facility(id="new-2", source_ids=("missing",)))
     with pytest.raises(InputError, match="nothing was imported") as err:
-        populated.import_registry(bad, actor="t")
+        any_populated.import_registry(bad, actor="t")
     assert err.value.problems[0].feature_id == "new-2"
     with pytest.raises(DuplicateId, match="site-1"):
-        populated.import_registry(registry_with(make_facility(id="new-1"), make_facility()), actor="t")
+        any_populated.import_registry(registry_with(make_facility(id="new-1"), make_facility()), actor="t")
     orphan = Observation(id="o9", facility_id="site-1", structure_id="elsewhere.a", date="2024", kind="visit",
                          summary="x")
     with pytest.raises(InputError, match="not a structure of"):
-        populated.import_registry(registry_with(make_facility(id="new-3"), orphan), actor="t")
-    assert digest(populated) == before
+        any_populated.import_registry(registry_with(make_facility(id="new-3"), orphan), actor="t")
+    assert readable_digest(any_populated) == before
 
 
-def test_import_conflict_policies(populated, make_facility):
+def test_import_conflict_policies(any_populated, make_facility):
     reg = registry_with(make_facility(name="Imported name"), make_facility(id="site-2"))
-    report = populated.import_registry(reg, actor="t", on_conflict=OnConflict.SKIP)
+    report = any_populated.import_registry(reg, actor="t", on_conflict=OnConflict.SKIP)
     assert report.added["facility"] == 1 and report.skipped["facility"] == 1
-    assert populated.get_facility("site-1").name == "Site one"
-    report = populated.import_registry(reg, actor="t", on_conflict=OnConflict.UPDATE)
-    assert report.updated["facility"] == 2 and populated.get_facility("site-1").name == "Imported name"
-    assert populated.history("site-1")[0].before["name"] == "Site one"
-    assert populated.history(limit=1)[0].entity == "registry"
+    assert any_populated.get_facility("site-1").name == "Site one"
+    report = any_populated.import_registry(reg, actor="t", on_conflict=OnConflict.UPDATE)
+    assert report.updated["facility"] == 2 and any_populated.get_facility("site-1").name == "Imported name"
+    assert any_populated.history("site-1")[0].before["name"] == "Site one"
+    assert any_populated.history(limit=1)[0].entity == "registry"
 
 
 def test_meta_and_schema_version(any_store):
@@ -213,11 +183,11 @@ def test_meta_and_schema_version(any_store):
     assert any_store.check() == []
 
 
-def test_migration_2_names_eox_mosaics_by_their_image_key(populated):
+def test_migration_2_names_eox_mosaics_by_their_image_key(any_populated):
     """Before schema 2 an observation drawn on an EOX mosaic stored provider = id = 'eox-s2cloudless-2020',
     which no compare layer is called. Reopening fixes those two columns only: other rows, versions and the
     history stay exactly as they were."""
-    s = populated
+    s = any_populated
     s.add_observation(Observation(id="obs-eox", facility_id="site-1", date="2020", kind="progress",
                                   summary="on the 2020 mosaic", image=ImageRef(provider="eox-s2cloudless-2020",
                                                                               image_id="eox-s2cloudless-2020")),
@@ -228,7 +198,7 @@ def test_migration_2_names_eox_mosaics_by_their_image_key(populated):
     s.add_observation(Observation(id="obs-odd", facility_id="site-1", date="2021", kind="progress",
                                   summary="not a year", image=ImageRef(provider="eox-s2cloudless-latest")), actor="t")
     s.set_meta("schema_version", "1")  # the file as version 1 left it
-    counts, _records, hist = digest(s)
+    counts, _records, hist = readable_digest(s)
     others = {o.id: codec.properties(o) for o in s.list_observations() if o.id != "obs-eox"}
     again = open_store(s.location)
     try:
@@ -238,7 +208,7 @@ def test_migration_2_names_eox_mosaics_by_their_image_key(populated):
         assert str(image_key(fixed.image)) == "eox-s2cloudless:2020"  # the key of the 2020 mosaic's layer
         assert fixed.version == 1 and fixed.summary == "on the 2020 mosaic"
         assert {o.id: codec.properties(o) for o in again.list_observations() if o.id != "obs-eox"} == others
-        after_counts, _, after_hist = digest(again)
+        after_counts, _, after_hist = readable_digest(again)
         assert after_counts == counts and after_hist == hist  # not an edit: no history entry, none changed
         assert again.history("obs-eox")[0].after["image_provider"] == "eox-s2cloudless-2020"
     finally:
@@ -291,38 +261,38 @@ def test_an_unreachable_server_is_a_clear_error(pg_server):
         open_store(f"postgresql://postgres@127.0.0.1:{_free_port()}/nothing")
 
 
-def test_undo_last_writes_new_history_on_every_backend(populated):
+def test_undo_last_writes_new_history_on_every_backend(any_populated):
     from tracker import undo as edits
 
-    o = populated.get_observation("obs-1")
-    populated.update_observation(o.evolve(date="2023-05", summary="moved"), actor="ana")
-    populated.delete_observation("obs-1", actor="ana")
-    edits.undo_last(populated, "ana")  # the delete: re-created as it was after the edit
-    assert populated.get_observation("obs-1").summary == "moved"
-    edits.undo_last(populated, "ana")  # the edit: the before state written as a new update
-    back = populated.get_observation("obs-1")
+    o = any_populated.get_observation("obs-1")
+    any_populated.update_observation(o.evolve(date="2023-05", summary="moved"), actor="ana")
+    any_populated.delete_observation("obs-1", actor="ana")
+    edits.undo_last(any_populated, "ana")  # the delete: re-created as it was after the edit
+    assert any_populated.get_observation("obs-1").summary == "moved"
+    edits.undo_last(any_populated, "ana")  # the edit: the before state written as a new update
+    back = any_populated.get_observation("obs-1")
     assert (str(back.date), back.summary, back.structure_id) == ("2024-10", "roof", "site-1.a")
-    assert [(h.action, h.actor) for h in populated.history("obs-1")] == [
+    assert [(h.action, h.actor) for h in any_populated.history("obs-1")] == [
         ("update", "ana (undo)"), ("create", "ana (undo)"), ("delete", "ana"), ("update", "ana"), ("create", "t")]
-    populated.update_observation(back.evolve(summary="bob's"), actor="bob")
+    any_populated.update_observation(back.evolve(summary="bob's"), actor="bob")
     with pytest.raises(edits.NothingToUndo):
-        edits.undo_last(populated, "ana")
-    populated.update_observation(populated.get_observation("obs-1").evolve(notes="ana"), actor="ana")
-    populated.update_observation(populated.get_observation("obs-1").evolve(notes="bob"), actor="bob")
-    before = digest(populated)
+        edits.undo_last(any_populated, "ana")
+    any_populated.update_observation(any_populated.get_observation("obs-1").evolve(notes="ana"), actor="ana")
+    any_populated.update_observation(any_populated.get_observation("obs-1").evolve(notes="bob"), actor="bob")
+    before = readable_digest(any_populated)
     with pytest.raises(edits.UndoConflict):
-        edits.undo_last(populated, "ana")
-    assert digest(populated) == before
+        edits.undo_last(any_populated, "ana")
+    assert readable_digest(any_populated) == before
 
 
-def test_revision_grows_with_every_write_and_only_then(populated, make_facility):
-    first = populated.revision()
-    populated.list_facilities()
-    assert populated.revision() == first  # reads leave it
-    f = populated.get_facility("site-1")
-    populated.update_facility(f.evolve(notes="seen again"), actor="ana")
-    second = populated.revision()
+def test_revision_grows_with_every_write_and_only_then(any_populated, make_facility):
+    first = any_populated.revision()
+    any_populated.list_facilities()
+    assert any_populated.revision() == first  # reads leave it
+    f = any_populated.get_facility("site-1")
+    any_populated.update_facility(f.evolve(notes="seen again"), actor="ana")
+    second = any_populated.revision()
     assert second > first
     with pytest.raises(FacilitiesError):
-        populated.add_facility(f, actor="ana")  # refused: the id exists
-    assert populated.revision() == second
+        any_populated.add_facility(f, actor="ana")  # refused: the id exists
+    assert any_populated.revision() == second

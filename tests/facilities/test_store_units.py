@@ -15,47 +15,20 @@ import shapely
 
 from facilities import geojson_codec as codec
 from facilities.errors import ConflictError, FacilitiesError, StoreError, ValidationError
-from facilities.model import Observation, Source, Structure
+from facilities.model import Observation, Source
 from facilities.store import Add, Delete, GeoPackageStore, Update, migrations, open_store
+from tests.support.registry import readable_digest
 from tracker import edits
 from tracker import undo as undo
 
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def any_store(request, tmp_path):
-    if request.param == "gpkg":
-        s = GeoPackageStore(tmp_path / "registry.gpkg")
-    else:
-        s = open_store(request.getfixturevalue("pg_url"))
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def site(any_store, source, make_facility):
-    s = any_store
-    s.add_source(source, actor="t")
-    s.add_facility(make_facility(source_ids=("src-1",)), actor="t")
-    s.add_structure(Structure(id="site-1.a", facility_id="site-1", name="A",
-                              geometry=shapely.Point(127.655, 39.925)), actor="t")
-    s.add_observation(Observation(id="obs-1", facility_id="site-1", date="2024-10", kind="progress",
-                                  summary="roof", structure_id="site-1.a", source_ids=("src-1",)), actor="t")
-    return s
-
-
-def digest(store) -> tuple:
-    records = [codec.properties(o) for o in (*store.list_facilities(), *store.list_structures(),
-                                             *store.list_observations(), *store.list_sources())]
-    hist = [(h.entity, h.entity_id, h.action, h.at, h.before, h.after) for h in store.history(limit=10_000)]
-    return store.counts(), json.dumps(records, sort_keys=True), hist
-
 
 def content(store) -> tuple:
     """The records as an analyst reads them: no history (an undo adds to it) and no bookkeeping
     (an undo writes a new version)."""
-    counts, _records, _hist = digest(store)
+    counts, _records, _hist = readable_digest(store)
     stamps = {"version", "updated_at"}
     records = [{k: v for k, v in codec.properties(o).items() if k not in stamps}
                for o in (*store.list_facilities(), *store.list_structures(), *store.list_observations(),
@@ -68,93 +41,94 @@ def _obs(id="obs-2", **kw) -> Observation:
                        summary=kw.pop("summary", "trucks"), **kw)
 
 
-def test_apply_writes_all_changes_as_one_group(site):
+def test_apply_writes_all_changes_as_one_group(any_populated):
     src = Source(id="src-new", title="New report")
-    o = site.get_observation("obs-1")
-    out = site.apply([Add(src), Add(_obs(source_ids=("src-new",))), Update(o.evolve(summary="roof done"))],
+    o = any_populated.get_observation("obs-1")
+    out = any_populated.apply([Add(src), Add(_obs(source_ids=("src-new",))), Update(o.evolve(summary="roof done"))],
                      actor="ana")
     assert [type(r).__name__ for r in out] == ["Source", "Observation", "Observation"]
-    top = site.history(limit=3)
+    top = any_populated.history(limit=3)
     assert {h.group for h in top} == {top[0].group} and top[0].group
     assert [(h.entity, h.entity_id, h.action) for h in top] == [
         ("observation", "obs-1", "update"), ("observation", "obs-2", "create"), ("source", "src-new", "create")]
-    assert site.history(limit=4)[3].group != top[0].group  # the fixture's writes are units of their own
+    assert any_populated.history(limit=4)[3].group != top[0].group  # the fixture's writes are units of their own
 
 
-def test_apply_is_all_or_nothing(site):
-    stale = site.get_observation("obs-1")
-    site.update_observation(stale.evolve(notes="bob"), actor="bob")
-    before = digest(site)
+def test_apply_is_all_or_nothing(any_populated):
+    stale = any_populated.get_observation("obs-1")
+    any_populated.update_observation(stale.evolve(notes="bob"), actor="bob")
+    before = readable_digest(any_populated)
     with pytest.raises(ConflictError):
-        site.apply([Add(Source(id="src-new", title="x")), Add(_obs()), Update(stale.evolve(summary="late"))],
+        any_populated.apply([Add(Source(id="src-new", title="x")), Add(_obs()), Update(stale.evolve(summary="late"))],
                    actor="ana")
-    assert digest(site) == before
+    assert readable_digest(any_populated) == before
     with pytest.raises(ValidationError, match="unknown source"):
-        site.apply([Add(_obs()), Add(_obs("obs-3", source_ids=("nowhere",)))], actor="ana")
-    assert digest(site) == before
+        any_populated.apply([Add(_obs()), Add(_obs("obs-3", source_ids=("nowhere",)))], actor="ana")
+    assert readable_digest(any_populated) == before
     with pytest.raises(StoreError, match="referenced by observations"):
-        site.apply([Add(_obs()), Delete("structure", "site-1.a")], actor="ana")
-    assert digest(site) == before
+        any_populated.apply([Add(_obs()), Delete("structure", "site-1.a")], actor="ana")
+    assert readable_digest(any_populated) == before
 
 
-def test_add_if_absent_keeps_the_stored_record(site):
+def test_add_if_absent_keeps_the_stored_record(any_populated):
     again = Source(id="src-1", title="a different title")
-    out = site.apply([Add(again, if_absent=True), Add(_obs(source_ids=("src-1",)))], actor="ana")
-    assert out[0].title == "A report" and site.get_source("src-1").title == "A report"
-    assert [h.entity for h in site.history(limit=1)] == ["observation"]
+    out = any_populated.apply([Add(again, if_absent=True), Add(_obs(source_ids=("src-1",)))], actor="ana")
+    assert out[0].title == "A report" and any_populated.get_source("src-1").title == "A report"
+    assert [h.entity for h in any_populated.history(limit=1)] == ["observation"]
 
 
-def test_a_drawing_and_its_new_source_are_saved_and_undone_together(site):
-    before = content(site)
+def test_a_drawing_and_its_new_source_are_saved_and_undone_together(any_populated):
+    before = content(any_populated)
     src = Source(id="src-drawn", title="Typed with the drawing")
-    edits.record_drawing(site, _obs(geometry=shapely.box(127.651, 39.921, 127.652, 39.922),
+    edits.record_drawing(any_populated, _obs(geometry=shapely.box(127.651, 39.921, 127.652, 39.922),
                                     source_ids=("src-drawn",)), [src], "ana")
-    assert site.get_source("src-drawn") and site.get_observation("obs-2").source_ids == ("src-drawn",)
-    plan = undo.plan_last(site, "ana")
+    assert any_populated.get_source("src-drawn") and any_populated.get_observation("obs-2").source_ids == ("src-drawn",)
+    plan = undo.plan_last(any_populated, "ana")
     assert plan.action == "group" and len(plan.parts) == 2
     assert "2 records together" in undo.describe(plan)
-    undo.undo_last(site, "ana", expected=plan.entry)  # one undo: the observation, then its source
-    assert content(site) == before
-    assert [(h.entity, h.action, h.actor) for h in site.history(limit=2)] == [
+    undo.undo_last(any_populated, "ana", expected=plan.entry)  # one undo: the observation, then its source
+    assert content(any_populated) == before
+    assert [(h.entity, h.action, h.actor) for h in any_populated.history(limit=2)] == [
         ("source", "delete", "ana (undo)"), ("observation", "delete", "ana (undo)")]
     with pytest.raises(undo.NothingToUndo):
-        undo.undo_last(site, "ana")  # the undo itself is not undone, and nothing else is left
+        undo.undo_last(any_populated, "ana")  # the undo itself is not undone, and nothing else is left
 
 
-def test_a_drawing_that_cannot_be_saved_leaves_no_source_behind(site):
-    before = digest(site)
+def test_a_drawing_that_cannot_be_saved_leaves_no_source_behind(any_populated):
+    before = readable_digest(any_populated)
     with pytest.raises(FacilitiesError):
-        edits.record_drawing(site, _obs(structure_id="no-such-structure", source_ids=("src-drawn",)),
+        edits.record_drawing(any_populated, _obs(structure_id="no-such-structure", source_ids=("src-drawn",)),
                              [Source(id="src-drawn", title="x")], "ana")
-    assert digest(site) == before
+    assert readable_digest(any_populated) == before
 
 
-def test_a_saved_edit_table_is_one_undo(site):
-    site.add_observation(_obs(), actor="t")
-    o1, o2 = site.get_observation("obs-1"), site.get_observation("obs-2")
+def test_a_saved_edit_table_is_one_undo(any_populated):
+    any_populated.add_observation(_obs(), actor="t")
+    o1, o2 = any_populated.get_observation("obs-1"), any_populated.get_observation("obs-2")
     plan = edits.EditPlan(updates=[o1.evolve(summary="edited")], deletes=[o2])
-    before = content(site)
-    edits.apply_plans(site, plan, edits.EditPlan(), "ana")
-    assert site.get_observation("obs-1").summary == "edited" and site.counts()["observations"] == 1
-    undo.undo_last(site, "ana")
-    assert content(site) == before
+    before = content(any_populated)
+    edits.apply_plans(any_populated, plan, edits.EditPlan(), "ana")
+    assert any_populated.get_observation("obs-1").summary == "edited" and any_populated.counts()["observations"] == 1
+    undo.undo_last(any_populated, "ana")
+    assert content(any_populated) == before
 
 
-def test_an_undo_group_stops_whole_when_a_part_changed_since(site):
-    site.apply([Add(_obs()), Update(site.get_observation("obs-1").evolve(summary="ana's"))], actor="ana")
-    site.update_observation(site.get_observation("obs-2").evolve(summary="bob's"), actor="bob")
-    before = digest(site)
+def test_an_undo_group_stops_whole_when_a_part_changed_since(any_populated):
+    any_populated.apply([Add(_obs()), Update(any_populated.get_observation("obs-1").evolve(summary="ana's"))],
+                        actor="ana")
+    any_populated.update_observation(any_populated.get_observation("obs-2").evolve(summary="bob's"), actor="bob")
+    before = readable_digest(any_populated)
     with pytest.raises(undo.UndoConflict):
-        undo.undo_last(site, "ana")
-    assert digest(site) == before
+        undo.undo_last(any_populated, "ana")
+    assert readable_digest(any_populated) == before
 
 
-def test_a_cascading_delete_is_undone_whole(site):
-    before = content(site)
-    site.delete_facility("site-1", actor="ana", cascade=True)
-    assert site.counts()["facilities"] == 0
-    undo.undo_last(site, "ana")
-    assert content(site) == before
+def test_a_cascading_delete_is_undone_whole(any_populated):
+    before = content(any_populated)
+    any_populated.delete_facility("site-1", actor="ana", cascade=True)
+    assert any_populated.counts()["facilities"] == 0
+    undo.undo_last(any_populated, "ana")
+    assert content(any_populated) == before
 
 
 def test_accepted_proposals_are_all_or_nothing(tmp_path):
@@ -169,10 +143,10 @@ def test_accepted_proposals_are_all_or_nothing(tmp_path):
     results = Reader(load_resources(), store.list_facilities()).read(text, published="2024-11-25")
     proposals = [p for r in results for p in r.proposals]
     assert len(proposals) >= 2
-    before, before_content = digest(store), content(store)
+    before, before_content = readable_digest(store), content(store)
     bad = [Accepted(proposals[0], "progress", "medium", "2024-10"), Accepted(proposals[1], "progress", "medium", "")]
     written, problems = write_accepted(store, bad, "tester")
-    assert written == 0 and any("give a date" in p for p in problems) and digest(store) == before
+    assert written == 0 and any("give a date" in p for p in problems) and readable_digest(store) == before
     good = [Accepted(p, "progress", "medium", "2024-10") for p in proposals]
     written, problems = write_accepted(store, good, "tester")
     assert (written, problems) == (len(proposals), [])

@@ -36,3 +36,16 @@ def store_digest(path: Path) -> dict:
                 .hexdigest() for t in tables if not t.startswith(("rtree_", "sqlite_"))}
     finally:
         con.close()
+
+
+def readable_digest(store) -> tuple:
+    """Everything a user can read back through the store: what 'a refused write changed nothing' is
+    checked against on every backend (store_digest compares a GeoPackage file's rows)."""
+    import json
+
+    from facilities import geojson_codec as codec
+
+    records = [codec.properties(o) for o in (*store.list_facilities(), *store.list_structures(),
+                                             *store.list_observations(), *store.list_sources())]
+    hist = [(h.entity, h.entity_id, h.action, h.at, h.before, h.after) for h in store.history(limit=10_000)]
+    return store.counts(), json.dumps(records, sort_keys=True), hist
