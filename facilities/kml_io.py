@@ -45,6 +45,11 @@ DEFAULT_MAX_BYTES = 200 * 2**20
 # ratio (and past 1 MB, so tiny files are not judged on it) is a zip bomb, refused unread.
 MAX_KMZ_RATIO = 100
 _ZIP_MAGIC = b"PK\x03\x04"
+# A coordinate as KML (xsd:double) writes it, ASCII digits only: float() would also take "inf", "nan",
+# "1_000" and other scripts' digits. Finiteness is checked after (1e400 matches and overflows).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# MultiGeometry inside MultiGeometry: Google Earth flattens them; a few levels are plenty.
+MAX_GEOMETRY_DEPTH = 8
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
@@ -190,11 +195,14 @@ def _coordinates(el: Element | None, what: str) -> tuple[np.ndarray, bool]:
     for k, t in enumerate(tuples):
         parts = t.split(",")
         try:
-            if len(parts) not in (2, 3):
+            if len(parts) not in (2, 3) or not all(_NUMBER.fullmatch(v) for v in parts):
                 raise ValueError
             values = [float(v) for v in parts]
         except ValueError:
-            raise ValidationError(f"{what}: position {k + 1} {t[:40]!r} is not lon,lat or lon,lat,alt") from None
+            raise ValidationError(f"{what}: position {k + 1} {t[:40]!r} is not lon,lat or lon,lat,alt "
+                                  "in decimal numbers") from None
+        if not all(map(np.isfinite, values)):
+            raise ValidationError(f"{what}: position {k + 1} {t[:40]!r} has a number too large to be finite")
         out[k] = values[:2]
         altitude = altitude or (len(values) == 3 and values[2] != 0)
     return out, altitude
@@ -227,8 +235,9 @@ def _polygon(el: Element, what: str) -> tuple[Any, bool]:
 _GEOMETRY_TAGS = ("Point", "LineString", "LinearRing", "Polygon", "MultiGeometry", "Model", "Track", "MultiTrack")
 
 
-def _geometries(el: Element, what: str) -> tuple[list, bool]:
-    """Every simple geometry under a placemark geometry element, MultiGeometry flattened."""
+def _geometries(el: Element, what: str, depth: int = 0) -> tuple[list, bool]:
+    """Every simple geometry under a placemark geometry element, MultiGeometry flattened (nested at most
+    MAX_GEOMETRY_DEPTH levels)."""
     if el.tag == "Polygon":
         g, alt = _polygon(el, what)
         return [g], alt
@@ -243,10 +252,13 @@ def _geometries(el: Element, what: str) -> tuple[list, bool]:
             raise ValidationError(f"{what} is a {el.tag} with {len(c)} position; a line needs 2 or more")
         return [shapely.linestrings(c)], alt
     if el.tag == "MultiGeometry":
+        if depth >= MAX_GEOMETRY_DEPTH:
+            raise ValidationError(f"{what} nests MultiGeometry more than {MAX_GEOMETRY_DEPTH} levels deep; "
+                                  "flatten it into one MultiGeometry")
         out, alt = [], False
         parts = [c for c in el if c.tag in _GEOMETRY_TAGS]
         for k, part in enumerate(parts):
-            gs, a = _geometries(part, f"{what} part {k + 1}")
+            gs, a = _geometries(part, f"{what} part {k + 1}", depth + 1)
             out += gs
             alt = alt or a
         return out, alt

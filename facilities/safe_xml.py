@@ -13,6 +13,10 @@ from xml.parsers import expat
 
 from .errors import InputError
 
+# No KML, RSS or Atom document nests anywhere near this; a file that does is built to exhaust the stack of
+# whatever walks the tree next (ElementTree iteration, the KML reader's MultiGeometry recursion).
+MAX_DEPTH = 100
+
 
 class _Refused(Exception):
     pass
@@ -37,9 +41,21 @@ def parse_xml(raw: bytes, source: str, what: str = "XML") -> Element:
     parser.StartDoctypeDeclHandler = refuse_doctype
     parser.EntityDeclHandler = refuse_entity
     parser.ExternalEntityRefHandler = refuse_entity
-    parser.StartElementHandler = lambda tag, attrs: builder.start(
-        local(tag), {local(k): v for k, v in attrs.items()})
-    parser.EndElementHandler = lambda tag: builder.end(local(tag))
+    depth = [0]
+
+    def start(tag: str, attrs: dict) -> None:
+        depth[0] += 1
+        if depth[0] > MAX_DEPTH:
+            raise _Refused(f"nests elements more than {MAX_DEPTH} levels deep (line {parser.CurrentLineNumber}); "
+                           f"{what} never needs that many, so the file is refused")
+        builder.start(local(tag), {local(k): v for k, v in attrs.items()})
+
+    def end(tag: str) -> None:
+        depth[0] -= 1
+        builder.end(local(tag))
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.CharacterDataHandler = builder.data
     parser.buffer_text = True
     try:
