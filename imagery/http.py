@@ -3,15 +3,15 @@
 `requests` has no default timeout, and its read timeout applies per socket read, so a server that
 drips one byte a second never times out. Here every call has a total deadline (retries included)
 and the body is read in small pieces, checking the clock between them. Redirects are followed by
-hand so each hop is checked: no plain http, no private, loopback or link-local hosts (cloud
-metadata at 169.254.169.254), except hosts the caller allow-lists (the tests' 127.0.0.1).
+hand so each hop is checked: no plain http, no private, loopback, link-local, CGNAT or other
+non-public addresses (cloud metadata at 169.254.169.254) in any spelling, checked on the address
+actually connected to (imagery.addresses), except hosts the caller allow-lists (the tests' 127.0.0.1).
 """
 
 from __future__ import annotations
 
 import email.utils
 import http.client
-import ipaddress
 import logging
 import random
 import threading
@@ -25,9 +25,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from .addresses import GuardedHTTPAdapter, check_address, host_allowed, is_local_name, numeric_address, resolve_checked
 from .errors import (
     BadResponse,
     ImageryError,
@@ -106,24 +106,56 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
-def check_url(url: str, allow_hosts: Iterable[str] = ()) -> None:
-    """Raise RefusedURL unless the URL is https to a public host, or its host is allow-listed."""
+def _url_host(url: str) -> tuple[str, int | None, str]:
+    """(host, port or None, scheme) of a URL; RefusedURL when it has no host or a bad port."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if not host:
         raise RefusedURL(f"{url!r}: no host", url=url)
-    if host in allow_hosts or parts.netloc.lower() in allow_hosts:
-        return
-    if parts.scheme != "https":
-        raise RefusedURL(f"{host}: refused {parts.scheme or 'schemeless'} URL (https only)", url=url)
-    if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
-        raise RefusedURL(f"{host}: refused local host name", url=url)
     try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return  # a name; literal addresses are the common SSRF vector and are checked below
-    if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
-        raise RefusedURL(f"{host}: refused private, loopback or link-local address", url=url)
+        port = parts.port
+    except ValueError as err:
+        raise RefusedURL(f"{host}: bad port in {url!r}", url=url) from err
+    return host, port, parts.scheme
+
+
+def check_url(url: str, allow_hosts: Iterable[str] = ()) -> None:
+    """Raise RefusedURL unless the URL is https to a public host, or its host is allow-listed.
+
+    Numeric hosts are judged as the address the resolver makes of them (`127.1`, `2130706433`,
+    `0x7f000001`, `::ffff:127.0.0.1` are loopback; imagery.addresses); local names are refused.
+    A name's addresses are checked when it is connected to (`GuardedHTTPAdapter`), every one of
+    them, and the connection goes to a checked address.
+    """
+    host, port, scheme = _url_host(url)
+    if host_allowed(host, port, allow_hosts):
+        return
+    if scheme != "https":
+        raise RefusedURL(f"{host}: refused {scheme or 'schemeless'} URL (https only)", url=url)
+    if is_local_name(host):
+        raise RefusedURL(f"{host}: refused local host name", url=url)
+    ip = numeric_address(host)
+    if ip is not None:
+        try:
+            check_address(host, ip)
+        except RefusedURL as err:
+            raise RefusedURL(str(err), url=url) from None
+
+
+def check_resolved(url: str, allow_hosts: Iterable[str] = ()) -> None:
+    """check_url, then the host's name resolved and every address checked: for a URL handed to a
+    reader that connects by itself (GDAL), right before it does. ServiceUnavailable when the
+    name does not resolve."""
+    check_url(url, allow_hosts)
+    host, port, scheme = _url_host(url)
+    if host_allowed(host, port, allow_hosts):
+        return
+    try:
+        resolve_checked(host, port or (443 if scheme == "https" else 80))
+    except RefusedURL as err:
+        raise RefusedURL(str(err), url=url) from None
+    except (OSError, UnicodeError) as err:
+        raise ServiceUnavailable(f"{host}: cannot resolve ({_reason(err)})", url=url) from err
 
 
 def looks_like_image(body: bytes) -> bool:
@@ -164,7 +196,8 @@ class HttpClient:
         self._slots = threading.BoundedSemaphore(self.config.concurrency)
         self._session = requests.Session()
         self._session.headers["User-Agent"] = self.config.user_agent
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, self.config.concurrency), max_retries=0)
+        adapter = GuardedHTTPAdapter(self.config.allow_hosts, pool_connections=4,
+                                     pool_maxsize=max(10, self.config.concurrency), max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
 
@@ -209,6 +242,8 @@ class HttpClient:
             check(url)
         resp = self._call("GET", url, headers={"Range": "bytes=0-0"}, deadline=deadline, read_body=False,
                           check_hop=check)
+        # GDAL resolves the name again: check what it resolves to now, as late as we can (DECISIONS 14)
+        check_resolved(resp.url, self.config.allow_hosts)
         return resp.url
 
     def _call(self, method: str, url: str, *, params: Mapping[str, str] | None = None, json_body: Any = None,
