@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import rasterio.shutil
-from rasterio.errors import RasterioError, RasterioIOError
+from rasterio.errors import RasterioError
 from rasterio.io import DatasetReader
-from rasterio.warp import transform_bounds
 
 from imagery.base import BBox, Capture, Chip, DateCertainty
 from imagery.chips import grid_for_bbox, make_chip
 from imagery.errors import CorruptRaster, RasterError
+from imagery.georef import check_full_resolution, check_georeferencing
 
 # the safe open lives in imagery.rasters (shared with the chips); its names stay importable from here
 from imagery.rasters import MAX_BANDS, MAX_DECLARED_BYTES, MAX_SIDE, check_dataset, open_raster, sniff_driver
@@ -64,7 +64,7 @@ def _validate_pixels(src: DatasetReader, name: str) -> None:
     shape = (src.count, max(1, int(src.height / scale)), max(1, int(src.width / scale)))
     try:
         src.read(out_shape=shape if scale > 1 else None)
-    except RasterioIOError as err:
+    except RasterioError as err:
         raise CorruptRaster(f"{name}: pixels cannot be decoded ({err})") from err
 
 
@@ -94,7 +94,9 @@ def import_image_files(path: str | os.PathLike[str], data_dir: str | os.PathLike
     out_dir = Path(data_dir) / "imagery"
     out_dir.mkdir(parents=True, exist_ok=True)
     with open_raster(src_path, max_bytes) as src:
-        _validate_pixels(src, src_path.name)
+        west, south, east, north = check_georeferencing(src, src_path.name)
+        _validate_pixels(src, src_path.name)  # the overviews, which the map shows
+        check_full_resolution(src, src_path.name)  # every full-resolution block, which chips read
         digest = sha256_file(src_path)
         dest, sidecar = out_dir / f"{digest}.tif", out_dir / f"{digest}.json"
         tmp = out_dir / f".{digest}.{os.getpid()}.tmp.tif"  # COG_TEMP
@@ -109,7 +111,6 @@ def import_image_files(path: str | os.PathLike[str], data_dir: str | os.PathLike
             raise CorruptRaster(f"{src_path.name} could not be converted to a COG: {err}") from err
         finally:
             tmp.unlink(missing_ok=True)
-        west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
         res_m = _resolution_m(src)
         meta = {
             "original_name": src_path.name, "sha256": digest, "captured": captured.isoformat(),
@@ -185,4 +186,8 @@ class LocalSource:
         if capture.provider != PROVIDER or not _SHA256.fullmatch(capture.capture_id):
             raise RasterError(f"not a local import: {capture.provider}/{capture.capture_id!r}")  # no ../ paths
         path = self.dir / f"{capture.capture_id}.tif"
-        return make_chip(path, grid_for_bbox(bbox, size=size), capture=capture)
+        try:
+            return make_chip(path, grid_for_bbox(bbox, size=size), capture=capture)
+        except RasterioError as err:  # make_chip maps read errors; anything else GDAL raises names the image too
+            shown = capture.extra.get("original_name") or capture.capture_id
+            raise CorruptRaster(f"imported image {shown} ({capture.capture_id[:12]}): cannot be read ({err})") from err

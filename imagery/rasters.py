@@ -54,11 +54,12 @@ def check_dataset(src: DatasetReader, name: str | os.PathLike[str], max_bytes: i
             f"{name} declares {src.width} x {src.height} x {src.count} pixels "
             f"({declared / 1024**3:.1f} GiB decoded); the limit is {max_bytes / 1024**3:.1f} GiB, "
             f"{MAX_SIDE} px a side and {MAX_BANDS} bands")
+    if src.transform.is_identity and src.gcps[0]:  # GCP-only files often have no dataset CRS either
+        raise NotGeoreferenced(f"{name} is located only by ground control points; warp it first, "
+                               "e.g. gdalwarp -t_srs EPSG:4326 in.tif out.tif")
     if src.crs is None:
         raise NotGeoreferenced(f"{name} has no coordinate reference system; it cannot be placed on the map")
     if src.transform.is_identity:
-        if src.gcps[0]:
-            raise NotGeoreferenced(f"{name} is located only by ground control points; warp it to a CRS first")
         raise NotGeoreferenced(f"{name} has no geotransform; it would land at 0,0")
 
 
