@@ -447,9 +447,10 @@ def _facility(fid: Any, props: Mapping, geom, default_precision: str) -> Facilit
     return Facility(
         id=_given(props, "id"), name=_text(props, "name"), geometry=geom,
         location_precision=_given_or(props, "location_precision", default_precision),
-        aliases=tuple(Alias(name=a.get("name"), lang=a.get("lang")) for a in _objects(props, "aliases", _ALIAS_KEYS)),
+        aliases=tuple(Alias(name=_given(a, "name"), lang=a.get("lang"))
+                      for a in _objects(props, "aliases", _ALIAS_KEYS)),
         country=props.get("country"), category=_text(props, "category"), status=_given_or(props, "status", "unknown"),
-        parents=tuple(ParentClaim(name=p.get("name"), facility_id=p.get("facility_id"),
+        parents=tuple(ParentClaim(name=_given(p, "name"), facility_id=p.get("facility_id"),
                                   source_ids=tuple(_list(p, "source_ids")))
                  for p in _objects(props, "parents", _PARENT_KEYS)),
         systems=tuple(_list(props, "systems")), notes=_text(props, "notes"),

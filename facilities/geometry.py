@@ -125,9 +125,9 @@ def check_geometries(
         out[i] = checked.geometry
         if checked.notes:
             notes[int(i)] = checked.notes
-    for i, reason in survives_export(out, exclude=errors).items():
-        errors[i] = reason
-        notes.pop(i, None)
+    for k, reason in survives_export(out, exclude=errors).items():
+        errors[k] = reason
+        notes.pop(k, None)
     if set(allowed) <= set(POLYGONAL):
         ok = np.flatnonzero(~suspect)
         single = ok[shapely.get_num_geometries(out[ok]) == 1]

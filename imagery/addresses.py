@@ -82,7 +82,8 @@ def numeric_address(host: str) -> IPAddress | None:
         infos = socket.getaddrinfo(host.split("%")[0], None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
     except (socket.gaierror, UnicodeError, ValueError):
         return None
-    return ipaddress.ip_address(infos[0][4][0].split("%")[0]) if infos else None
+    # an IP sockaddr's first item is the address text (only AF_UNIX-style families give other types)
+    return ipaddress.ip_address(str(infos[0][4][0]).split("%")[0]) if infos else None
 
 
 def is_local_name(host: str) -> bool:
