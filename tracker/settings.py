@@ -46,7 +46,13 @@ class Settings(BaseSettings):
         description="Hosts (host or host:port) exempt from the https-and-public-address rule, e.g. a local mirror.")
     request_timeout: float = Field(10.0, gt=0, le=120,
                                    description="Longest wait for one imagery request, retries included, in seconds.")
-    max_image_mb: int = Field(500, gt=0, description="Largest GeoTIFF/COG accepted for upload, in MB.")
+    max_image_mb: int = Field(500, gt=0, description="Largest GeoTIFF/COG accepted for upload, in MB "
+                                                     "(the server's upload limit applies too).")
+    max_session_upload_mb: int = Field(
+        400, gt=0, description="Most uploaded data one browser session may hold at once, in MB (uploads are "
+                               "kept in memory until imported or refused).")
+    max_uploads_mb: int = Field(600, gt=0, description="Most uploaded data the server holds at once, all "
+                                                       "sessions together, in MB.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "WARNING", description="Log level of the project's modules (service failures and slow requests "
                                "are WARNING, retries INFO), written to stderr.")

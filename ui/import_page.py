@@ -31,6 +31,7 @@ from ui.safe import markdown_text
 
 VECTOR_TYPES = ("geojson", "json", "kml", "kmz")
 IMAGE_TYPES = ("tif", "tiff")
+UPLOAD_KEY = "import_file"  # the uploader's key; state.upload_key adds a generation after each release
 _ON_CONFLICT_HELP = {
     OnConflict.ERROR: "refuse the whole file if any id is already in the registry",
     OnConflict.SKIP: "keep what is stored, add only the new ids",
@@ -46,6 +47,22 @@ def upload_limit_mb() -> int:
 def vector_limit_mb(settings: Settings) -> int:
     """The largest outline file accepted, in MB: the settings' limit, capped by the server's upload limit."""
     return min(settings.max_import_mb, upload_limit_mb())
+
+
+def image_limit_mb(settings: Settings) -> int:
+    """The one image limit, in MB: TRACKER_MAX_IMAGE_MB, capped by the server's upload limit."""
+    return min(settings.max_image_mb, upload_limit_mb())
+
+
+def limits_caption(settings: Settings) -> str:
+    """The upload limits, stated the same way wherever images or outlines are taken."""
+    return (f"Outlines: GeoJSON, KML or KMZ up to {vector_limit_mb(settings)} MB (TRACKER_MAX_IMPORT_MB). "
+            f"Images: GeoTIFF or COG up to {image_limit_mb(settings)} MB a file (TRACKER_MAX_IMAGE_MB, within "
+            f"server.maxUploadSize in .streamlit/config.toml), "
+            f"at most {local_imagery.MAX_DECLARED_BYTES / 1024**3:.0f} GiB of pixels decoded, "
+            f"{local_imagery.MAX_SIDE:,} px a side and {local_imagery.MAX_BANDS} bands, with a coordinate system. "
+            f"Uploads are held in memory until imported: at most {settings.max_session_upload_mb} MB a session "
+            "(TRACKER_MAX_SESSION_UPLOAD_MB).")
 
 
 def file_kind(name: str, head: bytes) -> str:
@@ -136,7 +153,8 @@ def _error(message: str) -> None:
     st.error(markdown_text(message))
 
 
-def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upload_id: str) -> None:
+def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upload_id: str) -> bool:
+    """Preview and import; True when the upload is done with (imported, or unreadable)."""
     left, right = st.columns(2)
     repair = left.checkbox("Repair invalid outlines (make_valid; every repair is listed)", key="import_repair")
     precisions = [p.value for p in LocationPrecision]
@@ -155,7 +173,7 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
         if parsed.problems:
             st.dataframe(problems_frame(parsed.problems, parsed.unit), hide_index=True)
         st.info("Nothing was written. Fix the file and upload it again.")
-        return
+        return True
     n = len(parsed.registry)
     if n:
         st.subheader(f"{n} records to import")
@@ -172,7 +190,7 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
                                           key="import_leave_out")
     if n == 0:
         st.info("Nothing in this file can be imported.")
-        return
+        return True
     on_conflict = st.radio("Ids already in the registry", [c.value for c in OnConflict], key="import_on_conflict",
                            format_func=lambda v: f"{v}: {_ON_CONFLICT_HELP[OnConflict(v)]}")
     if st.button(f"Import {n} records", type="primary", disabled=not leave_out, key="import_go"):
@@ -184,14 +202,14 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
             problems = getattr(err, "problems", None)
             if problems:
                 st.dataframe(problems_frame(problems, "record"), hide_index=True)
-            return
-        state.put(state.IMPORT_REPORT, (key, report.summary()))
-    done = state.get(state.IMPORT_REPORT)
-    if done and done[0] == key:
-        st.success(f"Imported {name}: {done[1]}.")
+            return False  # the analyst may choose another way with ids already stored
+        st.success(f"Imported {name}: {report.summary()}.")
+        return True
+    return False
 
 
-def _image_section(settings: Settings, name: str, raw: bytes) -> None:
+def _image_section(settings: Settings, name: str, raw: bytes) -> bool:
+    """Date and provenance, then the import; True when the upload is done with (imported or refused)."""
     captured = st.date_input("Capture date (required: the date the image was taken)", value=None,
                              min_value=dt.date(1960, 1, 1), max_value=dt.date.today(),  # Corona to now
                              key="import_captured")
@@ -199,22 +217,22 @@ def _image_section(settings: Settings, name: str, raw: bytes) -> None:
     licence = st.text_input("Licence (optional)", key="import_licence")
     attribution = st.text_input("Attribution (optional)", key="import_attribution")
     if not st.button("Import image", type="primary", key="import_image"):
-        return
+        return False
     if captured is None:
         _error("Give the capture date: an image without a date cannot be compared with others.")
-        return
+        return False
     try:
         with st.spinner(f"Checking {name} and converting it to a Cloud-Optimised GeoTIFF…"):
             capture = import_image_upload(raw, name, settings.data_dir, captured, sensor, licence, attribution)
     except ImageryError as err:
         _error(f"{name} was not imported: {err}")
-        return
+        return True
     except OSError as err:
         _error(f"{name} was not imported: the imagery folder cannot be written ({err.strerror or err}).")
-        return
+        return True
     except ValueError as err:  # e.g. a coordinate system GDAL cannot transform to lon/lat
         _error(f"{name} was not imported: its georeferencing cannot be used ({err}).")
-        return
+        return True
     west, south, east, north = capture.extra["bounds_wgs84"]
     st.success(f"Imported {name} as an image of {capture.date.isoformat()}.")
     st.dataframe(pd.DataFrame([
@@ -223,34 +241,42 @@ def _image_section(settings: Settings, name: str, raw: bytes) -> None:
         ("footprint (W, S, E, N)", f"{west:.5f}, {south:.5f}, {east:.5f}, {north:.5f}"),
         ("resolution", f"{capture.resolution_m:.2f} m" if capture.resolution_m else "unknown"),
     ], columns=["", "value"]), hide_index=True)
+    return True
 
 
 def import_page(store: Store, settings: Settings) -> None:
     """The import page: outline files (GeoJSON, KML, KMZ) and georeferenced images, checked before anything is
     written; a failed import changes nothing."""
     st.title("Import")
-    server = upload_limit_mb()
-    st.caption(
-        f"Outlines: GeoJSON, KML or KMZ up to {vector_limit_mb(settings)} MB (TRACKER_MAX_IMPORT_MB). "
-        f"Images: GeoTIFF or COG up to {server} MB a file (server.maxUploadSize in .streamlit/config.toml), "
-        f"at most {local_imagery.MAX_DECLARED_BYTES / 1024**3:.0f} GiB of pixels decoded, "
-        f"{local_imagery.MAX_SIDE:,} px a side and {local_imagery.MAX_BANDS} bands, with a coordinate system. "
-        "Nothing is written until you press the import button; a failed import changes nothing.")
+    st.caption(limits_caption(settings) +
+               " Nothing is written until you press the import button; a failed import changes nothing.")
     st.markdown("Article text: use the **Read articles** page.")
     upload = st.file_uploader("GeoJSON, KML/KMZ or GeoTIFF/COG", type=[*VECTOR_TYPES, *IMAGE_TYPES],
-                              key="import_file")
+                              key=state.upload_key(UPLOAD_KEY))
     if upload is None:
         return
+    if _take_upload(store, settings, upload):
+        # imported or refused: out of the server's memory now, the widget empty on the next run
+        state.release_upload(settings, UPLOAD_KEY, upload)
+        state.drop(state.IMPORT_PARSED)
+
+
+def _take_upload(store: Store, settings: Settings, upload) -> bool:
+    """Handle one upload; True when it is done with (imported or refused) and can be released."""
+    refused = state.hold_upload(settings, upload)
+    if refused:
+        _error(refused)
+        return True
     raw = upload.getvalue()
     kind = file_kind(upload.name, raw[:64])
     if not kind:
         _error(f"{upload.name}: not a file type this page imports (GeoJSON, KML, KMZ, GeoTIFF).")
-        return
-    if kind == "image" and len(raw) > server * 2**20:  # vector files: tracker.imports checks their size
-        _error(f"{upload.name} is {len(raw) / 2**20:,.1f} MB; the limit is {server} MB.")
-        return
+        return True
+    limit = image_limit_mb(settings)
+    if kind == "image" and len(raw) > limit * 2**20:  # vector files: tracker.imports checks their size
+        _error(f"{upload.name} is {len(raw) / 2**20:,.1f} MB; the image limit is {limit} MB (TRACKER_MAX_IMAGE_MB).")
+        return True
     upload_id = str(getattr(upload, "file_id", "") or "")
     if kind == "image":
-        _image_section(settings, upload.name, raw)
-    else:
-        _vector_section(store, settings, upload.name, raw, upload_id)
+        return _image_section(settings, upload.name, raw)
+    return _vector_section(store, settings, upload.name, raw, upload_id)

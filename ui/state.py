@@ -26,6 +26,7 @@ from tracker.overview import Overview, read_overview
 from tracker.settings import Settings
 from tracker.site import SiteView, load_site
 from tracker.undo import UndoPlan, plan_last
+from tracker.uploads import MB, UploadBudget, UploadRefused
 from tracker.wiring import imagery_session, open_registry
 
 # -- session_state keys (one browser tab) -----------------------------------------------------------
@@ -84,6 +85,62 @@ def put(key: str, value: Any) -> None:
 def drop(key: str) -> None:
     """Forget a session value, if there is one."""
     st.session_state.pop(key, None)
+
+
+# -- uploads: held in the server's memory until released (tracker.uploads) ----------------------------
+
+
+@st.cache_resource
+def _upload_budget(per_session_mb: int, total_mb: int) -> UploadBudget:
+    return UploadBudget(per_session_mb * MB, total_mb * MB)
+
+
+def upload_budget(settings: Settings) -> UploadBudget:
+    """The process-wide upload accountant for these settings' limits."""
+    return _upload_budget(settings.max_session_upload_mb, settings.max_uploads_mb)
+
+
+def _upload_store() -> tuple[str, Any]:
+    """(session id, Streamlit's uploaded-file store) of the running script, or ("", None) outside one."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return "", None
+    return ctx.session_id, getattr(ctx, "uploaded_file_mgr", None)
+
+
+def upload_key(base: str) -> str:
+    """The file_uploader's key: `base`, then `base.1`, `base.2`... after each release (a new key
+    is a new, empty widget)."""
+    generation = st.session_state.get(f"{base}__generation", 0)
+    return base if not generation else f"{base}.{generation}"
+
+
+def hold_upload(settings: Settings, upload: Any) -> str | None:
+    """Count an upload against the session's and the server's limits: None when it may be kept,
+    else the message to show (the caller then releases it)."""
+    session, files = _upload_store()
+    budget = upload_budget(settings)
+    if files is not None:
+        budget.prune(lambda s, f: bool(files.get_files(s, [f])))
+    try:
+        budget.claim(session, str(upload.file_id), upload.name, int(upload.size))
+    except UploadRefused as err:
+        return str(err)
+    return None
+
+
+def release_upload(settings: Settings, base: str, upload: Any) -> None:
+    """Drop an upload now that it is imported or refused: out of Streamlit's memory, out of the
+    accountant, and the widget cleared on the next run (its key bumped)."""
+    session, files = _upload_store()
+    file_id = str(getattr(upload, "file_id", ""))
+    remove = getattr(files, "remove_file", None)  # the in-memory store has it; other stores keep nothing
+    if remove is not None and file_id:
+        remove(session_id=session, file_id=file_id)
+    upload_budget(settings).release(session, file_id)
+    counter = f"{base}__generation"
+    st.session_state[counter] = st.session_state.get(counter, 0) + 1
 
 
 # -- process caches: the registry ---------------------------------------------------------------------

@@ -83,8 +83,12 @@ def test_geojson_upload_previews_then_imports(tmp_path):
     assert "added 2 facility" in at.success[0].value
     assert _count(tmp_path) == before + 2
 
-    # the same file again with on-conflict "error": refused whole, registry unchanged
+    # an imported upload is released (the widget comes back empty, under a new key); the same
+    # file again with on-conflict "error": refused whole, registry unchanged
+    at.run()  # the analyst's next action
+    assert at.file_uploader(key="import_file.1").value is None
     digest = store_digest(tmp_path / "r.gpkg")
+    at.file_uploader(key="import_file.1").upload("sites.geojson", raw, "application/geo+json").run()
     at.button(key="import_go").click().run()
     assert not at.exception
     assert "Nothing was imported" in _texts(at, "error")
@@ -113,8 +117,9 @@ def test_bad_features_are_listed_and_left_out_only_when_asked(tmp_path):
     at.file_uploader(key="import_file").upload("bad.geojson", _geojson(bad)).run()
     assert "Nothing in this file can be imported" in _texts(at, "info")
     assert not [b for b in at.button if b.key == "import_go"]
-    at.file_uploader(key="import_file").clear()
-    at.file_uploader(key="import_file").upload("mixed.geojson", _geojson(_feature("Good", 127.6), bad)).run()
+    # nothing importable: the upload is released and the widget starts again under a new key
+    at.run()
+    at.file_uploader(key="import_file.1").upload("mixed.geojson", _geojson(_feature("Good", 127.6), bad)).run()
     assert not at.exception
     assert "1 feature cannot be imported; each one and why" in _texts(at, "warning")
     problems = at.dataframe[1].value
