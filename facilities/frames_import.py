@@ -212,9 +212,20 @@ def _properties(row: dict, kind: str | None) -> dict:
         props["aliases"] = [a if isinstance(a, dict) else {"name": a} for a in props["aliases"]]
     if props.get("parents"):
         props["parents"] = [p if isinstance(p, dict) else {"name": p} for p in props["parents"]]
-    if isinstance(props.get("version"), float):
-        props["version"] = int(props["version"])
+    props["version"] = _version(props.get("version")) if "version" in props else None
+    if props["version"] is None:
+        del props["version"]
     return props
+
+
+def _version(value: Any) -> Any:
+    """A version as text (CSV) or float (a column with gaps) -> int; anything else as it is, for
+    the codec to refuse by name."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _source_row(row: dict) -> dict:
@@ -226,8 +237,7 @@ def _source_row(row: dict) -> dict:
         out[key] = _jsonable(value)
     if not out.get("id"):
         raise ValueError("source row has no id")
-    if isinstance(out.get("version"), float):
-        out["version"] = int(out["version"])
+    out["version"] = _version(out.get("version"))
     return {k: v for k, v in out.items() if v is not None or k in ("url", "published", "language", "retrieved_at")}
 
 

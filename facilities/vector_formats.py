@@ -137,8 +137,15 @@ def write_table(store: Store, path: str | os.PathLike, fmt: str, flt: Filter = F
     if fmt == "gpkg":
         return _write_gpkg(registry, path)
     frame = flat_frame(registry)
+    extension = FORMATS[fmt][0][0]
+    renamed: list[str] = []
+    if fmt == "shp" and path.suffix.lower() != ".shp":  # a Shapefile is found by its .shp
+        renamed.append(f"a Shapefile must end in .shp: wrote {path.with_suffix('.shp').name}")
+        path = path.with_suffix(".shp")
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as tmp:
-        staged = Path(tmp) / path.name
+        # GDAL chooses by extension (FlatGeobuf makes a folder of a name without .fgb): stage under the
+        # format's own extension, then give the file the name asked for
+        staged = Path(tmp) / (path.stem + (".shp" if fmt == "shp" else extension))
         if fmt == "fgb":
             _pyogrio_write(frame, staged, "FlatGeobuf", layer_options={"SPATIAL_INDEX": "NO"})  # rows without geometry
             notes: list[str] = []
@@ -152,10 +159,12 @@ def write_table(store: Store, path: str | os.PathLike, fmt: str, flt: Filter = F
             notes = _write_shapefile(frame, staged)
         else:
             raise InputError(f"format {fmt!r} is not one of {', '.join(TABLE_FORMATS)}")
+        if fmt != "shp" and staged.name != path.name:
+            staged = staged.rename(staged.with_name(path.name))
         files = sorted(Path(tmp).iterdir())
         for f in files:  # every file complete before any replaces its target
             os.replace(f, path.parent / f.name)
-    return Written(tuple(path.parent / f.name for f in files), len(frame), tuple(notes))
+    return Written(tuple(path.parent / f.name for f in files), len(frame), tuple(renamed + notes))
 
 
 def _pyogrio_write(frame: Any, path: Path, driver: str, **options: Any) -> None:

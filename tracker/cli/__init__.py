@@ -18,6 +18,7 @@ from imagery.errors import ImageryError
 from ..errors import TrackerError
 from ..logs import configure_logging
 from ..settings import load_settings
+from . import spatial as _spatial  # noqa: F401  registers near / inside / nearest on the registry app
 from .registry import app as registry_app
 from .report import app as report_app
 

@@ -10,13 +10,14 @@ import json
 import sys
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import shapely
 import typer
 
-from facilities import geojson_io
+from facilities import geojson_io, vector_formats
 from facilities.dates import PartialDate
 from facilities.errors import FacilitiesError, InputError
 from facilities.geometry import ANY_GEOMETRY, check_geometry
@@ -38,6 +39,18 @@ from tracker.migrate import copy_registry
 from tracker.seeding import ensure_seeded
 from tracker.settings import Settings, load_settings
 from tracker.wiring import open_registry
+
+
+class ExportFormat(StrEnum):
+    """The formats `facilities export --format` writes."""
+
+    GEOJSON = "geojson"
+    GPKG = "gpkg"
+    FGB = "fgb"
+    PARQUET = "parquet"
+    SHP = "shp"
+    CSV = "csv"
+
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Facility registry: facilities, structures, dated observations and their sources.")
@@ -259,7 +272,8 @@ def import_(ctx: typer.Context, path: Path,
             repair: bool = typer.Option(False, help="repair invalid polygons with make_valid (reported)"),
             skip_invalid: bool = typer.Option(False, help="import the valid features, report the others"),
             precision: str = typer.Option("digitised", help="location precision for outlines without one")) -> None:
-    """Import a GeoJSON (ours, QGIS's or geojson.io's) or KML/KMZ file: all of it, or nothing."""
+    """Import a GeoJSON (ours, QGIS's or geojson.io's), KML/KMZ, GeoPackage, FlatGeobuf, GeoParquet,
+    Shapefile or CSV (WKT) file: all of it, or nothing."""
     c = _ctx(ctx)
     vector = read_vector_file(path, max_bytes=c.settings.max_import_mb * 2**20, repair=repair,
                               skip_invalid=skip_invalid, default_precision=precision)
@@ -277,14 +291,30 @@ def export(ctx: typer.Context, out: Annotated[str, typer.Argument(help="output .
            bbox: Annotated[str | None, typer.Option(help="west,south,east,north")] = None,
            date_from: Annotated[str | None, typer.Option("--from", help="observations from (YYYY[-MM[-DD]])")] = None,
            date_to: Annotated[str | None, typer.Option("--to", help="observations until (YYYY[-MM[-DD]])")] = None,
-           precision: int = typer.Option(7, min=1, max=15, help="decimal places of coordinates")) -> None:
-    """Export a GeoJSON report (RFC 7946) of facilities, structures and observations with sources."""
+           precision: int = typer.Option(7, min=1, max=15, help="decimal places of coordinates"),
+           fmt: Annotated[ExportFormat | None, typer.Option(
+               "--format", help="geojson, gpkg (a standalone registry), fgb, parquet (GeoParquet), shp or csv (WKT); "
+                                "default: from the extension, else geojson")] = None) -> None:
+    """Export a GeoJSON report (RFC 7946) of facilities, structures and observations with sources,
+    or the same records as GeoPackage, FlatGeobuf, GeoParquet, Shapefile or CSV (what a format
+    cannot hold is printed as a note)."""
     c = _ctx(ctx)
+    kind = "geojson" if out == "-" and fmt is None else vector_formats.format_of(out, fmt.value if fmt else None)
     for fid in facility or ():
         c.store.get_facility(fid)  # a clear error for a mistyped id rather than an empty report
     flt = Filter(facility_ids=tuple(facility) if facility else None, bbox=_parse_bbox(bbox),
                  date_from=PartialDate.parse(date_from).start if date_from else None,
                  date_to=PartialDate.parse(date_to).end if date_to else None)
+    if kind != "geojson":
+        if out == "-":
+            raise InputError(f"a {kind} export needs a file name; only GeoJSON goes to stdout")
+        written = vector_formats.write_table(c.store, out, kind, flt)
+        for note in written.warnings:
+            typer.echo(f"note: {note}", err=True)
+        size = sum(f.stat().st_size for f in written.files)
+        typer.echo(f"wrote {out} ({kind}, {written.rows} records, {size / 1024:,.1f} KiB"
+                   + (f", {len(written.files)} files" if len(written.files) > 1 else "") + ")")
+        return
     if out == "-":
         for chunk in geojson_io.iter_export(c.store, flt, precision):
             sys.stdout.write(chunk)
