@@ -33,12 +33,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .bbox import parse_bbox
+from .bbox import split_antimeridian as split_bbox
 from .bulk import gc_paused
 from .dates import DatePrecision, PartialDate
-from .errors import StoreError, ValidationError
+from .errors import StoreError
 from .model import Confidence, FacilityStatus, LocationPrecision, ObservationKind
 from .store import SqlStore, open_store
-from .store.dialect import split_bbox
 from .store.tables import BY_KIND, Table
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ class _Query:
 
     def __init__(self, facility, bbox, date_from, date_to, country, category) -> None:
         self.facility = _names(facility)
-        self.bbox = _bbox(bbox)
+        self.bbox = parse_bbox(bbox)
         self.date_from = None if date_from is None else PartialDate.parse(date_from).start
         self.date_to = None if date_to is None else PartialDate.parse(date_to).end
         self.country = None if country is None else tuple(c.upper() for c in _names(country) or ())
@@ -250,18 +251,6 @@ def _names(value) -> tuple[str, ...] | None:
     if value is None:
         return None
     return (value,) if isinstance(value, str) else tuple(value)
-
-
-def _bbox(value) -> tuple[float, float, float, float] | None:
-    if value is None:
-        return None
-    try:
-        w, s, e, n = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"bbox {value!r} must be four numbers: west, south, east, north") from None
-    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
-        raise ValidationError(f"bbox {value!r} is outside longitude -180..180 / latitude -90..90 or has south > north")
-    return (w, s, e, n)
 
 
 # ---------------------------------------------------------------- rows -> columns

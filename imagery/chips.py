@@ -31,7 +31,8 @@ from rasterio.windows import Window
 from rasterio.windows import from_bounds as window_from_bounds
 
 from imagery.base import BBox, Capture, Chip, DateCertainty
-from imagery.errors import AntimeridianCrossing, CorruptRaster, NoCoverage, RasterError, TooLarge
+from imagery.bbox import check_bbox
+from imagery.errors import CorruptRaster, NoCoverage, RasterError, TooLarge
 from imagery.http import HttpConfig
 from imagery.rasters import MAX_DECLARED_BYTES, check_dataset, open_raster
 
@@ -108,30 +109,6 @@ class Grid:
     def of(cls, chip: Chip) -> Grid:
         """The grid a chip's pixels lie on."""
         return cls(chip.crs, Affine(*chip.transform), chip.data.shape[2], chip.data.shape[1])
-
-
-def check_bbox(bbox: BBox) -> None:
-    """ValueError for a non-finite, out-of-range or empty box; AntimeridianCrossing when west > east (split the area
-    first)."""
-    west, south, east, north = bbox
-    if not all(math.isfinite(v) for v in bbox):
-        raise ValueError(f"bbox has non-finite values: {bbox}")
-    if not (-90 <= south < north <= 90) or not (-180 <= west <= 180 and -180 <= east <= 180):
-        raise ValueError(f"bbox out of range or empty (west, south, east, north): {bbox}")
-    if west > east:
-        raise AntimeridianCrossing(
-            f"the area {bbox} crosses the antimeridian; split it at 180 degrees "
-            f"(see split_antimeridian) and make one chip per side")
-    if west == east:
-        raise ValueError(f"bbox is empty: {bbox}")
-
-
-def split_antimeridian(bbox: BBox) -> list[BBox]:
-    """The two halves of an antimeridian-crossing bbox, or the bbox itself."""
-    west, south, east, north = bbox
-    if west <= east:
-        return [bbox]
-    return [(west, south, 180.0, north), (-180.0, south, east, north)]
 
 
 def utm_crs_for(lon: float, lat: float) -> str:

@@ -32,7 +32,8 @@ from rasterio.windows import Window
 from rasterio.windows import from_bounds as window_from_bounds
 
 from imagery.base import BBox, Capture, Chip, DateCertainty
-from imagery.chips import Grid, check_bbox, gdal_env, grid_for_bbox, make_chip, open_source, read_with_retries
+from imagery.bbox import check_bbox
+from imagery.chips import Grid, gdal_env, grid_for_bbox, make_chip, open_source, read_with_retries
 from imagery.errors import ImageryError, NoCoverage, RasterError, RefusedURL, StacError
 from imagery.http import HttpClient, HttpConfig
 from imagery.json_safe import parse_json

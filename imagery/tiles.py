@@ -16,6 +16,7 @@ import shapely.affinity
 from shapely.geometry.base import BaseGeometry
 
 from .base import BBox
+from .bbox import split_antimeridian
 from .errors import AreaTooLarge  # defined with the package's errors; importable here as before
 
 MAX_LAT = 85.0511287798066  # Web Mercator's square world
@@ -61,18 +62,6 @@ def tile_for(lon: float, lat: float, z: int) -> Tile:
     return Tile(z, lon2tile(lon, z), lat2tile(lat, z))
 
 
-def split_bbox(bbox: BBox) -> list[BBox]:
-    """One bbox, or two when it crosses the antimeridian (west > east)."""
-    west, south, east, north = bbox
-    if not all(math.isfinite(v) for v in bbox) or south > north:
-        raise ValueError(f"not a valid bbox: {bbox}")
-    if not (-180 <= west <= 180 and -180 <= east <= 180):
-        raise ValueError(f"bbox longitudes must be within ±180: {bbox}")
-    if west <= east:
-        return [bbox]
-    return [(west, south, 180.0, north), (-180.0, south, east, north)]
-
-
 def as_geometry(area: BBox | BaseGeometry) -> BaseGeometry:
     """A geometry within ±180°: bboxes split at the antimeridian, overhanging parts shifted back."""
     if isinstance(area, BaseGeometry):
@@ -89,7 +78,7 @@ def as_geometry(area: BBox | BaseGeometry) -> BaseGeometry:
                 parts.append(shapely.affinity.translate(geom.intersection(shapely.box(-540, -90, -180, 90)), 360))
             geom = shapely.union_all([p for p in parts if not p.is_empty])
         return geom
-    return shapely.union_all([shapely.box(*b) for b in split_bbox(area)])
+    return shapely.union_all([shapely.box(*b) for b in split_antimeridian(area)])
 
 
 def tiles_for_area(area: BBox | BaseGeometry, z: int, *, max_tiles: int = 1024) -> list[Tile]:

@@ -18,10 +18,10 @@ from typing import Protocol
 import shapely
 
 from .. import geojson_codec as codec
+from ..bbox import BBox
 from ..errors import FeatureProblem, InputError
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
 
-BBox = tuple[float, float, float, float]  # west, south, east, north in degrees
 
 
 class OnConflict(StrEnum):

@@ -21,10 +21,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..bbox import BBox
 from ..errors import ValidationError
 from .tables import Column, Table
 
-BBox = tuple[float, float, float, float]  # west, south, east, north in degrees
 
 
 class Tx(Protocol):
@@ -167,13 +167,3 @@ class Dialect(ABC):
         """Migration step: add a declared column to an existing table (kept if it is there already)."""
         if column not in self.column_names(tx, table.name):
             tx.execute(f"ALTER TABLE {table.name} ADD COLUMN {self.column_ddl(table.column(column))}")
-
-
-def split_bbox(bbox: BBox) -> list[BBox]:
-    """A box as one or two boxes (one each side of the antimeridian, RFC 7946 §5.2)."""
-    w, s, e, n = bbox
-    if s > n:
-        raise ValidationError(f"bbox south {s} is north of north {n}")
-    if w > e:
-        return [(w, s, 180.0, n), (-180.0, s, e, n)]
-    return [bbox]

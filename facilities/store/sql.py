@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 
 from .. import geojson_codec as codec
+from ..bbox import split_antimeridian as split_bbox
 from ..bulk import gc_paused
 from ..dates import format_timestamp, parse_timestamp, utcnow
 from ..errors import ConflictError, DuplicateId, NotFound, StoreError, ValidationError
@@ -36,7 +37,7 @@ from .base import (
     history_state,
     raise_reference_problems,
 )
-from .dialect import Dialect, Tx, split_bbox
+from .dialect import Dialect, Tx
 from .tables import BY_KIND, BY_NAME, HISTORY, KIND_OF, RECORD_TABLES, Table
 
 _HISTORY_INSERT = (f"INSERT INTO history ({', '.join(HISTORY.names)}) "

@@ -12,12 +12,12 @@ from PIL import Image
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
 from rasterio.windows import Window
 
+from imagery.bbox import split_antimeridian
 from imagery.chips import (
     GDAL_OPTIONS,
     Grid,
     grid_for_bbox,
     make_chip,
-    split_antimeridian,
     to_rgba8,
     utm_crs_for,
     write_chip,

@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imagery.base import DateCertainty
+from imagery.bbox import split_antimeridian as split_bbox
 from imagery.errors import AntimeridianCrossing, BadResponse, OfflineError
 from imagery.mosaics import EoxMosaics, decode_tile
 from imagery.providers import EOX_MOSAICS, get_provider
-from imagery.tiles import AreaTooLarge, Tile, split_bbox, tile_for, tiles_for_area
+from imagery.tiles import AreaTooLarge, Tile, tile_for, tiles_for_area
 
 BBOX = (127.64, 39.91, 127.67, 39.93)
 
