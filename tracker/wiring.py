@@ -23,9 +23,10 @@ from .settings import Settings
 CONNECT_S = 5.0  # connecting never needs longer, whatever the request timeout
 
 
-def open_registry(settings: Settings, *, seed: bool | None = None) -> Store:
-    """The registry the settings name; a new one gets the seed unless TRACKER_SEED=0 (or seed=False)."""
-    store = open_store(settings.database)
+def open_registry(settings: Settings, *, seed: bool | None = None, create: bool = True) -> Store:
+    """The registry the settings name; a new one gets the seed unless TRACKER_SEED=0 (or seed=False). With
+    `create=False` (a read) a registry that does not exist is a StoreError and nothing is created."""
+    store = open_store(settings.database, create=create)
     if settings.seed if seed is None else seed:
         ensure_seeded(store)
     return store

@@ -19,8 +19,10 @@ __all__ = ["Add", "BBox", "Change", "Delete", "Filter", "GeoPackageStore", "Impo
 class GeoPackageStore(SqlStore):
     """A facility registry in one GeoPackage file (created on first use)."""
 
-    def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 10.0, synchronous: str = "NORMAL"):
-        dialect = GeoPackageDialect(path, busy_timeout_s=busy_timeout_s, synchronous=synchronous)
+    def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 10.0, synchronous: str = "NORMAL",
+                 create: bool = True, read_only: bool = False):
+        dialect = GeoPackageDialect(path, busy_timeout_s=busy_timeout_s, synchronous=synchronous, create=create,
+                                    read_only=read_only)
         self.path = dialect.path
         super().__init__(dialect)
 
@@ -39,10 +41,12 @@ class PostGisStore(SqlStore):
         super().__init__(PostGisDialect(url, connect_timeout_s=connect_timeout_s))
 
 
-def open_store(url: str | Path) -> Store:
+def open_store(url: str | Path, *, create: bool = True, read_only: bool = False) -> Store:
     """`gpkg:///path/registry.gpkg`, `gpkg:relative.gpkg` or a plain path -> GeoPackage store.
 
-    `postgresql://user@host:port/db` (or `postgres://`) -> the PostGIS team store.
+    `postgresql://user@host:port/db` (or `postgres://`) -> the PostGIS team store. A GeoPackage that does not exist
+    is created unless `create` is False (reads: StoreError, nothing created); one that cannot be written (file,
+    folder or mount read-only), or any with `read_only`, is opened for reading and refuses writes.
     """
     text = str(url)
     if text.startswith(("postgresql://", "postgres://")):
@@ -53,4 +57,4 @@ def open_store(url: str | Path) -> Store:
         text = text[len("gpkg:"):]
     if not text.endswith(".gpkg"):
         raise StoreError(f"registry path {text!r} must end in .gpkg (GeoPackage requirement 3)")
-    return GeoPackageStore(text)
+    return GeoPackageStore(text, create=create, read_only=read_only)

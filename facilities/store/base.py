@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -183,9 +183,12 @@ class Store(Protocol):
 
     # bulk, history, housekeeping
     def import_registry(self, registry: Registry, *, actor: str, on_conflict: OnConflict = OnConflict.ERROR,
-                        note: str = "", history: Sequence[HistoryEntry] = ()) -> ImportReport:
+                        note: str = "", history: Sequence[HistoryEntry] = (),
+                        verify: Callable[[ImportReport, dict[str, int], Callable[[str], list]], list[str]]
+                        | None = None) -> ImportReport:
         """Add a whole Registry in one transaction, resolving id clashes by `on_conflict`; `history` carries another
-        registry's edit history along (migration)."""
+        registry's edit history along (migration); `verify` checks counts and records inside the transaction and
+        any problem it returns rolls the import back."""
     def history(self, entity_id: str | None = None, limit: int = 100) -> list[HistoryEntry]:
         """The newest `limit` history entries, of one record or of all."""
     def counts(self) -> dict[str, int]:

@@ -23,7 +23,7 @@ import shapely
 
 from ..dates import format_timestamp, utcnow
 from ..errors import DuplicateId, StoreError
-from . import gpkg_binary, migrations
+from . import gpkg_binary, gpkg_faults, migrations
 from . import gpkg_schema as spec
 from .dialect import BBox, Dialect, Tx
 from .tables import FEATURE_TABLES, TABLES, Table
@@ -42,11 +42,15 @@ class GeoPackageDialect(Dialect):
            "json_object": "json_object({})", "json_raw": "json({})", "rounded": "round({},1)",
            "id_column": "fid INTEGER PRIMARY KEY AUTOINCREMENT"}
 
-    def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 10.0, synchronous: str = "NORMAL"):
+    def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 10.0, synchronous: str = "NORMAL",
+                 create: bool = True, read_only: bool = False):
         self.path = Path(path).expanduser()
         self.location = str(self.path)
         self._busy_timeout_s = busy_timeout_s
         self._synchronous = synchronous
+        self.create = create  # False: a missing file is an error (reads), never created
+        self.read_only: str | None = "opened read-only" if read_only else None  # why writes are refused
+        self._checked = False  # quick_check before the first write of this instance
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -59,29 +63,45 @@ class GeoPackageDialect(Dialect):
         if con is not None:
             return con
         try:
-            con = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None,
-                                  check_same_thread=False)
+            if self.read_only:
+                con = sqlite3.connect(gpkg_faults.read_only_uri(self.path), uri=True, timeout=self._busy_timeout_s,
+                                      isolation_level=None, check_same_thread=False)
+            else:
+                con = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None,
+                                      check_same_thread=False)
             for name, fn in gpkg_binary.SQL_FUNCTIONS.items():
                 con.create_function(name, 1, fn, deterministic=True)
             con.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
             con.execute("PRAGMA foreign_keys = ON")
             con.execute("PRAGMA cache_size = -32768")  # 32 MiB: a bulk import's id index stays in memory
         except sqlite3.Error as err:
-            raise StoreError(f"cannot open the registry {self.path}: {err}") from err
+            raise gpkg_faults.explain(err, self.path, "opening") from err
         self._local.con = con
         with self._lock:
             self._all.append(con)
         return con
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self, *, check: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE: the file's write lock at once); committed on success, rolled back
         and mapped to StoreError on failure."""
+        if self.read_only:
+            raise gpkg_faults.read_only(self.path, self.read_only)
         con = self.connect()
         try:
             con.execute("BEGIN IMMEDIATE")
+            if check and not self._checked:  # never write into a damaged file: 0.5 s at 100,000 facilities, once
+                bad = [r[0] for r in con.execute("PRAGMA quick_check(5)") if r[0] != "ok"]
+                if bad:
+                    con.execute("ROLLBACK")
+                    raise gpkg_faults.damaged(self.path, " ".join(" ".join(bad).split()))
+                self._checked = True
         except sqlite3.Error as err:
-            raise StoreError(f"the registry {self.path} is busy or read-only: {err}") from err
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
+            if getattr(err, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+                raise StoreError(f"the registry {self.path} is busy (another program is writing it): {err}") from err
+            raise gpkg_faults.explain(err, self.path, "writing to") from err
         try:
             yield con
             con.execute("COMMIT")
@@ -93,7 +113,7 @@ class GeoPackageDialect(Dialect):
             if isinstance(err, sqlite3.IntegrityError):
                 raise StoreError(f"the registry refused the change: {err}") from err
             if isinstance(err, sqlite3.Error):
-                raise StoreError(f"writing to {self.path} failed, nothing was changed: {err}") from err
+                raise gpkg_faults.explain(err, self.path, "writing to") from err
             raise
 
     def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
@@ -101,7 +121,7 @@ class GeoPackageDialect(Dialect):
         try:
             return self.connect().execute(sql, params).fetchall()
         except sqlite3.Error as err:
-            raise StoreError(f"reading the registry {self.path} failed: {err}") from err
+            raise gpkg_faults.explain(err, self.path, "reading the registry") from err
 
     def close(self) -> None:
         """Close every thread's connection."""
@@ -126,10 +146,21 @@ class GeoPackageDialect(Dialect):
         """Create the GeoPackage (header fields, WAL, schema) if the file is new or empty, otherwise check it is a
         registry and migrate it."""
         new = not self.path.exists() or self.path.stat().st_size == 0
+        if new and not self.create:
+            what = "is empty" if self.path.exists() else "does not exist"
+            raise StoreError(f"the registry {self.path} {what}; nothing was created (`facilities init` creates it)")
         if new:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(f"cannot create the registry {self.path}: {err.strerror or err}") from err
         elif _head(self.path) != b"SQLite format 3\x00":
             raise StoreError(f"{self.path} is not a GeoPackage (not an SQLite file)")
+        else:
+            self.read_only = self.read_only or gpkg_faults.access(self.path)
+        if self.read_only:
+            self._open_read_only()
+            return
         con = self.connect()
         try:
             if new:
@@ -140,16 +171,34 @@ class GeoPackageDialect(Dialect):
             con.execute("PRAGMA journal_mode = WAL")
             con.execute(f"PRAGMA synchronous = {self._synchronous}")
         except sqlite3.DatabaseError as err:
-            raise StoreError(f"{self.path} is not a usable GeoPackage: {err}") from err
-        with self.write() as tx:
-            tables = {r[0] for r in tx.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if tables:
-                app_id = tx.execute("PRAGMA application_id").fetchone()[0]
-                if app_id != spec.APPLICATION_ID:
-                    raise StoreError(f"{self.path} is an SQLite file but not a GeoPackage (application_id {app_id:#x})")
-                if "tracker_meta" not in tables:
-                    raise StoreError(f"{self.path} is a GeoPackage but not a facility registry (no tracker_meta table)")
+            raise gpkg_faults.explain(err, self.path, "opening") from err
+        with self.write(check=False) as tx:  # reads never pay for the first write's quick_check
+            self._check_kind(tx)
             migrations.create_or_migrate(tx, self, self._create)
+
+    def _check_kind(self, tx) -> None:
+        """StoreError unless the file is empty or a GeoPackage holding a facility registry."""
+        tables = {r[0] for r in tx.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables:
+            app_id = tx.execute("PRAGMA application_id").fetchone()[0]
+            if app_id != spec.APPLICATION_ID:
+                raise StoreError(f"{self.path} is an SQLite file but not a GeoPackage (application_id {app_id:#x})")
+            if "tracker_meta" not in tables:
+                raise StoreError(f"{self.path} is a GeoPackage but not a facility registry (no tracker_meta table)")
+
+    def _open_read_only(self) -> None:
+        """Open a registry that cannot be written: no WAL or pragma writes, no migration (an older schema is
+        refused with what to do), every write refused with ReadOnlyRegistry."""
+        try:
+            con = self.connect()
+            self._check_kind(con)
+            row = con.execute("SELECT value FROM tracker_meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.Error as err:
+            raise gpkg_faults.explain(err, self.path, "opening") from err
+        version, newest = int(row[0]) if row else 0, migrations.schema_version()
+        if version != newest:
+            raise StoreError(f"the registry {self.path} is read-only ({self.read_only}) and at schema version "
+                             f"{version}, not {newest}; open it once where it can be written to upgrade it")
 
     def _create(self, tx: Tx) -> None:
         for stmt in spec.split_script(spec.CORE):

@@ -74,8 +74,11 @@ def create_or_migrate(tx: Tx, dialect: Dialect, create: Callable[[Tx], None]) ->
     """Inside the opening transaction: a registry without tracker_meta is created; an older one is
     migrated step by step; a newer one is refused."""
     newest = schema_version()
-    row = tx.execute("SELECT value FROM tracker_meta WHERE key = 'schema_version'").fetchone() \
-        if _has_meta(tx, dialect) else None
+    has_meta = _has_meta(tx, dialect)
+    row = tx.execute("SELECT value FROM tracker_meta WHERE key = 'schema_version'").fetchone() if has_meta else None
+    if row is None and has_meta:
+        raise StoreError(f"{dialect.location} has a tracker_meta table without a schema version (damaged or edited "
+                         "outside the app); nothing was changed")
     if row is None:
         create(tx)
         tx.execute("INSERT INTO tracker_meta (key, value) VALUES ('schema_version', ?)", (str(newest),))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -457,8 +457,14 @@ class SqlStore:
     # ------------------------------------------------------------------ bulk import
 
     def import_registry(self, registry: Registry, *, actor: str, on_conflict: OnConflict = OnConflict.ERROR,
-                        note: str = "", history: Sequence[HistoryEntry] = ()) -> ImportReport:
+                        note: str = "", history: Sequence[HistoryEntry] = (),
+                        verify: Callable[[ImportReport, dict[str, int], Callable[[str], list]], list[str]]
+                        | None = None) -> ImportReport:
         """Write a whole registry in one transaction: all of it, or (on any error) none of it.
+
+        `verify`, if given, runs inside that transaction before it commits, with the report, the row counts
+        and a reader of records (by kind) as the transaction sees them; any problem it returns rolls the
+        whole import back (StoreError naming them), so a copy that does not add up leaves the target as it was.
 
         Values are expected to come from the GeoJSON codec or the seed loader, which have already
         checked their geometry; references (sources, facilities, structures) are checked here
@@ -506,7 +512,19 @@ class SqlStore:
                   None if h.after is None else _dumps(h.after), h.group) for h in history])
             self._record(tx, "registry", "*", "import", actor, None, {"summary": report.summary(), "note": note})
             self.dialect.after_write(tx, [t.name for t in RECORD_TABLES])
+            if verify is not None:
+                problems = verify(report, self._counts(tx), lambda kind: self._select(
+                    BY_KIND[kind], "ORDER BY fid", (), tx))
+                if problems:
+                    raise StoreError(f"the import into {self.location} does not add up, nothing was written: "
+                                     + "; ".join(problems[:10]))
         return report
+
+    @staticmethod
+    def _counts(tx: Tx) -> dict[str, int]:
+        tables = ("facilities", "structures", "observations", "sources", "history")
+        row = tx.execute("SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in tables)).fetchone()
+        return {t: int(n) for t, n in zip(tables, row, strict=True)}
 
     def _check_import_refs(self, tx: Tx, registry: Registry) -> None:
         def known(table: str, wanted: set[str]) -> set[str]:

@@ -70,6 +70,14 @@ class Ctx:
             self._store = open_registry(self.settings, seed=False)  # `init` seeds, nothing else does
         return self._store
 
+    @property
+    def reading(self) -> Store:
+        """The registry store for a command that only reads: a registry that does not exist is an error, not
+        created."""
+        if self._store is None:
+            self._store = open_registry(self.settings, seed=False, create=False)
+        return self._store
+
 
 def _ctx(ctx: typer.Context) -> Ctx:
     return ctx.obj
@@ -124,7 +132,8 @@ def init(ctx: typer.Context, seed: bool = typer.Option(True, help="Load the seed
          quiet: bool = typer.Option(False, "--quiet", "-q")) -> None:
     """Create the registry if needed (and load the seed into a new one)."""
     c = _ctx(ctx)
-    report = ensure_seeded(c.store) if seed and c.settings.seed else None
+    store = c.store  # created now, seeded or not (`init -q --no-seed` used to create nothing)
+    report = ensure_seeded(store) if seed and c.settings.seed else None
     if not quiet:
         counts = c.store.counts()
         typer.echo(f"registry: {c.store.location}")
@@ -138,7 +147,7 @@ def list_(ctx: typer.Context, country: str | None = None,
           bbox: Annotated[str | None, typer.Option(help="west,south,east,north")] = None,
           as_json: bool = typer.Option(False, "--json")) -> None:
     """List facilities."""
-    facs = _ctx(ctx).store.list_facilities(Filter(bbox=_parse_bbox(bbox)))
+    facs = _ctx(ctx).reading.list_facilities(Filter(bbox=_parse_bbox(bbox)))
     facs = [f for f in facs if country is None or f.country == country.upper()]
     if as_json:
         typer.echo(json.dumps([{"id": f.id, "name": f.name, "country": f.country, "status": f.status.value,
@@ -157,7 +166,7 @@ def show(ctx: typer.Context, facility_id: str) -> None:
     numbers are those of the Registry page and the PDF report."""
     from tracker.site import BUILT_UP_COLUMNS, load_site
 
-    site = load_site(_ctx(ctx).store, facility_id)
+    site = load_site(_ctx(ctx).reading, facility_id)
     f = site.facility
 
     def cites(ids: tuple[str, ...]) -> str:
@@ -300,6 +309,7 @@ def export(ctx: typer.Context, out: Annotated[str, typer.Argument(help="output .
     cannot hold is printed as a note)."""
     c = _ctx(ctx)
     kind = "geojson" if out == "-" and fmt is None else vector_formats.format_of(out, fmt.value if fmt else None)
+    c.reading  # noqa: B018 - a registry that does not exist is an error, not created
     for fid in facility or ():
         c.store.get_facility(fid)  # a clear error for a mistyped id rather than an empty report
     flt = Filter(facility_ids=tuple(facility) if facility else None, bbox=_parse_bbox(bbox),
@@ -337,7 +347,7 @@ def validate(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(
         typer.echo(f"{path}: valid: {len(registry.facilities)} facilities, {len(registry.structures)} structures, "
                    f"{len(registry.observations)} observations, {len(registry.sources)} sources")
         return
-    problems = c.store.check()
+    problems = c.reading.check()
     if problems:
         raise FacilitiesError("registry check failed:\n" + "\n".join(problems))
     typer.echo(f"{c.store.location}: ok ({', '.join(f'{n} {k}' for k, n in c.store.counts().items())})")
