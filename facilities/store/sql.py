@@ -451,8 +451,11 @@ class SqlStore:
                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     def check(self) -> list[str]:
-        """The dialect's integrity check; empty means healthy."""
-        return self.dialect.check()
+        """The dialect's integrity check, then every stored value a read would refuse (edits made outside the
+        app), each named by table, id and column; empty means healthy."""
+        from .row_checks import record_problems
+
+        return self.dialect.check() or record_problems(self.dialect)
 
     # ------------------------------------------------------------------ bulk import
 
