@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
            "TRACKER_WAYBACK_SERVICE_ROOT": f"{srv.base}/wayback/MapServer",
            "TRACKER_WAYBACK_TILE_URL": f"{srv.base}/wayback/tile/{{release}}/{{z}}/{{y}}/{{x}}",
            "TRACKER_WAYBACK_SUBDOMAINS": "[]", "TRACKER_IMAGERY_ALLOW_HOSTS": json.dumps([srv.base.split("//")[1]]),
+           "TRACKER_EOX_TILE_URL": f"{srv.base}/xyz/{{z}}/{{x}}/{{y}}.png",  # the status probe reads one
            "TRACKER_REQUEST_TIMEOUT": "5",
            "PYTHONPATH": harness.child_env()["PYTHONPATH"]}  # the checkout, for the baseline's ui.assets
     dates = {n: d for n, d, _ in scenario.releases}

@@ -98,6 +98,13 @@ class EoxMosaics:
         self.layers = {str(p.year): p for p in layers}  # by capture id: the year
         self.max_tiles = max_tiles
 
+    def tile_url(self, layer: TileProvider, z: int, x: int, y: int) -> str:
+        """Where the server reads one tile of `layer`: the injected template if any (a mirror, a test server),
+        else the provider's public URL. (Maps in the browser always use the provider's URL.)"""
+        if self.url_template:
+            return self.url_template.format(z=z, x=x, y=y, year=layer.year)
+        return layer.tile_url(z, x, y)
+
     def captures(self, bbox: BBox, start: dt.date | None = None, end: dt.date | None = None) -> list[Capture]:
         """One composite per year overlapping [start, end]; newest first. They cover the whole globe."""
         out = []

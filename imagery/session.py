@@ -263,7 +263,7 @@ class ImagerySession:
         deadline = min(PROBE_S, self.client.config.deadline)
         newest = max(self.eox.layers.values(), key=lambda p: p.year or 0)
         checks = {"Wayback": (self.endpoints.config_url, "json"),
-                  "Sentinel-2 cloudless": (newest.tile_url(0, 0, 0), "image")}
+                  "Sentinel-2 cloudless": (self.eox.tile_url(newest, 0, 0, 0), "image")}
 
         def one(url: str, expect: str) -> str:
             try:

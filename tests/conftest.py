@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.support.postgis", "tests.support.fake_wayback"]
 
 # The network guard (tests/support/socket_guard.py): in this process, and in every Python process a
-# test starts (through sitecustomize on PYTHONPATH), a connection to a non-loopback address is
-# refused and recorded; the test that made it fails at teardown even if its code caught the error.
+# test starts (through sitecustomize on PYTHONPATH), a connection to a non-loopback address or a look-up of
+# a name other than localhost is refused and recorded; the test that made it fails at teardown even if its
+# code caught the error.
 _REFUSED: list[str] = []
 _SOCKET_LOG = Path(tempfile.mkstemp(prefix="tracker-socket-guard-", suffix=".log")[1])
 os.environ[socket_guard.SOCKET_LOG_ENV] = str(_SOCKET_LOG)
@@ -40,7 +41,8 @@ def _no_outside_network():
         children = f.read().splitlines()
     refused = _REFUSED[seen:] + children
     if refused:
-        pytest.fail("the test opened a socket to the outside network:\n" + "\n".join(refused), pytrace=False)
+        pytest.fail("the test opened a socket to the outside network or looked up a name:\n" + "\n".join(refused),
+                    pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     wayback_tile_url: str | None = Field(
         None, description="Wayback tile template with {s}, {release}, {z}, {y}, {x} (shown by the browser only).")
     wayback_subdomains: list[str] | None = Field(None, description="Values for {s} in the Wayback tile template.")
+    eox_tile_url: str | None = Field(
+        None, description="Sentinel-2 cloudless tile template with {year}, {z}, {x}, {y} for the server's reads and "
+                          "status probe (a mirror or a test server); maps in the browser use EOX's own service.")
     stac_url: str | None = Field(None, description="STAC API searched for Sentinel-2 L2A scenes (Earth Search).")
     stac_asset_hosts: list[str] | None = Field(None, description="Hosts Sentinel-2 image files may be read from.")
     imagery_allow_hosts: list[str] = Field(

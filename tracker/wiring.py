@@ -72,6 +72,7 @@ def imagery_session(settings: Settings) -> ImagerySession:
     cache = Cache(data_dir / "imagery-cache")
     endpoints = endpoints_for(settings)
     return ImagerySession(client=client, cache=cache, wayback=Wayback(client, cache, endpoints),
-                          eox=EoxMosaics(client, cache), local=local_images(settings),
+                          eox=EoxMosaics(client, cache, url_template=settings.eox_tile_url),
+                          local=local_images(settings),
                           sentinel2=Sentinel2Source(stac_config(settings), client=client), endpoints=endpoints,
                           overlay_dir=data_dir / "overlays")

@@ -71,6 +71,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, wayback: FakeServer) -> Iterat
            "TRACKER_WAYBACK_SERVICE_ROOT": f"{wayback.base}/wayback/MapServer",
            "TRACKER_WAYBACK_TILE_URL": f"{wayback.base}/wayback/tile/{{release}}/{{z}}/{{y}}/{{x}}",
            "TRACKER_WAYBACK_SUBDOMAINS": "[]", "TRACKER_IMAGERY_ALLOW_HOSTS": json.dumps([host]),
+           "TRACKER_EOX_TILE_URL": f"{wayback.base}/xyz/{{z}}/{{x}}/{{y}}.png",  # the status probe reads one
            "TRACKER_REQUEST_TIMEOUT": "5", "TRACKER_ACTOR": "e2e-analyst"}
     with serve_app(database, tmp, env) as url:
         yield url, database

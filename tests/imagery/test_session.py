@@ -236,11 +236,14 @@ def test_an_eox_overlay_is_rendered_once_and_wayback_pixels_are_never_read(clien
 
 
 def test_status_says_what_answers_and_what_is_kept(client, cache, endpoints, server, tmp_path):
-    session = make_session(client, cache, endpoints, tmp_path)
+    eox = EoxMosaics(client, cache, url_template=f"{server.base}/xyz/{{z}}/{{x}}/{{y}}.png")
+    session = make_session(client, cache, endpoints, tmp_path, eox=eox)
     Wayback(client, cache, endpoints).releases()  # one catalogue answer cached
     cache.put("https://tiles.example/2020/1/2/3.jpg", b"\xff\xd8 tile", provider="eox-s2cloudless-2020", kind="tile")
     rows = {row["service"]: row for row in session.status()}
     assert rows["Esri Wayback"]["status"] == "reachable"
+    assert rows["Sentinel-2 cloudless (EOX)"]["status"] == "reachable"
+    assert server.counts["xyz"] == 1  # the probe read the newest year's tile 0/0/0 from the mirror
     assert rows["Esri Wayback"]["on this machine"].startswith("1 catalogue/metadata answers")
     assert rows["Sentinel-2 cloudless (EOX)"]["on this machine"] == "1 tiles cached"
     assert rows["Local images"]["on this machine"] == "0 imported images"

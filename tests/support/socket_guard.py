@@ -7,8 +7,14 @@ a test whose code swallows the error still fails at teardown (tests/conftest.py)
 processes (the CLI, the Streamlit server) get the same guard through `sitecustomize_dir/`, which
 tests/conftest.py puts on PYTHONPATH; they record into the file named by SOCKET_LOG_ENV.
 
-Name resolution inside libc (getaddrinfo) cannot be seen from Python; names are checked when a
-socket connects to what they resolved to.
+Name look-ups are guarded the same way: `socket.getaddrinfo`, `gethostbyname`, `gethostbyname_ex`
+and `gethostbyaddr` (and so `create_connection`, urllib3 and requests, which resolve through
+`socket.getaddrinfo`) answer only for localhost names and numeric addresses; any other name is
+refused with socket.gaierror(EAI_NONAME) *and* recorded, as a DNS query would leave the machine
+(and on a machine without network, wait for the resolver's timeout). A test that needs a made-up
+name to resolve monkeypatches `socket.getaddrinfo` itself (tests/imagery/test_hostile_addresses.py).
+Look-ups made inside C libraries (GDAL's curl) cannot be seen from Python; their connections can't
+either, so tests must hand GDAL only local files or 127.0.0.1 URLs.
 """
 
 from __future__ import annotations
@@ -22,7 +28,28 @@ from pathlib import Path
 
 SOCKET_LOG_ENV = "TRACKER_TEST_SOCKET_LOG"
 SITE_DIR = Path(__file__).resolve().parent / "sitecustomize_dir"
-_LOCAL_NAMES = {"localhost", "localhost.", "ip6-localhost"}
+_LOCAL_NAMES = {"localhost", "localhost.", "ip6-localhost", "ip6-loopback"}
+
+
+def _host_text(host: object) -> str:
+    if isinstance(host, bytes | bytearray):
+        host = bytes(host).decode("ascii", "replace")
+    return str(host).split("%", 1)[0].strip("[]")
+
+
+def is_local_name(host: object) -> bool:
+    """Whether looking `host` up needs no name server: None (the wildcard), localhost names, a numeric address
+    in any spelling getaddrinfo parses without resolving (127.1, 0x7f000001, ::1), or an AF_UNIX path."""
+    if host is None or host == "" or host == b"":
+        return True
+    text = _host_text(host)
+    if text.lower() in _LOCAL_NAMES or text.lower().rstrip(".").endswith(".localhost"):
+        return True
+    try:
+        _real_getaddrinfo(text, None, 0, 0, 0, socket.AI_NUMERICHOST)
+    except (OSError, UnicodeError, ValueError):
+        return False
+    return True
 
 
 def is_local(address: object) -> bool:
@@ -44,8 +71,12 @@ def is_local(address: object) -> bool:
     return ip.is_loopback
 
 
+_real_getaddrinfo = socket.getaddrinfo
+
+
 def install(record: Callable[[str], None]) -> None:
-    """Wrap the socket methods that open or send to a peer; a second call only changes the recorder.
+    """Wrap the socket methods that open or send to a peer, and the name look-ups; a second call only changes the
+    recorder.
 
     (A pytest run inside a test's child process is guarded by sitecustomize first, then by its own
     conftest, whose recorder must win.)
@@ -78,6 +109,40 @@ def install(record: Callable[[str], None]) -> None:
             raise refuse(address)
         return sendto(self, data, *args)  # type: ignore[arg-type]
 
+    def refuse_name(host: object) -> socket.gaierror:
+        what = f"test socket guard: name look-up of {_host_text(host)!r} refused (a DNS query)"
+        socket.socket._tracker_record(what)  # type: ignore[attr-defined]
+        return socket.gaierror(socket.EAI_NONAME, what)
+
+    getaddrinfo, gethostbyname = socket.getaddrinfo, socket.gethostbyname
+    gethostbyname_ex, gethostbyaddr = socket.gethostbyname_ex, socket.gethostbyaddr
+
+    def guarded_getaddrinfo(host: object, port: object, family: int = 0, type: int = 0,  # noqa: A002 (socket's)
+                            proto: int = 0, flags: int = 0) -> list:
+        if not flags & socket.AI_NUMERICHOST and not is_local_name(host):
+            raise refuse_name(host)
+        return getaddrinfo(host, port, family, type, proto, flags)  # type: ignore[arg-type]
+
+    def guarded_gethostbyname(host: str) -> str:
+        if not is_local_name(host):
+            raise refuse_name(host)
+        return gethostbyname(host)
+
+    def guarded_gethostbyname_ex(host: str) -> tuple[str, list[str], list[str]]:
+        if not is_local_name(host):
+            raise refuse_name(host)
+        return gethostbyname_ex(host)
+
+    def guarded_gethostbyaddr(host: str) -> tuple[str, list[str], list[str]]:
+        # a reverse look-up of anything but loopback asks a name server too
+        if not is_local((host, 0)):
+            raise refuse_name(host)
+        return gethostbyaddr(host)
+
+    socket.getaddrinfo = guarded_getaddrinfo
+    socket.gethostbyname = guarded_gethostbyname
+    socket.gethostbyname_ex = guarded_gethostbyname_ex
+    socket.gethostbyaddr = guarded_gethostbyaddr
     socket.socket.connect = guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
     socket.socket.sendto = guarded_sendto  # type: ignore[method-assign, assignment]
@@ -85,7 +150,7 @@ def install(record: Callable[[str], None]) -> None:
 
 
 def file_recorder(path: str) -> Callable[[str], None]:
-    """A recorder that appends one line per refused connection to `path` (for child processes)."""
+    """A recorder that appends one line per refused connection or look-up to `path` (for child processes)."""
     def record(line: str) -> None:
         with open(path, "a", encoding="utf-8") as f:
             f.write(f"pid {os.getpid()}: {line}\n")

@@ -68,6 +68,7 @@ def env(wayback: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("TRACKER_WAYBACK_SERVICE_ROOT", f"{base}/wayback/MapServer")
     monkeypatch.setenv("TRACKER_WAYBACK_TILE_URL", f"{base}/wayback/tile/{{release}}/{{z}}/{{y}}/{{x}}")
     monkeypatch.setenv("TRACKER_WAYBACK_SUBDOMAINS", "[]")
+    monkeypatch.setenv("TRACKER_EOX_TILE_URL", f"{base}/xyz/{{z}}/{{x}}/{{y}}.png")  # the status probe reads one
     monkeypatch.setenv("TRACKER_IMAGERY_ALLOW_HOSTS", json.dumps([base.split("//", 1)[1]]))
     monkeypatch.setenv("TRACKER_REQUEST_TIMEOUT", "3")
     monkeypatch.setenv("TRACKER_OFFLINE", "false")
@@ -187,6 +188,8 @@ def test_the_services_panel_says_what_is_unreachable(env: Path, monkeypatch: pyt
     panel = next(d.value for d in at.dataframe if "service" in d.value.columns)
     row = panel.set_index("service").loc["Esri Wayback", "status"]
     assert row.startswith("unreachable"), row
+    eox = panel.set_index("service").loc["Sentinel-2 cloudless (EOX)", "status"]
+    assert eox == "reachable", eox  # probed on the fake (TRACKER_EOX_TILE_URL), not on EOX's own host
 
 
 
