@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test install browser postgis report-tools lint bench bench-app bench-compare clean
+.PHONY: run test install browser postgis report-tools test-locale lint bench bench-app bench-compare clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,8 +42,22 @@ run: install
 	$(PY) -m tracker init --quiet
 	$(VENV)/bin/streamlit run app.py
 
-test: install browser report-tools postgis
-	$(PY) -m pytest
+# The suite runs far from UTC and in a language other than English (CI too: .ci/run is `make test`), so that
+# nothing passes only on a UTC, English machine: capture dates are UTC dates, whatever the machine's zone.
+TEST_TZ ?= America/Los_Angeles
+TEST_LOCALE ?= de_DE.UTF-8
+
+# The tests' time zone (tzdata) and locale (generated with localedef when missing).
+test-locale:
+	$(call apt-need,command -v localedef >/dev/null && test -f /usr/share/zoneinfo/$(TEST_TZ),locales tzdata,for the tests' time zone and locale)
+	@want=$$(echo '$(TEST_LOCALE)' | tr A-Z a-z | tr -d -); \
+	locale -a 2>/dev/null | tr A-Z a-z | tr -d - | grep -qx "$$want" || { \
+	  echo "Generating the $(TEST_LOCALE) locale for the tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO localedef -i $(firstword $(subst ., ,$(TEST_LOCALE))) -c -f UTF-8 $(TEST_LOCALE); }
+
+test: install browser report-tools postgis test-locale
+	TZ=$(TEST_TZ) LANG=$(TEST_LOCALE) LC_ALL=$(TEST_LOCALE) $(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .

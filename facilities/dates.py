@@ -4,6 +4,10 @@ A `PartialDate` keeps what the source said and nothing more precise. Its text fo
 stored and exported: ``2024-11-25`` (day), ``2024-10`` (month), ``2011`` (year) and
 ``~2020-06`` (approximate: the value is the best guess, the tilde says how sure it is).
 Every partial date covers an interval (`start`, `end`) so that date filters can test overlap.
+
+Time zone convention: a date made from a time is that time's UTC date (`utc_date`; capture dates are
+UTC dates), a naive time is taken as UTC, and "today" is today in UTC (`utc_today`). The machine's
+time zone is never used.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ class PartialDate:
         if isinstance(text, PartialDate):
             return text
         if isinstance(text, dt.datetime):
-            return cls(text.date(), DatePrecision.DAY)
+            return cls(utc_date(text), DatePrecision.DAY)
         if isinstance(text, dt.date):
             return cls(text, DatePrecision.DAY)
         if not isinstance(text, str):
@@ -64,8 +68,9 @@ class PartialDate:
                 f"date {text!r} is not YYYY, YYYY-MM or YYYY-MM-DD (prefix ~ for approximate)"
             )
         y, mo, d = int(m["y"]), int(m["m"] or 1), int(m["d"] or 1)
-        if y < 1800 or y > dt.date.today().year + 1:
-            raise ValidationError(f"date {text!r}: year {y} is outside 1800..{dt.date.today().year + 1}")
+        latest = utc_today().year + 1
+        if y < 1800 or y > latest:
+            raise ValidationError(f"date {text!r}: year {y} is outside 1800..{latest}")
         try:
             value = dt.date(y, mo, d)
         except ValueError as err:
@@ -130,9 +135,24 @@ def parse_timestamp(text: str) -> dt.datetime:
 
 
 def format_timestamp(value: dt.datetime) -> str:
-    """GeoPackage DATETIME form: YYYY-MM-DDTHH:MM:SS.SSSZ in UTC."""
-    value = value.astimezone(dt.UTC)
+    """GeoPackage DATETIME form: YYYY-MM-DDTHH:MM:SS.SSSZ in UTC; a naive time is taken as UTC (as parse_timestamp
+    reads it), not as the machine's local time."""
+    value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def utc_date(when: dt.datetime) -> dt.date:
+    """The UTC calendar date of a time: an aware time is converted to UTC first, a naive one is taken as UTC.
+
+    >>> utc_date(dt.datetime(2024, 6, 1, 20, 0, tzinfo=dt.timezone(dt.timedelta(hours=-8))))
+    datetime.date(2024, 6, 2)
+    """
+    return when.astimezone(dt.UTC).date() if when.tzinfo is not None else when.date()
+
+
+def utc_today() -> dt.date:
+    """Today's date in UTC (not the machine's time zone)."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 def utcnow() -> dt.datetime:

@@ -25,7 +25,7 @@ import shapely
 
 from . import geojson_codec as codec
 from .bulk import gc_paused
-from .dates import format_timestamp
+from .dates import format_timestamp, utc_date
 from .errors import FeatureProblem, InputError
 from .model import LocationPrecision, Registry
 from .store import ImportReport, OnConflict
@@ -195,7 +195,7 @@ def _properties(row: dict, kind: str | None) -> dict:
         if key in _TEXT_OF and _TEXT_OF[key] in row:
             value = row[_TEXT_OF[key]]
         elif key in _TEXT_OF and isinstance(value, dt.datetime):
-            value = value.date().isoformat()
+            value = utc_date(value).isoformat()  # a time column's date is its UTC date
         if key in _JSON_TEXT and isinstance(value, str):
             try:
                 value = json.loads(value)

@@ -40,6 +40,12 @@ from imagery.json_safe import parse_json
 
 log = logging.getLogger(__name__)
 
+
+def utc_date(when: dt.datetime) -> dt.date:
+    """The UTC calendar date of a scene's time: an offset is converted to UTC first, a naive time is taken as UTC
+    (as STAC requires); never the machine's time zone."""
+    return when.astimezone(dt.UTC).date() if when.tzinfo is not None else when.date()
+
 PROVIDER = "sentinel-2-l2a"
 EARTH_SEARCH_URL = "https://earth-search.aws.element84.com/v1"
 PLANETARY_COMPUTER_URL = "https://planetarycomputer.microsoft.com/api/stac/v1"
@@ -231,6 +237,7 @@ class Sentinel2Source:
         return sorted(found, key=lambda c: (c.date or dt.date.min, c.capture_id))
 
     def _capture(self, item: pystac.Item, bbox: BBox) -> Capture:
+        # A capture's date is its UTC date (the convention of every source: Wayback's metadata is UTC too)
         when = item.datetime or item.common_metadata.start_datetime
         if when is None:
             raise StacError(f"{item.id} has no datetime")
@@ -245,8 +252,8 @@ class Sentinel2Source:
                 except RasterError as err:  # a flaky SCL read leaves the cloudiness unknown, not the scene
                     extra["aoi_cloud_error"] = str(err)
         return Capture(
-            provider=PROVIDER, capture_id=item.id, date=when.date(), certainty=DateCertainty.CAPTURED,
-            resolution_m=10.0, licence=LICENCE, attribution=attribution_for(when.year),
+            provider=PROVIDER, capture_id=item.id, date=utc_date(when), certainty=DateCertainty.CAPTURED,
+            resolution_m=10.0, licence=LICENCE, attribution=attribution_for(utc_date(when).year),
             sensor=str(item.properties.get("platform", "sentinel-2")), extra=extra,
         )
 

@@ -28,7 +28,10 @@ pytest_plugins = ["tests.support.postgis", "tests.support.fake_wayback"]
 _REFUSED: list[str] = []
 _SOCKET_LOG = Path(tempfile.mkstemp(prefix="tracker-socket-guard-", suffix=".log")[1])
 os.environ[socket_guard.SOCKET_LOG_ENV] = str(_SOCKET_LOG)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(socket_guard.SITE_DIR), os.environ.get("PYTHONPATH")) if p)
+# The checkout comes next on PYTHONPATH: `python -m tracker` in a test's child process (whatever its working
+# folder) runs this tree's code, not an installed copy (tests/test_environment.py checks it).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(socket_guard.SITE_DIR), str(ROOT), os.environ.get("PYTHONPATH")) if p)
 socket_guard.install(_REFUSED.append)
 
 

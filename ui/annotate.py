@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from facilities.annotations import DrawnOn, drawn_geometry, new_observation, new_source, new_structure
+from facilities.dates import utc_today
 from facilities.errors import FacilitiesError
 from facilities.geometry import ground_area_m2
 from facilities.model import Confidence, Facility, LocationPrecision, ObservationKind, Structure
@@ -90,8 +91,8 @@ def show_annotate(store: Store, settings: Settings, facility: Facility, structur
                                      index=list(layers).index(current.key) if current and current.key in layers else 0,
                                      format_func=lambda k: layers[k].title if k else "no image", key="record_image")
             layer = layers.get(image_key)
-            day = c2.date_input("Date", value=layer.date if layer else dt.date.today(), key="record_date",
-                                min_value=dt.date(1800, 1, 1), max_value=dt.date.today())
+            day = c2.date_input("Date", value=layer.date if layer else utc_today(), key="record_date",
+                                min_value=dt.date(1800, 1, 1), max_value=utc_today())
             precision = c3.selectbox("Date precision", list(PRECISIONS), format_func=PRECISIONS.get,
                                      index=list(PRECISIONS).index(default_precision(layer)), key="record_precision")
             c4, c5, c6 = st.columns(3)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from facilities.dates import utc_today
 from facilities.errors import FacilitiesError, FeatureProblem, InputError
 from facilities.geometry import ground_areas_m2
 from facilities.model import LocationPrecision, Registry
@@ -211,7 +212,7 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
 def _image_section(settings: Settings, name: str, raw: bytes) -> bool:
     """Date and provenance, then the import; True when the upload is done with (imported or refused)."""
     captured = st.date_input("Capture date (required: the date the image was taken)", value=None,
-                             min_value=dt.date(1960, 1, 1), max_value=dt.date.today(),  # Corona to now
+                             min_value=dt.date(1960, 1, 1), max_value=utc_today(),  # Corona to now (UTC dates)
                              key="import_captured")
     sensor = st.text_input("Sensor or provider (optional)", key="import_sensor")
     licence = st.text_input("Licence (optional)", key="import_licence")

@@ -59,6 +59,8 @@ def _date(el: Element | None) -> str | None:
     if not value:
         return None
     try:  # RSS: 'Tue, 26 Nov 2024 08:00:00 GMT' (RFC 822)
+        # An article's date is the calendar day its publisher wrote, in the offset it gave (not converted to UTC
+        # nor to the machine's zone): a news date, unlike a capture date, is what readers saw on the page.
         return parsedate_to_datetime(value).date().isoformat()
     except (TypeError, ValueError, IndexError):
         return _iso_date(value)  # Atom and Dublin Core: ISO 8601
