@@ -32,6 +32,7 @@ from .map import precision_label
 from .map_view import show_map
 from .safe import markdown_text
 from .search import filter_facilities
+from .spatial_panel import spatial_sidebar
 from .timeline import show_timeline_chart
 
 MAX_PICKER_OPTIONS = 1000
@@ -277,6 +278,7 @@ def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -
     st.title("Facility tracker")
     if choice is None:
         return
+    spatial_sidebar(store, settings, choice.selected_id)
     facilities, selected_id = choice.facilities, choice.selected_id
     if selected_id is None:
         st.info("No facility matches the search and filters. Clear the search box or the filters in the sidebar.")

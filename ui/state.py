@@ -39,6 +39,7 @@ EDIT_FLASH = "edit_panel_flash"
 IMPORT_PARSED = "import_parsed"  # (upload key, Parsed): the previewed file, parsed once
 IMPORT_REPORT = "import_report"  # (upload key, summary) of the last import
 INGEST_RESULTS = "ingest_results"  # the articles read, until the next Read
+SPATIAL_ANSWER = "spatial_answer"  # the sidebar's last spatial answer, until the next question
 
 
 def edit_snapshot_key(facility_id: str) -> str:
