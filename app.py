@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from facilities.errors import FacilitiesError
+from tracker.errors import BadSetting
 from tracker.logs import configure_logging
 from tracker.settings import Settings, load_settings
 from ui import state
@@ -22,6 +23,10 @@ st.set_page_config(page_title="Facility tracker", page_icon="🛰️", layout="w
 def main() -> None:
     try:
         settings: Settings = load_settings()
+    except BadSetting as err:  # one line naming the setting (variable, tracker.toml key) and what is expected
+        st.error(f"The tracker cannot start: {err}")
+        st.stop()
+    try:
         configure_logging(settings)
         store = state.registry(settings)
     except (FacilitiesError, OSError, ValueError) as err:  # ValueError: pydantic rejects a setting

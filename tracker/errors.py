@@ -32,3 +32,10 @@ class UndoConflict(UndoError):
 
 class TextInputError(TrackerError, ValidationError):
     """The input cannot be read as text (binary, too large, empty); the message says which."""
+
+
+# -- settings (tracker.settings raises this) -------------------------------------------------------
+
+class BadSetting(TrackerError, ValueError):
+    """A setting (environment variable, tracker.toml key or command-line option) has a value that cannot be used;
+    the message names the setting, the value and what is expected."""

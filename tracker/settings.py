@@ -6,11 +6,15 @@ Read where the app or CLI starts and passed down; nothing below reads the enviro
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import SettingsError as _PydanticSettingsError
+
+from .setting_errors import describe, read_toml
 
 
 def _data_home() -> Path:
@@ -32,16 +36,13 @@ class Settings(BaseSettings):
     offline: bool = Field(False, description="Never offer online tile layers; use the offline basemap only.")
     actor: str = Field(default_factory=lambda: os.environ.get("USER") or "analyst",
                        description="Name recorded in the edit history.")
-    max_import_mb: int = Field(200, description="Largest GeoJSON file accepted for import, in MB.")
+    max_import_mb: int = Field(200, gt=0, description="Largest GeoJSON file accepted for import, in MB.")
     # Imagery services. None = the public service; a URL points at a mirror or a local test server.
     wayback_config_url: str | None = Field(None, description="Wayback release catalogue (waybackconfig.json).")
     wayback_service_root: str | None = Field(None, description="Wayback MapServer root (tilemap requests).")
     wayback_tile_url: str | None = Field(
         None, description="Wayback tile template with {s}, {release}, {z}, {y}, {x} (shown by the browser only).")
     wayback_subdomains: list[str] | None = Field(None, description="Values for {s} in the Wayback tile template.")
-    eox_tile_url: str | None = Field(
-        None, description="Sentinel-2 cloudless tile template with {year}, {z}, {x}, {y} for the server's reads and "
-                          "status probe (a mirror or a test server); maps in the browser use EOX's own service.")
     stac_url: str | None = Field(None, description="STAC API searched for Sentinel-2 L2A scenes (Earth Search).")
     stac_asset_hosts: list[str] | None = Field(None, description="Hosts Sentinel-2 image files may be read from.")
     imagery_allow_hosts: list[str] = Field(
@@ -65,15 +66,53 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _utf8(cls, value: object) -> object:
+        # a non-UTF-8 byte in the environment arrives as a lone surrogate, which no file or database can store
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str | Path) and re.search("[\ud800-\udfff]", str(text)):
+                raise ValueError("is not valid UTF-8 text")
+        return value
+
+    @field_validator("database", mode="after")
+    @classmethod
+    def _registry_location(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty")
+        if "://" not in value and Path(value).expanduser().is_dir():
+            raise ValueError("is a directory, not a registry file")
+        return value
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _data_folder(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError("exists and is not a folder")
+        return value
+
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
         """pydantic-settings hook: arguments first, then the environment, then the TOML file named by TRACKER_CONFIG
         (tracker.toml by default)."""
-        toml_file = os.environ.get("TRACKER_CONFIG", "tracker.toml")
+        toml_file = config_file()
+        read_toml(toml_file)  # a broken file is a BadSetting naming it, before pydantic-settings reads it
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
 
+def config_file() -> str:
+    """The settings file: TRACKER_CONFIG, else tracker.toml in the working folder."""
+    return os.environ.get("TRACKER_CONFIG", "tracker.toml")
+
+
 def load_settings(**overrides) -> Settings:
-    """The settings, with the overrides that are not None (unset command-line options) applied on top."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """The settings, with the overrides that are not None (unset command-line options) applied on top.
+
+    A value that cannot be used raises BadSetting: one line naming the setting as the user gave it
+    (TRACKER_* variable, key in the TOML file, or command-line option) and what is expected."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except (ValidationError, _PydanticSettingsError) as err:
+        raise describe(err, Settings.model_fields, config_file(), given) from None
