@@ -45,6 +45,11 @@ class StoreError(FacilitiesError):
     """The store cannot do what was asked (unreadable file, newer schema, disk full...)."""
 
 
+class OutputError(FacilitiesError, OSError):
+    """A file cannot be written (a directory in the way, no permission, disk full, file-size limit); the message
+    names the file. Nothing is left at its path: files are written whole or not at all. Also an OSError."""
+
+
 class NotFound(StoreError, KeyError):
     """No record with the id asked for; also a KeyError, so mapping-style callers can catch it as one."""
 

@@ -8,15 +8,49 @@ write to that folder removes it (facilities.stale).
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import os
+import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from .errors import InputError
+from .errors import InputError, OutputError
 from .stale import owner_tag, sweep_part_files
 
 
+def _output_errors(write: Callable[..., int]) -> Callable[..., int]:
+    """OSError from writing `path` -> OutputError naming the file and the reason in words."""
+    @functools.wraps(write)
+    def named(path: str | os.PathLike, *args: Any, **kwargs: Any) -> int:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            mode = stat.S_IFREG  # absent (or unreachable, which the write reports): a new file
+        if stat.S_ISDIR(mode):
+            raise OutputError(f"cannot write {path}: it is a directory (give a file name)")
+        if not stat.S_ISREG(mode):  # renaming over /dev/null or a FIFO would replace the device node itself
+            raise OutputError(f"cannot write {path}: it is {_file_kind(mode)}, not a file (give a file name)")
+        try:
+            return write(path, *args, **kwargs)
+        except OutputError:
+            raise
+        except OSError as err:
+            reason = _WRITE_REASONS.get(err.errno or 0, err.strerror or str(err))
+            raise OutputError(f"cannot write {path}: {reason}") from err
+    return named
+
+
+_WRITE_REASONS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+                  errno.EFBIG: "the file is larger than the system allows (file-size limit)",
+                  errno.EISDIR: "it is a directory (give a file name)", errno.EROFS: "the file system is read-only",
+                  errno.ENOTDIR: "a part of the path is a file, not a folder",
+                  errno.EEXIST: "a part of the path is a file, not a folder"}  # from mkdir(exist_ok=True)
+
+
+@_output_errors
 def write_atomically(path: str | os.PathLike, chunks: Iterable[str] | Iterable[bytes], *, binary: bool = False,
                      batch: int = 1000) -> int:
     """Write the chunks to `path` atomically; returns the number of characters (or bytes) written."""
@@ -58,18 +92,46 @@ def _umask() -> int:
     return 0o022
 
 
-def check_size(size: int, max_bytes: int, source: str) -> None:
+_IMPORT_HINT = "split the file, or raise TRACKER_MAX_IMPORT_MB"
+
+
+def check_size(size: int, max_bytes: int, source: str, *, limit_hint: str = _IMPORT_HINT) -> None:
     """The one import size rule: InputError naming the file, its size and the limit."""
     if size > max_bytes:
         raise InputError(f"is {size / 2**20:,.1f} MB; the import limit is {max_bytes / 2**20:,.0f} MB "
-                         "(split the file, or raise TRACKER_MAX_IMPORT_MB)", source=source)
+                         f"({limit_hint})", source=source)
 
 
-def read_import_file(path: str | os.PathLike, max_bytes: int) -> bytes:
-    """A file to import, its size checked before a byte is read; InputError when it cannot be read."""
+def read_import_file(path: str | os.PathLike, max_bytes: int, *, limit_hint: str = _IMPORT_HINT) -> bytes:
+    """A file a user named, read whole but never more than `max_bytes`; InputError naming it otherwise.
+
+    Only a regular file is read: a directory, a FIFO (which would block), a device (/dev/zero never
+    ends) or a socket is refused. It is opened non-blocking and checked with fstat on the open
+    descriptor, so what is checked is what is read. The size is checked before reading and the read
+    itself stops at the limit, because st_size can lie (/proc files say 0; a file can grow)."""
     path = Path(path)
     try:
-        check_size(path.stat().st_size, max_bytes, str(path))
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror or err}", source=str(path)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"is {_file_kind(info.st_mode)}, not a regular file", source=str(path))
+        check_size(info.st_size, max_bytes, str(path), limit_hint=limit_hint)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", source=str(path)) from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise InputError(f"is larger than the limit of {max_bytes / 2**20:,.0f} MB ({limit_hint})", source=str(path))
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    """What a non-regular file is, for a message."""
+    kinds = [(stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    return next((name for test, name in kinds if test(mode)), "not a file")
