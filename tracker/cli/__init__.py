@@ -8,17 +8,19 @@ error a user can act on as one line and exit 1, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 
 import typer
 
-from facilities.errors import FacilitiesError
+from facilities.errors import FacilitiesError, InputError
 from imagery.errors import ImageryError
 
 from ..errors import TrackerError
 from ..logs import configure_logging
 from ..settings import load_settings
 from . import spatial as _spatial  # noqa: F401  registers near / inside / nearest on the registry app
+from .arguments import check_text_arguments
 from .registry import app as registry_app
 from .report import app as report_app
 
@@ -28,12 +30,24 @@ __all__ = ["facilities_main", "registry_app", "report_app", "report_main"]
 
 
 def _run(app: typer.Typer) -> None:
+    try:
+        check_text_arguments(sys.argv[1:])
+    except InputError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
     with contextlib.suppress(ValueError):  # a setting pydantic rejects: the command reports it itself
         configure_logging(load_settings())
     try:
         app()  # standalone: click prints usage errors and exits 2 itself
     except (FacilitiesError, ImageryError, TrackerError) as err:
         typer.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    except BrokenPipeError:  # `facilities export - | head`: the reader went away; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except OSError as err:  # backstop: a file a command read or wrote that no layer below named
+        where = f"{err.filename}: " if err.filename else ""
+        typer.echo(f"error: {where}{err.strerror or err}", err=True)
         sys.exit(1)
 
 

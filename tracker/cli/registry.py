@@ -14,12 +14,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import shapely
 import typer
 
 from facilities import geojson_io, vector_formats
-from facilities.dates import PartialDate
 from facilities.errors import FacilitiesError, InputError
+from facilities.files import read_import_file
 from facilities.geometry import ANY_GEOMETRY, check_geometry
 from facilities.model import (
     Alias,
@@ -39,6 +38,8 @@ from tracker.migrate import copy_registry
 from tracker.seeding import ensure_seeded
 from tracker.settings import Settings, load_settings
 from tracker.wiring import open_registry
+
+from .arguments import date_range, option_date, read_geometry
 
 
 class ExportFormat(StrEnum):
@@ -108,23 +109,7 @@ def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 
 def _read_geometry(text: str):
     """A geometry from a GeoJSON/WKT file path or inline GeoJSON/WKT."""
-    path = Path(text)
-    raw = path.read_text("utf-8") if len(text) < 4096 and path.is_file() else text
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        try:
-            return shapely.from_wkt(raw)
-        except shapely.errors.GEOSException as err:
-            raise InputError(f"geometry is neither GeoJSON nor WKT: {err}") from None
-    if data.get("type") == "FeatureCollection":
-        data = (data.get("features") or [{}])[0]
-    if data.get("type") == "Feature":
-        data = data.get("geometry")
-    try:
-        return shapely.geometry.shape(data)
-    except Exception as err:  # noqa: BLE001 - shapely raises several types for malformed input
-        raise InputError(f"malformed GeoJSON geometry: {err}") from None
+    return read_geometry(text)
 
 
 @app.command()
@@ -240,7 +225,7 @@ def add_source(ctx: typer.Context, id: Annotated[str, typer.Option("--id")], tit
     from facilities.dates import utcnow
 
     s = Source(id=id, title=title, url=url, publisher=publisher, language=language,
-               published=PartialDate.parse(published) if published is not None else None,
+               published=option_date(published, "--published"),
                excerpt=excerpt, retrieved_at=utcnow())
     c.store.add_source(s, actor=c.settings.actor)
     typer.echo(f"added source {s.id}")
@@ -264,9 +249,9 @@ def observe(ctx: typer.Context, facility_id: str,
         geom = check_geometry(_read_geometry(geometry), allowed=ANY_GEOMETRY).geometry
     image = None
     if image_provider:
-        acquired = PartialDate.parse(image_date) if image_date is not None else None
+        acquired = option_date(image_date, "--image-date")
         image = ImageRef(image_provider, image_id, acquired)
-    o = Observation(id=f"obs-{uuid.uuid4().hex[:12]}", facility_id=facility_id, date=PartialDate.parse(date),
+    o = Observation(id=f"obs-{uuid.uuid4().hex[:12]}", facility_id=facility_id, date=option_date(date, "--date"),
                     kind=as_enum(ObservationKind, kind, "kind"), summary=summary, structure_id=structure,
                     confidence=as_enum(Confidence, confidence, "confidence"), image=image,
                     source_ids=tuple(source or ()), geometry=geom, notes=notes, analyst=c.settings.actor)
@@ -313,8 +298,7 @@ def export(ctx: typer.Context, out: Annotated[str, typer.Argument(help="output .
     for fid in facility or ():
         c.store.get_facility(fid)  # a clear error for a mistyped id rather than an empty report
     flt = Filter(facility_ids=tuple(facility) if facility else None, bbox=_parse_bbox(bbox),
-                 date_from=PartialDate.parse(date_from).start if date_from else None,
-                 date_to=PartialDate.parse(date_to).end if date_to else None)
+                 date_from=date_range(date_from, date_to)[0], date_to=date_range(date_from, date_to)[1])
     if kind != "geojson":
         if out == "-":
             raise InputError(f"a {kind} export needs a file name; only GeoJSON goes to stdout")
@@ -378,10 +362,8 @@ def ingest(ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help=
         if len(files) > 1:
             typer.echo(f"[{n}/{len(files)}] {path}", err=True)  # progress
         try:
-            if path.stat().st_size > max_file_bytes():
-                raise InputError(f"{path}: {path.stat().st_size:,} bytes is too large to be articles "
-                                 f"(limit {max_file_bytes():,})")
-            found = reader.read_bytes(path.read_bytes(), name=str(path), published=date)
+            data = read_import_file(path, max_file_bytes(), limit_hint="articles are read up to this size per file")
+            found = reader.read_bytes(data, name=str(path), published=date)
         except (OSError, FacilitiesError) as err:
             failed = True
             msg = str(err) if isinstance(err, FacilitiesError) else f"{path}: cannot read: {err.strerror or err}"

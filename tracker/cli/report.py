@@ -3,7 +3,6 @@ site reports, KML/KMZ and the GeoJSON report from the shell."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -19,13 +18,15 @@ from tracker.settings import load_settings
 from tracker.site import load_site
 from tracker.wiring import local_images, open_registry
 
+from .arguments import date_range
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Publishable evidence from the facility registry.")
 
 Db = Annotated[str | None, typer.Option("--db", help="Registry .gpkg path (default: TRACKER_DATABASE).")]
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
-From = Annotated[str | None, typer.Option("--from", help="Only observations from this date (YYYY-MM-DD).")]
-To = Annotated[str | None, typer.Option("--to", help="Only observations up to this date (YYYY-MM-DD).")]
+From = Annotated[str | None, typer.Option("--from", help="Only observations from this date (YYYY[-MM[-DD]]).")]
+To = Annotated[str | None, typer.Option("--to", help="Only observations up to this date (YYYY[-MM[-DD]]).")]
 
 
 def _open(ctx: typer.Context, db: str | None) -> tuple[Store, LocalSource]:
@@ -37,12 +38,8 @@ def _open(ctx: typer.Context, db: str | None) -> tuple[Store, LocalSource]:
 
 
 def _filter(facility_ids: list[str] | None, date_from: str | None, date_to: str | None) -> Filter:
-    try:
-        return Filter(facility_ids=tuple(facility_ids) if facility_ids else None,
-                      date_from=dt.date.fromisoformat(date_from) if date_from else None,
-                      date_to=dt.date.fromisoformat(date_to) if date_to else None)
-    except ValueError as err:
-        raise typer.BadParameter(f"dates must be YYYY-MM-DD: {err}") from None
+    first, last = date_range(date_from, date_to)  # the registry commands' partial dates: --from 2020 works
+    return Filter(facility_ids=tuple(facility_ids) if facility_ids else None, date_from=first, date_to=last)
 
 
 @app.command()
