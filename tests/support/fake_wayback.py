@@ -99,6 +99,7 @@ class FakeServer(ThreadingHTTPServer):
         self.counts: Counter[str] = Counter()
         self.paths: list[str] = []
         self.per_path: Counter[str] = Counter()
+        self.in_flight = self.most_in_flight = 0  # /xyz/ requests being answered at once, and the most at once
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
@@ -122,6 +123,7 @@ class FakeServer(ThreadingHTTPServer):
             self.counts.clear()
             self.paths.clear()
             self.per_path.clear()
+            self.in_flight = self.most_in_flight = 0
 
     def count(self, kind: str, path: str) -> int:
         with self.lock:
@@ -202,8 +204,15 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, png(state[1]), "image/png")
         if m := re.fullmatch(r"/xyz/(\d+)/(\d+)/(\d+)\.png", path):
             self.server.count("xyz", path)
-            if sc.tile_latency:
-                time.sleep(sc.tile_latency)
+            with self.server.lock:
+                self.server.in_flight += 1
+                self.server.most_in_flight = max(self.server.most_in_flight, self.server.in_flight)
+            try:
+                if sc.tile_latency:
+                    time.sleep(sc.tile_latency)
+            finally:
+                with self.server.lock:
+                    self.server.in_flight -= 1
             z, x, y = map(int, m.groups())
             return self._send(200, png(x * 7 + y), "image/png")
         if m := re.fullmatch(r"/metadata/World_Imagery_Metadata_(\d{4})_r(\d+)/MapServer/(\d+)/query", path):
