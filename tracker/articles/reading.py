@@ -101,24 +101,51 @@ def html_to_text(html: str) -> str:
     parser.close()
     text = "".join(parser.parts)
     text = re.sub(r"[ \t\r\f\v]+", " ", text)
-    return re.sub(r"\n\s*\n\s*(\n\s*)+", "\n\n", text).strip()
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
+# three or more line breaks with only spaces between them; no two parts can match the same character, so
+# a long run of whitespace is scanned once (the former \n\s*\n\s*(\n\s*)+ rescanned it from every break)
+_BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n){2,}[^\S\n]*")
+
+
+# Linear on any input: every span is bounded and stays on its line, and no pattern can start over inside
+# a run it already scanned. Unbounded spans ((.+?), [^\]]+) made '*a ' * 100000 take minutes: each
+# unclosed opener scanned to the end of the text.
+# The longest emphasis or link text removed is 300 characters (a link's target 1200); a longer one keeps its
+# markup characters.
 _MD_RULES = [
-    (re.compile(r"^```.*?^```[ \t]*$", re.S | re.M), ""),  # code blocks are not prose
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),
-    (re.compile(r"^\s{0,3}>\s?", re.M), ""),
-    (re.compile(r"^\s*[-*+]\s+(?=\S)", re.M), ""),
-    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),
-    (re.compile(r"`([^`]*)`"), r"\1"),
+    (re.compile(r"!\[([^\]\n]{0,300})\]\([^()\n]{0,1200}\)"), r"\1"),
+    (re.compile(r"\[([^\]\[\n]{1,300})\]\([^()\n]{0,1200}\)"), r"\1"),
+    (re.compile(r"^[ \t]{0,3}#{1,6}[ \t]*", re.M), ""),
+    (re.compile(r"^[ \t]{0,3}>[ \t]?", re.M), ""),
+    (re.compile(r"^[ \t]*[-*+][ \t]+(?=\S)", re.M), ""),
+    (re.compile(r"(\*\*|__)([^\n]{1,300}?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?![\s*])([^\n]{1,300}?)(?<!\s)\*(?![\w*])"), r"\1"),
+    (re.compile(r"`([^`\n]{0,300})`"), r"\1"),
 ]
+_FENCE = re.compile(r"^[ \t]{0,3}```")
+
+
+def _without_code_blocks(md: str) -> str:
+    """Fenced code blocks removed (they are not prose), in one pass over the lines; an unclosed fence
+    runs to the end, as in CommonMark."""
+    if "```" not in md:
+        return md
+    kept: list[str] = []
+    inside = False
+    for line in md.split("\n"):
+        if _FENCE.match(line):
+            inside = not inside
+            continue
+        if not inside:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def markdown_to_text(md: str) -> str:
-    """Markdown with its markup removed."""
+    """Markdown with its markup removed, in time linear in the text."""
+    md = _without_code_blocks(md)
     for pattern, repl in _MD_RULES:
         md = pattern.sub(repl, md)
     return md
@@ -160,7 +187,8 @@ _ABBREV = {"no", "nr", "n", "st", "mr", "mrs", "ms", "dr", "prof", "gen", "col",
            "sr", "inc", "ltd", "co", "corp", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "sig", "dott", "ing", "on",
            "fig", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx"}
 _LAST_WORD = re.compile(r"([\w.]+)$")
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n\s*\n|\n(?=\S)")
+# a run of stops or closers is tried from its first character only (the lookbehinds), not again from each
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]+(?<![\"'”’»)\]])[\"'”’»)\]]*(?=\s)|\n[^\S\n]*\n\s*|\n(?=\S)")
 
 
 def split_sentences(text: str) -> tuple[Sentence, ...]:
