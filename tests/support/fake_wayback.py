@@ -12,6 +12,7 @@ whole suite by tests/conftest.py's `pytest_plugins`; helpers are imported from `
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 import json
 import random
@@ -47,6 +48,7 @@ REAL_RELEASES: list[tuple[int, str, str]] = [
 TileKey = tuple[int, int, int]  # z, x, y
 
 
+@functools.lru_cache(maxsize=256)
 def png(seed: int, size: int = 16) -> bytes:
     """A small valid RGB PNG whose pixels depend on seed (zlib + struct: no imaging library)."""
     rows = b"".join(b"\x00" + bytes((seed * 37 + x * 11 + y * 7 + c * 53) % 256 for x in range(size)
@@ -100,6 +102,7 @@ class FakeServer(ThreadingHTTPServer):
         self.paths: list[str] = []
         self.per_path: Counter[str] = Counter()
         self.in_flight = self.most_in_flight = 0  # /xyz/ requests being answered at once, and the most at once
+        self.unserved: list[str] = []  # paths asked for that the fake does not serve (the fixtures fail on them)
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
@@ -124,6 +127,7 @@ class FakeServer(ThreadingHTTPServer):
             self.paths.clear()
             self.per_path.clear()
             self.in_flight = self.most_in_flight = 0
+            self.unserved.clear()
 
     def count(self, kind: str, path: str) -> int:
         with self.lock:
@@ -214,7 +218,8 @@ class Handler(BaseHTTPRequestHandler):
                 with self.server.lock:
                     self.server.in_flight -= 1
             z, x, y = map(int, m.groups())
-            return self._send(200, png(x * 7 + y), "image/png")
+            # full 256-pixel tiles, as EOX serves: a 16-pixel one fills a corner and leaves a read all black
+            return self._send(200, png(x * 7 + y, 256), "image/png")
         if m := re.fullmatch(r"/metadata/World_Imagery_Metadata_(\d{4})_r(\d+)/MapServer/(\d+)/query", path):
             self.server.count("metadata", path)
             ident = f"WB_{m.group(1)}_R{m.group(2)}"
@@ -230,6 +235,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._json({"features": [{"attributes": attrs}] if attrs else []})
         if path.startswith("/fault/"):
             return self._fault(path[len("/fault/"):], parts.query)
+        self.server.unserved.append(path)
         self._send(404, b"unknown path", "text/plain")
 
     def _fault(self, name: str, query: str) -> None:
@@ -294,6 +300,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(302, b"", "text/plain", {"Location": "http://169.254.169.254/latest/meta-data/"})
         if name == "redirect-ok":
             return self._send(302, b"", "text/plain", {"Location": "/fault/503-then-200?k=redirect"})
+        if m := re.fullmatch(r"status-(\d{3})", name):  # any status, with a plain-text body
+            return self._send(int(m.group(1)), f"status {m.group(1)}".encode(), "text/plain")
+        # A fault the fake does not serve: a test asking for it would pass on this 404 whatever the code does
+        self.server.unserved.append(f"/fault/{name}")
         return self._send(404, b"unknown fault", "text/plain")
 
 
@@ -352,9 +362,11 @@ def fake_server() -> Iterator[FakeServer]:
 
 
 @pytest.fixture
-def server(fake_server: FakeServer) -> FakeServer:
+def server(fake_server: FakeServer) -> Iterator[FakeServer]:
     fake_server.reset(site_scenario())
-    return fake_server
+    yield fake_server
+    # a test of a fault the fake does not serve passes on the 404 whatever the code does: make it say so
+    assert not fake_server.unserved, f"the test asked the fake for paths it does not serve: {fake_server.unserved}"
 
 
 def small_config(**overrides: object) -> HttpConfig:

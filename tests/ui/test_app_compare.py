@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,7 @@ def wayback() -> FakeServer:
 
 
 @pytest.fixture
-def env(wayback: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(wayback: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     scenario = site_scenario()
     scenario.default_changes = list(DEFAULT_CHANGES)  # every tile over the plant has imagery
     wayback.reset(scenario)
@@ -72,7 +73,8 @@ def env(wayback: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("TRACKER_IMAGERY_ALLOW_HOSTS", json.dumps([base.split("//", 1)[1]]))
     monkeypatch.setenv("TRACKER_REQUEST_TIMEOUT", "3")
     monkeypatch.setenv("TRACKER_OFFLINE", "false")
-    return tmp_path
+    yield tmp_path
+    assert not wayback.unserved, f"the test asked the fake for paths it does not serve: {wayback.unserved}"
 
 
 def run(facility_id: str = PLANT, drawing: dict | None = None) -> AppTest:
@@ -187,7 +189,7 @@ def test_the_services_panel_says_what_is_unreachable(env: Path, monkeypatch: pyt
     assert "Wayback" in warnings
     panel = next(d.value for d in at.dataframe if "service" in d.value.columns)
     row = panel.set_index("service").loc["Esri Wayback", "status"]
-    assert row.startswith("unreachable"), row
+    assert row.startswith("unreachable") and "503" in row, row  # the fault served, not a 404 for an unknown path
     eox = panel.set_index("service").loc["Sentinel-2 cloudless (EOX)", "status"]
     assert eox == "reachable", eox  # probed on the fake (TRACKER_EOX_TILE_URL), not on EOX's own host
 

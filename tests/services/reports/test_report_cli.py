@@ -7,6 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.cli import cli_env, run_cli
 from tests.support.reports import make_imagery, make_store
 from tracker.cli.report import app
 
@@ -35,8 +36,10 @@ def test_cli_writes_kml_geojson_figures_and_html(tmp_path, monkeypatch):
 
 def test_cli_unknown_facility_is_an_error_not_a_traceback(tmp_path):
     make_store(tmp_path / "r.gpkg", observations=0).close()
-    done = CliRunner().invoke(app, ["html", "no-such-site", "--db", str(tmp_path / "r.gpkg")])
-    assert done.exit_code != 0
+    # the real entry point (CliRunner on the typer app exits 1 on a traceback too)
+    done = run_cli(["html", "no-such-site", "--db", str(tmp_path / "r.gpkg")], env=cli_env(tmp_path), cwd=tmp_path,
+                   program="tracker-report")
+    assert done.clear_error and done.returncode == 1 and "no-such-site" in done.stderr, done
 
 
 def test_one_cli_two_entry_points(tmp_path, monkeypatch):
