@@ -101,3 +101,7 @@ class NotCacheable(ImageryError):
 
 class AreaTooLarge(ImageryError, ValueError):
     """More tiles than the caller's budget: zoom out or draw a smaller area."""
+
+
+class Cancelled(ImageryError):
+    """The caller asked a long scan to stop (Ctrl-C in the CLI, the cancel button on the page)."""

@@ -118,7 +118,7 @@ ESRI_WAYBACK = TileProvider(
     ),
     licence_url="https://www.arcgis.com/home/item.html?id=10df2279f9684e4a9f6a7f08febac2a9",
     max_zoom=21,
-    max_native_zoom=19,
+    max_native_zoom=20,  # the Wayback service has tiles to z20 (its metadata layers go to z23)
     imagery=True,
     server_fetch_allowed=False,
     subdomains=("wayback", "wayback-a", "wayback-b"),

@@ -38,7 +38,7 @@ from .mosaics import KEY as EOX
 from .mosaics import EoxMosaics
 from .stac import Sentinel2Source
 from .wayback import PROVIDER as WAYBACK
-from .wayback import Endpoints, Release, Wayback, capture_from
+from .wayback import Endpoints, Release, Wayback
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +180,8 @@ class ImagerySession:
         if changed:
             wanted = [r for r in releases if r.number in set(changed)][:METADATA_RELEASES]
             for rel in wanted:
-                try:
-                    captures[rel.number] = capture_from(rel, self.wayback.capture_metadata(rel, aoi.outline))
+                try:  # a release whose metadata layer is missing or null gets a note on its capture (release_capture)
+                    captures[rel.number] = self.wayback.release_capture(rel, aoi.outline)
                 except ImageryError as err:
                     log.warning("Wayback capture metadata failed for release %s: %s", rel.number, err)
                     problems.setdefault("Wayback metadata", _reason(err))

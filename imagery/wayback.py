@@ -5,11 +5,18 @@ arbitrary release number, so releases are ordered by the date in `itemTitle`, ne
 A release's date is when the mosaic was published; the capture date of its pixels comes from the
 release's metadata layer, and can differ between parts of a site.
 
-Local changes follow wayback-core per tile: walk the `tilemap` chain from the newest release (each
-answer names the release where the tile last changed), then drop candidates whose tile bytes equal
-the previous kept one. Here the walk runs for every tile covering the area and the results are
-merged: a release counts if any tile changed. Tile bytes are held in memory only; the cache keeps
-their sha256 (a fact about the imagery, not the imagery), so a second scan makes no requests.
+Local changes follow wayback-core 1.1 per tile: walk the `tilemap` chain from the newest release
+(each answer names the release where the tile last changed, `select`, and the tile's byte size
+there, `size`), then, oldest to newest, drop a candidate whose tile has the same size as the
+previous kept one. No tile is downloaded when the tilemap gives sizes (the real service does).
+Only where an answer has no `size` are the two tiles' bytes fetched, to tell duplicates apart:
+held in memory, hashed and dropped, and counted (`LocalChanges.tile_fetches`); the cache keeps
+the sha256 (a fact about the imagery, not the imagery). The server never stores or analyses Esri
+pixels (tracker/DECISIONS.md). Here the walk runs for every tile covering the area and the
+results are merged: a release counts if any tile changed. A second scan makes no requests.
+
+Capture dates are the UTC calendar date of the metadata's `SRC_DATE2` (epoch milliseconds);
+Esri's own app prints the viewer's local date, a day earlier west of Greenwich (CAPTURE_DATE_RULE).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .base import BBox, Capture, Chip, DateCertainty
 from .cache import Cache, fetch
-from .errors import BadResponse, ImageryError, NotCacheable, NotFoundError, OfflineError
+from .errors import BadResponse, Cancelled, ImageryError, NotCacheable, NotFoundError, OfflineError
 from .http import HttpClient
 from .json_safe import parse_json
 from .providers import ESRI_WAYBACK, WAYBACK_CONFIG_URL, WAYBACK_SERVICE_ROOT, WAYBACK_TILE_URL, wayback_attribution
@@ -46,6 +53,14 @@ TITLE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 METADATA_FIELDS = "SRC_DATE2,NICE_DESC,SRC_DESC,SAMP_RES,SRC_ACC"
 T = TypeVar("T")
 CATALOGUE_MAX_AGE = 12 * 3600.0  # new releases arrive about monthly; tilemaps and metadata never change
+TILE_MAX_ZOOM = 20  # the Wayback service has tiles to z20 ...
+METADATA_MAX_ZOOM = 23  # ... and metadata layers to z23 (sublayer 0), down to z10 (sublayer 13)
+METADATA_HOST_ROOT = "https://metadata.maptiles.arcgis.com/arcgis/rest/services"
+CAPTURE_DATE_RULE = ("capture date: the UTC calendar date of Esri's SRC_DATE2 (epoch ms); Esri's Wayback app "
+                     "shows the viewer's local date, which can be one day earlier")
+_RELEASE_NOTE = re.compile(r"^\d{4}-\d{2}-\d{2}\s+release$", re.IGNORECASE)
+_SENSOR = re.compile(r"^[A-Z0-9][A-Z0-9_\-/]{1,19}$")  # WV03, WV03_VNIR, GE01, UC-G, SPOT6
+Progress = Callable[[int, int], None]  # (done, total)
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,19 @@ class Endpoints:
     service_root: str = WAYBACK_SERVICE_ROOT
     tile_url: str = WAYBACK_TILE_URL
     subdomains: tuple[str, ...] = ESRI_WAYBACK.subdomains
+    metadata_root: str | None = None  # a mirror of the metadata services; None: the catalogue's URLs
+    max_zoom: int = TILE_MAX_ZOOM  # deepest level with tiles (the service's native maximum)
+
+    def metadata(self, release: Release) -> str:
+        """The release's metadata MapServer: the catalogue's URL, or the same service under `metadata_root`.
+
+        The service name (World_Imagery_Metadata_2015_r04) is taken from the catalogue's URL, never
+        built from the release's layer identifier: the two differ for some releases (WB_2015_R14)."""
+        if not self.metadata_root:
+            return release.metadata_url
+        parts = [p for p in release.metadata_url.split("/") if p]
+        service = "/".join(parts[-2:]) if len(parts) >= 2 and parts[-1] == "MapServer" else parts[-1] if parts else ""
+        return f"{self.metadata_root.rstrip('/')}/{service}"
 
     def tilemap(self, release: int, t: Tile) -> str:
         """URL of a release's tilemap at tile `t`, which names the release whose imagery the tile shows."""
@@ -93,6 +121,15 @@ class PartMetadata:
     sensor: str | None  # SRC_DESC
     resolution_m: float | None  # SAMP_RES
     accuracy_m: float | None  # SRC_ACC
+    source_kind: str | None = None  # what SRC_DESC is: "sensor", "place" or "release note" (source_kind)
+
+
+@dataclass(frozen=True)
+class TilemapAnswer:
+    """One tilemap answer: the release whose tile is shown (None: no imagery here) and its byte size if given."""
+
+    release: int | None
+    size: int | None = None
 
 
 @dataclass
@@ -107,6 +144,9 @@ class LocalChanges:
     errors: dict[Tile, str] = field(default_factory=dict)  # tiles that could not be scanned
     requests: int = 0  # HTTP attempts this scan made
     naive_requests: int = 0  # one tile request per release per tile
+    tile_fetches: int = 0  # Esri tiles downloaded (transiently) because a tilemap answer had no size
+    tile_bytes: int = 0  # their bytes, held in memory only
+    by_size: int = 0  # candidates told apart (or collapsed) by the tilemap's size alone
 
 
 def parse_catalogue(doc: object) -> list[Release]:
@@ -138,21 +178,51 @@ def _json(body: bytes, what: str) -> object:
     return parse_json(body, what)  # BadResponse when malformed or nested too deeply
 
 
-def _tilemap_next(doc: object, requested: int) -> int | None:
-    """The release where the tile last changed, or None when the tile has no data."""
+def _first_int(value: object) -> int | None:
+    """The first element of a one-number list ([39767], ["39767"]) as an int, else None."""
+    if not isinstance(value, list) or not value:
+        return None
+    v = value[0]
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str) and v.isascii() and v.isdigit():
+        return int(v)
+    return None
+
+
+def parse_tilemap(doc: object, requested: int) -> TilemapAnswer:
+    """A tilemap answer: the release where the tile last changed (None when `data` is [0]: no imagery here,
+    whatever `select` says) and the tile's byte size there (`size`, None when absent or not a count)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("data", []), list):
         raise BadResponse(f"tilemap for release {requested}: unexpected shape")
     data = doc.get("data") or []
     if not data or not data[0]:
-        return None
-    select = doc.get("select")
-    if isinstance(select, list) and select and isinstance(select[0], int | str) and str(select[0]).isdigit():
-        return int(select[0])
-    return requested
+        return TilemapAnswer(None)
+    size = _first_int(doc.get("size"))
+    return TilemapAnswer(_first_int(doc.get("select")) or requested, size if size and size > 0 else None)
+
+
+def _tilemap_next(doc: object, requested: int) -> int | None:
+    """The release where the tile last changed, or None when the tile has no data."""
+    return parse_tilemap(doc, requested).release
 
 
 def _checked_tilemap(body: bytes, requested: int) -> int | None:
     return _tilemap_next(_json(body, "tilemap"), requested)
+
+
+def source_kind(desc: str | None) -> str | None:
+    """What a metadata SRC_DESC names: "release note" ("2024-06-27 Release"), "sensor" (WV03, UC-G) or "place"
+    ("Redlands, CA"); None when empty."""
+    if not desc:
+        return None
+    if _RELEASE_NOTE.match(desc):
+        return "release note"
+    if _SENSOR.match(desc):
+        return "sensor"
+    return "place"
 
 
 def _metadata_doc(body: bytes, release: int) -> dict:
@@ -213,74 +283,120 @@ class Wayback:
 
     # -- releases with local changes ----------------------------------------------------------------
 
-    def _chain(self, t: Tile, releases: Sequence[Release]) -> list[int]:
-        """wayback-core's tilemap walk for one tile: release numbers where it changed, newest first."""
+    def _chain(self, t: Tile, releases: Sequence[Release],
+               cancelled: Callable[[], bool] | None = None) -> list[TilemapAnswer]:
+        """wayback-core's tilemap walk for one tile: the releases where it changed with the tile's size there (when
+        the answer gives it), newest first."""
         pos = {r.number: i for i, r in enumerate(releases)}
-        found: list[int] = []
+        found: list[TilemapAnswer] = []
         i = 0
         while i < len(releases):
+            if cancelled is not None and cancelled():
+                raise Cancelled("the Wayback change scan was cancelled")
             requested = releases[i].number
             try:
                 body = self._get(self.endpoints.tilemap(requested, t), "tilemap",
                                  validate=partial(_checked_tilemap, requested=requested))
             except NotFoundError:
                 break
-            last = _tilemap_next(_json(body, "tilemap"), requested)
+            answer = parse_tilemap(_json(body, "tilemap"), requested)
+            last = answer.release
             if last is None or last not in pos or pos[last] < i:
                 break  # no data here, or an answer that would walk forwards: stop rather than loop
-            found.append(last)
+            found.append(answer)
             i = pos[last] + 1
         return found
 
-    def _tile_hash(self, release: int, t: Tile) -> str:
-        """sha256 of a tile's bytes; the bytes stay in memory. '' when the release has no tile here."""
+    def _tile_hash(self, release: int, t: Tile) -> tuple[str, int]:
+        """(sha256 of a tile's bytes, bytes downloaded for it): the bytes stay in memory and are dropped; a cached
+        hash costs nothing. '' when the release has no tile here."""
         key = f"wayback-tilehash:{release}/{t.z}/{t.y}/{t.x}"
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
-                return hit.body.decode("ascii")
+                return hit.body.decode("ascii"), 0
         if self.client.offline:
             raise OfflineError(f"tile hash for release {release} not in the cache (offline)", url=key)
+        fetched = 0
         try:
-            digest = hashlib.sha256(self.client.get(self.endpoints.tile(release, t), expect="image").body).hexdigest()
+            body = self.client.get(self.endpoints.tile(release, t), expect="image").body
+            fetched = len(body)
+            digest = hashlib.sha256(body).hexdigest()
+            del body
         except NotFoundError:
             digest = ""
         if self.cache is not None:
             self.cache.put(key, digest.encode("ascii"), provider=PROVIDER, kind="tilehash")
-        return digest
+        return digest, fetched
 
-    def _scan_tile(self, t: Tile, releases: Sequence[Release]) -> tuple[list[int], dict[int, str]]:
-        candidates = self._chain(t, releases)
+    def _scan_tile(self, t: Tile, releases: Sequence[Release],
+                   cancelled: Callable[[], bool] | None = None) -> tuple[list[int], dict[int, str], Counter[str]]:
+        """Releases where this tile changed (newest first), the hashes of tiles fetched to tell duplicates apart,
+        and counts (tile fetches, tile bytes, decisions by size)."""
+        candidates = self._chain(t, releases, cancelled)
         kept: list[int] = []
         hashes: dict[int, str] = {}
-        previous = None
-        for number in reversed(candidates):  # oldest to newest, as wayback-core removes duplicates
-            digest = self._tile_hash(number, t)
-            hashes[number] = digest
-            if digest and digest != previous:
-                kept.append(number)
-                previous = digest
-        return kept[::-1], hashes
+        counts: Counter[str] = Counter()
+
+        def digest(number: int) -> str:
+            if number not in hashes:
+                hashes[number], fetched = self._tile_hash(number, t)
+                counts["tile_fetches"] += 1 if fetched else 0
+                counts["tile_bytes"] += fetched
+            return hashes[number]
+
+        previous: TilemapAnswer | None = None
+        for answer in reversed(candidates):  # oldest to newest, as wayback-core removes duplicates
+            assert answer.release is not None
+            if previous is None:
+                same = False
+            elif answer.size is not None and previous.size is not None:
+                same = answer.size == previous.size  # wayback-core 1.1: equal size along the chain, same tile
+                counts["by_size"] += 1
+            else:  # no size in an answer: only the bytes can tell
+                assert previous.release is not None
+                if not digest(answer.release):
+                    continue  # the release has no tile here after all
+                same = digest(answer.release) == digest(previous.release)
+            if not same:
+                kept.append(answer.release)
+                previous = answer
+        return kept[::-1], hashes, counts
 
     def local_changes(self, area: BBox | BaseGeometry, zoom: int | None = None,
-                      releases: Sequence[Release] | None = None) -> LocalChanges:
-        """Releases whose imagery changed anywhere in the area at this zoom, newest first."""
-        z = zoom if zoom is not None else self.zoom
+                      releases: Sequence[Release] | None = None, *, progress: Progress | None = None,
+                      cancelled: Callable[[], bool] | None = None) -> LocalChanges:
+        """Releases whose imagery changed anywhere in the area at this zoom (at most the service's native zoom),
+        newest first. `progress(done, total)` is called as tiles finish; `cancelled()` returning True stops the
+        scan with Cancelled (what was fetched stays cached, so the next scan resumes cheaply)."""
+        z = min(zoom if zoom is not None else self.zoom, self.endpoints.max_zoom)
         tiles = tiles_for_area(area, z, max_tiles=self.max_tiles)
         before = self.client.stats.requests
         rels = list(releases) if releases is not None else self.releases()
         result = LocalChanges([], tiles, {}, naive_requests=len(rels) * len(tiles))
         workers = max(1, min(self.client.config.concurrency, len(tiles)))
+        done = 0
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {t: pool.submit(self._scan_tile, t, rels) for t in tiles}
+            futures = {t: pool.submit(self._scan_tile, t, rels, cancelled) for t in tiles}
             for t, fut in futures.items():
                 try:
-                    kept, hashes = fut.result()
+                    kept, hashes, counts = fut.result()
+                except Cancelled:
+                    for other in futures.values():
+                        other.cancel()
+                    raise
                 except ImageryError as err:  # one failing tile does not sink the others
                     result.errors[t] = str(err)
                     continue
+                finally:
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(tiles))
                 result.per_tile[t] = kept
                 result.tile_sha256.update({(t, n): h for n, h in hashes.items()})
+                result.tile_fetches += counts["tile_fetches"]
+                result.tile_bytes += counts["tile_bytes"]
+                result.by_size += counts["by_size"]
         if result.errors:
             first_tile, first_error = next(iter(result.errors.items()))
             log.warning("Wayback change scan: %d of %d tiles failed (first, %s: %s)", len(result.errors),
@@ -315,8 +431,9 @@ class Wayback:
     def capture_metadata(self, release: Release, area: BBox | BaseGeometry, zoom: int | None = None,
                          max_points: int = 16) -> list[PartMetadata]:
         """Capture date, provider, sensor, resolution and accuracy at sample points of the area."""
-        z = max(10, min(23, zoom if zoom is not None else self.zoom))  # metadata exists for z10-23 only
-        layer = min(23 - z, 13)
+        z = max(10, min(METADATA_MAX_ZOOM, zoom if zoom is not None else self.zoom))  # metadata: z10-23 only
+        layer = min(METADATA_MAX_ZOOM - z, 13)
+        root = self.endpoints.metadata(release)
         parts = []
         for t, lon, lat in self.sample_points(area, z, max_points):
             query = urlencode({
@@ -325,17 +442,39 @@ class Wayback:
                 "geometryType": "esriGeometryPoint", "spatialRel": "esriSpatialRelIntersects",
                 "returnGeometry": "false",
             })
-            url = f"{release.metadata_url}/{layer}/query?{query}"
+            url = f"{root}/{layer}/query?{query}"
             doc = _metadata_doc(self._get(url, "metadata", validate=partial(_metadata_doc, release=release.number)),
                                 release.number)
             feats = doc.get("features") or []
             attrs = feats[0].get("attributes", {}) if isinstance(feats, list) and feats and isinstance(
                 feats[0], dict) else {}
             attrs = attrs if isinstance(attrs, dict) else {}
+            desc = _str(attrs.get("SRC_DESC"))
             parts.append(PartMetadata(t, lon, lat, _epoch_ms_date(attrs.get("SRC_DATE2")), _str(attrs.get("NICE_DESC")),
-                                      _str(attrs.get("SRC_DESC")), _num(attrs.get("SAMP_RES")),
-                                      _num(attrs.get("SRC_ACC"))))
+                                      desc, _num(attrs.get("SAMP_RES")), _num(attrs.get("SRC_ACC")),
+                                      source_kind(desc)))
         return parts
+
+    def release_capture(self, release: Release, area: BBox | BaseGeometry, zoom: int | None = None,
+                        max_points: int = 16) -> Capture:
+        """A release's Capture from its metadata; a metadata layer that is missing (404) or answers something
+        unusable, or nulls, gives a Capture dated by the release with a note saying so (`extra["note"]`),
+        never an exception or a dropped release. Network failures still raise (the service is down)."""
+        try:
+            parts = self.capture_metadata(release, area, zoom, max_points)
+        except NotFoundError as err:
+            log.warning("Wayback release %s: metadata layer missing: %s", release.number, err)
+            return capture_from(release, [], note=f"release {release.number} ({release.date}): its metadata "
+                                                  "layer is missing (HTTP 404); dated by the release only")
+        except BadResponse as err:
+            log.warning("Wayback release %s: metadata unusable: %s", release.number, err)
+            return capture_from(release, [], note=f"release {release.number} ({release.date}): its metadata "
+                                                  f"answer cannot be used ({err}); dated by the release only")
+        note = None
+        if not parts or all(p.date is None for p in parts):
+            note = (f"release {release.number} ({release.date}): the metadata layer gives no capture date here "
+                    "(no feature, or SRC_DATE2 null); dated by the release only")
+        return capture_from(release, parts, note=note)
 
     # -- ImagerySource ------------------------------------------------------------------------------
 
@@ -347,7 +486,7 @@ class Wayback:
         for rel in changes.releases:
             if start is not None and rel.date < start:
                 continue  # pixels are never newer than their release
-            cap = capture_from(rel, self.capture_metadata(rel, bbox))
+            cap = self.release_capture(rel, bbox)
             if cap.date is not None and ((start and cap.date < start) or (end and cap.date > end)):
                 continue
             out.append(cap)
@@ -358,16 +497,27 @@ class Wayback:
         raise NotCacheable("Esri Wayback tiles may only be shown by the browser, not read by the server")
 
 
-def capture_from(release: Release, parts: Sequence[PartMetadata]) -> Capture:
-    """A Capture for one release: the most common capture date, and the others as mixed dates."""
+def capture_from(release: Release, parts: Sequence[PartMetadata], note: str | None = None) -> Capture:
+    """A Capture for one release: the most common capture date, and the others as mixed dates.
+
+    SRC_DESC is recorded as what it is: the Capture's `sensor` only when it names a sensor; a place
+    or a release note goes to `extra["source_description"]` with its kind."""
     dates = Counter(p.date for p in parts if p.date is not None)
-    extra = {
+    extra: dict = {
         "release": release.number, "release_date": release.date.isoformat(), "layer": release.layer_identifier,
+        "date_rule": CAPTURE_DATE_RULE,
         "parts": [{"tile": (p.tile.z, p.tile.x, p.tile.y), "lon": p.lon, "lat": p.lat,
                    "date": p.date.isoformat() if p.date else None, "provider": p.provider, "sensor": p.sensor,
+                   "source_kind": p.source_kind,
                    "resolution_m": p.resolution_m, "accuracy_m": p.accuracy_m} for p in parts],
     }
-    res, sensor = _most_common(p.resolution_m for p in parts), _most_common(p.sensor for p in parts)
+    if note:
+        extra["note"] = note
+    res = _most_common(p.resolution_m for p in parts)
+    sensor = _most_common(p.sensor for p in parts if p.source_kind == "sensor")
+    described = _most_common((p.sensor, p.source_kind) for p in parts if p.sensor and p.source_kind != "sensor")
+    if described:
+        extra["source_description"], extra["source_kind"] = described
     who = _most_common(p.provider for p in parts)
     if who:
         extra["image_provider"] = who

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     wayback_tile_url: str | None = Field(
         None, description="Wayback tile template with {s}, {release}, {z}, {y}, {x} (shown by the browser only).")
     wayback_subdomains: list[str] | None = Field(None, description="Values for {s} in the Wayback tile template.")
+    wayback_metadata_url: str | None = Field(
+        None, description="Root of a mirror of the Wayback metadata services (capture dates): each release's "
+                          "service name from the catalogue is appended, e.g. <root>/World_Imagery_Metadata_2024_r07/"
+                          "MapServer.")
     stac_url: str | None = Field(None, description="STAC API searched for Sentinel-2 L2A scenes (Earth Search).")
     stac_asset_hosts: list[str] | None = Field(None, description="Hosts Sentinel-2 image files may be read from.")
     imagery_allow_hosts: list[str] = Field(

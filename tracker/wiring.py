@@ -46,6 +46,7 @@ def endpoints_for(settings: Settings) -> Endpoints:
         tile_url=settings.wayback_tile_url or default.tile_url,
         subdomains=tuple(settings.wayback_subdomains) if settings.wayback_subdomains is not None
         else default.subdomains,
+        metadata_root=settings.wayback_metadata_url or None,
     )
 
 

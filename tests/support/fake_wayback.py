@@ -5,6 +5,13 @@ and dates from the research brief (§1.6): numbers are not in date order, on pur
 at scripted releases; some changes repeat the previous bytes, as Esri's reprocessed releases do,
 so duplicate removal has something to remove. Every request is counted by kind.
 
+The answers have the real services' shape (tests/imagery/data/real-services/wayback/, recorded
+from Esri): tilemap answers carry the tile's byte `size` (and `select` even when `data` is [0]),
+metadata answers carry `displayFieldName`, `fieldAliases` and `fields[]` and may hold nulls, and a
+release's metadata service name is the catalogue's URL, which need not match its layer identifier
+(`Scenario.metadata_names`). `Scenario.tilemap_sizes=False` answers as older fakes did (no size),
+`missing_metadata` answers 404 for those releases' metadata services.
+
 The end of the file holds the pytest fixtures (server, client, cache, endpoints), loaded for the
 whole suite by tests/conftest.py's `pytest_plugins`; helpers are imported from `tests.support`.
 """
@@ -61,6 +68,29 @@ def png(seed: int, size: int = 16) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
+def tile_png(seed: int) -> bytes:
+    """A Wayback tile for a content seed: a PNG whose byte size differs for every seed (a tEXt chunk of seed
+    bytes), as the real service's JPEG sizes differ between images; a repeated seed is identical bytes."""
+    body = png(seed)
+    text = b"seed\x00" + b"x" * seed
+    chunk = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text) & 0xFFFFFFFF)
+    return body[:-12] + chunk + body[-12:]  # before IEND
+
+
+# The real answer's field list (metadata-query-full-release-13161.json)
+METADATA_FIELDS_DOC = {
+    "displayFieldName": "NICE_NAME",
+    "fieldAliases": {f: f for f in ("SRC_DATE2", "NICE_DESC", "SRC_DESC", "SAMP_RES", "SRC_ACC")},
+    "fields": [
+        {"name": "SRC_DATE2", "type": "esriFieldTypeDate", "alias": "SRC_DATE2", "length": 8},
+        {"name": "NICE_DESC", "type": "esriFieldTypeString", "alias": "NICE_DESC", "length": 25},
+        {"name": "SRC_DESC", "type": "esriFieldTypeString", "alias": "SRC_DESC", "length": 25},
+        {"name": "SAMP_RES", "type": "esriFieldTypeDouble", "alias": "SAMP_RES"},
+        {"name": "SRC_ACC", "type": "esriFieldTypeDouble", "alias": "SRC_ACC"},
+    ],
+}
+
+
 @dataclass
 class Scenario:
     releases: list[tuple[int, str, str]] = field(default_factory=lambda: list(REAL_RELEASES))
@@ -74,9 +104,20 @@ class Scenario:
     failing_tilemaps: set[TileKey] = field(default_factory=set)  # these tiles' tilemap answers HTTP 500
     metadata_mode: str = "ok"  # "ok" | "error" (ArcGIS error object) | "malformed" | "deep"
     tilemap_mode: str = "ok"  # "ok" | "deep"
+    tilemap_sizes: bool = True  # the real service gives `size`; False answers without it (tiles must be fetched)
+    # release -> its metadata service name when it is not built from the layer identifier (real: WB_2015_R14 is
+    # served by World_Imagery_Metadata_2015_r04)
+    metadata_names: dict[int, str] = field(default_factory=dict)
+    missing_metadata: set[int] = field(default_factory=set)  # these releases' metadata services answer 404
 
     def dates(self) -> dict[int, str]:
         return {n: d for n, d, _ in self.releases}
+
+    def metadata_service(self, number: int, ident: str) -> str:
+        if number in self.metadata_names:
+            return self.metadata_names[number]
+        year, rnn = ident.split("_")[1], ident.split("_")[2].lower()
+        return f"World_Imagery_Metadata_{year}_{rnn}"
 
     def state_at(self, release: int, tile: TileKey) -> tuple[int, int] | None:
         """(release of last change, seed) as of this release, or None when no imagery yet."""
@@ -140,11 +181,10 @@ class FakeServer(ThreadingHTTPServer):
     def config(self) -> dict:
         out = {}
         for n, d, ident in self.scenario.releases:
-            year, rnn = ident.split("_")[1], ident.split("_")[2].lower()
             out[str(n)] = {
                 "itemID": f"item{n}", "itemTitle": f"World Imagery (Wayback {d})",
                 "itemURL": f"{self.base}/wayback/tile/{n}/{{level}}/{{row}}/{{col}}",
-                "metadataLayerUrl": f"{self.base}/metadata/World_Imagery_Metadata_{year}_{rnn}/MapServer",
+                "metadataLayerUrl": f"{self.base}/metadata/{self.scenario.metadata_service(n, ident)}/MapServer",
                 "metadataLayerItemID": f"meta{n}", "layerIdentifier": ident,
             }
         out["not-a-number"] = {"itemTitle": "ignored"}
@@ -194,9 +234,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, DEEP_JSON)
             state = sc.state_at(release, (z, x, y))
             loc = {"left": x, "top": y, "width": 1, "height": 1}
-            if state is None:
-                return self._json({"data": [0], "valid": True, "location": loc})
-            return self._json({"data": [1], "select": [state[0]], "valid": True, "location": loc})
+            if state is None:  # as the real service: `select` names the release asked for, and no size
+                return self._json({"data": [0], "location": loc, "select": [release], "valid": True})
+            answer = {"data": [1], "location": loc, "select": [state[0]], "valid": True}
+            if sc.tilemap_sizes:
+                answer["size"] = [len(tile_png(state[1]))]
+            return self._json(answer)
         if m := re.fullmatch(r"/wayback/tile/(\d+)/(\d+)/(\d+)/(\d+)", path):
             self.server.count("tile", path)
             if sc.tile_latency:
@@ -205,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
             state = sc.state_at(release, (z, x, y))
             if state is None:
                 return self._send(404, b"no tile", "text/plain")
-            return self._send(200, png(state[1]), "image/png")
+            return self._send(200, tile_png(state[1]), "image/png")
         if m := re.fullmatch(r"/xyz/(\d+)/(\d+)/(\d+)\.png", path):
             self.server.count("xyz", path)
             with self.server.lock:
@@ -220,10 +263,14 @@ class Handler(BaseHTTPRequestHandler):
             z, x, y = map(int, m.groups())
             # full 256-pixel tiles, as EOX serves: a 16-pixel one fills a corner and leaves a read all black
             return self._send(200, png(x * 7 + y, 256), "image/png")
-        if m := re.fullmatch(r"/metadata/World_Imagery_Metadata_(\d{4})_r(\d+)/MapServer/(\d+)/query", path):
+        if m := re.fullmatch(r"/metadata/(World_Imagery_Metadata_\w+)/MapServer/(\d+)/query", path):
             self.server.count("metadata", path)
-            ident = f"WB_{m.group(1)}_R{m.group(2)}"
-            release = next((n for n, _, i in sc.releases if i.upper() == ident.upper()), None)
+            release = next((n for n, _, i in sc.releases if sc.metadata_service(n, i) == m.group(1)), None)
+            if release is None:
+                self.server.unserved.append(path)
+                return self._send(404, b"no such service", "text/plain")
+            if release in sc.missing_metadata:
+                return self._json({"error": {"code": 404, "message": "Service not found", "details": []}}, 404)
             if sc.metadata_mode == "error":
                 return self._json({"error": {"code": 400, "message": "Invalid query parameters"}})
             if sc.metadata_mode == "malformed":
@@ -231,8 +278,8 @@ class Handler(BaseHTTPRequestHandler):
             if sc.metadata_mode == "deep":
                 return self._send(200, DEEP_JSON)
             geom = json.loads(query.get("geometry", ["{}"])[0])
-            attrs = sc.metadata(release or 0, float(geom.get("x", 0)), float(geom.get("y", 0)))
-            return self._json({"features": [{"attributes": attrs}] if attrs else []})
+            attrs = sc.metadata(release, float(geom.get("x", 0)), float(geom.get("y", 0)))
+            return self._json({**METADATA_FIELDS_DOC, "features": [{"attributes": attrs}] if attrs else []})
         if path.startswith("/fault/"):
             return self._fault(path[len("/fault/"):], parts.query)
         self.server.unserved.append(path)
@@ -332,6 +379,10 @@ DEFAULT_CHANGES = [(10, 1), (23448, 2), (45134, 3), (39767, 3), (13192, 4)]
 SPECIAL_CHANGES = [*DEFAULT_CHANGES, (64001, 5)]
 
 
+NULL_METADATA_RELEASE = 23448  # answers like the real r2018_05: a release note, SAMP_RES and SRC_ACC null
+RENAMED_METADATA = {6678: "World_Imagery_Metadata_2016_r19"}  # not WB_2016_R21's name, as real WB_2015_R14
+
+
 def _metadata(release: int, lon: float, lat: float) -> dict | None:
     """Capture date a month or so before the release; the mixed release differs west and east."""
     if release == NO_METADATA_RELEASE or release == 0:
@@ -341,13 +392,16 @@ def _metadata(release: int, lon: float, lat: float) -> dict | None:
     if release == MIXED_RELEASE and lon >= SPLIT_LON:
         captured = dt.date(2022, 5, 1)
     ms = int(dt.datetime(captured.year, captured.month, captured.day, tzinfo=dt.UTC).timestamp() * 1000)
+    if release == NULL_METADATA_RELEASE:
+        return {"SRC_DATE2": ms, "NICE_DESC": "Maxar", "SRC_DESC": f"{rdate.isoformat()} Release", "SAMP_RES": None,
+                "SRC_ACC": None}
     return {"SRC_DATE2": ms, "NICE_DESC": "Maxar", "SRC_DESC": "WV03", "SAMP_RES": 0.31, "SRC_ACC": 4.1}
 
 
 def site_scenario() -> Scenario:
     changes = {(z, x, y): list(DEFAULT_CHANGES) for z, x, y in SITE_TILES}
     changes[SPECIAL_TILE] = list(SPECIAL_CHANGES)
-    return Scenario(changes=changes, default_changes=[], metadata=_metadata)
+    return Scenario(changes=changes, default_changes=[], metadata=_metadata, metadata_names=dict(RENAMED_METADATA))
 
 
 # -- pytest fixtures: the server starts once per session and is reset before each test; the client
