@@ -21,10 +21,12 @@ from ..logs import configure_logging
 from ..settings import load_settings
 from . import spatial as _spatial  # noqa: F401  registers near / inside / nearest on the registry app
 from .arguments import check_text_arguments
+from .imagery import app as imagery_app
 from .registry import app as registry_app
 from .report import app as report_app
 
 registry_app.add_typer(report_app, name="report")
+registry_app.add_typer(imagery_app, name="imagery")
 
 __all__ = ["facilities_main", "registry_app", "report_app", "report_main"]
 
