@@ -66,8 +66,9 @@ class ReplayServer(ThreadingHTTPServer):
         self.counts: Counter[str] = Counter()
         self.paths: list[str] = []
         self.lock = threading.Lock()
-        self.config = load("waybackconfig.json")
-        assert isinstance(self.config, dict)
+        config = load("waybackconfig.json")
+        assert isinstance(config, dict)
+        self.config: dict = config
         self.dates = release_dates(self.config)
         chain = load("tilemaps.json")
         assert isinstance(chain, list)
