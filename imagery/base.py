@@ -43,6 +43,8 @@ class Capture:
     # parts of the area captured on other dates (Wayback metadata per tile), ISO dates
     other_dates: tuple[dt.date, ...] = ()
     extra: dict = field(default_factory=dict, compare=False)
+    # share of the area that is cloud or cloud shadow (0..1), None when unknown (extra["cloud_reason"] says why)
+    cloud_fraction: float | None = field(default=None, compare=False)
 
     @property
     def mixed_dates(self) -> bool:

@@ -48,7 +48,22 @@ class Settings(BaseSettings):
                           "service name from the catalogue is appended, e.g. <root>/World_Imagery_Metadata_2024_r07/"
                           "MapServer.")
     stac_url: str | None = Field(None, description="STAC API searched for Sentinel-2 L2A scenes (Earth Search).")
-    stac_asset_hosts: list[str] | None = Field(None, description="Hosts Sentinel-2 image files may be read from.")
+    stac_asset_hosts: list[str] | None = Field(
+        None, description="Hosts (host or host:port) Sentinel-2 image files may be read from.")
+    stac_provider: Literal["earth-search", "planetary-computer"] = Field(
+        "earth-search", description="STAC catalogue of Sentinel-2 scenes: earth-search or planetary-computer "
+                                    "(needs the planetary-computer extra; its files are read with signed URLs).")
+    stac_collection: str | None = Field(
+        None, description="STAC collection searched: sentinel-2-c1-l2a on Earth Search (the legacy sentinel-2-l2a "
+                          "is still readable), sentinel-2-l2a on Planetary Computer.")
+    stac_token_url: str | None = Field(
+        None, description="Planetary Computer SAS token endpoint (a mirror or a test server).")
+    stac_asset_mirrors: dict[str, str] | None = Field(
+        None, description="JSON object: Sentinel-2 file host as the catalogue names it -> base URL of a mirror "
+                          "serving the same paths.")
+    stac_max_items: int = Field(5000, gt=0, le=100_000,
+                                description="Most Sentinel-2 scenes one search lists; the rest are counted and "
+                                            "said, never dropped silently.")
     imagery_allow_hosts: list[str] = Field(
         default_factory=list,
         description="Hosts (host or host:port) exempt from the https-and-public-address rule, e.g. a local mirror.")

@@ -14,7 +14,7 @@ from imagery.http import HttpClient, HttpConfig
 from imagery.local import LocalSource
 from imagery.mosaics import EoxMosaics
 from imagery.session import ImagerySession
-from imagery.stac import Sentinel2Source, StacConfig
+from imagery.stac import DEFAULT_COLLECTIONS, PLANETARY_COMPUTER, Sentinel2Source, StacConfig, planetary_computer_config
 from imagery.wayback import Endpoints, Wayback
 
 from .seeding import ensure_seeded
@@ -53,7 +53,10 @@ def endpoints_for(settings: Settings) -> Endpoints:
 def stac_config(settings: Settings) -> StacConfig:
     """The STAC search for Sentinel-2 scenes, with the same timeout as every other request."""
     timeout = settings.request_timeout
-    stac = StacConfig(timeout=(min(CONNECT_S, timeout), timeout), max_retries=2)
+    base = planetary_computer_config() if settings.stac_provider == PLANETARY_COMPUTER else StacConfig()
+    stac = replace(base, timeout=(min(CONNECT_S, timeout), timeout), max_retries=2, max_items=settings.stac_max_items,
+                   collection=settings.stac_collection or DEFAULT_COLLECTIONS[base.provider],
+                   token_url=settings.stac_token_url, asset_mirrors=dict(settings.stac_asset_mirrors or {}))
     if settings.stac_url:
         stac = replace(stac, url=settings.stac_url)
     if settings.stac_asset_hosts is not None:

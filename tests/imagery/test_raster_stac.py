@@ -46,7 +46,7 @@ def _item(server_url: str, item_id: str, when: str, cloud: float, folder: str, h
         "type": "Feature", "stac_version": "1.0.0", "id": item_id, "stac_extensions": [],
         "geometry": {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north],
                                                          [west, north], [west, south]]]},
-        "bbox": [west, south, east, north], "links": [], "collection": "sentinel-2-l2a",
+        "bbox": [west, south, east, north], "links": [], "collection": "sentinel-2-c1-l2a",
         "properties": {"datetime": when, "eo:cloud_cover": cloud, "platform": "sentinel-2b"},
         "assets": {"visual": {"href": f"{base}/TCI.tif", "type": "image/tiff; application=geotiff"},
                    "scl": {"href": f"{base}/SCL.tif", "type": "image/tiff; application=geotiff"}},
@@ -98,7 +98,7 @@ def test_search_filters_clouds_and_reports_cloudiness_inside_the_area(stac):
     caps = _source(stac).captures(AOI, dt.date(2023, 1, 1), dt.date(2024, 12, 31))
     assert [c.capture_id for c in caps] == ["S2A_52TDK_20230903_0_L2A", "S2B_52TDK_20240517_0_L2A"]
     sent = stac.searches[-1]
-    assert sent["collections"] == ["sentinel-2-l2a"] and sent["query"] == {"eo:cloud_cover": {"lt": 30.0}}
+    assert sent["collections"] == ["sentinel-2-c1-l2a"] and sent["query"] == {"eo:cloud_cover": {"lt": 30.0}}
     assert sent["datetime"].startswith("2023-01-01") and len(sent["bbox"]) == 4
     clear, cloudy = caps
     assert clear.extra["aoi_cloud_fraction"] == 0.0

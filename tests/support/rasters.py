@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -115,6 +116,9 @@ class RangeServer:
     fail_next: dict[str, int] = field(default_factory=dict)  # path -> how many 503 replies before serving
     stall: dict[str, float] = field(default_factory=dict)  # path -> seconds to hang before replying
     redirects: dict[str, str] = field(default_factory=dict)  # path -> Location of a 302 reply
+    latency: float = 0.0  # seconds every request waits before it is answered (benches: a distant service)
+    # (path, query) -> a status to answer instead of serving (e.g. 403 for an expired signature), or None
+    gate: Callable[[str, str], int | None] | None = None
 
     def __post_init__(self) -> None:
         server = self
@@ -136,7 +140,9 @@ class RangeServer:
                     self.wfile.write(body)
 
             def _handle(self, head: bool = False) -> None:
-                path = self.path.split("?")[0]
+                path, _, query = self.path.partition("?")
+                if server.latency:
+                    time.sleep(server.latency)
                 rng = self.headers.get("Range")
                 length = int(self.headers.get("Content-Length") or 0)
                 body_in = self.rfile.read(length) if length else b""
@@ -147,9 +153,16 @@ class RangeServer:
                 if path in server.json_routes:
                     route = server.json_routes[path]
                     obj = route(body_in) if callable(route) else route
+                    status = 200
+                    if isinstance(obj, tuple):  # a callable may answer (status, object)
+                        status, obj = obj
                     out = json.dumps(obj).encode()
                     server.hits.append(Hit(self.command, path, rng, len(out), agent))
-                    return self._send(out, ctype="application/json", head=head)
+                    return self._send(out, status, ctype="application/json", head=head)
+                refused = server.gate(path, query) if server.gate else None
+                if refused is not None:
+                    server.hits.append(Hit(self.command, path, rng, 0, agent))
+                    return self._send(b"refused", refused, "text/plain", head=head)
                 if path in server.stall:
                     server.hits.append(Hit(self.command, path, rng, 0, agent))
                     time.sleep(server.stall[path])
