@@ -104,7 +104,8 @@ def wayback_layers(releases: Sequence[Release], changed: Iterable[int] | None,
             attribution=wayback_attribution(rel.date.isoformat()),
             attribution_text=wayback_attribution(rel.date.isoformat(), html=False),
             licence=cap.licence if cap else "", tiles=endpoints.tile_url.replace("{release}", str(rel.number)),
-            subdomains=endpoints.subdomains, changed=is_change, readable=False, capture=cap,
+            subdomains=endpoints.subdomains, max_native_zoom=endpoints.max_zoom,  # the service's tiles: z20
+            changed=is_change, readable=False, capture=cap,
         ))
     return sorted(out, key=lambda layer: (layer.date, layer.key))
 

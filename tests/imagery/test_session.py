@@ -144,6 +144,10 @@ class Recorder:
         self.areas.append(("capture_metadata", area))
         return self.inner.capture_metadata(release, area, *args, **kwargs)
 
+    def release_capture(self, release, area, *args, **kwargs):  # the session dates releases through this
+        self.areas.append(("capture_metadata", area))
+        return self.inner.release_capture(release, area, *args, **kwargs)
+
     def releases(self):
         return self.inner.releases()
 
