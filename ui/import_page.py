@@ -10,7 +10,6 @@ st.text or markdown_text, never as HTML.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from facilities.model import LocationPrecision, Registry
 from facilities.store import Filter, ImportReport, OnConflict, Store
 from imagery import local as local_imagery
 from imagery.errors import ImageryError
+from tracker.image_checks import EARLIEST_CAPTURE, check_capture_date, image_limit_bytes
 from tracker.imports import VectorFile, import_image_upload, import_vector, read_vector_bytes, vector_format
 from tracker.settings import Settings
 from ui import state
@@ -51,8 +51,9 @@ def vector_limit_mb(settings: Settings) -> int:
 
 
 def image_limit_mb(settings: Settings) -> int:
-    """The one image limit, in MB: TRACKER_MAX_IMAGE_MB, capped by the server's upload limit."""
-    return min(settings.max_image_mb, upload_limit_mb())
+    """The one image limit, in MB: TRACKER_MAX_IMAGE_MB, capped by the server's upload limit (tracker.image_checks,
+    the CLI's `facilities imagery import` limit too)."""
+    return image_limit_bytes(settings, upload_limit_mb()) // 2**20
 
 
 def limits_caption(settings: Settings) -> str:
@@ -212,7 +213,7 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
 def _image_section(settings: Settings, name: str, raw: bytes) -> bool:
     """Date and provenance, then the import; True when the upload is done with (imported or refused)."""
     captured = st.date_input("Capture date (required: the date the image was taken)", value=None,
-                             min_value=dt.date(1960, 1, 1), max_value=utc_today(),  # Corona to now (UTC dates)
+                             min_value=EARLIEST_CAPTURE, max_value=utc_today(),  # Corona to now (UTC dates)
                              key="import_captured")
     sensor = st.text_input("Sensor or provider (optional)", key="import_sensor")
     licence = st.text_input("Licence (optional)", key="import_licence")
@@ -221,6 +222,11 @@ def _image_section(settings: Settings, name: str, raw: bytes) -> bool:
         return False
     if captured is None:
         _error("Give the capture date: an image without a date cannot be compared with others.")
+        return False
+    try:  # the date rule `facilities imagery import` applies too (one code path)
+        check_capture_date(captured, name)
+    except InputError as err:
+        _error(f"{name} was not imported: {err}")
         return False
     try:
         with st.spinner(f"Checking {name} and converting it to a Cloud-Optimised GeoTIFF…"):
@@ -274,7 +280,8 @@ def _take_upload(store: Store, settings: Settings, upload) -> bool:
         _error(f"{upload.name}: not a file type this page imports (GeoJSON, KML, KMZ, GeoTIFF).")
         return True
     limit = image_limit_mb(settings)
-    if kind == "image" and len(raw) > limit * 2**20:  # vector files: tracker.imports checks their size
+    # one image size rule with the CLI (tracker.image_checks); vector files: tracker.imports checks their size
+    if kind == "image" and len(raw) > image_limit_bytes(settings, upload_limit_mb()):
         _error(f"{upload.name} is {len(raw) / 2**20:,.1f} MB; the image limit is {limit} MB (TRACKER_MAX_IMAGE_MB).")
         return True
     upload_id = str(getattr(upload, "file_id", "") or "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -201,5 +202,9 @@ class Store(Protocol):
         """Set a registry setting."""
     def check(self) -> list[str]:
         """Integrity problems found in the database (geometries, SRIDs, foreign keys); empty means healthy."""
+    def collect_skipped(self) -> AbstractContextManager[list]:
+        """A context manager giving the records reads inside it left out (values the model refuses)."""
+    def outside_edits(self) -> list:
+        """Rows another program changed or added that the history does not record yet."""
     def close(self) -> None:
         """Close the database connections."""

@@ -132,6 +132,11 @@ class Dialect(ABC):
     def after_write(self, tx: Tx, tables: Sequence[str]) -> None:  # noqa: B027 - most dialects need none
         """Maintenance after a write commits its rows (GeoPackage: gpkg_contents)."""
 
+    def written_elsewhere(self, tables: Sequence[str]) -> list[str]:
+        """Of `tables`, those a cheap signal says another program wrote since the store's last write (their
+        rows are then compared with their checksums: store/outside.py); none where there is no such signal."""
+        return []
+
     @abstractmethod
     def check(self) -> list[str]:
         """Engine-specific integrity problems (geometry validity, SRIDs, foreign keys); empty means healthy."""
