@@ -55,6 +55,47 @@ class Entry:
         return parse_json(self.body, self.url, url=self.url, status=self.status)
 
 
+@dataclass(frozen=True)
+class CacheSummary:
+    """What the cache holds for one provider and endpoint kind, and when it was fetched."""
+
+    provider: str
+    kind: str
+    entries: int
+    bytes: int
+    oldest: dt.datetime  # UTC
+    newest: dt.datetime  # UTC
+
+
+def _utc(text: str) -> dt.datetime:
+    when = dt.datetime.fromisoformat(text)
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def age_text(when: dt.datetime, now: dt.datetime) -> str:
+    """How long ago `when` was, in the largest whole unit: "just now", "5 min", "3 h", "2 days", "7 weeks"."""
+    seconds = (now - when).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("week", 7 * 86400), ("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size * (2 if unit in ("week", "day") else 1):
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if unit in ('week', 'day') and n > 1 else ''}"
+    return "just now"  # unreachable: every age of a minute or more has a unit
+
+
+def cached_text(rows: list[CacheSummary], now: dt.datetime, noun: str = "answer") -> str:
+    """One line for a service's cache rows: "12 answers, fetched 3 h to 2 days ago", or "nothing cached"."""
+    if not rows:
+        return "nothing cached"
+    count = sum(r.entries for r in rows)
+    newest, oldest = max(r.newest for r in rows), min(r.oldest for r in rows)
+    span = age_text(newest, now)
+    if age_text(oldest, now) != span:
+        span = f"{span} to {age_text(oldest, now)}"
+    return f"{count} {noun if count == 1 else noun + 's'}, fetched {span} ago".replace("just now ago", "just now")
+
+
 def may_cache(provider_key: str, kind: str) -> bool:
     """True when the terms for this provider and endpoint kind allow keeping the bytes on disk."""
     if kind in METADATA_KINDS:
@@ -157,6 +198,15 @@ class Cache:
         """(url, kind, provider) of every entry, for audits and tests."""
         with self._lock:
             return list(self._db.execute("SELECT url, kind, provider FROM entries ORDER BY url"))
+
+    def summary(self) -> list[CacheSummary]:
+        """Per (provider, kind): how many entries, their bytes and the oldest and newest fetch time (the status
+        panel's "what is cached and how old")."""
+        with self._lock:
+            rows = list(self._db.execute(
+                "SELECT provider, kind, COUNT(*), COALESCE(SUM(size), 0), MIN(fetched_at), MAX(fetched_at)"
+                " FROM entries GROUP BY provider, kind ORDER BY provider, kind"))
+        return [CacheSummary(p, k, int(n), int(b), _utc(lo), _utc(hi)) for p, k, n, b, lo, hi in rows]
 
     def _evict(self) -> None:
         if self.size() <= self.max_bytes:

@@ -12,12 +12,13 @@ becomes a message in `Catalogue.problems`, never an exception in the caller.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +28,11 @@ from shapely.geometry.base import BaseGeometry
 
 from .aoi import AreaOfInterest
 from .base import Capture, Chip, ImagerySource
-from .cache import Cache
+from .cache import Cache, cached_text
 from .catalogue import DatedLayer, capture_layers, mosaic_layers, timeline, wayback_layers
 from .chips import Grid, align, grid_for_bbox, to_rgba8, write_overlay_png
 from .compare import Comparison, compare, heatmap_rgba
-from .errors import DisplayOnly, ImageryError, OfflineError
+from .errors import Cancelled, DisplayOnly, ImageryError, OfflineError
 from .http import HttpClient
 from .local import LocalSource
 from .mosaics import KEY as EOX
@@ -43,6 +44,7 @@ from .wayback import Endpoints, Release, Wayback
 log = logging.getLogger(__name__)
 
 METADATA_RELEASES = 24  # capture dates are looked up for at most this many changed releases
+StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
 PROBE_S = 5.0  # longest wait for one service probe (less when the request timeout is shorter)
 
 
@@ -131,14 +133,17 @@ class ImagerySession:
     # -- catalogue ----------------------------------------------------------------------------------
 
     def catalogue(self, aoi: AreaOfInterest, *, wayback: bool = True, mosaics: bool = True, local: bool = True,
-                  scenes: bool = False, show_all: bool = False) -> Catalogue:
+                  scenes: bool = False, show_all: bool = False, progress: StageProgress | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> Catalogue:
         """Every dated layer of the area from the chosen sources, oldest first; each source reads
-        the same padded box. A failing source adds a message to `problems`, the others still list."""
+        the same padded box. A failing source adds a message to `problems`, the others still list.
+        `progress(stage, done, total)` is called as the Wayback scan's tiles and capture dates finish;
+        `cancelled()` returning True stops it with imagery.errors.Cancelled (what was fetched stays cached)."""
         groups: list[list[DatedLayer]] = []
         problems: dict[str, str] = {}
         scanned, total, changed_count = False, 0, 0
         if wayback:
-            scan = self._wayback(aoi)
+            scan = self._wayback(aoi, progress, cancelled)
             problems.update(scan.problems)
             total, changed_count, scanned = len(scan.releases), len(scan.changed or []), scan.changed is not None
             groups.append(wayback_layers(scan.releases, scan.changed, scan.captures, self.endpoints,
@@ -158,7 +163,8 @@ class ImagerySession:
             groups.append(capture_layers(found, "Sentinel-2 scene"))
         return Catalogue(tuple(timeline(*groups)), problems, scanned, total, changed_count)
 
-    def _wayback(self, aoi: AreaOfInterest) -> _WaybackScan:
+    def _wayback(self, aoi: AreaOfInterest, progress: StageProgress | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> _WaybackScan:
         """Releases, those that changed over the padded box, and capture dates of at most
         METADATA_RELEASES of them, sampled inside the outline (the date of the site's own pixels)."""
         try:
@@ -169,23 +175,31 @@ class ImagerySession:
         problems: dict[str, str] = {}
         changed: list[int] | None
         try:
-            changes = self.wayback.local_changes(aoi.bbox, releases=releases)
+            changes = self.wayback.local_changes(
+                aoi.bbox, releases=releases, cancelled=cancelled,
+                progress=(lambda d, t: progress("Wayback change scan", d, t)) if progress else None)
             changed = [r.number for r in changes.releases]
             if changes.errors:
                 problems["Wayback"] = f"{len(changes.errors)} of {len(changes.tiles)} tiles could not be scanned"
+        except Cancelled:
+            raise
         except ImageryError as err:
             log.warning("Wayback change scan failed over %s: %s", aoi.bbox, err)
             changed, problems["Wayback"] = None, f"change scan failed ({_reason(err)}); every release is listed"
         captures: dict[int, Capture] = {}
         if changed:
             wanted = [r for r in releases if r.number in set(changed)][:METADATA_RELEASES]
-            for rel in wanted:
+            for n, rel in enumerate(wanted, 1):
+                if cancelled is not None and cancelled():
+                    raise Cancelled("the Wayback capture-date lookup was cancelled")
                 try:  # a release whose metadata layer is missing or null gets a note on its capture (release_capture)
                     captures[rel.number] = self.wayback.release_capture(rel, aoi.outline)
                 except ImageryError as err:
                     log.warning("Wayback capture metadata failed for release %s: %s", rel.number, err)
                     problems.setdefault("Wayback metadata", _reason(err))
                     break  # the service is failing: do not wait once per release
+                if progress is not None:
+                    progress("Wayback capture dates", n, len(wanted))
         return _WaybackScan(releases, changed, captures, problems)
 
     def _scenes(self, aoi: AreaOfInterest) -> tuple[list[Capture], str | None]:
@@ -279,16 +293,21 @@ class ImagerySession:
     def status(self) -> list[dict[str, object]]:
         """One row per service: reachable or why not, and what is kept on this machine."""
         probes = self._probe()
-        by_provider: dict[str, int] = {}
-        for _url, _kind, provider in self.cache.entries():
-            by_provider[provider] = by_provider.get(provider, 0) + 1
-        eox_tiles = sum(n for p, n in by_provider.items() if p.startswith(EOX))  # one tile provider per year
+        cached = self.cache.summary()
+        now = dt.datetime.now(dt.UTC)
+        wayback = [r for r in cached if r.provider == WAYBACK]
+        eox = [r for r in cached if r.provider.startswith(EOX)]  # one tile provider per year
+        scenes = [r for r in cached if r.provider == self.sentinel2.key]
         local = list(self.local.dir.glob("*.json")) if self.local.dir.is_dir() else []
         return [
             {"service": "Esri Wayback", "status": probes.get("Wayback", ""),
-             "on this machine": f"{by_provider.get(WAYBACK, 0)} catalogue/metadata answers cached (tiles never)"},
+             "on this machine": f"{sum(r.entries for r in wayback)} catalogue/metadata answers cached (tiles never)",
+             "cached": cached_text(wayback, now)},
             {"service": "Sentinel-2 cloudless (EOX)", "status": probes.get("Sentinel-2 cloudless", ""),
-             "on this machine": f"{eox_tiles} tiles cached"},
+             "on this machine": f"{sum(r.entries for r in eox)} tiles cached", "cached": cached_text(eox, now, "tile")},
+            {"service": "Sentinel-2 scenes (STAC)", "status": "searched when chosen",
+             "on this machine": f"{sum(r.entries for r in scenes)} scene listings cached",
+             "cached": cached_text(scenes, now, "listing")},
             {"service": "Local images", "status": "always available",
-             "on this machine": f"{len(local)} imported images"},
+             "on this machine": f"{len(local)} imported images", "cached": "kept until deleted"},
         ]

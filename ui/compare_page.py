@@ -17,9 +17,10 @@ from facilities.errors import FacilitiesError
 from facilities.store import Filter, Store
 from imagery.aoi import AreaOfInterest
 from imagery.catalogue import DatedLayer, default_pair
-from imagery.errors import ImageryError
+from imagery.errors import Cancelled, ImageryError
 from imagery.keys import ImageKey
 from imagery.session import Catalogue, unreadable
+from imagery.wayback import CAPTURE_DATE_RULE
 from tracker.settings import Settings
 
 from . import state
@@ -28,6 +29,8 @@ from .assets import AssetError, localise, serve_assets
 from .compare_map import base_map, date_layer, dates_group, dual_map
 from .overlays import overlay_prefix, overlay_url
 from .safe import markdown_text
+from .scan_progress import ScanProgress
+from .timeline_strip import show_strip
 
 MODES = ("Swipe", "Side by side", "Time slider", "Difference")
 SOURCES = ("Wayback", "Sentinel-2 cloudless", "Local images", "Sentinel-2 scenes")
@@ -44,9 +47,8 @@ def _folium_layer(settings: Settings, layer: DatedLayer, aoi: AreaOfInterest):
     return date_layer(layer, overlay_url(ov, overlay_prefix(ov.path.parent)), ov.bounds)
 
 
-def _pick_pair(layers: Sequence[DatedLayer]) -> tuple[DatedLayer, DatedLayer]:
+def _default_pair(layers: Sequence[DatedLayer]) -> tuple[DatedLayer, DatedLayer]:
     by_key = {layer.key: layer for layer in layers}
-    keys = list(by_key)
     first, last = default_pair(layers) or (layers[0], layers[-1])
     wanted = st.query_params.get("image")  # the timeline's "open image" link
     if wanted in by_key:
@@ -54,23 +56,73 @@ def _pick_pair(layers: Sequence[DatedLayer]) -> tuple[DatedLayer, DatedLayer]:
         if first.key == last.key or first.date > last.date:
             earlier = [layer for layer in layers if layer.date < last.date]
             first = earlier[-1] if earlier else first
+    return first, last
+
+
+def _seed_choices(layers: Sequence[DatedLayer], slider: bool) -> None:
+    """The pair's and the slider's defaults in their session keys when missing or gone from the list, so the
+    strip and the widgets read one state (the widgets then take no default of their own)."""
+    keys = {layer.key for layer in layers}
+    if slider:
+        if state.get(state.COMPARE_SLIDER) not in keys:
+            wanted = st.query_params.get("image")
+            state.put(state.COMPARE_SLIDER, wanted if wanted in keys else layers[-1].key)
+        return
+    first, last = _default_pair(layers)
+    if state.get(state.COMPARE_BEFORE) not in keys:
+        state.put(state.COMPARE_BEFORE, first.key)
+    if state.get(state.COMPARE_AFTER) not in keys:
+        state.put(state.COMPARE_AFTER, last.key)
+
+
+def _pick_pair(layers: Sequence[DatedLayer]) -> tuple[DatedLayer, DatedLayer]:
+    by_key = {layer.key: layer for layer in layers}
+    keys = list(by_key)
     left, right = st.columns(2)
-    before = left.selectbox("Before", keys, index=keys.index(first.key), format_func=lambda k: by_key[k].title,
-                            key="compare_before")
-    after = right.selectbox("After", keys, index=keys.index(last.key), format_func=lambda k: by_key[k].title,
-                            key="compare_after")
+    before = left.selectbox("Before", keys, format_func=lambda k: by_key[k].title, key=state.COMPARE_BEFORE)
+    after = right.selectbox("After", keys, format_func=lambda k: by_key[k].title, key=state.COMPARE_AFTER)
     return by_key[before], by_key[after]
 
 
 def _caption(label: str, layer: DatedLayer) -> None:
     # Titles and attributions of local images carry analyst-typed text: markdown_text escapes it.
-    st.caption(markdown_text(f"{label}: {layer.title} — {layer.describe()}. {layer.attribution_text}"))
+    rule = f" Wayback {CAPTURE_DATE_RULE}." if layer.source == "Wayback" else ""
+    st.caption(markdown_text(f"{label}: {layer.title} — {layer.describe()}. {layer.attribution_text}{rule}"))
 
 
 def _show(m, *, group=None, drawing: bool = True, key: str = "compare_map") -> dict | None:
     returned = ["all_drawings", "last_active_drawing"] if drawing else []
     return st_folium(m, key=key, height=MAP_HEIGHT, use_container_width=True, feature_group_to_add=group,
                      returned_objects=returned)
+
+
+def _catalogue(settings: Settings, aoi: AreaOfInterest, flags: dict[str, bool]) -> Catalogue:
+    """The catalogue; a first Wayback scan shows its progress and a Cancel button. After Cancel, the other sources
+    still list, with a button to scan Wayback again."""
+    if flags["wayback"] and state.get(state.SCAN_CANCELLED) == aoi.key:
+        cat = state.catalogue(settings, aoi, **{**flags, "wayback": False})
+        st.info("The Wayback scan was cancelled, so its releases are not listed. What it fetched is kept: "
+                "a new scan resumes from there.")
+        if st.button("Scan Wayback again", key="compare_rescan"):
+            state.drop(state.SCAN_CANCELLED)
+            st.rerun()
+        return cat
+    kept = state.cached_catalogue(settings, aoi, **flags)
+    if kept is not None:
+        return kept
+    box = st.empty()
+    with box.container():
+        bar = st.progress(0.0, text="Finding the dates imagery changed here…")
+        st.button("Cancel the scan", key=state.SCAN_CANCEL, on_click=state.put, args=(state.SCAN_CANCELLED, aoi.key))
+    hooks = ScanProgress(bar)
+    try:
+        cat = state.catalogue(settings, aoi, **flags, progress=hooks, cancelled=hooks.cancelled)
+    except Cancelled:
+        state.put(state.SCAN_CANCELLED, aoi.key)
+        box.empty()
+        st.rerun()
+    box.empty()
+    return cat
 
 
 def _status_rows(settings: Settings) -> tuple[list[dict[str, object]], str | None]:
@@ -125,8 +177,9 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
     chosen = c1.multiselect("Sources", SOURCES, default=list(DEFAULT_SOURCES), key="compare_sources")
     show_all = c2.toggle("Every Wayback release", value=False, key="compare_all_releases",
                          help="Off: only releases whose imagery changed over this site. On: all releases.")
-    cat = state.catalogue(settings, aoi, wayback="Wayback" in chosen, mosaics="Sentinel-2 cloudless" in chosen,
-                          local="Local images" in chosen, scenes="Sentinel-2 scenes" in chosen, show_all=show_all)
+    cat = _catalogue(settings, aoi, {"wayback": "Wayback" in chosen, "mosaics": "Sentinel-2 cloudless" in chosen,
+                                     "local": "Local images" in chosen, "scenes": "Sentinel-2 scenes" in chosen,
+                                     "show_all": show_all})
     for service, problem in cat.problems.items():
         st.warning(markdown_text(f"{service}: {problem}"))
     rows = _status_rows(settings)
@@ -134,7 +187,8 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
         _warn_if_unreachable(rows[0], "Sentinel-2 cloudless (EOX)")
     if cat.wayback_scanned and "Wayback" in chosen:
         st.caption(f"Wayback: {cat.wayback_changed} of {cat.wayback_total} releases changed over this site"
-                   + ("" if show_all else "; the others are hidden (switch on 'Every Wayback release')."))
+                   + ("" if show_all else "; the others are hidden (switch on 'Every Wayback release').")
+                   + f" Wayback {CAPTURE_DATE_RULE}.")
     layers = cat.layers
     if len(layers) < 1:
         st.info("No dated imagery of this site from the chosen sources. Import a GeoTIFF on the Import page, "
@@ -143,6 +197,8 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
         return
 
     mode = st.radio("View", MODES if len(layers) >= 2 else ("Time slider",), horizontal=True, key="compare_mode")
+    _seed_choices(layers, mode == "Time slider")
+    show_strip(layers, slider=mode == "Time slider")
     try:
         m = base_map(facility, structures, observations, offline=settings.offline)
         localise(m, serve_assets(settings.data_dir))
@@ -157,10 +213,8 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
         if mode == "Time slider":
             keys = [layer.key for layer in layers]
             by_key = {layer.key: layer for layer in layers}
-            wanted = st.query_params.get("image")
-            key = st.select_slider("Date", keys, value=wanted if wanted in by_key else keys[-1],
-                                   format_func=lambda k: by_key[k].title[:60],
-                                   key="compare_slider")
+            key = st.select_slider("Date", keys, format_func=lambda k: by_key[k].title[:60],
+                                   key=state.COMPARE_SLIDER)
             drawn_on = by_key[key]
             current = [drawn_on]
             _caption("Showing", drawn_on)

@@ -9,7 +9,7 @@ a cache key always includes what makes the value stale (the registry's revision,
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -20,7 +20,7 @@ from facilities.model import HistoryEntry
 from facilities.store import Filter, Store
 from imagery.aoi import AreaOfInterest
 from imagery.catalogue import DatedLayer
-from imagery.session import Catalogue, Difference, ImagerySession, Overlay
+from imagery.session import Catalogue, Difference, ImagerySession, Overlay, StageProgress
 from tracker.edits import recent_changes as _recent_changes
 from tracker.overview import Overview, read_overview
 from tracker.settings import Settings
@@ -28,6 +28,8 @@ from tracker.site import SiteView, load_site
 from tracker.undo import UndoPlan, plan_last
 from tracker.uploads import MB, UploadBudget, UploadRefused
 from tracker.wiring import imagery_session, open_registry
+
+from .memo import Memo
 
 # -- session_state keys (one browser tab) -----------------------------------------------------------
 
@@ -40,6 +42,14 @@ IMPORT_PARSED = "import_parsed"  # (upload key, Parsed): the previewed file, par
 IMPORT_REPORT = "import_report"  # (upload key, summary) of the last import
 INGEST_RESULTS = "ingest_results"  # the articles read, until the next Read
 SPATIAL_ANSWER = "spatial_answer"  # the sidebar's last spatial answer, until the next question
+# the Compare page: the pair and the slider (ui.compare_page's widgets), the timeline strip and the scan
+COMPARE_BEFORE = "compare_before"
+COMPARE_AFTER = "compare_after"
+COMPARE_SLIDER = "compare_slider"
+STRIP = "compare_strip"  # the strip chart's selection (st.altair_chart on_select)
+STRIP_TARGET = "compare_strip_target"  # which of before/after the next click on the strip sets
+SCAN_CANCEL = "compare_scan_cancel"  # the Cancel button shown while a Wayback scan runs
+SCAN_CANCELLED = "compare_scan_cancelled"  # the area key whose Wayback scan the analyst cancelled
 
 
 def edit_snapshot_key(facility_id: str) -> str:
@@ -232,22 +242,40 @@ def imagery(settings: Settings) -> ImagerySession:
     return _imagery(_settings_key(settings), settings)
 
 
-@st.cache_data(ttl=3600, max_entries=64, show_spinner="Finding the dates imagery changed here…")
-def _catalogue(settings_key: str, aoi_key: str, sources: tuple[bool, bool, bool, bool], show_all: bool,
-               local_revision: int, _settings: Settings, _aoi: AreaOfInterest) -> Catalogue:
-    del settings_key, aoi_key, local_revision  # with sources and show_all, the cache key
-    wayback, mosaics, local, scenes = sources
-    return imagery(_settings).catalogue(_aoi, wayback=wayback, mosaics=mosaics, local=local, scenes=scenes,
-                                        show_all=show_all)
+@st.cache_resource
+def _catalogues() -> Memo[Catalogue]:
+    return Memo(ttl=3600, max_entries=64)
+
+
+def _catalogue_key(settings: Settings, aoi: AreaOfInterest, sources: tuple[bool, bool, bool, bool],
+                   show_all: bool) -> tuple[object, ...]:
+    local = sources[2]
+    revision = imagery(settings).local.revision() if local else 0
+    return _settings_key(settings), aoi.key, sources, show_all, revision
+
+
+def cached_catalogue(settings: Settings, aoi: AreaOfInterest, *, wayback: bool, mosaics: bool, local: bool,
+                     scenes: bool, show_all: bool) -> Catalogue | None:
+    """The catalogue `catalogue` keeps for these arguments, or None when it would have to be listed (the page then
+    shows the scan's progress and a Cancel button)."""
+    return _catalogues().get(_catalogue_key(settings, aoi, (wayback, mosaics, local, scenes), show_all))
 
 
 def catalogue(settings: Settings, aoi: AreaOfInterest, *, wayback: bool, mosaics: bool, local: bool, scenes: bool,
-              show_all: bool) -> Catalogue:
+              show_all: bool, progress: StageProgress | None = None,
+              cancelled: Callable[[], bool] | None = None) -> Catalogue:
     """The area's dated layers for these sources, listed once an hour (Wayback publishes monthly); a new
-    local import shows at once, as the local directory's revision is part of the key."""
-    revision = imagery(settings).local.revision() if local else 0
-    return _catalogue(_settings_key(settings), aoi.key, (wayback, mosaics, local, scenes), show_all, revision,
-                      settings, aoi)
+    local import shows at once, as the local directory's revision is part of the key. Kept in a plain memo, not
+    st.cache_data, so the scan's progress bar is drawn live and never replayed; a cancelled scan keeps nothing."""
+    key = _catalogue_key(settings, aoi, (wayback, mosaics, local, scenes), show_all)
+    memo = _catalogues()
+    hit = memo.get(key)
+    if hit is not None:
+        return hit
+    cat = imagery(settings).catalogue(aoi, wayback=wayback, mosaics=mosaics, local=local, scenes=scenes,
+                                      show_all=show_all, progress=progress, cancelled=cancelled)
+    memo.put(key, cat)
+    return cat
 
 
 @st.cache_resource(max_entries=256, show_spinner="Rendering the image…")
