@@ -46,7 +46,17 @@ def test_any_markdown_punctuation_reads(md):
 
 def test_pathological_inputs_are_read_not_refused():
     for unit, fmt in [("*a ", "markdown"), ("[", "markdown"), ("```\nx\n", "markdown"), ("\n \n", "html"),
-                      (".", "text"), ("?!", "text"), ("No. ", "text")]:
+                      (".", "text"), ("?!", "text"), ("No. ", "text"), ("<a b=", "html"), ("<!--a", "html"),
+                      ("<", "html")]:
         text = "Report. " + unit * (60_000 // len(unit))
         results = reader.read(text, fmt=fmt)
         assert results and results[0].article.text
+
+
+def test_html_defused_keeps_the_visible_text():
+    from tracker.articles.reading import defuse_html, html_to_text
+
+    page = "<p>a < b and <b>bold</b><!-- hidden <i>x</i> --> after</p><script>if (a<b) {}</script>"
+    assert html_to_text(page) == "a < b and bold after"
+    assert defuse_html(defuse_html(page)) == defuse_html(page)
+    assert "<" not in defuse_html("<a b=<a b=x") and html_to_text("<!-- never closed <p>x") == ""
