@@ -10,7 +10,7 @@ snapshot is never stale; records are frozen dataclasses, so sharing them between
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from facilities.model import Facility, Structure
 from facilities.store import Store
@@ -25,6 +25,7 @@ class Overview:
     facilities: list[Facility]
     structures: list[Structure]
     last_observations: dict[str, dt.date]  # facility id -> end of its latest observation date
+    skipped: tuple[str, ...] = ()  # records left out: a value the model refuses (edited outside the app)
 
 
 def last_observations(store: Store) -> dict[str, dt.date]:
@@ -38,5 +39,9 @@ def last_observations(store: Store) -> dict[str, dt.date]:
 
 
 def read_overview(store: Store) -> Overview:
-    """The whole registry's facilities, structures and last observation dates, as of now."""
-    return Overview(store.revision(), store.list_facilities(), store.list_structures(), last_observations(store))
+    """The whole registry's facilities, structures and last observation dates, as of now; records the model
+    refuses (edited outside the app) are left out and named in `skipped`."""
+    with store.collect_skipped() as skipped:
+        overview = Overview(store.revision(), store.list_facilities(), store.list_structures(),
+                            last_observations(store))
+    return replace(overview, skipped=tuple(str(p) for p in skipped))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from facilities.model import Facility, Observation, Source, Structure
@@ -137,6 +137,7 @@ class SiteView:
     observations: tuple[Observation, ...] = ()  # observation_order
     sources: tuple[Source, ...] = ()  # cited and stored, in order of first citation: [1], [2], ...
     missing_source_ids: tuple[str, ...] = ()  # cited but not in the registry
+    skipped: tuple[str, ...] = ()  # records left out: a value the model refuses (edited outside the app)
     _by_id: dict[str, Structure] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -195,10 +196,12 @@ def site_view(facility: Facility, structures: Iterable[Structure] = (), observat
 
 def load_site(store: Store, facility_id: str, flt: Filter = Filter()) -> SiteView:
     """Everything the outputs show about one facility; the filter's dates select observations."""
-    facility = store.get_facility(facility_id)
-    mine = Filter(facility_ids=(facility_id,))
-    structures = store.list_structures(mine)
-    observations = store.list_observations(Filter(facility_ids=(facility_id,), date_from=flt.date_from,
-                                                  date_to=flt.date_to))
-    ids = cited_source_ids(facility, structures, observations)
-    return site_view(facility, structures, observations, store.list_sources(ids) if ids else ())
+    with store.collect_skipped() as skipped:
+        facility = store.get_facility(facility_id)
+        mine = Filter(facility_ids=(facility_id,))
+        structures = store.list_structures(mine)
+        observations = store.list_observations(Filter(facility_ids=(facility_id,), date_from=flt.date_from,
+                                                      date_to=flt.date_to))
+        ids = cited_source_ids(facility, structures, observations)
+        view = site_view(facility, structures, observations, store.list_sources(ids) if ids else ())
+    return replace(view, skipped=tuple(str(p) for p in skipped)) if skipped else view

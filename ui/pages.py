@@ -256,6 +256,14 @@ class SiteChoice:
     revision: int = 0  # the registry's, when it was read (a cache key)
 
 
+def show_skipped(skipped: Sequence[str]) -> None:
+    """One warning naming the records a read left out (values edited outside the app), as plain text."""
+    if skipped:
+        st.warning(markdown_text(f"{len(skipped)} record(s) left out: a value the app does not accept was written "
+                                 "outside the app (`facilities validate` lists them): " + "; ".join(skipped[:20])
+                                 + (" ..." if len(skipped) > 20 else "")))
+
+
 def choose_site(store: Store, database: str) -> SiteChoice | None:
     """The sidebar's search, filters and picker, shared by the pages that show one site.
     None when the registry cannot be read or is empty (the page says why)."""
@@ -267,6 +275,7 @@ def choose_site(store: Store, database: str) -> SiteChoice | None:
     if not snap.facilities:
         st.info("The registry is empty. Import facilities on the Import page or with `facilities import FILE`.")
         return None
+    show_skipped(snap.skipped)
     selected_id, shown = pick_facility(snap.facilities, snap.last_observations)
     st.sidebar.caption(f"{len(snap.facilities):,} facilities in the registry")
     return SiteChoice(snap.facilities, selected_id, tuple(shown), snap.structures, snap.revision)
@@ -289,6 +298,7 @@ def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -
         st.error(f"The facility's records cannot be read: {err}")
         return
     facility = site.facility
+    show_skipped(site.skipped)
 
     show_map(facilities, choice.structures, selected_id, settings)
     show_details(site)

@@ -273,7 +273,8 @@ class GeoPackageDialect(Dialect):
         tx.execute(ddl)
 
     def after_write(self, tx, tables: Sequence[str]) -> None:
-        """Keep gpkg_contents' extent and last_change true, as GDAL and QGIS read them."""
+        """Keep gpkg_contents' extent and last_change true, as GDAL and QGIS read them; remember the last_change
+        written, so that one written by another program shows (`written_elsewhere`)."""
         now = format_timestamp(utcnow())
         features = {t.name for t in FEATURE_TABLES}
         for table in tables:
@@ -283,11 +284,30 @@ class GeoPackageDialect(Dialect):
                            "WHERE table_name=?", (now, *ext, table))
             else:
                 tx.execute("UPDATE gpkg_contents SET last_change=? WHERE table_name=?", (now, table))
+        self.remember_last_change(tx, tables)
+
+    @staticmethod
+    def remember_last_change(tx, tables: Sequence[str]) -> None:
+        """Record gpkg_contents.last_change of `tables` as the store's own (tracker_meta 'last_change:<table>')."""
+        for table in tables:
+            tx.execute("INSERT INTO tracker_meta (key, value) SELECT 'last_change:' || table_name, last_change "
+                       "FROM gpkg_contents WHERE table_name = ? "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (table,))
+
+    def written_elsewhere(self, tables: Sequence[str]) -> list[str]:
+        """Tables whose gpkg_contents.last_change is not the one the store wrote: GDAL (QGIS) sets it on every
+        edit of a layer. A registry from before migration 4 has no record, so every table is compared once."""
+        rows = self.query("SELECT c.table_name FROM gpkg_contents c LEFT JOIN tracker_meta m "
+                          "ON m.key = 'last_change:' || c.table_name WHERE m.value IS NOT c.last_change")
+        changed = {r[0] for r in rows}
+        return [t for t in tables if t in changed]
 
     def check(self) -> list[str]:
         """SQLite's own integrity and foreign-key checks; an empty list means healthy."""
         problems = [r[0] for r in self.query("PRAGMA integrity_check") if r[0] != "ok"]
-        return problems + [f"foreign key: {r}" for r in self.query("PRAGMA foreign_key_check")]
+        if problems:  # pages that do not parse: the file is damaged, whatever rows can still be read
+            raise gpkg_faults.damaged(self.path, " ".join(" ".join(problems[:3]).split()))
+        return [f"foreign key: {r}" for r in self.query("PRAGMA foreign_key_check")]
 
 
 def _head(path: Path) -> bytes:

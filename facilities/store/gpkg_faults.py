@@ -77,7 +77,7 @@ def explain(err: sqlite3.Error, path: Path, doing: str) -> StoreError:
     """A sqlite3 error as the StoreError a user can act on; `doing` is e.g. 'writing to' or 'reading'."""
     name = getattr(err, "sqlite_errorname", "") or ""
     text = str(err)
-    if name.startswith(_DAMAGED) or "malformed" in text or "file is not a database" in text:
+    if name.startswith(_DAMAGED) or ("malformed" in text and "JSON" not in text) or "file is not a database" in text:
         return damaged(path, text)
     if name.startswith(_READ_ONLY) or "readonly database" in text:
         return read_only(path, "SQLite refused to write it")

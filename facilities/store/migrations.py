@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import StoreError
 from .dialect import Dialect, Tx
-from .tables import BY_NAME
+from .tables import BY_NAME, RECORD_TABLES
 
 Step = Callable[[Tx, Dialect], None]
 
@@ -56,12 +56,26 @@ def _eox_postgis(tx: Tx, dialect: Dialect) -> None:
     tx.execute(_EOX_SET + "~ ?", (EOX_PROVIDER, len(EOX_PROVIDER) + 2, f"^{EOX_PROVIDER}-[0-9]{{4}}$"))
 
 
+def _row_checksums(tx: Tx, dialect: Dialect) -> None:
+    from . import outside  # the checksum's input is the row as written, which outside.py selects
+
+    for table in RECORD_TABLES:
+        dialect.add_column(tx, table, "row_hash")
+    outside.fill(tx, dialect)
+    remember = getattr(dialect, "remember_last_change", None)  # GeoPackage: the signal outside.py reads
+    if remember is not None:
+        remember(tx, [t.name for t in RECORD_TABLES])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 2: observations drawn on an EOX mosaic name it as its layer does, so their "open image" link
     # finds it. Only the two image columns change: no version bump and no history entry (not an edit).
     Migration(2, "eox image keys", {"gpkg": _eox_gpkg, "postgis": _eox_postgis}),
     # 3: history entries written by one unit of work share a group, which one undo reverts.
     Migration(3, "history change groups", add_column("history", "change_group")),
+    # 4: every record row carries a checksum of itself as the store wrote it, so a row changed by QGIS, GDAL
+    # or SQL is found (store/outside.py); rows already there are checksummed as they are at the upgrade.
+    Migration(4, "row checksums", {"*": _row_checksums}),
 )
 
 

@@ -71,7 +71,9 @@ class PostGisDialect(Dialect):
     sql = {"name_order": 'lower({}) COLLATE "C"', "text_order": '{} COLLATE "C"',
            "geom_select": "ST_AsBinary(geom, 'NDR')", "geom_param": "?::geometry",
            "json_object": "json_build_object({})::text", "json_raw": "{}::json", "rounded": "round({}::numeric, 1)",
-           "id_column": "fid BIGSERIAL PRIMARY KEY"}
+           "id_column": "fid BIGSERIAL PRIMARY KEY",
+           # a row's values as the store wrote them (row checksums, store/outside.py): hex EWKB, dates as text
+           "geom_written": "upper(encode(ST_AsEWKB(geom, 'NDR'), 'hex'))", "as_text": "{}::text"}
     max_params = 10**9  # id lists travel as one array parameter
 
     def __init__(self, url: str, *, connect_timeout_s: int = 10):

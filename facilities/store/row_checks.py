@@ -22,11 +22,24 @@ def record_problems(dialect: Dialect, limit: int = 200) -> list[str]:
     return problems[:limit]
 
 
-def _table_problems(dialect: Dialect, table: Table) -> list[str]:
+def row_problems(dialect: Dialect, table: Table, ids: list[str]) -> dict[str, list[str]]:
+    """The problems of the records with these ids (a read that failed on them), by id; records the
+    model accepts are absent."""
+    found: dict[str, list[str]] = {}
+    for k in range(0, len(ids), 500):
+        clause, params = dialect.in_ids("id", ids[k:k + 500])
+        for line_id, line in _table_problems(dialect, table, f"WHERE {clause}", params, with_ids=True):
+            found.setdefault(line_id, []).append(line)
+    return found
+
+
+def _table_problems(dialect: Dialect, table: Table, where: str = "", params: list | None = None, *,
+                    with_ids: bool = False) -> list:
     cols = [c for c in table.columns if c.decode is not None]
     select = ", ".join(["id", *(dialect.geom_select(),) * bool(table.geometry), *(c.name for c in cols)])
-    out: list[str] = []
-    for row in dialect.query(f"SELECT {select} FROM {table.name} ORDER BY fid"):
+    out: list = []
+    for row in dialect.query(f"SELECT {select} FROM {table.name} {where} ORDER BY fid", params or ()):
+        before = len(out)
         ident, rest = row[0], row[1:]
         if table.geometry:
             geom, rest = rest[0], rest[1:]
@@ -37,6 +50,8 @@ def _table_problems(dialect: Dialect, table: Table) -> list[str]:
             except Exception as err:  # noqa: BLE001 - any decoder failure is the finding, reported by name
                 out.append(f"{table.name} {ident!r} {c.name}: {str(value)[:60]!r} is not accepted "
                            f"({type(err).__name__}: {str(err)[:80]})")
+        if with_ids:
+            out[before:] = [(ident, line) for line in out[before:]]
     return out
 
 

@@ -10,6 +10,7 @@ read (`FOR UPDATE` on PostGIS) and its `version` compared with the version the c
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -21,10 +22,10 @@ from .. import geojson_codec as codec
 from ..bbox import split_antimeridian as split_bbox
 from ..bulk import gc_paused
 from ..dates import format_timestamp, parse_timestamp, utcnow
-from ..errors import ConflictError, DuplicateId, NotFound, StoreError, ValidationError
+from ..errors import ConflictError, DuplicateId, FacilitiesError, NotFound, StoreError, ValidationError
 from ..geometry import ANY_GEOMETRY, POLYGONAL, check_geometry
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
-from . import features
+from . import features, outside, tolerant
 from .base import (
     Add,
     BBox,
@@ -38,11 +39,15 @@ from .base import (
     raise_reference_problems,
 )
 from .dialect import Dialect, Tx
+from .gpkg_faults import DamagedRegistry
+from .skipped import Collectors, SkippedRecord
 from .tables import BY_KIND, BY_NAME, HISTORY, KIND_OF, RECORD_TABLES, Table
 
 _HISTORY_INSERT = (f"INSERT INTO history ({', '.join(HISTORY.names)}) "
                    f"VALUES ({', '.join('?' * len(HISTORY.names))})")
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
+log = logging.getLogger(__name__)
+OUTSIDE_ACTOR = "outside the app"
 
 
 def _document(value: Any) -> Any:
@@ -64,11 +69,86 @@ class SqlStore:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self.location = dialect.location
+        self._skips = Collectors()
+        self.outside_tables: list[str] = []  # a read-only open: tables another program wrote, not yet recorded
         dialect.open()
+        self._outside_edits_at_open()
 
     def close(self) -> None:
         """Close the dialect's connections."""
         self.dialect.close()
+
+    def collect_skipped(self):
+        """A context manager giving the list of records that reads inside it (on this thread) left out because
+        the model refuses a stored value (edited outside the app); each names table, id and column.
+
+            with store.collect_skipped() as skipped:
+                facilities = store.list_facilities()
+        """
+        return self._skips.collect()
+
+    # ------------------------------------------------------------------ edits made outside the app
+
+    def _outside_edits_at_open(self) -> None:
+        tables = outside.tables_written_elsewhere(self.dialect)
+        if not tables:
+            return
+        if getattr(self.dialect, "read_only", None):  # only reported; the next writable open records them
+            self.outside_tables = [t.name for t in tables]
+            log.warning("%s: %s written by another program since the app last wrote it; open it where it can be "
+                        "written to record the edits", self.location, ", ".join(self.outside_tables))
+            return
+        self.record_outside_edits(tables)
+
+    def record_outside_edits(self, tables: Sequence[Table] | None = None) -> list[outside.OutsideEdit]:
+        """Find the rows of `tables` (default: every record table) another program changed or added since the
+        store wrote them (store/outside.py) and record each as one "outside-edit" history entry (actor
+        OUTSIDE_ACTOR, before: the last state the history knows, after: the row now). A row the model accepts is
+        written back as the store writes it: version bumped, area recomputed from the geometry, checksum renewed.
+        One the model refuses stays as it is (reads skip it, `validate` names it), its checksum renewed so it is
+        recorded once. One unit of work; returns what was found."""
+        tables = list(RECORD_TABLES) if tables is None else list(tables)
+        group = uuid.uuid4().hex[:16]
+        with self.dialect.write() as tx:
+            edits = outside.changed_rows(self.dialect, tables, tx)
+            for edit in edits:
+                self._record_outside_edit(tx, edit, group)
+            self.dialect.after_write(tx, [t.name for t in tables])
+        for edit in edits:
+            log.info("%s: %s; recorded in the history", self.location, edit)
+        return edits
+
+    def outside_edits(self) -> list[outside.OutsideEdit]:
+        """Every row another program changed or added that the history does not record yet (compares every row:
+        seconds at 100,000 facilities; `facilities validate` names them)."""
+        return outside.changed_rows(self.dialect, RECORD_TABLES)
+
+    def _record_outside_edit(self, tx: Tx, edit: outside.OutsideEdit, group: str) -> None:
+        table = BY_NAME[edit.table]
+        kind = table.record_kind
+        row = tx.execute("SELECT after FROM history WHERE entity = ? AND entity_id = ? ORDER BY fid DESC LIMIT 1",
+                         (kind, edit.id)).fetchone()
+        before = _document(row[0]) if row else None
+        with self._skips.collect() as skipped:
+            found = self._select(table, "WHERE fid = ?", (edit.fid,), tx)
+        after: Any = None
+        refused = [str(p) for p in skipped]
+        if found:
+            obj = found[0]
+            now = utcnow()
+            changes: dict[str, Any] = {"version": (obj.version or 0) + 1}
+            if kind != "source":
+                changes.update(updated_at=now, created_at=obj.created_at or now)
+            try:
+                new = checked(obj).evolve(**changes)
+                self._update_row(tx, table, new)
+                after = history_state(new)
+            except FacilitiesError as err:
+                refused.append(f"{edit.table} {edit.id!r}: {err}")
+        if after is None:
+            tx.execute(f"UPDATE {table.name} SET row_hash = ? WHERE fid = ?", (edit.checksum, edit.fid))
+            after = {"refused": refused}
+        self._record(tx, kind, edit.id, "outside-edit", OUTSIDE_ACTOR, before, after, group)
 
     # ------------------------------------------------------------------ rows <-> records
 
@@ -80,18 +160,17 @@ class SqlStore:
         return self._records(table, rows)
 
     def _records(self, table: Table, rows: list) -> list:
-        if not rows:
-            return []
-        if not table.geometry:
-            return table.records(rows)
-        geoms = self.dialect.decode_geoms([r[0] for r in rows])
-        if table.name == "facilities":
-            geoms = features.polygonal(geoms)
-        return table.records(rows, geoms)
+        """Rows -> records; a row the model refuses is left out and reported (store/tolerant.py)."""
+        return tolerant.decode_rows(self.dialect, table, rows, self._skips.report)
 
     def _get(self, kind: str, ident: str, tx: Tx | None = None, lock: bool = False):
         table = BY_KIND[kind]
-        found = self._select(table, "WHERE id = ?" + (self.dialect.lock("update") if lock else ""), (ident,), tx)
+        with self._skips.collect() as skipped:
+            found = self._select(table, "WHERE id = ?" + (self.dialect.lock("update") if lock else ""), (ident,), tx)
+        if not found and skipped:
+            raise StoreError(f"the {kind} {ident!r} in {self.location} cannot be read: "
+                             + "; ".join(f"{p.column}: {p.detail}" for p in skipped)
+                             + " (edited outside the app; `facilities validate` lists every such value)")
         if not found:
             raise NotFound(f"no {kind} with id {ident!r} in {self.location}")
         return found[0]
@@ -401,11 +480,13 @@ class SqlStore:
         boxes = [shapely.box(*b) for b in split_bbox(flt.bbox)] if flt.bbox else None
         selected: set[str] = set()
         facilities = BY_KIND["facility"]
-        for rows in self._iter_rows(facilities, Filter(facility_ids=flt.facility_ids, bbox=flt.bbox), batch_size,
-                                    features.select_list(facilities, d)):
-            for fid, text in features.feature_texts(facilities, d, rows, sources, precision, boxes):
+        refused: list[str] = []
+        for rows in self._feature_rows(facilities, Filter(facility_ids=flt.facility_ids, bbox=flt.bbox), batch_size,
+                                       features.select_list(facilities, d), refused):
+            for fid, text in features.feature_texts(facilities, d, rows, sources, precision, boxes, refused):
                 selected.add(fid)
                 yield text
+        skipped_facilities = self._report_refused(facilities, refused)
         if not selected:
             return
         everything = flt.facility_ids is None and flt.bbox is None
@@ -416,10 +497,71 @@ class SqlStore:
                                                          date_to=flt.date_to))):
             table = BY_KIND[kind]
             select = "facility_id, " + features.select_list(table, d)
-            for rows in self._iter_rows(table, kind_filter, batch_size, select):
-                rows = [r[1:] for r in rows if everything or r[0] in selected]
-                for _id, text in features.feature_texts(table, d, rows, sources, precision):
+            refused = []
+            orphans: list[SkippedRecord] = []
+            for rows in self._feature_rows(table, kind_filter, batch_size, select, refused):
+                orphans += [SkippedRecord(table.name, r[2], "facility_id", f"its facility {r[0]!r} was skipped")
+                            for r in rows if r[0] in skipped_facilities]
+                rows = [r[1:] for r in rows if (everything or r[0] in selected) and r[0] not in skipped_facilities]
+                for _id, text in features.feature_texts(table, d, rows, sources, precision, None, refused):
                     yield text
+            self._report_refused(table, refused)
+            self._skips.report(orphans)
+
+    def _feature_rows(self, table: Table, flt: Filter, batch_size: int, select: str,
+                      refused: list[str]) -> Iterator[list[tuple]]:
+        """`_iter_rows` for the export, surviving a row whose JSON text the database's JSON function refuses
+        (edited outside the app): that batch is read again row by row and the failing rows' ids are added to
+        `refused`. A row that fails with nothing wrong in it (real damage) raises as before."""
+        clauses, params = self._where(table, flt)
+        where = "WHERE " + " AND ".join([*clauses, "fid > ?"])
+        last = 0
+        while True:
+            try:
+                rows = self.dialect.query(f"SELECT fid, {select} FROM {table.name} {where} ORDER BY fid LIMIT ?",
+                                          (*params, last, batch_size))
+            except StoreError as err:
+                if isinstance(err, DamagedRegistry):
+                    raise
+                rows, last = self._rows_one_by_one(table, where, (*params, last, batch_size), select, refused, err)
+                if last is None:
+                    return
+            else:
+                if not rows:
+                    return
+                last = rows[-1][0]
+            yield [r[1:] for r in rows]
+
+    def _rows_one_by_one(self, table: Table, where: str, params: tuple, select: str, refused: list[str],
+                         err: StoreError) -> tuple[list[tuple], int | None]:
+        page = self.dialect.query(f"SELECT fid, id FROM {table.name} {where} ORDER BY fid LIMIT ?", params)
+        if not page:
+            return [], None
+        rows, failed = [], []
+        for fid, ident in page:
+            try:
+                rows += self.dialect.query(f"SELECT fid, {select} FROM {table.name} WHERE fid = ?", (fid,))
+            except StoreError:
+                failed.append(ident)
+        if failed:
+            from .row_checks import row_problems
+
+            found = row_problems(self.dialect, table, failed)
+            if any(i not in found for i in failed):
+                raise err  # not a value edited outside the app: the read's own error stands
+            refused += failed
+        return rows, page[-1][0]
+
+    def _report_refused(self, table: Table, ids: list[str]) -> set[str]:
+        """Report the export's refused rows of `table` by table, id and column; returns their ids."""
+        unique = list(dict.fromkeys(ids))
+        if None in unique:  # no edit can write a row without its id (NOT NULL): the file's pages are damaged
+            raise StoreError(f"the registry {self.location} is damaged (a row of {table.name} without an id); "
+                             "nothing was written to it")
+        if unique:
+            self._skips.report(tolerant.refused(self.dialect, table, unique,
+                                                lambda _i: "not as the model writes it (not exported)"))
+        return set(unique)
 
     def history(self, entity_id: str | None = None, limit: int = 100) -> list[HistoryEntry]:
         """The newest `limit` history entries, of the record `entity_id` or of all."""

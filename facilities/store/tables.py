@@ -14,6 +14,7 @@ or reordering a declaration never shifts another column's value.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class Column:
     decode: Callable[[Any], Any] | None = None
     field: Any = _SAME
     rounded: bool = False  # the export shows it to one decimal (areas)
+    values: tuple[str, ...] = ()  # a coded column's allowed values (the model's enum)
 
     @property
     def is_json(self) -> bool:
@@ -108,12 +110,19 @@ class Table:
         """Records -> rows in `names` order; geometries (and derived areas) in one batch each."""
         encode = self._encoder
         if self.geometry is None:
-            return [encode(o, None, None) for o in items]
+            rows = [encode(o, None, None) for o in items]
+            return [r[:-1] + (row_hash(r[:-1]),) for r in rows] if self.hashed else rows
         geoms = [o.geometry for o in items]
         if self.name == "facilities":  # the column is MULTIPOLYGON; the model hands one-part ones as Polygon
             geoms = _multi(geoms)
         derived = _DERIVED[self.name](items) if self.name in _DERIVED else [None] * len(items)
-        return [encode(o, g, a) for o, g, a in zip(items, encode_geoms(geoms), derived, strict=True)]
+        rows = [encode(o, g, a) for o, g, a in zip(items, encode_geoms(geoms), derived, strict=True)]
+        return [r[:-1] + (row_hash(r[:-1]),) for r in rows] if self.hashed else rows
+
+    @property
+    def hashed(self) -> bool:
+        """Whether rows carry `row_hash` (record tables): how an edit made outside the app is found."""
+        return bool(self.columns) and self.columns[-1].name == "row_hash"
 
     @cached_property
     def _encoder(self) -> Callable[[Any, Any, Any], tuple]:
@@ -124,6 +133,8 @@ class Table:
         for k, c in enumerate(self.columns):
             if c.name in _DERIVED_COLUMNS:
                 values.append("a")
+            elif c.name == "row_hash":
+                values.append("None")  # rows() hashes the rest of the row
             elif c.encode is not None:
                 env[f"e{k}"] = c.encode
                 values.append(f"e{k}(o)")
@@ -227,7 +238,8 @@ def _enum(enum: type[Enum]) -> tuple[Callable, Callable]:
 def _enum_column(name: str, enum: type[Enum], attr: str | None = None, constraints: str = "NOT NULL") -> Column:
     to_db, from_db = _enum(enum)
     attr = attr or name
-    return Column(name, "text", constraints, encode=lambda o: to_db(getattr(o, attr)), decode=from_db)
+    return Column(name, "text", constraints, encode=lambda o: to_db(getattr(o, attr)), decode=from_db,
+                  values=tuple(m.value for m in enum))
 
 
 def _stamps() -> tuple[Column, ...]:
@@ -252,6 +264,12 @@ def _parents(text: str) -> tuple:
     return () if text == "[]" else tuple(
         trusted(ParentClaim, name=p["name"], facility_id=p.get("facility_id"),
                 source_ids=tuple(p.get("source_ids") or ())) for p in json.loads(text))
+
+
+def row_hash(values: Sequence) -> str:
+    """A checksum of a row as stored (geometry as written, every column but the checksum): a row whose checksum
+    does not match its values was changed by another program. 16 hex digits of BLAKE2b over the values' repr."""
+    return hashlib.blake2b(repr(tuple(values)).encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def _areas(items: Sequence) -> list[float]:
@@ -302,6 +320,7 @@ FACILITIES = Table(
         Column("extra", "json", "NOT NULL DEFAULT '{}'", decode=lambda t: {} if t == "{}" else json.loads(t)),
         Column("area_m2", "real", field=_NO_FIELD, rounded=True),  # _DERIVED, per batch
         *_stamps(),
+        Column("row_hash", "text", field=_NO_FIELD),  # migration 4: checksum of the row as the store wrote it
     ))
 
 STRUCTURES = Table(
@@ -319,6 +338,7 @@ STRUCTURES = Table(
         _ids_column(),
         Column("footprint_m2", "real", field=_NO_FIELD, rounded=True),  # _DERIVED, per batch
         *_stamps(),
+        Column("row_hash", "text", field=_NO_FIELD),  # migration 4: checksum of the row as the store wrote it
     ))
 
 OBSERVATIONS = Table(
@@ -344,6 +364,7 @@ OBSERVATIONS = Table(
         _ids_column(),
         Column("notes", "text", "NOT NULL DEFAULT ''"),
         *_stamps(),
+        Column("row_hash", "text", field=_NO_FIELD),  # migration 4: checksum of the row as the store wrote it
     ))
 
 SOURCES = Table(
@@ -358,6 +379,7 @@ SOURCES = Table(
         Column("retrieved_at", "timestamp", decode=read_ts),
         Column("notes", "text", "NOT NULL DEFAULT ''"),
         Column("version", "int", "NOT NULL DEFAULT 1"),
+        Column("row_hash", "text", field=_NO_FIELD),  # migration 4: checksum of the row as the store wrote it
     ))
 
 HISTORY = Table(

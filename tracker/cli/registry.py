@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from facilities import geojson_io, vector_formats
+from facilities.bbox import parse_bbox
 from facilities.errors import FacilitiesError, InputError
 from facilities.files import read_import_file
 from facilities.geometry import ANY_GEOMETRY, check_geometry
@@ -95,16 +96,13 @@ def main_options(
     ctx.obj = Ctx(load_settings(database=db, actor=actor))
 
 
-def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        w, s, e, n = (float(v) for v in text.split(","))
-    except ValueError:
-        raise InputError(f"--bbox {text!r} must be four numbers: west,south,east,north") from None
-    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
-        raise InputError(f"--bbox {text!r} is outside longitude -180..180 / latitude -90..90 or has south > north")
-    return (w, s, e, n)
+_RECORD_TABLES = {"facilities", "structures", "observations", "sources"}
+
+
+def _warn_skipped(skipped) -> None:
+    """One stderr line per record a read left out (table, id, column and why)."""
+    for p in skipped:
+        typer.echo(f"warning: {p}", err=True)
 
 
 def _read_geometry(text: str):
@@ -131,8 +129,11 @@ def init(ctx: typer.Context, seed: bool = typer.Option(True, help="Load the seed
 def list_(ctx: typer.Context, country: str | None = None,
           bbox: Annotated[str | None, typer.Option(help="west,south,east,north")] = None,
           as_json: bool = typer.Option(False, "--json")) -> None:
-    """List facilities."""
-    facs = _ctx(ctx).reading.list_facilities(Filter(bbox=_parse_bbox(bbox)))
+    """List facilities (a record the model refuses, edited outside the app, is left out with a warning)."""
+    store = _ctx(ctx).reading
+    with store.collect_skipped() as skipped:
+        facs = store.list_facilities(Filter(bbox=parse_bbox(bbox, what="--bbox")))
+    _warn_skipped(skipped)
     facs = [f for f in facs if country is None or f.country == country.upper()]
     if as_json:
         typer.echo(json.dumps([{"id": f.id, "name": f.name, "country": f.country, "status": f.status.value,
@@ -151,7 +152,10 @@ def show(ctx: typer.Context, facility_id: str) -> None:
     numbers are those of the Registry page and the PDF report."""
     from tracker.site import BUILT_UP_COLUMNS, load_site
 
-    site = load_site(_ctx(ctx).reading, facility_id)
+    store = _ctx(ctx).reading
+    with store.collect_skipped() as skipped:
+        site = load_site(store, facility_id)
+    _warn_skipped(skipped)
     f = site.facility
 
     def cites(ids: tuple[str, ...]) -> str:
@@ -297,12 +301,22 @@ def export(ctx: typer.Context, out: Annotated[str, typer.Argument(help="output .
     c.reading  # noqa: B018 - a registry that does not exist is an error, not created
     for fid in facility or ():
         c.store.get_facility(fid)  # a clear error for a mistyped id rather than an empty report
-    flt = Filter(facility_ids=tuple(facility) if facility else None, bbox=_parse_bbox(bbox),
+    flt = Filter(facility_ids=tuple(facility) if facility else None, bbox=parse_bbox(bbox, what="--bbox"),
                  date_from=date_range(date_from, date_to)[0], date_to=date_range(date_from, date_to)[1])
+    with c.store.collect_skipped() as skipped:
+        _export(c.store, out, kind, flt, precision)
+    if skipped:  # the good records were written; a script must still notice the file is not the whole registry
+        _warn_skipped(skipped)
+        typer.echo(f"error: {len(skipped)} problem(s) in records edited outside the app: those records were left "
+                   "out of the export (`facilities validate` lists them)", err=True)
+        raise typer.Exit(1)
+
+
+def _export(store: Store, out: str, kind: str, flt: Filter, precision: int) -> None:
     if kind != "geojson":
         if out == "-":
             raise InputError(f"a {kind} export needs a file name; only GeoJSON goes to stdout")
-        written = vector_formats.write_table(c.store, out, kind, flt)
+        written = vector_formats.write_table(store, out, kind, flt)
         for note in written.warnings:
             typer.echo(f"note: {note}", err=True)
         size = sum(f.stat().st_size for f in written.files)
@@ -310,10 +324,10 @@ def export(ctx: typer.Context, out: Annotated[str, typer.Argument(help="output .
                    + (f", {len(written.files)} files" if len(written.files) > 1 else "") + ")")
         return
     if out == "-":
-        for chunk in geojson_io.iter_export(c.store, flt, precision):
+        for chunk in geojson_io.iter_export(store, flt, precision):
             sys.stdout.write(chunk)
         return
-    size = geojson_io.write_export(c.store, out, flt, precision)
+    size = geojson_io.write_export(store, out, flt, precision)
     typer.echo(f"wrote {out} ({size / 1024:,.1f} KiB)")
 
 
@@ -332,6 +346,9 @@ def validate(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(
                    f"{len(registry.observations)} observations, {len(registry.sources)} sources")
         return
     problems = c.reading.check()
+    rows_readable = all(p.split(" ", 1)[0] in _RECORD_TABLES for p in problems)  # no damage to the file itself
+    for edit in c.store.outside_edits() if rows_readable else ():  # the history does not say who changed them
+        typer.echo(f"note: {edit} (not in the history yet)", err=True)
     if problems:
         raise FacilitiesError("registry check failed:\n" + "\n".join(problems))
     typer.echo(f"{c.store.location}: ok ({', '.join(f'{n} {k}' for k, n in c.store.counts().items())})")
