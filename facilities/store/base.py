@@ -24,7 +24,6 @@ from ..errors import FeatureProblem, InputError
 from ..model import Facility, HistoryEntry, Observation, Registry, Source, Structure
 
 
-
 class OnConflict(StrEnum):
     """What an import does with a record whose id is already stored."""
 

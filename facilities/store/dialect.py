@@ -22,9 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..bbox import BBox
-from ..errors import ValidationError
 from .tables import Column, Table
-
 
 
 class Tx(Protocol):
@@ -172,3 +170,5 @@ class Dialect(ABC):
         """Migration step: add a declared column to an existing table (kept if it is there already)."""
         if column not in self.column_names(tx, table.name):
             tx.execute(f"ALTER TABLE {table.name} ADD COLUMN {self.column_ddl(table.column(column))}")
+
+
