@@ -449,6 +449,7 @@ _CONVERT: dict[Any, Callable[[str, np.ndarray], dict[str, Any]]] = {
     "published": _partial_dates,
     "date": _partial_dates,
     "image_acquired": _partial_dates,
+    "row_hash": _skip,  # the store's own check against edits made outside the app, not a record field
     # the observation's stored interval and precision are derived from `date`, which gives them all
     "date_precision": _skip,
     "date_start": _skip,

@@ -147,13 +147,14 @@ def write_table(store: Store, path: str | os.PathLike, fmt: str, flt: Filter = F
         # format's own extension, then give the file the name asked for
         staged = Path(tmp) / (path.stem + (".shp" if fmt == "shp" else extension))
         if fmt == "fgb":
-            _pyogrio_write(frame, staged, "FlatGeobuf", layer_options={"SPATIAL_INDEX": "NO"})  # rows without geometry
+            # no spatial index: rows without geometry; no promotion: a Polygon beside a MultiPolygon stays one
+            _pyogrio_write(frame, staged, "FlatGeobuf", layer_options={"SPATIAL_INDEX": "NO"}, promote_to_multi=False)
             notes: list[str] = []
         elif fmt == "parquet":
             frame.to_parquet(staged)
             notes = []
         elif fmt == "csv":
-            _pyogrio_write(frame, staged, "CSV", layer_options={"GEOMETRY": "AS_WKT"})
+            _write_csv(frame, staged)
             notes = _null_text_note(frame, "CSV")
         elif fmt == "shp":
             notes = _write_shapefile(frame, staged)
@@ -165,6 +166,17 @@ def write_table(store: Store, path: str | os.PathLike, fmt: str, flt: Filter = F
         for f in files:  # every file complete before any replaces its target
             os.replace(f, path.parent / f.name)
     return Written(tuple(path.parent / f.name for f in files), len(frame), tuple(renamed + notes))
+
+
+def _write_csv(frame: Any, path: Path) -> None:
+    """CSV with the geometry as WKT first, at full precision (GDAL's own CSV writer keeps 15
+    significant digits, which moved a large outline's area in the first decimal)."""
+    import pandas as pd
+    import shapely
+
+    table = pd.DataFrame(frame.drop(columns=[frame.geometry.name]))
+    table.insert(0, "WKT", shapely.to_wkt(frame.geometry.values, rounding_precision=-1))
+    table.to_csv(path, index=False, lineterminator="\n")
 
 
 def _pyogrio_write(frame: Any, path: Path, driver: str, **options: Any) -> None:
