@@ -75,7 +75,7 @@ def strip_chart(frame: pd.DataFrame):
     colour = alt.Color("row:N", legend=None, scale=alt.Scale(domain=list(ROWS), range=list(COLOURS)))
     x = alt.X("date:T", title=None, axis=alt.Axis(format="%Y", labelAngle=0, tickCount="year", grid=True),
               scale=alt.Scale(padding=14))
-    y = alt.Y("row:N", title=None, sort=rows, axis=alt.Axis(labelLimit=160))
+    y = alt.Y("row:N", title=None, sort=rows, scale=alt.Scale(domain=rows), axis=alt.Axis(labelLimit=160))
     tips = [alt.Tooltip("day:N", title="Date"), alt.Tooltip("title:N", title="Image"),
             alt.Tooltip("dated:N", title="Dated by"), alt.Tooltip("cloud:N", title="Cloud"),
             alt.Tooltip("use:N", title="Use")]
@@ -91,8 +91,13 @@ def strip_chart(frame: pd.DataFrame):
     rules = chosen.mark_rule(color="#d62728", strokeWidth=2, strokeDash=[4, 3]).encode(x=x)
     labels = chosen.mark_text(color="#d62728", fontWeight="bold", align="left", baseline="top", dx=4).encode(
         x=x, y=alt.value(-16), text="mark:N")
-    return (rules + points + labels).properties(height=34 * len(rows) + 10, padding={"top": 22, "left": 5,
+    return (rules + points + labels).properties(height=strip_height(frame), padding={"top": 22, "left": 5,
                                                                                       "right": 15, "bottom": 5})
+
+
+def strip_height(frame: pd.DataFrame) -> int:
+    """The plot's height: a row of marks per source shown."""
+    return 36 * max(1, frame["row"].nunique()) + 8
 
 
 def apply_pick(values: MutableMapping[Any, Any], picked: str, dates: Mapping[str, dt.date], slider: bool) -> None:
@@ -137,6 +142,7 @@ def show_strip(layers: Sequence[DatedLayer], slider: bool) -> None:
         if key is not None:
             apply_pick(st.session_state, key, dates, slider)
 
-    st.altair_chart(strip_chart(strip_frame(layers, marks)), width="stretch", key=state.STRIP,
+    frame = strip_frame(layers, marks)
+    st.altair_chart(strip_chart(frame), width="stretch", height=strip_height(frame) + 60, key=state.STRIP,
                     on_select=clicked, selection_mode="pick")
     st.caption(LEGEND if not slider else LEGEND.replace("set the date named above the strip", "show that date"))

@@ -136,9 +136,9 @@ class Recorder:
         self.areas.append(("captures", bbox))
         return []
 
-    def local_changes(self, area, zoom=None, releases=None):
+    def local_changes(self, area, zoom=None, releases=None, **hooks):  # progress, cancelled
         self.areas.append(("local_changes", area))
-        return self.inner.local_changes(area, zoom, releases)
+        return self.inner.local_changes(area, zoom, releases, **hooks)
 
     def capture_metadata(self, release, area, *args, **kwargs):
         self.areas.append(("capture_metadata", area))
@@ -178,7 +178,7 @@ def test_every_source_is_asked_about_the_same_padded_area(client, cache, endpoin
 
 def test_a_failing_change_scan_lists_every_release_and_says_why(client, cache, endpoints, server, tmp_path):
     class Failing(Recorder):
-        def local_changes(self, area, zoom=None, releases=None) -> LocalChanges:
+        def local_changes(self, area, zoom=None, releases=None, **hooks) -> LocalChanges:
             raise ImageryError("tilemap broke")
 
     session = make_session(client, cache, endpoints, tmp_path, wayback=Failing("esri-wayback",
