@@ -71,13 +71,16 @@ def read_vector_bytes(raw: bytes, name: str, *, max_bytes: int, repair: bool = F
     wrong (with every bad feature in `problems` unless skip_invalid leaves them out)."""
     check_size(len(raw), max_bytes, name)
     fmt = vector_format(name, raw[:64])
-    options = dict(repair=repair, skip_invalid=skip_invalid, default_precision=default_precision)
     if fmt in vector_formats.TABLE_FORMATS:
-        return _read_table_bytes(raw, name, fmt, max_bytes=max_bytes, **options)
+        return _read_table_bytes(raw, name, fmt, max_bytes=max_bytes, repair=repair, skip_invalid=skip_invalid,
+                                 default_precision=default_precision)
     if fmt == "kml":
-        registry, problems, notes = kml_io.read_registry_bytes(raw, name, max_bytes=max_bytes, **options)
+        registry, problems, notes = kml_io.read_registry_bytes(
+            raw, name, max_bytes=max_bytes, repair=repair, skip_invalid=skip_invalid,
+            default_precision=default_precision)
     else:
-        registry, problems, notes = geojson_io.read_registry_bytes(raw, name, **options)
+        registry, problems, notes = geojson_io.read_registry_bytes(
+            raw, name, repair=repair, skip_invalid=skip_invalid, default_precision=default_precision)
     return VectorFile(name, fmt, registry, tuple(problems), tuple(notes))
 
 

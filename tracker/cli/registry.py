@@ -255,7 +255,10 @@ def observe(ctx: typer.Context, facility_id: str,
     if image_provider:
         acquired = option_date(image_date, "--image-date")
         image = ImageRef(image_provider, image_id, acquired)
-    o = Observation(id=f"obs-{uuid.uuid4().hex[:12]}", facility_id=facility_id, date=option_date(date, "--date"),
+    observed = option_date(date, "--date")
+    if observed is None:  # typer makes --date required; this keeps direct callers to the same rule
+        raise InputError("--date is required: YYYY, YYYY-MM or YYYY-MM-DD")
+    o = Observation(id=f"obs-{uuid.uuid4().hex[:12]}", facility_id=facility_id, date=observed,
                     kind=as_enum(ObservationKind, kind, "kind"), summary=summary, structure_id=structure,
                     confidence=as_enum(Confidence, confidence, "confidence"), image=image,
                     source_ids=tuple(source or ()), geometry=geom, notes=notes, analyst=c.settings.actor)
