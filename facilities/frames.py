@@ -15,7 +15,7 @@ facilities observed in it.
 
 `db=None` is the registry the settings name (TRACKER_DATABASE, tracker.toml, else the default
 location): a notebook has no app or CLI start to pass settings down, so this is the one import
-of the services layer from below, declared in the import-linter layers contract (DECISIONS 13).
+of the services layer from below, declared in the import-linter layers contract (docs/decisions/0013).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def registry_location(db: Registry = None) -> str | SqlStore:
     """`db` as given, or the registry the settings name when it is None."""
     if db is not None:
         return db if isinstance(db, SqlStore) else str(db)
-    from tracker.settings import load_settings  # declared exception to the layers contract (DECISIONS 13)
+    from tracker.settings import load_settings  # declared exception to the layers contract (docs/decisions/0013)
 
     return load_settings().database
 

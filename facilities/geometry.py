@@ -225,7 +225,7 @@ def survives_export(geoms: np.ndarray, precision: int = EXPORT_PRECISION,
                     exclude: dict[int, str] | None = None) -> dict[int, str]:
     """Reasons by index for the geometries that would be invalid once rounded to `precision` decimals, as the
     export writes them: an outline 2 mm wide passes GEOS here but exports as a collapsed ring, so the export
-    would be no backup. Such a geometry is refused at entry (DECISIONS 14), not written wrong later."""
+    would be no backup. Such a geometry is refused at entry (docs/decisions/0014), not written wrong later."""
     geoms = np.asarray(geoms, dtype=object)
     idx = np.array([i for i in range(len(geoms)) if i not in (exclude or {}) and geoms[i] is not None], dtype=int)
     if not len(idx):

@@ -42,7 +42,7 @@ def gdal_http_options(config: HttpConfig) -> dict[str, str]:
 
     GDAL's timeout is per request (the client's is per call), so it gets the shorter of the
     client's deadline and connect + read time. GDAL follows redirects itself and has no option to
-    stop it: callers hand it a URL already resolved by `HttpClient.resolve` (DECISIONS.md, 10).
+    stop it: callers hand it a URL already resolved by `HttpClient.resolve` (docs/decisions/0010).
     """
     timeout = min(config.deadline, config.connect_timeout + config.read_timeout)
     return {

@@ -242,7 +242,7 @@ class HttpClient:
             check(url)
         resp = self._call("GET", url, headers={"Range": "bytes=0-0"}, deadline=deadline, read_body=False,
                           check_hop=check)
-        # GDAL resolves the name again: check what it resolves to now, as late as we can (DECISIONS 15)
+        # GDAL resolves the name again: check what it resolves to now, as late as we can (docs/decisions/0015)
         check_resolved(resp.url, self.config.allow_hosts)
         return resp.url
 

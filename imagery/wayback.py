@@ -12,7 +12,7 @@ previous kept one. No tile is downloaded when the tilemap gives sizes (the real 
 Only where an answer has no `size` are the two tiles' bytes fetched, to tell duplicates apart:
 held in memory, hashed and dropped, and counted (`LocalChanges.tile_fetches`); the cache keeps
 the sha256 (a fact about the imagery, not the imagery). The server never stores or analyses Esri
-pixels (tracker/DECISIONS.md). Here the walk runs for every tile covering the area and the
+pixels (docs/decisions/0016). Here the walk runs for every tile covering the area and the
 results are merged: a release counts if any tile changed. A second scan makes no requests.
 
 Capture dates are the UTC calendar date of the metadata's `SRC_DATE2` (epoch milliseconds);
