@@ -365,7 +365,7 @@ def _string_lists(name: str, values: np.ndarray) -> dict[str, Any]:
     """Lists of strings as the store writes them (compact JSON, no ASCII escaping): text without
     a backslash has no escaped quote, so splitting it at '","' is exact and costs a tenth of a
     JSON parse; anything else is parsed."""
-    out = []
+    out: list[Any] = []
     for text in values:
         if text == "[]":
             out.append([])

@@ -90,7 +90,7 @@ def selection(store: Store, flt: Filter = Filter()) -> Registry:
     structures = [s for s in store.list_structures() if everything or s.facility_id in chosen]
     observations = [o for o in store.list_observations(Filter(date_from=flt.date_from, date_to=flt.date_to))
                     if everything or o.facility_id in chosen]
-    cited = {i for o in (*facilities, *structures, *observations) for i in o.source_ids}
+    cited = {i for group in (facilities, structures, observations) for o in group for i in o.source_ids}
     cited |= {i for f in facilities for p in f.parents for i in p.source_ids}
     sources = store.list_sources(tuple(sorted(cited))) if cited else []
     return Registry(tuple(facilities), tuple(structures), tuple(observations), tuple(sources))

@@ -19,7 +19,7 @@ from facilities import spatial
 from facilities.errors import InputError
 from facilities.files import check_size
 from facilities.frames import read_facilities
-from facilities.store import Store
+from facilities.store import SqlStore, Store
 
 from .imports import _unzip_shapefile
 
@@ -44,9 +44,16 @@ class Answer:
         return out[wanted] if wanted else out
 
 
+def _sites(store: Store) -> Any:
+    """The registry's sites as a GeoDataFrame, read straight from the store's tables."""
+    if not isinstance(store, SqlStore):  # every store the app opens is one; a test double would not be
+        raise TypeError(f"spatial questions read a registry's tables; {type(store).__name__} has none")
+    return read_facilities(store)
+
+
 def near_point(store: Store, lon: float, lat: float, km: float) -> Answer:
     """Sites within `km` kilometres (geodesic) of a point."""
-    sites = read_facilities(store)
+    sites = _sites(store)
     found = spatial.within_distance(sites, (lon, lat), km * 1000)
     return Answer(f"sites within {km:g} km of {lat:.5f} N, {lon:.5f} E", found)
 
@@ -54,20 +61,20 @@ def near_point(store: Store, lon: float, lat: float, km: float) -> Answer:
 def near_site(store: Store, site_id: str, km: float) -> Answer:
     """Other sites within `km` kilometres (geodesic) of a site's outline."""
     store.get_facility(site_id)  # a clear NotFound for a mistyped id
-    sites = read_facilities(store)
+    sites = _sites(store)
     return Answer(f"sites within {km:g} km of {site_id}", spatial.near_site(sites, site_id, km * 1000))
 
 
 def inside(store: Store, layer: Any, *, within: bool = False, label: str = "the area") -> Answer:
     """Sites that meet (or, with `within`, lie wholly inside) the polygons of a layer."""
-    sites = read_facilities(store)
+    sites = _sites(store)
     found = spatial.inside(sites, layer, predicate="within" if within else "intersects")
     return Answer(f"sites {'wholly inside' if within else 'meeting'} {label}", found)
 
 
 def nearest(store: Store, layer: Any, *, label: str = "the layer") -> Answer:
     """The registry site nearest each feature of a layer, with the geodesic distance."""
-    sites = read_facilities(store)
+    sites = _sites(store)
     found = spatial.nearest_sites(layer, sites)
     found.insert(0, "feature", range(len(found)))
     return Answer(f"the nearest registry site to each feature of {label}", found)

@@ -45,6 +45,8 @@ def _table_problems(dialect: Dialect, table: Table, where: str = "", params: lis
             geom, rest = rest[0], rest[1:]
             out += [f"{table.name} {ident!r} geom: {p}" for p in _geometry_problems(dialect, table, geom)]
         for c, value in zip(cols, rest, strict=True):
+            if c.decode is None:  # stored as is: nothing to refuse
+                continue
             try:
                 c.decode(value)
             except Exception as err:  # noqa: BLE001 - any decoder failure is the finding, reported by name

@@ -523,9 +523,10 @@ class SqlStore:
             except StoreError as err:
                 if isinstance(err, DamagedRegistry):
                     raise
-                rows, last = self._rows_one_by_one(table, where, (*params, last, batch_size), select, refused, err)
-                if last is None:
+                rows, after = self._rows_one_by_one(table, where, (*params, last, batch_size), select, refused, err)
+                if after is None:
                     return
+                last = after
             else:
                 if not rows:
                     return

@@ -69,7 +69,8 @@ def _one_by_one(dialect: Dialect, table: Table, rows: list, geoms, report) -> li
                     geom = features.polygonal(np.array([geom], dtype=object))[0]
                     if geom is None or geom.geom_type not in POLYGONAL:
                         raise ValueError(f"a {getattr(geom, 'geom_type', 'missing')} outline")
-            good.append((table.records([row], [geom]) if table.geometry else table.records([row]))[0])
+            good.append((table.records([row], np.array([geom], dtype=object)) if table.geometry
+                         else table.records([row]))[0])
         except Exception as err:  # noqa: BLE001 - the row is refused; row_checks names the column
             bad.append(row[at])
             seen[row[at]] = f"not readable ({type(err).__name__}: {str(err)[:80]})"
