@@ -126,13 +126,13 @@ def check_geometries(
         if checked.notes:
             notes[int(i)] = checked.notes
     for k, reason in survives_export(out, exclude=errors).items():
-        errors[k] = reason
+        errors[k] = f"geometry {reason}"  # as check_geometry words it
         notes.pop(k, None)
-    if set(allowed) <= set(POLYGONAL):
-        ok = np.flatnonzero(~suspect)
-        single = ok[shapely.get_num_geometries(out[ok]) == 1]
-        single = single[shapely.get_type_id(out[single]) == _TYPE_IDS["MultiPolygon"]]
-        out[single] = shapely.get_geometry(out[single], 0)
+    # a one-part MultiPolygon is the Polygon it is, as check_geometry returns it (whatever else is allowed)
+    ok = np.flatnonzero(~suspect)
+    single = ok[shapely.get_num_geometries(out[ok]) == 1]
+    single = single[shapely.get_type_id(out[single]) == _TYPE_IDS["MultiPolygon"]]
+    out[single] = shapely.get_geometry(out[single], 0)
     return out, errors, notes
 
 
