@@ -104,7 +104,7 @@ def test_nothing_cached_on_a_fault(server, client, cache, fault, error):
 def test_fetch_caches_allowed_tiles_and_serves_them_offline(server, client, cache, make_client):
     url = f"{server.base}/xyz/14/1/2.png"
     body, hit = fetch(client, cache, url, provider="eox-s2cloudless-2016", kind="tile", expect="image")
-    assert body == png(1 * 7 + 2) and not hit
+    assert body == png(1 * 7 + 2, 256) and not hit  # the fake serves full 256-pixel tiles, as EOX does
     server.counts.clear()
     body2, hit2 = fetch(make_client(offline=True), cache, url, provider="eox-s2cloudless-2016", kind="tile")
     assert body2 == body and hit2 and server.counts["total"] == 0
