@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         None, description="Root of a mirror of the Wayback metadata services (capture dates): each release's "
                           "service name from the catalogue is appended, e.g. <root>/World_Imagery_Metadata_2024_r07/"
                           "MapServer.")
+    eox_tile_url: str | None = Field(
+        None, description="Sentinel-2 cloudless tile template with {year}, {z}, {x}, {y} for the server's reads and "
+                          "status probe (a mirror or a test server); maps in the browser use EOX's own service.")
     stac_url: str | None = Field(None, description="STAC API searched for Sentinel-2 L2A scenes (Earth Search).")
     stac_asset_hosts: list[str] | None = Field(
         None, description="Hosts (host or host:port) Sentinel-2 image files may be read from.")
