@@ -51,8 +51,10 @@ def test_a_wheel_installed_elsewhere_seeds_a_registry_and_reads_its_lexicon(tmp_
     new_site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
                          cwd=tmp_path).strip())
     (new_site / "_test_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n", encoding="utf-8")
-    _run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "-q", wheel,
-         cwd=tmp_path)
+    # --ignore-installed: the editable install of the checkout is visible through that .pth, and pip would
+    # otherwise take it for this very version already installed and install nothing
+    _run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "--ignore-installed",
+         "-q", wheel, cwd=tmp_path)
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
