@@ -40,6 +40,7 @@ from .dates import DatePrecision, PartialDate
 from .errors import StoreError
 from .model import Confidence, FacilityStatus, LocationPrecision, ObservationKind
 from .store import SqlStore, open_store
+from .store.sql import date_window
 from .store.tables import BY_KIND, Table
 
 if TYPE_CHECKING:
@@ -146,12 +147,9 @@ def read_observations(db: Registry = None, *, facility: str | Iterable[str] | No
     q = _Query.build(facility, bbox, date_from, date_to, country, category)
     with opened(db) as store:
         clauses, params = q.child_where(store)
-        if q.date_from is not None:
-            clauses.append("date_end >= ?")
-            params.append(q.date_from.isoformat())
-        if q.date_to is not None:
-            clauses.append("date_start <= ?")
-            params.append(q.date_to.isoformat())
+        window, p = date_window(q.date_from, q.date_to)
+        clauses += window
+        params += p
         frame = _read(store, BY_KIND["observation"], clauses, params)
     return _ordered(frame, ["date_start", "id"])
 
@@ -199,14 +197,8 @@ class _Query:
             clause, p = d.bbox_clause(BY_KIND["facility"], split_bbox(self.bbox))
             clauses.append(clause)
             params += p
-        if self.date_from is not None or self.date_to is not None:
-            window, p = [], []
-            if self.date_from is not None:
-                window.append("date_end >= ?")
-                p.append(self.date_from.isoformat())
-            if self.date_to is not None:
-                window.append("date_start <= ?")
-                p.append(self.date_to.isoformat())
+        window, p = date_window(self.date_from, self.date_to)
+        if window:
             clauses.append(f"id IN (SELECT facility_id FROM observations WHERE {' AND '.join(window)})")
             params += p
         return clauses, params

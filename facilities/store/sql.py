@@ -9,6 +9,7 @@ read (`FOR UPDATE` on PostGIS) and its `version` compared with the version the c
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import uuid
@@ -398,12 +399,9 @@ class SqlStore:
             clauses.append(clause)
             params += p
         if table.name == "observations":
-            if flt.date_from is not None:
-                clauses.append("date_end >= ?")
-                params.append(flt.date_from.isoformat())
-            if flt.date_to is not None:
-                clauses.append("date_start <= ?")
-                params.append(flt.date_to.isoformat())
+            window, p = date_window(flt.date_from, flt.date_to)
+            clauses += window
+            params += p
         return clauses, params
 
     def _list(self, kind: str, flt: Filter, order: str) -> list:
@@ -690,6 +688,20 @@ class SqlStore:
             structures.update((r[0], r[1]) for r in tx.execute(
                 f"SELECT id, facility_id FROM structures WHERE {clause}", params))
         raise_reference_problems(objs, sources, facilities, structures)
+
+
+def date_window(date_from: dt.date | None, date_to: dt.date | None) -> tuple[list[str], list]:
+    """WHERE clauses choosing observations whose date interval overlaps [date_from, date_to] (either end
+    open): the one rule for a date filter, used by the store's reads and exports and by the frames."""
+    clauses: list[str] = []
+    params: list = []
+    if date_from is not None:
+        clauses.append("date_end >= ?")
+        params.append(date_from.isoformat())
+    if date_to is not None:
+        clauses.append("date_start <= ?")
+        params.append(date_to.isoformat())
+    return clauses, params
 
 
 def _exact_bbox(items: list, bbox: BBox | None) -> list:
