@@ -22,6 +22,7 @@ from facilities.errors import FacilitiesError, FeatureProblem, InputError
 from facilities.geometry import ground_areas_m2
 from facilities.model import LocationPrecision, Registry
 from facilities.store import Filter, ImportReport, OnConflict, Store
+from facilities.vector_formats import TABLE_FORMATS
 from imagery import local as local_imagery
 from imagery.errors import ImageryError
 from tracker.image_checks import EARLIEST_CAPTURE, check_capture_date, image_limit_bytes
@@ -30,8 +31,10 @@ from tracker.settings import Settings
 from ui import state
 from ui.safe import markdown_text
 
-VECTOR_TYPES = ("geojson", "json", "kml", "kmz")
+# the table formats the front door reads (tracker.imports); a Shapefile arrives as a .zip of its parts
+VECTOR_TYPES = ("geojson", "json", "kml", "kmz", *(f for f in TABLE_FORMATS if f != "shp"), "zip")
 IMAGE_TYPES = ("tif", "tiff")
+
 UPLOAD_KEY = "import_file"  # the uploader's key; state.upload_key adds a generation after each release
 _ON_CONFLICT_HELP = {
     OnConflict.ERROR: "refuse the whole file if any id is already in the registry",
@@ -58,7 +61,8 @@ def image_limit_mb(settings: Settings) -> int:
 
 def limits_caption(settings: Settings) -> str:
     """The upload limits, stated the same way wherever images or outlines are taken."""
-    return (f"Outlines: GeoJSON, KML or KMZ up to {vector_limit_mb(settings)} MB (TRACKER_MAX_IMPORT_MB). "
+    return (f"Outlines: GeoJSON, KML/KMZ, GeoPackage, FlatGeobuf, GeoParquet, CSV with WKT or a zipped Shapefile "
+            f"up to {vector_limit_mb(settings)} MB (TRACKER_MAX_IMPORT_MB). "
             f"Images: GeoTIFF or COG up to {image_limit_mb(settings)} MB a file (TRACKER_MAX_IMAGE_MB, within "
             f"server.maxUploadSize in .streamlit/config.toml), "
             f"at most {local_imagery.MAX_DECLARED_BYTES / 1024**3:.0f} GiB of pixels decoded, "
@@ -258,7 +262,8 @@ def import_page(store: Store, settings: Settings) -> None:
     st.caption(limits_caption(settings) +
                " Nothing is written until you press the import button; a failed import changes nothing.")
     st.markdown("Article text: use the **Read articles** page.")
-    upload = st.file_uploader("GeoJSON, KML/KMZ or GeoTIFF/COG", type=[*VECTOR_TYPES, *IMAGE_TYPES],
+    upload = st.file_uploader("Outline file (GeoJSON, KML/KMZ, GeoPackage, FlatGeobuf, GeoParquet, CSV, zipped "
+                              "Shapefile) or GeoTIFF/COG", type=[*VECTOR_TYPES, *IMAGE_TYPES],
                               key=state.upload_key(UPLOAD_KEY))
     if upload is None:
         return
@@ -277,7 +282,8 @@ def _take_upload(store: Store, settings: Settings, upload) -> bool:
     raw = upload.getvalue()
     kind = file_kind(upload.name, raw[:64])
     if not kind:
-        _error(f"{upload.name}: not a file type this page imports (GeoJSON, KML, KMZ, GeoTIFF).")
+        _error(f"{upload.name}: not a file type this page imports (GeoJSON, KML/KMZ, GeoPackage, FlatGeobuf, "
+               "GeoParquet, CSV, zipped Shapefile, GeoTIFF).")
         return True
     limit = image_limit_mb(settings)
     # one image size rule with the CLI (tracker.image_checks); vector files: tracker.imports checks their size

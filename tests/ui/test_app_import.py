@@ -207,3 +207,27 @@ def test_a_tif_that_is_not_a_tiff_is_refused_clearly(tmp_path, content):
     assert not at.exception
     assert "scene.tif was not imported: scene.tif is not a TIFF or JPEG2000 file" in _texts(at, "error")
     assert not list((tmp_path / "data" / "imagery").glob("*.tif"))
+
+
+@pytest.mark.parametrize("suffix", ["fgb", "csv", "gpkg"])
+def test_table_formats_the_front_door_reads_are_taken_by_the_page(tmp_path, suffix):
+    """The Import page takes every vector format `facilities import` reads (the uploader listed only GeoJSON and
+    KML): a file of the registry's own export previews and imports through the same checks."""
+    import shapely
+
+    from facilities.model import Facility
+    from facilities.store import open_store
+    from facilities.vector_formats import write_table
+
+    src = open_store(tmp_path / "src.gpkg")
+    src.add_facility(Facility(id="annex", name="Annex", geometry=shapely.box(127.60, 39.90, 127.61, 39.91)), actor="t")
+    out = tmp_path / f"sites.{suffix}"
+    write_table(src, out, suffix)
+    src.close()
+    at = _app(tmp_path)
+    before = _count(tmp_path)
+    at.file_uploader(key="import_file").upload(out.name, out.read_bytes(), "application/octet-stream").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert list(at.dataframe[0].value["name"]) == ["Annex"]
+    at.button(key="import_go").click().run()
+    assert not at.exception and _count(tmp_path) == before + 1
