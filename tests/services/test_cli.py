@@ -1,24 +1,15 @@
 """The `facilities` command as a user runs it: a real process, real exit codes."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+from tests.support.cli import cli_in
 
 
 @pytest.fixture
 def cli(tmp_path):
-    env = {**os.environ, "TRACKER_DATABASE": str(tmp_path / "r.gpkg"), "TRACKER_ACTOR": "tester"}
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        res = subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True, text=True, env=env,
-                             timeout=120, cwd=tmp_path)
-        assert (res.returncode == 0) == ok, f"{args}: rc={res.returncode}\n{res.stdout}\n{res.stderr}"
-        return res
-
-    return run
+    return cli_in(tmp_path)
 
 
 def test_init_is_idempotent_and_loads_the_seed_once(cli):

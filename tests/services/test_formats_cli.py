@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import geopandas as gpd
 import pytest
 import shapely
 
+from tests.support.cli import cli_in
+
 
 @pytest.fixture
 def cli(tmp_path):
-    env = {**os.environ, "TRACKER_DATABASE": str(tmp_path / "r.gpkg"), "TRACKER_ACTOR": "tester"}
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        res = subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True, text=True, env=env,
-                             timeout=120, cwd=tmp_path)
-        assert (res.returncode == 0) == ok, f"{args}: rc={res.returncode}\n{res.stdout}\n{res.stderr}"
-        return res
-
-    run("init", "-q")
-    return run
+    return cli_in(tmp_path, init=True)
 
 
 def test_geojson_stays_the_default_and_unchanged(cli, tmp_path):

@@ -58,3 +58,19 @@ def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
                TRACKER_CONFIG=str(tmp / "none.toml"), TRACKER_ACTOR="tester", MPLBACKEND="Agg")
     env.update(extra)
     return env
+
+
+def cli_in(tmp_path: Path, *, init: bool = False) -> Callable[..., subprocess.CompletedProcess]:
+    """`facilities` in a real process on tmp_path/r.gpkg (actor "tester"): run(*args, ok=True, stdin="") asserts
+    the exit status it expects and returns the finished process; `init` creates the registry first."""
+    env = {**os.environ, "TRACKER_DATABASE": str(tmp_path / "r.gpkg"), "TRACKER_ACTOR": "tester"}
+
+    def run(*args: str, ok: bool = True, stdin: str = "") -> subprocess.CompletedProcess:
+        res = subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True, text=True, env=env,
+                             timeout=120, cwd=tmp_path, input=stdin)
+        assert (res.returncode == 0) == ok, f"{args}: rc={res.returncode}\n{res.stdout}\n{res.stderr}"
+        return res
+
+    if init:
+        run("init", "-q")
+    return run
