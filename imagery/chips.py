@@ -111,6 +111,12 @@ class Grid:
         return cls(chip.crs, Affine(*chip.transform), chip.data.shape[2], chip.data.shape[1])
 
 
+def grid_bbox(grid: Grid) -> BBox:
+    """The grid's extent as a lon/lat bbox (west, south, east, north), densified so it holds every pixel."""
+    west, south, east, north = transform_bounds(grid.crs, "EPSG:4326", *grid.bounds, densify_pts=21)
+    return (west, south, east, north)
+
+
 def utm_crs_for(lon: float, lat: float) -> str:
     """The WGS 84 UTM zone (EPSG:326xx north, 327xx south) holding a point, for chips measured in metres."""
     zone = min(int((lon + 180) // 6) + 1, 60)

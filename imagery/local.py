@@ -24,7 +24,7 @@ from rasterio.errors import RasterioError
 from rasterio.io import DatasetReader
 
 from imagery.base import BBox, Capture, Chip, DateCertainty
-from imagery.chips import grid_for_bbox, make_chip
+from imagery.chips import Grid, grid_for_bbox, make_chip
 from imagery.errors import CorruptRaster, RasterError
 from imagery.georef import check_full_resolution, check_georeferencing
 
@@ -183,11 +183,15 @@ class LocalSource:
 
     def read(self, capture: Capture, bbox: BBox, size: tuple[int, int]) -> Chip:
         """Read an imported image over `bbox` into a chip; RasterError for a capture that is not a local import."""
+        return self.chip(capture, grid_for_bbox(bbox, size=size))
+
+    def chip(self, capture: Capture, grid: Grid, bands: list[int] | None = None) -> Chip:
+        """An imported image warped onto `grid` (bands 1-3 unless `bands` names others)."""
         if capture.provider != PROVIDER or not _SHA256.fullmatch(capture.capture_id):
             raise RasterError(f"not a local import: {capture.provider}/{capture.capture_id!r}")  # no ../ paths
         path = self.dir / f"{capture.capture_id}.tif"
         try:
-            return make_chip(path, grid_for_bbox(bbox, size=size), capture=capture)
+            return make_chip(path, grid, capture=capture, bands=bands)
         except RasterioError as err:  # make_chip maps read errors; anything else GDAL raises names the image too
             shown = capture.extra.get("original_name") or capture.capture_id
             raise CorruptRaster(f"imported image {shown} ({capture.capture_id[:12]}): cannot be read ({err})") from err

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -27,13 +28,14 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from .aoi import AreaOfInterest
-from .base import Capture, Chip, ImagerySource
+from .base import BBox, Capture, Chip, ImagerySource
 from .cache import Cache, cached_text
 from .catalogue import DatedLayer, capture_layers, mosaic_layers, timeline, wayback_layers
-from .chips import Grid, align, grid_for_bbox, to_rgba8, write_overlay_png
+from .chips import Grid, align, grid_bbox, grid_for_bbox, to_rgba8, write_overlay_png
 from .compare import Comparison, compare, heatmap_rgba
 from .errors import Cancelled, DisplayOnly, ImageryError, OfflineError
 from .http import HttpClient
+from .keys import ImageKey
 from .local import LocalSource
 from .mosaics import KEY as EOX
 from .mosaics import EoxMosaics
@@ -98,6 +100,17 @@ def _reason(err: BaseException) -> str:
     if isinstance(err, OfflineError):
         return "offline mode: nothing cached for this site yet"
     return str(err)
+
+
+def _scene_day(image_id: str) -> dt.date | None:
+    """The UTC date in a Sentinel-2 item id (S2A_52SCG_20240105_0_L2A), None when it has none."""
+    m = re.search(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)", image_id)
+    if m is None:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
 
 
 def _stem(*parts: object) -> str:
@@ -225,6 +238,42 @@ class ImagerySession:
             if capture is None:
                 raise ImageryError(f"{layer.title}: {layer.provider} no longer lists {layer.image_id}")
         return source.read(capture, aoi.bbox, aoi.grid_size)
+
+    def capture_for(self, key: ImageKey, bbox: BBox) -> Capture:
+        """The capture an image key names, as its source lists it over `bbox`.
+
+        DisplayOnly for Esri Wayback (the browser may show it, the server may not read it) and for
+        providers the server has no reader for; ImageryError when the source no longer lists the image
+        over this area (a deleted import, a scene outside the box); OfflineError when only a search could
+        find it (Sentinel-2 offline)."""
+        if key.provider == WAYBACK:
+            raise DisplayOnly(f"{key}: Esri's terms let the browser show Wayback imagery, not the server read it; "
+                              "pick a local, Sentinel-2 or Sentinel-2 cloudless image")
+        source = self._readers.get(key.provider)
+        if source is None:
+            raise DisplayOnly(f"{key}: no reader for provider {key.provider!r} (readable: "
+                              f"{', '.join(sorted(self._readers))})")
+        start = end = None
+        if key.provider == self.sentinel2.key:  # item ids carry their UTC date: search that day only
+            day = _scene_day(key.image_id)
+            start = end = day
+        found = next((c for c in source.captures(bbox, start, end) if c.capture_id == key.image_id), None)
+        if found is None:
+            raise ImageryError(f"{key}: {key.provider} does not list this image over the site "
+                               "(deleted, or it does not cover the area)")
+        return found
+
+    def read_image(self, key: ImageKey, grid: Grid, *, capture: Capture | None = None,
+                   bands: list[int] | None = None) -> Chip:
+        """The pixels of the image `key` names, warped onto `grid` (bands 1-3 unless `bands` says; local
+        imports only). `capture` skips the lookup when the caller has it (reading one image many times)."""
+        if capture is None:
+            capture = self.capture_for(key, grid_bbox(grid))
+        if key.provider == self.local.key:
+            return self.local.chip(capture, grid, bands)
+        if key.provider == self.sentinel2.key:
+            return self.sentinel2.chip(capture, grid)
+        return align(self.eox.read(capture, grid_bbox(grid), (grid.width, grid.height)), grid)
 
     def _write_png(self, rgba: np.ndarray, grid: Grid, stem: str) -> Overlay:
         """PNG and bounds written under temporary names, then renamed: a browser (or a second

@@ -251,3 +251,46 @@ def test_status_says_what_answers_and_what_is_kept(client, cache, endpoints, ser
     assert rows["Esri Wayback"]["on this machine"].startswith("1 catalogue/metadata answers")
     assert rows["Sentinel-2 cloudless (EOX)"]["on this machine"] == "1 tiles cached"
     assert rows["Local images"]["on this machine"] == "0 imported images"
+
+
+# -- reading one image by its key onto a grid -------------------------------------------------------
+
+
+def test_an_image_key_is_read_onto_any_grid_and_wayback_keys_are_refused_before_a_request(
+        client, cache, endpoints, server, tmp_path):
+    from rasterio.transform import from_origin
+
+    from imagery.chips import grid_bbox, grid_for_bbox, utm_crs_for
+    from imagery.local import import_image
+    from tests.support.rasters import scene, write_tif
+
+    crs = utm_crs_for(127.657, 39.92)
+    grid0 = grid_for_bbox(PLANT.bounds, pixel_size=2.0, crs=crs)
+    x0, y0 = grid0.transform.c, grid0.transform.f
+    data = scene(grid0.height, grid0.width)
+    tif = write_tif(tmp_path / "mine.tif", data, crs, from_origin(x0, y0, 2.0, 2.0))
+    cap = import_image(tif, tmp_path / "data", dt.date(2024, 5, 1))
+    session = make_session(client, cache, endpoints, tmp_path)
+    key = ImageKey("local", cap.capture_id)
+    assert session.capture_for(key, PLANT.bounds).capture_id == cap.capture_id
+    half = grid_for_bbox(grid_bbox(grid0), pixel_size=4.0, crs=crs)  # another pixel size: warped onto it
+    chip = session.read_image(key, half)
+    assert chip.data.shape == (3, half.height, half.width) and chip.crs == crs
+    same = session.read_image(key, grid0)
+    assert (same.data == data).all()  # the image's own grid: its own pixels, unchanged
+    before = server.counts["total"]
+    with pytest.raises(DisplayOnly, match="not the server read it"):
+        session.read_image(ImageKey("esri-wayback", "45134"), grid0)
+    with pytest.raises(DisplayOnly, match="no reader for provider"):
+        session.capture_for(ImageKey("mystery", "1"), PLANT.bounds)
+    with pytest.raises(ImageryError, match="does not list this image"):
+        session.capture_for(ImageKey("local", "0" * 64), PLANT.bounds)
+    assert server.counts["total"] == before
+
+
+def test_a_scene_key_names_its_day():
+    from imagery.session import _scene_day
+
+    assert _scene_day("S2A_52SCG_20240105_0_L2A") == dt.date(2024, 1, 5)
+    assert _scene_day("S2A_52SCG_20240105_0_L2A+S2B_52SDG_20240105_0_L2A") == dt.date(2024, 1, 5)
+    assert _scene_day("S2A_52SCG_20241345_0_L2A") is None and _scene_day("no-date") is None
