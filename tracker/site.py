@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from facilities.model import Facility, Observation, Source, Structure
+from facilities.model import Facility, Observation, ObservationKind, Source, Structure
 from facilities.store import Filter, Store
 from imagery.keys import ImageKey
 
@@ -30,8 +30,10 @@ from .images import image_key, image_label
 BUILT_UP_RULE = (
     "Built-up footprint: the summed ground area of the facility's structures between their built and removed "
     "dates. A structure counts from the first day its built date may mean (from the start of the chart when "
-    "that date is unknown) and stops counting on the first day its removed date may mean. Structures located "
-    "only by a point count 0 until someone digitises their footprint.")
+    "that date is unknown) and stops counting on the first day its removed date may mean. Where a structure has "
+    "no built (removed) date, its earliest construction-start or completed (demolished) observation gives it, "
+    "e.g. a construction bracket dated from the images and accepted by an analyst. Structures located only by "
+    "a point count 0 until someone digitises their footprint.")
 BUILT_UP_COLUMNS = ("from", "built-up m²", "footprints", "points")
 
 
@@ -40,13 +42,28 @@ def observation_order(o: Observation) -> tuple[dt.date, dt.date, str]:
     return (o.date.start, o.date.end, o.id)
 
 
-def standing(s: Structure) -> tuple[dt.date | None, dt.date | None]:
+BUILT_KINDS = (ObservationKind.CONSTRUCTION_START, ObservationKind.COMPLETED)  # date a structure's start
+REMOVED_KINDS = (ObservationKind.DEMOLISHED,)  # date its end
+
+
+def _earliest(observations: Iterable[Observation], structure_id: str,
+              kinds: tuple[ObservationKind, ...]) -> dt.date | None:
+    days = [o.date.start for o in observations if o.structure_id == structure_id and o.kind in kinds]
+    return min(days) if days else None
+
+
+def standing(s: Structure, observations: Iterable[Observation] = ()) -> tuple[dt.date | None, dt.date | None]:
     """(first day counted, first day no longer counted); None where the date is unknown.
 
     Both ends take the first day a partial date may mean: "built 2018" counts from 2018-01-01 and
-    "removed 2020" stops counting on 2020-01-01, so the curve never shows what may be gone.
+    "removed 2020" stops counting on 2020-01-01, so the curve never shows what may be gone. A date
+    the structure does not carry comes from its earliest observation of a kind that dates it
+    (BUILT_KINDS, REMOVED_KINDS): an accepted "built between X and Y" bracket counts from its first day.
     """
-    return (s.built.start if s.built else None, s.removed.start if s.removed else None)
+    obs = tuple(observations)
+    begin = s.built.start if s.built else _earliest(obs, s.id, BUILT_KINDS)
+    end = s.removed.start if s.removed else _earliest(obs, s.id, REMOVED_KINDS)
+    return begin, end
 
 
 @dataclass(frozen=True)
@@ -78,15 +95,18 @@ class BuiltUp:
         return [(s.day.isoformat(), f"{s.area_m2:,.0f}", s.footprints, s.points) for s in self.steps]
 
 
-def built_up_curve(structures: Sequence[Structure], span: Iterable[dt.date] = ()) -> BuiltUp:
+def built_up_curve(structures: Sequence[Structure], span: Iterable[dt.date] = (),
+                   observations: Iterable[Observation] = ()) -> BuiltUp:
     """The step series of `structures` over `span` (e.g. the observations' dates) and their own dates.
 
     A step starts on the chart's first day and wherever the figures change; `until` is the chart's
-    last day. A structure without a built date counts from the chart's first day.
+    last day. A structure's dates are `standing`'s (its own, else its dating observations among
+    `observations`); one still without a built date counts from the chart's first day.
     """
     if not structures:
         return BuiltUp(note="No structures are recorded, so there is no built-up curve.")
-    lives = [(*standing(s), s.footprint_m2) for s in structures]
+    obs = tuple(observations)
+    lives = [(*standing(s, obs), s.footprint_m2) for s in structures]
     changes = {d for b, r, _a in lives for d in (b, r) if d is not None}
     dates = changes | set(span)
     if not dates:
@@ -177,10 +197,14 @@ class SiteView:
         """The layer the observation's compare link opens; None when no layer can match."""
         return image_key(o.image)
 
+    def lifetime(self, s: Structure) -> tuple[dt.date | None, dt.date | None]:
+        """When the structure counts in the built-up curve (`standing`, with this site's observations)."""
+        return standing(s, self.observations)
+
     @cached_property
     def built_up(self) -> BuiltUp:
         """The built-up curve over the observations' span and the structures' own dates."""
-        return built_up_curve(self.structures, observation_span(self.observations))
+        return built_up_curve(self.structures, observation_span(self.observations), self.observations)
 
 
 def site_view(facility: Facility, structures: Iterable[Structure] = (), observations: Iterable[Observation] = (),

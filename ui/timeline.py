@@ -66,17 +66,19 @@ def curve_frame(curve: BuiltUp) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=AREA_COLUMNS).astype({"date": "datetime64[ns]", "area_m2": float})
 
 
-def area_frame(structures: Sequence[Structure], span: Sequence[dt.date] = ()) -> pd.DataFrame:
+def area_frame(structures: Sequence[Structure], span: Sequence[dt.date] = (),
+               observations: Sequence[Observation] = ()) -> pd.DataFrame:
     """Built-up footprint area as a step series over `span` and the structures' own dates
     (`tracker.site.built_up_curve`: one row where the figures change, plus the span's ends)."""
-    return curve_frame(built_up_curve(structures, span))
+    return curve_frame(built_up_curve(structures, span, observations))
 
 
 def timeline_chart_data(observations: Sequence[Observation],
                         structures: Sequence[Structure]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(events, area) for one facility: see `events_frame` and `area_frame`. The area series spans
     the observations' dates as well as the structures' own."""
-    return events_frame(observations, structures), area_frame(structures, observation_span(observations))
+    return events_frame(observations, structures), area_frame(structures, observation_span(observations),
+                                                              observations)
 
 
 def timeline_chart(events: pd.DataFrame, area: pd.DataFrame):

@@ -28,7 +28,7 @@ def _facility(**kw) -> Facility:
 
 
 def _obs(id: str, date: str, **kw) -> Observation:
-    return Observation(id=id, facility_id="f", date=date, kind="progress", summary=id, **kw)
+    return Observation(id=id, facility_id="f", date=date, summary=id, **{"kind": "progress", **kw})
 
 
 def _source(id: str) -> Source:
@@ -54,6 +54,29 @@ def test_a_structure_removed_in_2020_stops_counting_on_2020_01_01():
     site = site_view(_facility(), [SHED])
     span = ET.fromstring(build_kml([site])).find(f".//{{{KML_NS}}}Placemark[@id='f.shed']/{{{KML_NS}}}TimeSpan")
     assert [e.text for e in span] == ["2018-01-01", "2020-01-01"]
+
+
+def test_an_accepted_construction_bracket_dates_a_structure_that_carries_no_date():
+    """A footprint dated from the images (an accepted "built between" observation) counts from the
+    bracket's first day in the curve, the page's chart and the KML; a date the structure carries wins."""
+    hall = Structure(id="f.hall", facility_id="f", name="Hall", geometry=_box(0.002))
+    built = _obs("o.built", "~2021-03", structure_id="f.hall", kind="completed")
+    razed = _obs("o.razed", "2023-07-04", structure_id="f.hall", kind="demolished")
+    other = _obs("o.other", "2019-05-01", structure_id="f.shed", kind="completed")  # another structure's
+    noise = _obs("o.prog", "2010-01-01", structure_id="f.hall")  # progress does not date the start
+    obs = [noise, other, built, razed]
+    assert standing(hall, obs) == (built.date.start, D(2023, 7, 4))
+    assert standing(hall) == (None, None)
+    assert standing(SHED, obs) == (D(2018, 1, 1), D(2020, 1, 1))  # its own dates win over an observation
+    area = round(ground_area_m2(hall.geometry), 1)
+    site = site_view(_facility(), [hall], obs)
+    steps = {(st.day, st.area_m2) for st in site.built_up.steps}
+    assert (built.date.start, area) in steps and (D(2023, 7, 4), 0.0) in steps
+    assert site.built_up.steps[0].area_m2 == 0.0  # before the bracket: not yet standing
+    span = ET.fromstring(build_kml([site])).find(f".//{{{KML_NS}}}Placemark[@id='f.hall']/{{{KML_NS}}}TimeSpan")
+    assert [e.text for e in span] == [built.date.start.isoformat(), "2023-07-04"]
+    frame = area_frame([hall], [D(2009, 1, 1)], obs)
+    assert frame["area_m2"].max() == area
 
 
 def test_curve_is_shown_only_with_a_footprint():

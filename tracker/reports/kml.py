@@ -9,12 +9,13 @@ cannot hold (C0 controls) become U+FFFD, so any text the model accepts gives a w
 Observations carry TimeStamp (at the precision the source gave: YYYY, YYYY-MM or YYYY-MM-DD, all
 valid KML dateTime forms) or, for approximate dates, a TimeSpan covering the interval the date may
 mean, so the time slider shows them at the right time.
-Structures carry a TimeSpan of the days they count in the built-up curve (`tracker.site.standing`):
+Structures carry a TimeSpan of the days they count in the built-up curve (`tracker.site.SiteView.lifetime`):
 "removed 2020" ends on 2020-01-01 here as on the Registry page and in the PDF.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import os
@@ -27,8 +28,8 @@ from pathlib import Path
 from shapely.geometry.base import BaseGeometry
 
 from facilities.dates import DatePrecision, PartialDate
-from facilities.model import Observation, Structure
-from tracker.site import SiteView, standing
+from facilities.model import Observation
+from tracker.site import SiteView
 
 from .output import atomic_write
 
@@ -87,10 +88,10 @@ def add_time(parent: ET.Element, date: PartialDate) -> None:
         _el(_el(parent, "TimeStamp"), "when", str(date))
 
 
-def _structure_time(parent: ET.Element, s: Structure) -> None:
-    """The span the structure counts in the built-up curve (`tracker.site.standing`): from the first
+def _structure_time(parent: ET.Element, lifetime: tuple[dt.date | None, dt.date | None]) -> None:
+    """The span the structure counts in the built-up curve (`SiteView.lifetime`): from the first
     day its built date may mean to the first day its removed date may mean."""
-    begin, end = standing(s)
+    begin, end = lifetime
     if begin is None and end is None:
         return
     span = _el(parent, "TimeSpan")
@@ -163,7 +164,7 @@ def build_kml(sites: Iterable[SiteView], title: str = "Facility tracker export")
             pm = _placemark(folders["Structures"], s.id, s.name, "structure", _description(
                 s.name, f"{s.kind} at {f.name}", f"Status: {s.status.value}", f"Built: {s.built}" if s.built else None,
                 f"Removed: {s.removed}" if s.removed else None, s.notes))
-            _structure_time(pm, s)
+            _structure_time(pm, site.lifetime(s))
             add_geometry(pm, s.geometry)
         for o in site.observations:
             cited = "; ".join(sources.get(i, i) for i in o.source_ids)
