@@ -4,8 +4,9 @@ The idea is Microsoft's (Robinson et al., "Temporal Cluster Matching for Change 
 from Satellite Imagery", ACM COMPASS 2021): on an image where a building stands, the pixels of its
 footprint are distributed unlike those of the ground around it; where it does not, the footprint is
 ground like its surroundings. Per image the footprint and a ring around it (beyond a small gap, so a
-one-pixel misregistration does not mix them) are clustered together in colour (k-means on per-image
-standardised bands, so a brighter or darker date clusters the same way), and the Jensen-Shannon
+one-pixel misregistration does not mix them) are clustered together in colour (k-means fitted on that image
+alone, so a brighter or darker date clusters the same way; bands standardised per image so each weighs
+alike whatever its range), and the Jensen-Shannon
 divergence between the footprint's and the ring's cluster memberships is the image's score, 0 (same
 distribution) to 1 bit (nothing in common). Over the dates the scores make a series; a one-step model
 fitted by least absolute deviations (robust to one odd image) gives the change point, its direction

@@ -112,7 +112,7 @@ def test_divergence_is_zero_for_equal_and_one_bit_for_disjoint_histograms():
 def test_the_change_point_ignores_one_odd_image_and_refuses_a_step_within_the_noise():
     series = [0.05, 0.06, 0.04, 0.9, 0.05, 0.06, 0.95, 0.97, 0.96, 0.94]  # one odd image before the change
     step = change_point(series)
-    assert step is not None and step.split == 6 and step.direction == "appeared"
+    assert step is not None and step.split == 6 and step.direction == "appeared" and step.confidence == "high"
     noise = [0.3, 0.3 + MIN_STEP / 2, 0.3, 0.31, 0.3 + MIN_STEP / 2, 0.29]
     assert change_point(noise).direction is None  # type: ignore[union-attr]
     assert change_point([0.4]) is None
