@@ -118,7 +118,8 @@ def read_structures(db: Registry = None, *, facility: str | Iterable[str] | None
 
     Columns: id, facility_id, name, kind (categorical), location_precision, status, built and
     removed (the dates as datetimes, each with `_precision`, `_start`, `_end` and `_text`),
-    notes, source_ids (list), footprint_m2, version, created_at, updated_at, geometry. With a
+    notes, source_ids (list), traced_provider (categorical), traced_image_id and traced_acquired (the image
+    the footprint was traced on; the date as `built`), footprint_m2, version, created_at, updated_at, geometry. With a
     date window, the structures standing at some time in it (built before its end, not removed
     before its start).
     """
@@ -430,6 +431,7 @@ _CONVERT: dict[Any, Callable[[str, np.ndarray], dict[str, Any]]] = {
     ("observations", "kind"): _category(_KINDS),
     "confidence": _category(_CONFIDENCE),
     "image_provider": _category(),
+    "traced_provider": _category(),
     "area_m2": _float,
     "footprint_m2": _float,
     "version": _int,
@@ -441,6 +443,7 @@ _CONVERT: dict[Any, Callable[[str, np.ndarray], dict[str, Any]]] = {
     "published": _partial_dates,
     "date": _partial_dates,
     "image_acquired": _partial_dates,
+    "traced_acquired": _partial_dates,
     "row_hash": _skip,  # the store's own check against edits made outside the app, not a record field
     # the observation's stored interval and precision are derived from `date`, which gives them all
     "date_precision": _skip,

@@ -32,7 +32,8 @@ from .store import ImportReport, OnConflict
 
 # Columns a registry frame or flat export holds that are not GeoJSON properties of a record.
 _TEXT_OF = {"date": "date_text", "built": "built_text", "removed": "removed_text",
-            "image_acquired": "image_acquired_text", "published": "published_text"}
+            "image_acquired": "image_acquired_text", "traced_acquired": "traced_acquired_text",
+            "published": "published_text"}
 _FRAME_ONLY = {"alias_langs", "geometry", "feature_type", "fid", "sources_json", "row_hash",
                *(f"{d}{s}" for d in _TEXT_OF for s in ("_text", "_start", "_end", "_precision"))}
 _JSON_TEXT = {"aliases", "parents", "systems", "source_ids", "extra", "sources"}  # lists/objects as text in flat files

@@ -85,12 +85,17 @@ def facility_properties(f: Facility) -> dict[str, Any]:
 
 
 def structure_properties(s: Structure) -> dict[str, Any]:
-    """A structure's GeoJSON properties: its fields as plain values, with the computed footprint_m2."""
+    """A structure's GeoJSON properties: its fields as plain values, with the computed footprint_m2; the image its
+    footprint was traced on flattened into traced_provider, traced_image_id and traced_acquired (null when none)."""
+    img = s.traced_on
     return {
         "feature_type": "structure", "id": s.id, "facility_id": s.facility_id, "name": s.name, "kind": s.kind,
         "location_precision": s.location_precision.value, "status": s.status.value,
         "built": _date(s.built), "removed": _date(s.removed), "notes": s.notes,
-        "source_ids": list(s.source_ids), "footprint_m2": round(s.footprint_m2, 1), "version": s.version,
+        "source_ids": list(s.source_ids),
+        "traced_provider": img.provider if img else None, "traced_image_id": img.image_id if img else None,
+        "traced_acquired": _date(img.acquired) if img else None,
+        "footprint_m2": round(s.footprint_m2, 1), "version": s.version,
         "created_at": _ts(s.created_at), "updated_at": _ts(s.updated_at),
     }
 
@@ -427,7 +432,8 @@ def _extra(props: Mapping) -> dict:
 _FACILITY_KEYS = {"id", "name", "aliases", "country", "category", "status", "location_precision", "parents",
                   "systems", "notes", "source_ids", "extra", "version", "created_at", "updated_at"}
 _STRUCTURE_KEYS = {"id", "facility_id", "name", "kind", "location_precision", "status", "built", "removed",
-                   "notes", "source_ids", "version", "created_at", "updated_at"}
+                   "notes", "source_ids", "traced_provider", "traced_image_id", "traced_acquired", "version",
+                   "created_at", "updated_at"}
 _OBSERVATION_KEYS = {"id", "facility_id", "structure_id", "date", "kind", "summary", "image_provider", "image_id",
                      "image_acquired", "confidence", "analyst", "source_ids", "notes", "version", "created_at",
                      "updated_at"}
@@ -465,7 +471,15 @@ def _structure(props: Mapping, geom) -> Structure:
         kind=_text(props, "kind", "building"), location_precision=_given_or(props, "location_precision", "approximate"),
         status=_given_or(props, "status", "unknown"), built=props.get("built"), removed=props.get("removed"),
         notes=_text(props, "notes"), source_ids=tuple(_list(props, "source_ids")),
-        version=_version(props), **_timestamps(props))
+        traced_on=_image_of(props, "traced_"), version=_version(props), **_timestamps(props))
+
+
+def _image_of(props: Mapping, prefix: str) -> ImageRef | None:
+    """The image named by `<prefix>provider`, `<prefix>image_id` and `<prefix>acquired`; None without a provider."""
+    if not props.get(f"{prefix}provider"):
+        return None
+    return ImageRef(provider=props[f"{prefix}provider"], image_id=props.get(f"{prefix}image_id"),
+                    acquired=props.get(f"{prefix}acquired"))
 
 
 def _observation(props: Mapping, geom) -> Observation:

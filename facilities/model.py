@@ -318,6 +318,9 @@ class Structure(_Value):
     removed: PartialDate | None = None  # demolished or gone
     notes: str = ""
     source_ids: tuple[str, ...] = ()
+    # the image the footprint was traced (or proposed) on: provider, image id, acquisition date; None when the
+    # geometry came from elsewhere (a survey, an import, a point placed on the map)
+    traced_on: ImageRef | None = None
     version: int = 1
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
@@ -335,6 +338,11 @@ class Structure(_Value):
         for name in ("built", "removed"):
             if getattr(self, name) is not None:
                 self._set(name, PartialDate.parse(getattr(self, name)))
+        if isinstance(self.traced_on, dict):
+            self._set("traced_on", ImageRef(**self.traced_on))
+        if self.traced_on is not None and not isinstance(self.traced_on, ImageRef):
+            raise ValidationError(f"structure {self.id}: traced_on must be an image reference (provider, image id, "
+                                  f"acquired), got {type(self.traced_on).__name__}")
         if not isinstance(self.geometry, BaseGeometry):
             raise ValidationError(f"structure {self.id}: geometry is required")
 

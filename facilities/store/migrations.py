@@ -56,15 +56,44 @@ def _eox_postgis(tx: Tx, dialect: Dialect) -> None:
     tx.execute(_EOX_SET + "~ ?", (EOX_PROVIDER, len(EOX_PROVIDER) + 2, f"^{EOX_PROVIDER}-[0-9]{{4}}$"))
 
 
+# Record-table columns a migration after 4 adds, by that migration's number: a checksum written before it covers
+# the row without them (a registry at version 4 has no such columns; one re-migrated may have them).
+ADDED_COLUMNS: Mapping[int, Mapping[str, tuple[str, ...]]] = {
+    5: {"structures": ("traced_provider", "traced_image_id", "traced_acquired")},
+}
+
+
+def added_after(number: int) -> dict[str, tuple[str, ...]]:
+    """The record columns that migrations after `number` add, by table name."""
+    out: dict[str, tuple[str, ...]] = {}
+    for n, tables in ADDED_COLUMNS.items():
+        if n > number:
+            for table, columns in tables.items():
+                out[table] = out.get(table, ()) + columns
+    return out
+
+
 def _row_checksums(tx: Tx, dialect: Dialect) -> None:
     from . import outside  # the checksum's input is the row as written, which outside.py selects
 
     for table in RECORD_TABLES:
         dialect.add_column(tx, table, "row_hash")
-    outside.fill(tx, dialect)
+    outside.fill(tx, dialect, added_after(4))
     remember = getattr(dialect, "remember_last_change", None)  # GeoPackage: the signal outside.py reads
     if remember is not None:
         remember(tx, [t.name for t in RECORD_TABLES])
+
+
+def _traced_images(tx: Tx, dialect: Dialect) -> None:
+    """Add the structure's traced-on image columns; rows whose checksum matched before (the app wrote them last)
+    are checksummed again with the new, empty columns, so only rows edited outside the app still read as such."""
+    from . import outside
+
+    table = BY_NAME["structures"]
+    ours = outside.matching_fids(tx, dialect, table, added_after(4)[table.name])
+    for column in ADDED_COLUMNS[5][table.name]:
+        dialect.add_column(tx, table, column)
+    outside.rehash(tx, dialect, table, ours, added_after(5).get(table.name, ()))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -76,6 +105,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 4: every record row carries a checksum of itself as the store wrote it, so a row changed by QGIS, GDAL
     # or SQL is found (store/outside.py); rows already there are checksummed as they are at the upgrade.
     Migration(4, "row checksums", {"*": _row_checksums}),
+    # 5: a structure's footprint remembers the image it was traced on (traced_provider, _image_id, _acquired).
+    Migration(5, "structure traced-on image", {"*": _traced_images}),
 )
 
 

@@ -14,7 +14,7 @@ layer). `facilities validate` compares every table whatever the signal says.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from .dialect import Dialect, Tx
@@ -36,10 +36,11 @@ class OutsideEdit:
         return f"{self.table} {self.id!r}: {verb} outside the app since the app last wrote it"
 
 
-def written_select(dialect: Dialect, table: Table) -> str:
-    """SELECT list: fid, id, then the row's values as the store wrote them (the checksum's input), then row_hash."""
+def written_select(dialect: Dialect, table: Table, leave_out: Collection[str] = ()) -> str:
+    """SELECT list: fid, id, then the row's values as the store wrote them (the checksum's input), then row_hash.
+    `leave_out`: columns a later migration adds, which a checksum written before it does not cover."""
     cols = [dialect.sql.get("as_text", "{}").format(c.name) if c.type == "date" else c.name
-            for c in table.columns if c.name != "row_hash"]
+            for c in table.columns if c.name != "row_hash" and c.name not in leave_out]
     geom = [dialect.sql.get("geom_written", "geom")] if table.geometry else []
     return ", ".join(["fid", "id", *geom, *cols, "row_hash"])
 
@@ -57,12 +58,32 @@ def changed_rows(dialect: Dialect, tables: Iterable[Table], tx: Tx | None = None
     return found
 
 
-def fill(tx: Tx, dialect: Dialect) -> None:
-    """Migration 4: checksum every stored row as it is now (what the registry held when it was upgraded)."""
+def fill(tx: Tx, dialect: Dialect, leave_out: Mapping[str, Collection[str]] | None = None) -> None:
+    """Migration 4: checksum every stored row as it is now (what the registry held when it was upgraded), over the
+    columns it had then (`leave_out`: table -> the columns later migrations add)."""
     for table in RECORD_TABLES:
-        rows = tx.execute(f"SELECT {written_select(dialect, table)} FROM {table.name}").fetchall()
+        skip = (leave_out or {}).get(table.name, ())
+        rows = tx.execute(f"SELECT {written_select(dialect, table, skip)} FROM {table.name}").fetchall()
         tx.executemany(f"UPDATE {table.name} SET row_hash = ? WHERE fid = ?",
                        [(row_hash(r[2:-1]), r[0]) for r in rows])
+
+
+def matching_fids(tx: Tx, dialect: Dialect, table: Table, leave_out: Collection[str] = ()) -> list[int]:
+    """The fids of `table`'s rows whose checksum matches their values over the columns but `leave_out`: the rows the
+    app wrote last, before a migration that adds those columns."""
+    rows = tx.execute(f"SELECT {written_select(dialect, table, leave_out)} FROM {table.name}").fetchall()
+    return [r[0] for r in rows if r[-1] == row_hash(r[2:-1])]
+
+
+def rehash(tx: Tx, dialect: Dialect, table: Table, fids: Collection[int], leave_out: Collection[str] = ()) -> None:
+    """Checksum the rows `fids` of `table` again over its columns now (but `leave_out`): after a migration added
+    columns, a row the app wrote last still reads as the app's; a row changed outside the app stays reported."""
+    if not fids:
+        return
+    wanted = set(fids)
+    rows = tx.execute(f"SELECT {written_select(dialect, table, leave_out)} FROM {table.name}").fetchall()
+    tx.executemany(f"UPDATE {table.name} SET row_hash = ? WHERE fid = ?",
+                   [(row_hash(r[2:-1]), r[0]) for r in rows if r[0] in wanted])
 
 
 def tables_written_elsewhere(dialect: Dialect) -> list[Table]:

@@ -288,9 +288,9 @@ def _image(provider: str | None, image_id: str | None, acquired: str | None) -> 
     return trusted(ImageRef, provider=provider, image_id=image_id, acquired=_pd(acquired))
 
 
-def _image_part(attr: str) -> Callable[[Any], Any]:
+def _image_part(attr: str, field: str = "image") -> Callable[[Any], Any]:
     def get(o):
-        img = o.image
+        img = getattr(o, field)
         if img is None:
             return None
         value = getattr(img, attr)
@@ -325,7 +325,8 @@ FACILITIES = Table(
 
 STRUCTURES = Table(
     "structures", "Named parts of facilities (buildings, housing, entrances)", record=Structure,
-    kind="structure", geometry="GEOMETRY", indexes=(("idx_structures_facility", "facility_id"),), columns=(
+    kind="structure", geometry="GEOMETRY", indexes=(("idx_structures_facility", "facility_id"),),
+    compose={"traced_on": (("traced_provider", "traced_image_id", "traced_acquired"), _image)}, columns=(
         Column("id", "text", "NOT NULL UNIQUE"),
         Column("facility_id", "text", _REFERENCES_FACILITY),
         Column("name", "text", "NOT NULL"),
@@ -336,6 +337,10 @@ STRUCTURES = Table(
         _partial_date("removed"),
         Column("notes", "text", "NOT NULL DEFAULT ''"),
         _ids_column(),
+        # migration 5: the image the footprint was traced on (Structure.traced_on), as observations keep theirs
+        Column("traced_provider", "text", encode=_image_part("provider", "traced_on"), field=_NO_FIELD),
+        Column("traced_image_id", "text", encode=_image_part("image_id", "traced_on"), field=_NO_FIELD),
+        Column("traced_acquired", "text", encode=_image_part("acquired", "traced_on"), field=_NO_FIELD),
         Column("footprint_m2", "real", field=_NO_FIELD, rounded=True),  # _DERIVED, per batch
         *_stamps(),
         Column("row_hash", "text", field=_NO_FIELD),  # migration 4: checksum of the row as the store wrote it

@@ -29,6 +29,7 @@ from shapely.geometry.base import BaseGeometry
 
 from facilities.dates import DatePrecision, PartialDate
 from facilities.model import Observation
+from tracker.images import image_label
 from tracker.site import SiteView
 
 from .output import atomic_write
@@ -163,7 +164,8 @@ def build_kml(sites: Iterable[SiteView], title: str = "Facility tracker export")
         for s in site.structures:
             pm = _placemark(folders["Structures"], s.id, s.name, "structure", _description(
                 s.name, f"{s.kind} at {f.name}", f"Status: {s.status.value}", f"Built: {s.built}" if s.built else None,
-                f"Removed: {s.removed}" if s.removed else None, s.notes))
+                f"Removed: {s.removed}" if s.removed else None,
+                f"Traced on: {image_label(s.traced_on)}" if s.traced_on else None, s.notes))
             _structure_time(pm, site.lifetime(s))
             add_geometry(pm, s.geometry)
         for o in site.observations:
