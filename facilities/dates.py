@@ -161,3 +161,33 @@ def utcnow() -> dt.datetime:
     # millisecond resolution: what the GeoPackage text form keeps, so values round-trip exactly
     now = dt.datetime.now(dt.UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def covering(first: dt.date, last: dt.date) -> PartialDate:
+    """The narrowest PartialDate whose interval holds every day from `first` to `last` (a bracket).
+
+    Of a day, the month and the year of `first`, a rough month (~YYYY-MM, read as 45 days either side)
+    and a rough year (~YYYY, 365 days either side) of the bracket's middle day, the one holding the
+    bracket whose interval is shortest (a rough month, 121 days or so, before a stated year).
+    A bracket too long even for a rough year gets the rough year of its middle, which does not hold
+    all of it: callers name the bracket's bounds beside the date.
+
+    >>> str(covering(dt.date(2021, 3, 5), dt.date(2021, 3, 28)))
+    '2021-03'
+    >>> str(covering(dt.date(2021, 2, 20), dt.date(2021, 4, 2)))
+    '~2021-03'
+    >>> str(covering(dt.date(2020, 11, 5), dt.date(2021, 4, 18)))
+    '~2021'
+    """
+    if last < first:
+        raise ValidationError(f"bracket {first}..{last}: the last day is before the first")
+    middle = first + (last - first) // 2
+    candidates = [
+        PartialDate(first, DatePrecision.DAY),
+        PartialDate(dt.date(first.year, first.month, 1), DatePrecision.MONTH),
+        PartialDate(dt.date(first.year, 1, 1), DatePrecision.YEAR),
+        PartialDate(dt.date(middle.year, middle.month, 1), DatePrecision.APPROXIMATE, "month"),
+        PartialDate(dt.date(middle.year, 1, 1), DatePrecision.APPROXIMATE, "year"),
+    ]
+    holding = [c for c in candidates if c.start <= first and last <= c.end]
+    return min(holding, key=lambda c: c.end - c.start) if holding else candidates[-1]

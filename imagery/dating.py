@@ -34,7 +34,7 @@ from scipy import ndimage
 from scipy.cluster.vq import kmeans2, vq
 from shapely.geometry.base import BaseGeometry
 
-from .chips import Grid
+from .chips import Grid, grid_for_bbox, utm_crs_for
 
 METHOD = "temporal cluster matching (k-means footprint vs ring, Jensen-Shannon divergence, one-step change point)"
 CLUSTERS = 6  # k of the per-image k-means
@@ -99,8 +99,7 @@ def ring_masks(footprint_lonlat: BaseGeometry, grid: Grid, *, gap_m: float | Non
     The gap defaults to 2 pixels (at least 1 m): a pixel's misregistration keeps the roof's edge out of
     the ring. The ring's width defaults to the footprint's short side (its minimum rotated rectangle),
     at least 4 pixels. The footprint itself is shrunk by one pixel when it keeps at least 16 pixels."""
-    to_grid = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True)
-    shape = shapely.transform(footprint_lonlat, lambda xy: np.column_stack(to_grid.transform(xy[:, 0], xy[:, 1])))
+    shape = _to(Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True), footprint_lonlat)
     pixel = math.sqrt(grid.pixel_area)
     full = rasterize([(shape, 1)], out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8") > 0
     if not full.any():
@@ -109,19 +108,46 @@ def ring_masks(footprint_lonlat: BaseGeometry, grid: Grid, *, gap_m: float | Non
     footprint = inner if inner.sum() >= 16 else full
     gap = max(2, math.ceil((gap_m if gap_m is not None else 1.0) / pixel))
     if width_m is None:
-        rect = shape.minimum_rotated_rectangle
-        xs, ys = rect.exterior.coords.xy
-        sides = [math.hypot(xs[i + 1] - xs[i], ys[i + 1] - ys[i]) for i in range(2)]
-        width_m = min(sides) if min(sides) > 0 else pixel * 4
+        width_m = short_side_m(footprint_lonlat)
     width = max(4, math.ceil(width_m / pixel))
     dist = ndimage.distance_transform_edt(~full)
     ring = (dist > gap) & (dist <= gap + width)
     return RingMasks(footprint, ring, gap, width)
 
 
-def margin_m(footprint_short_side_m: float, pixel_m: float) -> float:
-    """How far around the footprint a grid must reach to hold the default ring, in metres."""
-    return max(2, math.ceil(1.0 / pixel_m)) * pixel_m + max(4 * pixel_m, footprint_short_side_m) + 3 * pixel_m
+def short_side_m(footprint_lonlat: BaseGeometry) -> float:
+    """The short side of the footprint's minimum rotated rectangle, in metres (local UTM)."""
+    c = footprint_lonlat.centroid
+    to_utm = Transformer.from_crs("EPSG:4326", utm_crs_for(c.x, c.y), always_xy=True)
+    rect = _to(to_utm, footprint_lonlat).minimum_rotated_rectangle
+    if rect.geom_type != "Polygon":
+        return 0.0
+    xs, ys = rect.exterior.coords.xy
+    return min(math.hypot(xs[i + 1] - xs[i], ys[i + 1] - ys[i]) for i in range(2))
+
+
+def grid_around(footprint_lonlat: BaseGeometry, pixel_m: float, *, max_side: int = 1024) -> Grid:
+    """The one grid a structure is dated on: local UTM at `pixel_m` (coarsened until neither side exceeds
+    `max_side` pixels), reaching far enough around the footprint to hold the default gap and ring."""
+    c = footprint_lonlat.centroid
+    crs = utm_crs_for(c.x, c.y)
+    to_utm = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    shape = _to(to_utm, footprint_lonlat)
+    short = short_side_m(footprint_lonlat)
+    minx, miny, maxx, maxy = shape.bounds
+    while True:
+        pad = max(2, math.ceil(1.0 / pixel_m)) * pixel_m + max(4 * pixel_m, short) + 3 * pixel_m
+        side = max(maxx - minx, maxy - miny) + 2 * pad
+        if side / pixel_m <= max_side:
+            break
+        pixel_m *= 1.25
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    west, south, east, north = to_ll.transform_bounds(minx - pad, miny - pad, maxx + pad, maxy + pad, densify_pts=21)
+    return grid_for_bbox((west, south, east, north), pixel_size=pixel_m, crs=crs)
+
+
+def _to(transformer: Transformer, geom: BaseGeometry) -> BaseGeometry:
+    return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
 def cloud_like(data: np.ndarray, valid: np.ndarray) -> np.ndarray:

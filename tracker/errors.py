@@ -39,3 +39,10 @@ class TextInputError(TrackerError, ValidationError):
 class BadSetting(TrackerError, ValueError):
     """A setting (environment variable, tracker.toml key or command-line option) has a value that cannot be used;
     the message names the setting, the value and what is expected."""
+
+
+# -- dating (tracker.dating raises this) -----------------------------------------------------------
+
+class NothingToDate(TrackerError):
+    """No image of the site that the server may read (only Esri Wayback, or nothing imported), or a proposal
+    without a change to record; the message says which and what to do."""

@@ -19,6 +19,7 @@ from imagery.errors import ImageryError
 from ..errors import TrackerError
 from ..logs import configure_logging
 from ..settings import load_settings
+from . import dating as _dating  # noqa: F401  registers `built` on the registry app
 from . import spatial as _spatial  # noqa: F401  registers near / inside / nearest on the registry app
 from .arguments import check_text_arguments
 from .imagery import app as imagery_app
