@@ -37,6 +37,8 @@ __all__ = ["MAX_BANDS", "MAX_DECLARED_BYTES", "MAX_SIDE", "PROVIDER", "ImportedI
 
 PROVIDER = "local"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_NIR = re.compile(r"\bnir\b|near[ -]?infra-?red|\bb0?8\b")  # band descriptions naming near-infrared
+_RED = re.compile(r"\bred\b|\bb0?4\b")
 # The COG being written: .<sha256>.<pid>.tmp.tif (untagged before). A later import removes one whose
 # process is gone (tracker.imports through facilities.stale): a killed conversion left hundreds of MB.
 COG_TEMP = re.compile(r"^\.[0-9a-f]{64}\.(?:(?P<pid>\d+)\.)?tmp\.tif$")
@@ -184,6 +186,21 @@ class LocalSource:
     def read(self, capture: Capture, bbox: BBox, size: tuple[int, int]) -> Chip:
         """Read an imported image over `bbox` into a chip; RasterError for a capture that is not a local import."""
         return self.chip(capture, grid_for_bbox(bbox, size=size))
+
+    def red_nir_bands(self, capture: Capture) -> tuple[int, int] | None:
+        """(red, near-infrared) band numbers of an imported image whose band descriptions name a near-infrared
+        band ('NIR', 'near infrared', 'B08'/'B8'); red is the band described as red ('red', 'B04'), else band 1.
+        None when no band is described as near-infrared."""
+        path = self.dir / f"{capture.capture_id}.tif"
+        if capture.provider != PROVIDER or not _SHA256.fullmatch(capture.capture_id):
+            raise RasterError(f"not a local import: {capture.provider}/{capture.capture_id!r}")
+        with open_raster(path) as src:
+            names = [(d or "").strip().lower() for d in src.descriptions]
+        nir = next((i for i, d in enumerate(names, 1) if _NIR.search(d)), None)
+        if nir is None:
+            return None
+        red = next((i for i, d in enumerate(names, 1) if _RED.search(d) and i != nir), 1)
+        return red, nir
 
     def chip(self, capture: Capture, grid: Grid, bands: list[int] | None = None) -> Chip:
         """An imported image warped onto `grid` (bands 1-3 unless `bands` names others)."""

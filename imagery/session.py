@@ -31,7 +31,7 @@ from .aoi import AreaOfInterest
 from .base import BBox, Capture, Chip, ImagerySource
 from .cache import Cache, cached_text
 from .catalogue import DatedLayer, capture_layers, mosaic_layers, timeline, wayback_layers
-from .chips import Grid, align, grid_bbox, grid_for_bbox, to_rgba8, write_overlay_png
+from .chips import Grid, align, grid_bbox, grid_for_bbox, to_rgba8, valid_mask, write_overlay_png
 from .compare import Comparison, compare, heatmap_rgba
 from .errors import Cancelled, DisplayOnly, ImageryError, OfflineError
 from .http import HttpClient
@@ -274,6 +274,30 @@ class ImagerySession:
         if key.provider == self.sentinel2.key:
             return self.sentinel2.chip(capture, grid)
         return align(self.eox.read(capture, grid_bbox(grid), (grid.width, grid.height)), grid)
+
+    def read_red_nir(self, key: ImageKey, grid: Grid, *, capture: Capture | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The image's red and near-infrared bands on `grid` as float32 arrays (NaN without data), for NDVI: a
+        Sentinel-2 scene's B04/B08 reflectance assets, a local import's bands described as NIR (and red); None for
+        an image without a near-infrared band (EOX composites, RGB imports). DisplayOnly for Wayback keys."""
+        if capture is None:
+            capture = self.capture_for(key, grid_bbox(grid))
+        if key.provider == self.sentinel2.key:
+            chips = [self.sentinel2.chip(capture, grid, asset=name) for name in ("red", "nir")]
+        elif key.provider == self.local.key:
+            bands = self.local.red_nir_bands(capture)
+            if bands is None:
+                return None
+            chips = [self.local.chip(capture, grid, [band]) for band in bands]
+        else:
+            return None
+        out = []
+        for chip in chips:
+            band = chip.data[0].astype(np.float32)
+            if chip.nodata is not None:
+                band[~valid_mask(chip.data[:1], chip.nodata)] = np.nan
+            out.append(band)
+        return out[0], out[1]
 
     def _write_png(self, rgba: np.ndarray, grid: Grid, stem: str) -> Overlay:
         """PNG and bounds written under temporary names, then renamed: a browser (or a second

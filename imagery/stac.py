@@ -58,11 +58,12 @@ EARTH_SEARCH = "earth-search"
 PLANETARY_COMPUTER = "planetary-computer"
 COLLECTION = "sentinel-2-c1-l2a"  # Earth Search's current collection (Collection 1, reprocessed)
 LEGACY_COLLECTION = "sentinel-2-l2a"  # Earth Search's superseded collection; Planetary Computer's only one
-# The one table of asset names: (catalogue, collection) -> (true colour asset, scene classification asset)
-ASSET_KEYS: dict[tuple[str, str], tuple[str, str]] = {
-    (EARTH_SEARCH, COLLECTION): ("visual", "scl"),
-    (EARTH_SEARCH, LEGACY_COLLECTION): ("visual", "scl"),
-    (PLANETARY_COMPUTER, LEGACY_COLLECTION): ("visual", "SCL"),
+# The one table of asset names: (catalogue, collection) -> (true colour, scene classification, red (B04) and
+# near-infrared (B08) reflectance: the two NDVI is made of, read only when the change measure asks)
+ASSET_KEYS: dict[tuple[str, str], tuple[str, str, str, str]] = {
+    (EARTH_SEARCH, COLLECTION): ("visual", "scl", "red", "nir"),
+    (EARTH_SEARCH, LEGACY_COLLECTION): ("visual", "scl", "red", "nir"),
+    (PLANETARY_COMPUTER, LEGACY_COLLECTION): ("visual", "SCL", "B04", "B08"),
 }
 DEFAULT_COLLECTIONS = {EARTH_SEARCH: COLLECTION, PLANETARY_COMPUTER: LEGACY_COLLECTION}
 EARTH_SEARCH_URL = "https://earth-search.aws.element84.com/v1"
@@ -96,12 +97,21 @@ class StacConfig:
     # asset host (as in the items) -> base URL of a mirror serving the same paths (a local copy, a test server)
     asset_mirrors: dict[str, str] = field(default_factory=dict)
 
+    def _row(self) -> tuple[str, str, str, str]:
+        return ASSET_KEYS.get((self.provider, self.collection)) or (
+            ("visual", "SCL", "B04", "B08") if self.provider == PLANETARY_COMPUTER else ("visual", "scl", "red", "nir"))
+
     def asset_keys(self) -> tuple[str, str]:
         """(visual, SCL) asset names: the explicit ones, else the table's row for the catalogue and collection,
         else the catalogue's usual names."""
-        default = ASSET_KEYS.get((self.provider, self.collection)) or (
-            ("visual", "SCL") if self.provider == PLANETARY_COMPUTER else ("visual", "scl"))
+        default = self._row()
         return self.visual_asset or default[0], self.scl_asset or default[1]
+
+    def band_asset_keys(self) -> tuple[str, str]:
+        """(red, near-infrared) asset names from the table's row (Earth Search 'red'/'nir', Planetary Computer
+        'B04'/'B08')."""
+        row = self._row()
+        return row[2], row[3]
 
 
 class ClientStacIO(StacApiIO):
@@ -231,7 +241,8 @@ class Sentinel2Source:
         """The href of the item's 'visual' or 'scl' asset under this catalogue's name for it (ASSET_KEYS; the
         other spelling of the name is accepted too), None when the item has none."""
         visual, scl = self.config.asset_keys()
-        name = visual if role == "visual" else scl
+        red, nir = self.config.band_asset_keys()
+        name = {"visual": visual, "red": red, "nir": nir}.get(role, scl)
         assets = item.get("assets")
         if not isinstance(assets, dict):
             return None
@@ -376,7 +387,7 @@ class Sentinel2Source:
 
     def _capture(self, scene: DateScene, site: BaseGeometry) -> Capture:
         parts: list[dict[str, Any]] = [
-            {"id": i.id, "assets": {"visual": self.item_asset(i.raw, "visual"), "scl": self.item_asset(i.raw, "scl")},
+            {"id": i.id, "assets": {role: self.item_asset(i.raw, role) for role in ("visual", "scl", "red", "nir")},
              "datetime": i.when.isoformat()} for i in scene.items]
         covers = [i.cloud_cover for i in scene.items if i.cloud_cover is not None]
         platforms = sorted({str(i.raw.get("properties", {}).get("platform") or "sentinel-2") for i in scene.items})
@@ -426,15 +437,16 @@ class Sentinel2Source:
         check_bbox(bbox)
         return read_scl_count(self.read_url(scl_href), box(*bbox), self.client.config).fraction
 
-    def chip(self, capture: Capture, grid: Grid) -> Chip:
-        """The capture's visual (true colour) COG warped onto a common grid, by window; a capture stitched from
-        two tiles is read from each, the first item's pixels kept where both have data."""
+    def chip(self, capture: Capture, grid: Grid, asset: str = "visual") -> Chip:
+        """The capture's visual (true colour) COG, or its 'red' or 'nir' band when `asset` says, warped onto a
+        common grid, by window; a capture stitched from two tiles is read from each, the first item's pixels kept
+        where both have data."""
         parts = capture.extra.get("parts") or [{"id": capture.capture_id, "assets": capture.extra.get("assets", {})}]
         merged: Chip | None = None
         for part in parts:
-            href = (part.get("assets") or {}).get("visual")
+            href = (part.get("assets") or {}).get(asset)
             if not href:
-                raise StacError(f"{part.get('id') or capture.capture_id} has no 'visual' asset")
+                raise StacError(f"{part.get('id') or capture.capture_id} has no '{asset}' asset")
             url = self.read_url(href)
             try:
                 chip = make_chip(url, grid, capture=capture, http=self.client.config)

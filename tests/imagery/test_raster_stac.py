@@ -49,7 +49,9 @@ def _item(server_url: str, item_id: str, when: str, cloud: float, folder: str, h
         "bbox": [west, south, east, north], "links": [], "collection": "sentinel-2-c1-l2a",
         "properties": {"datetime": when, "eo:cloud_cover": cloud, "platform": "sentinel-2b"},
         "assets": {"visual": {"href": f"{base}/TCI.tif", "type": "image/tiff; application=geotiff"},
-                   "scl": {"href": f"{base}/SCL.tif", "type": "image/tiff; application=geotiff"}},
+                   "scl": {"href": f"{base}/SCL.tif", "type": "image/tiff; application=geotiff"},
+                   "red": {"href": f"{base}/B04.tif", "type": "image/tiff; application=geotiff"},
+                   "nir": {"href": f"{base}/B08.tif", "type": "image/tiff; application=geotiff"}},
     }
 
 
@@ -60,7 +62,11 @@ def stac(tmp_path_factory):
                        BLOCKSIZE=256).read_bytes()
     files = {"/a/TCI.tif": visual, "/b/TCI.tif": visual,
              "/a/SCL.tif": write_cog(d / "scl_a.tif", _scl(True), "EPSG:32652", SCL_T, nodata=0).read_bytes(),
-             "/b/SCL.tif": write_cog(d / "scl_b.tif", _scl(False), "EPSG:32652", SCL_T, nodata=0).read_bytes()}
+             "/b/SCL.tif": write_cog(d / "scl_b.tif", _scl(False), "EPSG:32652", SCL_T, nodata=0).read_bytes(),
+             "/a/B04.tif": write_cog(d / "b04.tif", np.full((1, 256, 256), 800, np.uint16), "EPSG:32652",
+                                     Affine(10, 0, X0 + 9_500, 0, -10, Y0 - 9_500), nodata=0).read_bytes(),
+             "/a/B08.tif": write_cog(d / "b08.tif", np.full((1, 256, 256), 3200, np.uint16), "EPSG:32652",
+                                     Affine(10, 0, X0 + 9_500, 0, -10, Y0 - 9_500), nodata=0).read_bytes()}
     server = RangeServer(files=files)
     items = [_item(server.url, "S2B_52TDK_20240517_0_L2A", "2024-05-17T02:15:01Z", 12.5, "a"),
              _item(server.url, "S2A_52TDK_20230903_0_L2A", "2023-09-03T02:15:01Z", 3.0, "b"),
@@ -125,6 +131,17 @@ def test_visual_window_read_uses_only_range_requests(stac):
     assert stac.bytes_sent("/a/TCI.tif") < 0.1 * size
     by_read = source.read(cap, AOI, (50, 50))
     assert by_read.data.shape == (3, 50, 50)
+
+
+def test_red_and_nir_bands_are_read_onto_the_same_grid_when_asked(stac):
+    source = _source(stac)
+    cap = next(c for c in source.captures(AOI) if c.capture_id.startswith("S2B"))
+    grid = grid_for_bbox(AOI, pixel_size=10)
+    red, nir = source.chip(cap, grid, asset="red"), source.chip(cap, grid, asset="nir")
+    assert red.data.shape == nir.data.shape == (1, grid.height, grid.width) and nir.data.dtype == np.uint16
+    assert (red.data == 800).all() and (nir.data == 3200).all()  # reflectance x 10000: NDVI 0.6
+    with pytest.raises(StacError, match="no 'swir' asset"):
+        source.chip(cap, grid, asset="swir")
 
 
 def test_retries_a_busy_asset_server(stac, monkeypatch):

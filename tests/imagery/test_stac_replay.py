@@ -92,10 +92,12 @@ def test_the_limit_is_said_with_the_count_left_out(replay):
 
 
 def test_asset_key_table():
-    assert ASSET_KEYS[("earth-search", "sentinel-2-c1-l2a")] == ("visual", "scl")
-    assert ASSET_KEYS[("planetary-computer", "sentinel-2-l2a")] == ("visual", "SCL")
+    assert ASSET_KEYS[("earth-search", "sentinel-2-c1-l2a")] == ("visual", "scl", "red", "nir")
+    assert ASSET_KEYS[("planetary-computer", "sentinel-2-l2a")] == ("visual", "SCL", "B04", "B08")
     assert planetary_computer_config().asset_keys() == ("visual", "SCL")
     assert StacConfig(collection="sentinel-2-l2a").asset_keys() == ("visual", "scl")
+    assert planetary_computer_config().band_asset_keys() == ("B04", "B08")  # NDVI for the change measure
+    assert StacConfig().band_asset_keys() == ("red", "nir")
 
 
 def _pc_source(replay: StacReplay, url: str, token_url: str, **kw) -> Sentinel2Source:
