@@ -38,7 +38,7 @@ from .chips import Grid, grid_for_bbox, utm_crs_for
 
 METHOD = "temporal cluster matching (k-means footprint vs ring, Jensen-Shannon divergence, one-step change point)"
 CLUSTERS = 6  # k of the per-image k-means
-FIT_SAMPLE = 12_000  # pixels the k-means is fitted on (all pixels are then assigned)
+FIT_SAMPLE = 4_000  # pixels the k-means is fitted on (all pixels are then assigned)
 MIN_FOOTPRINT_VALID = 0.8  # share of the footprint that must hold pixels
 MIN_RING_VALID = 0.5  # share of the ring that must hold pixels
 MAX_RING_CLOUD = 0.3  # share of the ring that may look like cloud (bright and grey, 8-bit images)
@@ -208,9 +208,9 @@ def score_image(data: np.ndarray, valid: np.ndarray, masks: RingMasks, *, seed: 
     z = _standardise(pixels)
     rng = np.random.default_rng(seed)
     sample = z if len(z) <= FIT_SAMPLE else z[rng.choice(len(z), FIT_SAMPLE, replace=False)]
-    k = min(CLUSTERS, len(np.unique(sample, axis=0)))
-    if k < 2:  # one colour everywhere: footprint and ring are the same
+    if not np.any(sample != sample[0]):  # one colour everywhere: footprint and ring are the same
         return ImageScore(0.0, "", fp_valid, ring_valid)
+    k = CLUSTERS
     with warnings.catch_warnings():  # an empty cluster is only an empty bin of both histograms
         warnings.simplefilter("ignore", UserWarning)
         centroids, _ = kmeans2(sample, k, iter=10, minit="++", rng=rng)
