@@ -22,12 +22,14 @@ from ..settings import load_settings
 from . import dating as _dating  # noqa: F401  registers `built` on the registry app
 from . import spatial as _spatial  # noqa: F401  registers near / inside / nearest on the registry app
 from .arguments import check_text_arguments
+from .footprints import app as footprint_app
 from .imagery import app as imagery_app
 from .registry import app as registry_app
 from .report import app as report_app
 
 registry_app.add_typer(report_app, name="report")
 registry_app.add_typer(imagery_app, name="imagery")
+registry_app.add_typer(footprint_app, name="footprint")
 
 __all__ = ["facilities_main", "registry_app", "report_app", "report_main"]
 
