@@ -1,5 +1,7 @@
 """`facilities imagery ...`: a site's whole imagery timeline, and local images imported from the command line.
 
+`change FACILITY --before KEY --after KEY` measures the change between two analysable images against
+their own noise (tracker.change; `--json` prints its FIELDS, `--accept` records it as an observation).
 `timeline FACILITY` lists every dated image of a facility (id, name or alias) from Wayback, EOX,
 Sentinel-2 and local imports on one axis; `--json` prints the contract of imagery.timeline (a
 list of objects with exactly its FIELDS). A first scan shows a progress bar on stderr and ends
@@ -115,6 +117,54 @@ def timeline(ctx: typer.Context, facility: str,
         others = f"parts {', '.join(d.isoformat() for d in e.other_dates)}" if e.other_dates else ""
         detail = ", ".join(x for x in (res, cloud, extra, others, "" if e.analysable else "display only") if x)
         typer.echo(f"{e.date}  {e.certainty.value:9}  {str(e.key):40}  {detail}")
+
+
+@app.command()
+def change(ctx: typer.Context, facility: str,
+           before: Annotated[str, typer.Option("--before", help="Image key of the earlier image (provider:id)")],
+           after: Annotated[str, typer.Option("--after", help="Image key of the later image (provider:id)")],
+           built_up_only: Annotated[bool, typer.Option(
+               "--built-up-only", help="Leave out regions the greenness index explains (vegetation change).")] = False,
+           as_json: Annotated[bool, typer.Option("--json", help="One JSON object (tracker.change.FIELDS).")] = False,
+           geojson: Annotated[Path | None, typer.Option(
+               "--geojson", help="Also write the changed regions as a GeoJSON FeatureCollection to PATH.")] = None,
+           accept: Annotated[bool, typer.Option(
+               "--accept", help="Record the change as an observation (regions as its geometry).")] = False,
+           kind: Annotated[str, typer.Option(help="Observation kind when accepted")] = "progress",
+           confidence: Annotated[str, typer.Option(help="Confidence when accepted: low, medium, high")] = "medium",
+           ) -> None:
+    """The change at FACILITY between two images (keys from `facilities imagery timeline`), tested against the
+    pair's own noise: the changed area with a range, the method, and the regions. Nothing is written unless
+    --accept."""
+    from tracker.change import accept_change, change_observation, site_change
+
+    c = _ctx(ctx)
+    store = c.store if accept else c.reading
+    session = imagery_session(c.settings)
+    try:
+        result = site_change(store, session, facility, before, after, built_up_only=built_up_only)
+    finally:
+        session.close()
+    recorded = None
+    if accept:  # checked before any file is written: a refused record leaves nothing behind
+        change_observation(result, analyst=c.settings.actor, kind=kind, confidence=confidence)
+    if geojson is not None:
+        geojson.write_text(json.dumps(result.change.feature_collection(), ensure_ascii=False), encoding="utf-8")
+    if accept:
+        recorded = accept_change(store, result, actor=c.settings.actor, kind=kind, confidence=confidence)
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=1))
+    else:
+        typer.echo(result.verdict())
+        for n, region in enumerate(result.change.regions, 1):
+            lon, lat = region.geometry.representative_point().coords[0]
+            typer.echo(f"  {n}. {region.area_m2:,.0f} m² at {lat:.5f}, {lon:.5f}: mean difference "
+                       f"{region.mean_difference:.2f}, {region.noise_sigmas:.1f} sigma, "
+                       f"{'vegetation' if region.vegetation else 'built-up'}")
+    if geojson is not None:
+        typer.echo(f"wrote {len(result.change.regions)} region(s) to {geojson}", err=True)
+    if recorded is not None:
+        typer.echo(f"recorded {recorded.id}: {recorded.date} {recorded.kind.value} at {result.facility.id}", err=True)
 
 
 def _pairs(paths: list[str], captured: str | None) -> list[tuple[Path, dt.date]]:
