@@ -17,7 +17,8 @@ whether the difference exceeds what the pair's own noise can give:
    same pair (again a MAD), which includes whatever spatial correlation the noise has
    (resampling, JPEG blocks, a sub-pixel shift on texture); a window beyond LOCAL_K of those
    sigmas is significant;
-4. delineation: pixels beyond PIXEL_K sigmas (change magnitude over the bands), holes smaller than
+4. delineation: pixels beyond PIXEL_K sigmas (change magnitude over the bands), or beyond WEAK_K sigmas
+   in their 3 x 3 mean inside a window step 3 found significant (hysteresis), holes smaller than
    the MMU filled, 8-connected regions; a region is kept when it covers at least the MMU and holds
    a significant window; its edge is then set at half the local contrast (a pixel stays when its
    change is at least half the strongest in its 3 x 3 neighbourhood), so a boundary pixel is
@@ -66,6 +67,7 @@ from .compare import _quantiles, same_grid
 DEFAULT_MMU_M2 = 100.0  # the smallest change reported: a 10 m x 10 m shed
 MIN_MMU_PX = 4  # never fewer pixels than this, whatever the pixel size (one pixel is never a region)
 PIXEL_K = 3.0  # a pixel changed when its change magnitude exceeds this many noise sigmas
+WEAK_K = 1.5  # ... or its 3 x 3 mean magnitude exceeds this many, inside a window beyond LOCAL_K (hysteresis)
 LOCAL_K = 5.0  # an MMU window's mean change is significant beyond this many sigmas of such means
 NDVI_VEGETATED = 0.3  # mean NDVI above which a region is vegetated on a date
 EXG_VEGETATED = 0.08  # mean ExG (chromatic coordinates) above which a region is vegetated on a date
@@ -223,8 +225,15 @@ def _detect(b0: np.ndarray, b1: np.ndarray, valid: np.ndarray, n_mmu: int, step:
         scale.append(max(float(hi - lo), 1e-6))
         z[b] = np.where(valid, (d - med) / sigma, 0)
     magnitude = np.sqrt(np.mean(z * z, axis=0))
-    score = _local_score(z, valid, max(2, round(math.sqrt(n_mmu))))
-    changed = remove_small_holes((magnitude > PIXEL_K) & valid, max_size=n_mmu) & valid
+    side = max(2, round(math.sqrt(n_mmu)))
+    score = _local_score(z, valid, side)
+    # Hysteresis: inside windows the local-means test already finds significant, a weaker but consistent change
+    # (its 3 x 3 mean beyond WEAK_K sigmas) also counts: a roof of moderate contrast whose pixels sit under
+    # PIXEL_K after matching is otherwise lost although its windows are far beyond noise.
+    smooth = ndimage.uniform_filter(np.where(valid, magnitude, 0), 3, mode="nearest")
+    window = ndimage.binary_dilation(score > LOCAL_K, iterations=max(1, side // 2))
+    weak = (smooth > WEAK_K) & window
+    changed = remove_small_holes(((magnitude > PIXEL_K) | weak) & valid, max_size=n_mmu) & valid
     labels, count = ndimage.label(changed, structure=np.ones((3, 3), bool))
     kept = np.zeros(valid.shape, np.int32)
     n_kept = 0
@@ -233,8 +242,11 @@ def _detect(b0: np.ndarray, b1: np.ndarray, valid: np.ndarray, n_mmu: int, step:
         best = np.asarray(ndimage.maximum(score, labels, index=np.arange(1, count + 1)))
         for lab in np.flatnonzero((sizes[1:] >= n_mmu) & (best > LOCAL_K)) + 1:
             region = labels == lab
-            local_max = ndimage.maximum_filter(np.where(region, magnitude, 0), size=3)
-            edge = region & (magnitude >= np.maximum(PIXEL_K, EDGE_FRACTION * local_max))
+            # a region of strong pixels keeps its edge rule on the pixels; a weak one is delineated on the 3 x 3 means
+            strong = float(np.median(magnitude[region])) >= PIXEL_K
+            level, floor = (magnitude, PIXEL_K) if strong else (smooth, WEAK_K)
+            local_max = ndimage.maximum_filter(np.where(region, level, 0), size=3)
+            edge = region & (level >= np.maximum(floor, EDGE_FRACTION * local_max))
             edge = remove_small_holes(edge, max_size=n_mmu) & region
             if edge.sum() >= n_mmu:
                 n_kept += 1

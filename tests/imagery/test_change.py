@@ -245,3 +245,30 @@ def test_a_change_over_a_quarter_of_the_area_does_not_hide_itself():
     where = (slice(100, 400), slice(100, 400))
     result = measure_change(_chip(_noisy(_ground(), 1)), _chip(_noisy(_paint(_ground(), where, (70, 120, 200)), 2)))
     assert result.changed_m2 == pytest.approx(300 * 300 * 0.25, rel=0.05)
+
+
+def test_a_moderate_contrast_roof_that_dating_finds_is_significant_here_too():
+    """The dating series' roof (tests.support.series: a half in shade close to the ground's colour, illumination
+    and a one-pixel shift between dates) sits under PIXEL_K per pixel after matching, but its windows are far
+    beyond noise: the hysteresis keeps it, so `facilities built` and `facilities imagery change` agree on a pair."""
+    from rasterio.features import geometry_mask
+
+    from tests.support.series import building_series
+
+    for seed in (1, 2, 3, 11):
+        s = building_series(seed, n=14)
+        absent = max(i for i in range(s.first_new) if i not in s.cloudy | s.holes)
+        present = min(i for i in range(s.first_new, len(s.images)) if i not in s.cloudy | s.holes)
+
+        def chip(i: int, s=s) -> Chip:
+            return Chip(Capture("local", str(i), None, DateCertainty.STATED), s.images[i], "EPSG:32652",
+                        tuple(s.transform)[:6], 0)
+
+        found = measure_change(chip(absent), chip(present))
+        assert found.significant, seed
+        roof = geometry_mask([s.footprint_utm], out_shape=s.images[0].shape[1:], transform=s.transform, invert=True)
+        assert (found.mask & roof).sum() >= 0.4 * roof.sum()  # most of the sunlit half (dates shift by a pixel)
+        assert (found.mask & ~ndimage.binary_dilation(roof, iterations=6)).sum() == 0  # nothing away from it
+        clean = [i for i in range(s.first_new) if i not in s.cloudy | s.holes]
+        if len(clean) >= 2:  # two dates before the roof: other light, another shift, no change
+            assert not measure_change(chip(clean[0]), chip(clean[-1])).significant, seed
