@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 METADATA_RELEASES = 24  # capture dates are looked up for at most this many changed releases
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
+MIN_KEY_PREFIX = 8  # a shortened image id must keep at least this many characters to name one image
 PROBE_S = 5.0  # longest wait for one service probe (less when the request timeout is shorter)
 
 
@@ -240,7 +241,8 @@ class ImagerySession:
         return source.read(capture, aoi.bbox, aoi.grid_size)
 
     def capture_for(self, key: ImageKey, bbox: BBox) -> Capture:
-        """The capture an image key names, as its source lists it over `bbox`.
+        """The capture an image key names, as its source lists it over `bbox`; the key's id may be shortened
+        to a unique prefix of at least MIN_KEY_PREFIX characters, as outputs print it ("local:7ffd88d2f399c2…").
 
         DisplayOnly for Esri Wayback (the browser may show it, the server may not read it) and for
         providers the server has no reader for; ImageryError when the source no longer lists the image
@@ -257,11 +259,20 @@ class ImagerySession:
         if key.provider == self.sentinel2.key:  # item ids carry their UTC date: search that day only
             day = _scene_day(key.image_id)
             start = end = day
-        found = next((c for c in source.captures(bbox, start, end) if c.capture_id == key.image_id), None)
-        if found is None:
-            raise ImageryError(f"{key}: {key.provider} does not list this image over the site "
-                               "(deleted, or it does not cover the area)")
-        return found
+        listed = source.captures(bbox, start, end)
+        found = next((c for c in listed if c.capture_id == key.image_id), None)
+        if found is not None:
+            return found
+        # A shortened id as outputs print it ("local:7ffd88d2f399c2…") names the one image it starts.
+        prefix = key.image_id.rstrip("…").removesuffix("...")
+        starting = [c for c in listed if len(prefix) >= MIN_KEY_PREFIX and c.capture_id.startswith(prefix)]
+        if len(starting) == 1:
+            return starting[0]
+        if starting:
+            raise ImageryError(f"{key}: {len(starting)} images start with {prefix!r} "
+                               f"({', '.join(c.capture_id[:16] + '…' for c in starting[:3])}); give more of the id")
+        raise ImageryError(f"{key}: {key.provider} does not list this image over the site "
+                           "(deleted, or it does not cover the area)")
 
     def read_image(self, key: ImageKey, grid: Grid, *, capture: Capture | None = None,
                    bands: list[int] | None = None) -> Chip:

@@ -119,6 +119,9 @@ def site_change(store: Store, session: ImagerySession, facility: str, before_key
     fac = find_facility(store, facility)
     aoi = AreaOfInterest.of(fac.geometry)
     captures = {opt: session.capture_for(key, aoi.bbox) for opt, key in parsed.items()}
+    parsed = {opt: ImageKey(c.provider, c.capture_id) for opt, c in captures.items()}  # shortened ids in full
+    if parsed["--before"] == parsed["--after"]:
+        raise InputError(f"--before and --after both name {parsed['--before']}: pick two different images")
     before = _image(parsed["--before"], captures["--before"])
     after = _image(parsed["--after"], captures["--after"])
     probe = grid_for_bbox(aoi.bbox, size=aoi.grid_size)

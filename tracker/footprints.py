@@ -27,6 +27,7 @@ from facilities.errors import NotFound, ValidationError
 from facilities.geometry import POLYGONAL, check_geometry, ground_area_m2
 from facilities.model import Facility, ImageRef, LocationPrecision, Structure
 from facilities.store import Filter, Store, Update
+from imagery.aoi import AreaOfInterest
 from imagery.base import Capture
 from imagery.chips import grid_for_bbox
 from imagery.footprints import MAX_RESOLUTION_M, FootprintProposal, propose_footprint
@@ -114,8 +115,13 @@ def propose(store: Store, session: ImagerySession, facility: str, image_key: Ima
     key = image_key if isinstance(image_key, ImageKey) else ImageKey.parse(image_key)
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise FootprintError(f"--at {lon},{lat}: not a longitude,latitude")
+    w, s, e, n = AreaOfInterest.of(fac.geometry).bbox
+    if not (w <= lon <= e and s <= lat <= n):
+        raise FootprintError(f"--at {lon},{lat} is outside {fac.name}'s area (its outline padded by 150 m): "
+                             "click on a building of this site")
     bbox = click_bbox(lon, lat)
     capture = session.capture_for(key, bbox)
+    key = ImageKey(capture.provider, capture.capture_id)  # a shortened id, in full
     pixel = _pixel_m(capture, key)
     grid = grid_for_bbox(bbox, pixel_size=pixel)
     chip = session.read_image(key, grid, capture=capture)

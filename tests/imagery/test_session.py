@@ -285,6 +285,11 @@ def test_an_image_key_is_read_onto_any_grid_and_wayback_keys_are_refused_before_
         session.capture_for(ImageKey("mystery", "1"), PLANT.bounds)
     with pytest.raises(ImageryError, match="does not list this image"):
         session.capture_for(ImageKey("local", "0" * 64), PLANT.bounds)
+    # a shortened id as outputs print it names the one image it starts; too short names none
+    assert session.capture_for(ImageKey("local", cap.capture_id[:14] + "…"), PLANT.bounds).capture_id == \
+        cap.capture_id
+    with pytest.raises(ImageryError, match="does not list this image"):
+        session.capture_for(ImageKey("local", cap.capture_id[:7]), PLANT.bounds)
     assert server.counts["total"] == before
 
 

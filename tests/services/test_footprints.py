@@ -68,8 +68,11 @@ def test_propose_then_save_with_the_cli(tmp_path, env):
     assert iou(shape(feature["geometry"]), truth) >= 0.85
     assert json.loads(out.read_text())["features"][0] == feature
 
-    text = _cli(env, tmp_path, "footprint", "propose", PLANT, "--image", key, "--at", f"{lon},{lat}")
+    short = key[: len("local:") + 14] + "…"  # the id shortened as outputs print it
+    text = _cli(env, tmp_path, "footprint", "propose", PLANT, "--image", short, "--at", f"{lon},{lat}")
     assert "confidence high" in text.stdout and "m²" in text.stdout
+    away = _cli(env, tmp_path, "footprint", "propose", PLANT, "--image", key, "--at", "0,0", ok=False)
+    assert away.clear_error and "outside" in away.stderr and "click on a building of this site" in away.stderr
 
     saved = _cli(env, tmp_path, "footprint", "save", PLANT, BUILDING, "--geometry", str(out), "--image", key,
                  "--acquired", "2023-05-04")
