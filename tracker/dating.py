@@ -179,9 +179,24 @@ class Dating:
         else:
             head = f"{name}: no dating: only {len(self.scores)} image(s) could be measured"
         lines = [head + (f", {len(self.skipped)} images skipped:" if self.skipped else ", no image skipped")]
-        lines += [f"  {s.date} {short_key(s.key)}: {s.reason}" for s in self.skipped]
+        lines += skipped_lines(self.skipped)
         lines += [f"note: {k}: {v}" for k, v in self.notes.items()]
         return "\n".join(lines)
+
+
+def skipped_lines(skipped: Sequence[Skipped], *, group_from: int = 3) -> list[str]:
+    """One line per skipped image, except that images of one provider left out for one reason (a run of yearly
+    composites) are one line when there are at least `group_from` of them: the reasons that matter stay visible."""
+    by_reason: dict[tuple[str, str], list[Skipped]] = {}
+    for s in skipped:
+        by_reason.setdefault((s.key.provider, s.reason), []).append(s)
+    lines = []
+    for (provider, reason), group in by_reason.items():
+        if len(group) >= group_from:
+            lines.append(f"  {len(group)} images {provider} ({group[0].date} to {group[-1].date}): {reason}")
+        else:
+            lines += [f"  {s.date} {short_key(s.key)}: {s.reason}" for s in group]
+    return lines
 
 
 def short_key(key: ImageKey) -> str:

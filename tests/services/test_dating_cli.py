@@ -190,3 +190,15 @@ def test_a_building_standing_throughout_has_no_bracket_and_nothing_to_accept(tmp
     finally:
         session.close()
         store.close()
+
+
+def test_skipped_composites_are_one_line_and_the_reasons_that_matter_stay_visible():
+    from tracker.dating import Skipped, skipped_lines
+
+    eox = [Skipped(ImageKey("eox-s2cloudless", str(y)), dt.date(y, 7, 1), "yearly composite: cannot date an event")
+           for y in range(2016, 2024)]
+    cloud = Skipped(ImageKey("local", "a" * 64), dt.date(2020, 2, 29), "cloud: 35% of the ring is bright and grey")
+    lines = skipped_lines([eox[0], cloud, *eox[1:]])
+    assert lines == ["  8 images eox-s2cloudless (2016-07-01 to 2023-07-01): yearly composite: cannot date an event",
+                     "  2020-02-29 local:aaaaaaaaaaaaaa…: cloud: 35% of the ring is bright and grey"]
+    assert len(skipped_lines(eox[:2])) == 2  # a pair is not worth a summary
