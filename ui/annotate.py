@@ -22,6 +22,7 @@ from tracker.images import drawn_on as image_drawn_on
 from tracker.settings import Settings
 
 from . import state
+from .footprint_panel import FOOTPRINT, show_footprint
 from .safe import markdown_text
 
 PRECISIONS = {"day": "Day", "month": "Month", "year": "Year", "approximate": "Approximate (month)"}
@@ -68,7 +69,8 @@ def show_annotate(store: Store, settings: Settings, facility: Facility, structur
     drawing = (result or {}).get("last_active_drawing")
     if not drawing:
         st.caption("Draw a polygon, line or point with the tools at the map's top left; it can then be recorded "
-                   "as an observation on the image shown, or as a structure.")
+                   "as an observation on the image shown, as a structure, or as a structure's footprint (drop a "
+                   "point inside a building to have its outline proposed from the image).")
         return
     try:
         geom = drawn_geometry(drawing)
@@ -76,7 +78,12 @@ def show_annotate(store: Store, settings: Settings, facility: Facility, structur
         st.error(markdown_text(f"The drawn shape cannot be recorded: {err}"))
         return
     st.caption(f"Drawn: {_measure(geom)}")
-    kind = st.radio("Record as", ("Observation", "Structure"), horizontal=True, key="record_as")
+    kind = st.radio("Record as", ("Observation", "Structure", FOOTPRINT), horizontal=True, key="record_as",
+                    help="Footprint of a structure: the outline you traced (or one proposed from a point you "
+                         "dropped inside a building) becomes that structure's footprint")
+    if kind == FOOTPRINT:
+        show_footprint(store, settings, facility, structures, geom, current, shown)
+        return
     try:
         sources = store.list_sources()
     except (FacilitiesError, OSError) as err:

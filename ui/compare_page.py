@@ -18,15 +18,16 @@ from facilities.store import Filter, Store
 from imagery.aoi import AreaOfInterest
 from imagery.catalogue import DatedLayer, default_pair
 from imagery.errors import Cancelled, ImageryError
-from imagery.keys import ImageKey
 from imagery.session import Catalogue, unreadable
 from imagery.wayback import CAPTURE_DATE_RULE
 from tracker.settings import Settings
 
-from . import state
+from . import change_panel, state
 from .annotate import show_annotate
 from .assets import AssetError, localise, serve_assets
 from .compare_map import base_map, date_layer, dates_group, dual_map
+from .footprint_panel import add_proposal
+from .measure_map import change_regions, vegetation_regions
 from .overlays import overlay_prefix, overlay_url
 from .safe import markdown_text
 from .scan_progress import ScanProgress
@@ -56,6 +57,9 @@ def _default_pair(layers: Sequence[DatedLayer]) -> tuple[DatedLayer, DatedLayer]
         if first.key == last.key or first.date > last.date:
             earlier = [layer for layer in layers if layer.date < last.date]
             first = earlier[-1] if earlier else first
+    paired = st.query_params.get("before")  # a dating's "open the two images" link names both
+    if paired in by_key and paired != last.key:
+        first = by_key[paired]
     return first, last
 
 
@@ -196,7 +200,10 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
         _services_panel(settings, cat, rows)
         return
 
-    mode = st.radio("View", MODES if len(layers) >= 2 else ("Time slider",), horizontal=True, key="compare_mode")
+    views = MODES if len(layers) >= 2 else ("Time slider",)
+    if state.get(state.COMPARE_MODE) is None and st.query_params.get("view") in views:  # a link may name the view
+        state.put(state.COMPARE_MODE, st.query_params.get("view"))
+    mode = st.radio("View", views, horizontal=True, key=state.COMPARE_MODE)
     _seed_choices(layers, mode == "Time slider")
     show_strip(layers, slider=mode == "Time slider")
     try:
@@ -218,7 +225,9 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
             drawn_on = by_key[key]
             current = [drawn_on]
             _caption("Showing", drawn_on)
-            result = _show(m, group=dates_group([_folium_layer(settings, drawn_on, aoi)], swipe=False))
+            group = dates_group([_folium_layer(settings, drawn_on, aoi)], swipe=False)
+            add_proposal(group, facility.id)
+            result = _show(m, group=group)
         else:
             before, after = _pick_pair(layers)
             current, drawn_on = [before, after], after
@@ -226,6 +235,7 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
                 st.caption("Drag the bar on the map: left of it is the 'before' date, right the 'after' date.")
                 pair = [_folium_layer(settings, before, aoi), _folium_layer(settings, after, aoi)]
                 group = dates_group(pair, swipe=True)
+                add_proposal(group, facility.id)
                 result = _show(m, group=group)
             elif mode == "Side by side":
                 dm = dual_map(facility, _folium_layer(settings, before, aoi), _folium_layer(settings, after, aoi),
@@ -234,7 +244,7 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
                 _show(dm, drawing=False, key="compare_dual")
                 st.caption("The two maps move together. Draw on the Swipe or Time slider view.")
             else:
-                _show_difference(settings, aoi, structures, m, before, after)
+                _show_difference(store, settings, facility, aoi, m, before, after)
             _caption("Before", before)
             _caption("After", after)
     except ImageryError as err:
@@ -247,33 +257,24 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
     _services_panel(settings, cat, rows)
 
 
-def _show_difference(settings: Settings, aoi: AreaOfInterest, structures, m, before: DatedLayer,
+def _show_difference(store: Store, settings: Settings, facility, aoi: AreaOfInterest, m, before: DatedLayer,
                      after: DatedLayer) -> None:
+    """The change measured against the pair's noise (ui.change_panel) over a swipe of the two dates with the
+    changed regions outlined; display-only dates get the reason and the swipe alone."""
+    pair = [_folium_layer(settings, before, aoi), _folium_layer(settings, after, aoi)]
     problem = unreadable(before, after)  # display-only dates: said without asking the session
-    if problem is None:
-        try:
-            diff = state.difference(settings, before, after, aoi,
-                                    {s.name: s.geometry for s in structures if s.geometry.geom_type != "Point"})
-        except ImageryError as err:
-            problem = str(err)
     if problem is not None:
         st.info(problem)
-        _show(m, group=dates_group([_folium_layer(settings, before, aoi),
-                                    _folium_layer(settings, after, aoi)], swipe=True), drawing=False)
+        _show(m, group=dates_group(pair, swipe=True), drawing=False)
         return
-    r = diff.result
-    heat = DatedLayer(image=ImageKey("difference", f"{before.key}:{after.key}"), source="Difference",
-                      date=after.date, certainty=after.certainty, title=f"Difference {before.date} → {after.date}",
-                      attribution="", attribution_text="")
-    heat_layer = date_layer(heat, overlay_url(diff.overlay, overlay_prefix(diff.overlay.path.parent)),
-                            diff.overlay.bounds)
-    group = dates_group([_folium_layer(settings, after, aoi), heat_layer], swipe=False)
-    a, b, c = st.columns(3)
-    a.metric("Changed inside the outline", f"{(r.changed_m2_inside or 0.0):,.0f} m²")
-    b.metric("Changed in view", f"{r.changed_m2:,.0f} m²")
-    c.metric("Pixels with data on both dates", f"{r.valid_fraction:.0%}")
-    if r.per_structure_m2:
-        st.dataframe(pd.DataFrame([{"structure": k, "changed m²": round(v)} for k, v in r.per_structure_m2.items()]),
-                     hide_index=True)
-    st.caption("Red: changed pixels (after matching the two images' brightness); yellow: small differences.")
+    result = change_panel.measure(store, settings, facility, before, after)
+    group = dates_group(pair, swipe=True)
+    if result is not None:
+        for layer in (change_regions(result.change), vegetation_regions(result.change)):
+            if layer is not None:
+                layer.add_to(group)
+        st.caption("Drag the bar: the earlier date on the left, the later on the right. Red outlines: the changed "
+                   "regions (point at one for its area and mean difference).")
     _show(m, group=group, drawing=False, key="compare_difference")
+    if result is not None:
+        change_panel.show_actions(store, settings, result)

@@ -27,6 +27,7 @@ from tracker.settings import Settings
 from tracker.site import SiteView
 
 from . import state
+from .dating_panel import show_dating
 from .edit_panel import show_edit_panel
 from .map import precision_label
 from .map_view import show_map
@@ -303,6 +304,7 @@ def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -
     show_map(facilities, choice.structures, selected_id, settings)
     show_details(site)
     show_timeline(site)
+    show_dating(store, settings, site)
     show_sources(site)
     show_download(store, facility, choice.shown_ids, database=settings.database, revision=choice.revision)
     show_site_report(store, facility, settings)

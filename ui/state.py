@@ -8,19 +8,20 @@ a cache key always includes what makes the value stale (the registry's revision,
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
 from facilities.errors import FacilitiesError
 from facilities.geojson_io import export_text
-from facilities.model import HistoryEntry
+from facilities.model import Facility, HistoryEntry, Structure
 from facilities.store import Filter, Store
 from imagery.aoi import AreaOfInterest
 from imagery.catalogue import DatedLayer
-from imagery.session import Catalogue, Difference, ImagerySession, Overlay, StageProgress
+from imagery.session import Catalogue, ImagerySession, Overlay, StageProgress
+from tracker.change import SiteChange, site_change
+from tracker.dating import Dating, date_structure
 from tracker.edits import recent_changes as _recent_changes
 from tracker.overview import Overview, read_overview
 from tracker.settings import Settings
@@ -50,6 +51,13 @@ STRIP = "compare_strip"  # the strip chart's selection (st.altair_chart on_selec
 STRIP_TARGET = "compare_strip_target"  # which of before/after the next click on the strip sets
 SCAN_CANCEL = "compare_scan_cancel"  # the Cancel button shown while a Wayback scan runs
 SCAN_CANCELLED = "compare_scan_cancelled"  # the area key whose Wayback scan the analyst cancelled
+COMPARE_MODE = "compare_mode"  # the view radio (Swipe, Side by side, Time slider, Difference); also ?view=
+# issue 16: the measured change, footprints and dating
+CHANGE_BUILT_UP = "change_built_up_only"  # the Difference view's "Built-up only" toggle
+CHANGE_FLASH = "change_recorded"  # the message after a measured change was accepted as an observation
+FOOTPRINT_PROPOSAL = "footprint_proposal"  # the last proposed footprint (tracker.footprints.ProposedFootprint)
+DATING_STRUCTURE = "dating_structure"  # the registry page's "Date a structure" picker
+DATING_FLASH = "dating_recorded"  # the message after a dating was accepted as an observation
 
 
 def edit_snapshot_key(facility_id: str) -> str:
@@ -222,7 +230,7 @@ def recent_changes(store: Store, database: str, revision: int, facility_id: str,
 
 # -- process caches: imagery ----------------------------------------------------------------------------
 # The compare page calls these, never the session itself: each user action then reaches the session
-# once per kind of work (catalogue, overlay, difference, status) and a rerun without change not at all.
+# once per kind of work (catalogue, overlay, change measure, status) and a rerun without change not at all.
 # Keys: the settings (as JSON) and the area's key; layers by their image key. Errors are not cached,
 # so a failing service is asked again on the next run.
 
@@ -293,29 +301,45 @@ def overlay(settings: Settings, layer: DatedLayer, aoi: AreaOfInterest) -> Overl
     return ov
 
 
-def _shapes_key(shapes: Mapping[str, Any]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(shapes):
-        digest.update(name.encode() + b"\0" + shapes[name].wkb + b"\0")
-    return digest.hexdigest()[:24]
-
-
 @st.cache_resource(max_entries=16, show_spinner="Measuring the change between the two dates…")
-def _difference(settings_key: str, before_key: str, after_key: str, aoi_key: str, structures_key: str,
-                _settings: Settings, _before: DatedLayer, _after: DatedLayer, _aoi: AreaOfInterest,
-                _structures: Mapping[str, Any]) -> Difference:
-    del settings_key, before_key, after_key, aoi_key, structures_key  # the cache key
-    return imagery(_settings).difference(_before, _after, _aoi, _structures)
+def _site_change(settings_key: str, facility_id: str, facility_version: int, before: str, after: str,
+                 built_up_only: bool, _store: Store, _settings: Settings) -> SiteChange:
+    del settings_key, facility_version  # with the others, the cache key
+    return site_change(_store, imagery(_settings), facility_id, before, after, built_up_only=built_up_only)
 
 
-def difference(settings: Settings, before: DatedLayer, after: DatedLayer, aoi: AreaOfInterest,
-               structures: Mapping[str, Any]) -> Difference:
-    """The change between two readable dates, computed once per (before, after, area, structures)."""
-    diff = _difference(_settings_key(settings), before.key, after.key, aoi.key, _shapes_key(structures), settings,
-                       before, after, aoi, structures)
-    if not diff.overlay.path.is_file():  # the heat map was removed: compute it again
-        diff = imagery(settings).difference(before, after, aoi, structures)
-    return diff
+def measured_change(store: Store, settings: Settings, facility: Facility, before: str, after: str, *,
+                    built_up_only: bool) -> SiteChange:
+    """The change between two analysable images of the facility (tracker.change.site_change), measured once per
+    (facility and its version, before, after, built-up only): flipping the toggle back and forth, or leaving the
+    Difference view and coming back, does not measure again. Errors are not cached."""
+    return _site_change(_settings_key(settings), facility.id, facility.version, before, after, built_up_only,
+                        store, settings)
+
+
+@st.cache_resource
+def _datings() -> Memo[Dating]:
+    return Memo(ttl=24 * 3600, max_entries=32)
+
+
+def _dating_key(settings: Settings, facility_id: str, structure: Structure) -> tuple[object, ...]:
+    # the structure's version changes with its footprint; the local directory's revision with every import
+    return (_settings_key(settings), facility_id, structure.id, structure.version,
+            imagery(settings).local.revision())
+
+
+def cached_dating(settings: Settings, facility_id: str, structure: Structure) -> Dating | None:
+    """The dating `dating` made of this structure (same footprint, same local imports) in the last day, or None:
+    the page shows it without reading any image, and offers the button otherwise."""
+    return _datings().get(_dating_key(settings, facility_id, structure))
+
+
+def dating(store: Store, settings: Settings, facility_id: str, structure: Structure) -> Dating:
+    """Date the structure from the site's analysable images (tracker.dating.date_structure: it reads every one of
+    them, so the page calls it only when the analyst asks) and keep the answer for `cached_dating`."""
+    found = date_structure(store, imagery(settings), facility_id, structure.id)
+    _datings().put(_dating_key(settings, facility_id, structure), found)
+    return found
 
 
 @st.cache_data(ttl=60, show_spinner=False)

@@ -137,10 +137,11 @@ def test_difference_of_two_local_images_measures_change_inside_the_outline(env: 
     at.multiselect(key="compare_sources").set_value(["Local images"]).run()
     at.radio(key="compare_mode").set_value("Difference").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    changed = next(m for m in at.metric if m.label == "Changed inside the outline")
-    area = float(changed.value.split()[0].replace(",", ""))
+    head = next(m.value.replace("\\", "") for m in at.markdown if m.value.startswith("####"))
+    assert head.startswith("#### About ") and "between 2020-05-01 and 2023-06-01" in head, head
+    area = float(head.split()[2].replace(",", ""))  # "#### About 99,000 m² changed (low–high m²) ..."
     # the new roof is 100 x 100 px of a 400 px image spanning 1.19 km x 1.33 km: about 99,000 m²
-    assert 60_000 < area < 130_000, changed.value
+    assert 90_000 < area < 110_000, head
     at.radio(key="compare_mode").set_value("Swipe").run()
     assert not at.exception and not at.error
 
@@ -215,14 +216,14 @@ def test_the_timelines_image_link_opens_that_image(env: Path):
 
 def test_each_action_reaches_the_imagery_session_once(env: Path, monkeypatch: pytest.MonkeyPatch):
     """Calls into the imagery session, counted: one per kind of work per user action, none on a rerun
-    without change; the difference is computed once per (before, after, area)."""
+    without change; the change is measured once per (before, after, built-up only): each image read once."""
     from collections import Counter
 
     from imagery.local import import_image
     from imagery.session import ImagerySession
 
     calls: Counter[str] = Counter()
-    for name in ("catalogue", "overlay", "difference", "status"):
+    for name in ("catalogue", "overlay", "read_image", "status"):
         def spy(self, *args, _real=getattr(ImagerySession, name), _name=name, **kwargs):
             calls[_name] += 1
             return _real(self, *args, **kwargs)
@@ -241,13 +242,13 @@ def test_each_action_reaches_the_imagery_session_once(env: Path, monkeypatch: py
     assert calls == {"catalogue": 2, "status": 1, "overlay": 2}
     at.radio(key="compare_mode").set_value("Difference").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any(m.label == "Changed inside the outline" for m in at.metric)
-    assert calls == {"catalogue": 2, "status": 1, "overlay": 2, "difference": 1}
+    assert any("m² changed" in m.value for m in at.markdown)
+    assert calls == {"catalogue": 2, "status": 1, "overlay": 2, "read_image": 2}  # the change read both images once
     at.run()
     at.radio(key="compare_mode").set_value("Swipe").run()
     at.radio(key="compare_mode").set_value("Difference").run()
-    assert calls == {"catalogue": 2, "status": 1, "overlay": 2, "difference": 1}, "the difference was recomputed"
-    assert any(m.label == "Changed inside the outline" for m in at.metric)
+    assert calls == {"catalogue": 2, "status": 1, "overlay": 2, "read_image": 2}, "the change was measured again"
+    assert any("m² changed" in m.value for m in at.markdown)
 
 
 def test_an_observation_drawn_on_an_eox_mosaic_links_to_that_mosaic(env: Path):
@@ -318,3 +319,36 @@ def test_offline_with_nothing_cached_says_so_and_still_offers_local_images(env: 
     assert any("offline mode: nothing cached" in w for w in warnings), warnings
     assert at.radio(key="compare_mode").options == ["Time slider"]  # one date: nothing to compare yet
     assert "Local image" in at.select_slider(key="compare_slider").options[0]
+
+
+def test_a_footprint_traced_on_wayback_is_saved_but_none_is_proposed_from_it(env: Path):
+    """Tracing is by eye, so a Wayback image takes a traced footprint (recorded as traced on it); a point dropped
+    on it gets the display-only refusal in one sentence instead of a proposal, and nothing is written."""
+    from tests.support.registry import store_digest
+
+    point = {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [127.656, 39.919]}}
+    at = run(drawing=point)
+    at.radio(key="record_as").set_value("Footprint of a structure").run()
+    assert not at.exception and not at.error
+    digest = store_digest(env / "registry.gpkg")
+    assert not [b for b in at.button if b.key == "footprint_propose"]
+    refusal = [i.value.replace("\\", "") for i in at.info]
+    assert any("is display only" in i and "Trace the outline with the polygon tool instead" in i for i in refusal)
+    assert store_digest(env / "registry.gpkg") == digest
+
+    square = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
+        [127.655, 39.918], [127.657, 39.918], [127.657, 39.920], [127.655, 39.920], [127.655, 39.918]]]}}
+    at = run(drawing=square)
+    at.radio(key="record_as").set_value("Footprint of a structure").run()
+    at.selectbox(key="footprint_structure").set_value("february-11-plant.building-b")
+    at.checkbox(key="footprint_square").uncheck()
+    at.button(key="footprint_save").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Saved the footprint of Building B" in s.value.replace("\\", "") for s in at.success)
+    store = open_store(env / "registry.gpkg")
+    try:
+        b = next(s for s in store.list_structures(Filter(facility_ids=(PLANT,))) if s.name == "Building B")
+    finally:
+        store.close()
+    assert b.geometry.geom_type == "Polygon" and b.traced_on is not None
+    assert (b.traced_on.provider, b.traced_on.image_id) == ("esri-wayback", "64001")
