@@ -118,6 +118,9 @@ class Change:
     before: str = ""  # image key of the earlier image, as text
     after: str = ""  # image key of the later image, as text
     mask: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool), repr=False, compare=False)
+    # per pixel of `grid`: the change magnitude in noise sigmas of the pair (root mean square over the bands of
+    # the matched difference over its robust sigma), float32, NaN where either image has no data
+    magnitude: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32), repr=False, compare=False)
 
     @property
     def pixel_size_m(self) -> float:
@@ -291,10 +294,17 @@ def _method(index: ChangeIndex, mmu_m2: float, pixel_m: float, built_up_only: bo
             + ("; vegetation regions left out (built-up only)" if built_up_only else ""))
 
 
+def _sigmas_map(magnitude: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The magnitude as Change.magnitude holds it: float32, NaN where either image has no data."""
+    return np.where(valid, magnitude, np.nan).astype(np.float32)
+
+
 def _nothing(grid: Grid, index: ChangeIndex, method: str, valid_fraction: float, mmu_m2: float,
-             built_up_only: bool, before: str, after: str, sigma: tuple[float, ...] = ()) -> Change:
+             built_up_only: bool, before: str, after: str, sigma: tuple[float, ...] = (),
+             magnitude: np.ndarray | None = None) -> Change:
     return Change(grid, False, 0.0, (0.0, 0.0), method, index, (), (), sigma, valid_fraction, mmu_m2,
-                  built_up_only, before, after, np.zeros(grid.shape, bool))
+                  built_up_only, before, after, np.zeros(grid.shape, bool),
+                  magnitude if magnitude is not None else np.full(grid.shape, np.nan, np.float32))
 
 
 def measure_change(before: Chip, after: Chip, *, before_red_nir: tuple[np.ndarray, np.ndarray] | None = None,
@@ -333,7 +343,7 @@ def measure_change(before: Chip, after: Chip, *, before_red_nir: tuple[np.ndarra
                                                      found.labels, found.count)
     if n_kept == 0:
         return _nothing(grid, index, method, valid_fraction, mmu_used, built_up_only, before_key, after_key,
-                        tuple(sigmas))
+                        tuple(sigmas), _sigmas_map(magnitude, valid))
 
     brightness = b1.mean(axis=0) - b0.mean(axis=0)
     _, sigma_i = robust_sigma(brightness[valid])
@@ -373,4 +383,5 @@ def measure_change(before: Chip, after: Chip, *, before_red_nir: tuple[np.ndarra
                   changed_m2_range=(max(0.0, total - band), total + band) if counted else (0.0, 0.0),
                   method=method, index=index, regions=tuple(counted), vegetation_regions=tuple(vegetation),
                   noise_sigma=tuple(sigmas), valid_fraction=valid_fraction, mmu_m2=mmu_used,
-                  built_up_only=built_up_only, before=before_key, after=after_key, mask=kept > 0)
+                  built_up_only=built_up_only, before=before_key, after=after_key, mask=kept > 0,
+                  magnitude=_sigmas_map(magnitude, valid))
