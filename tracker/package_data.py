@@ -25,3 +25,8 @@ def seeds_dir() -> Path:
         return CHECKOUT_SEEDS
     raise TrackerError(f"the seed data is missing: neither {packaged} nor {CHECKOUT_SEEDS} exists; "
                        "reinstall facility-tracker")
+
+
+NATURAL_EARTH_LAND = Path(__file__).resolve().parent / "data" / "naturalearth_lowres.geojson"
+"""Natural Earth 1:110m country outlines (public domain; tracker/data/README.md): the app's offline basemap and the
+report's locator maps read this one file."""

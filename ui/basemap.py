@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 
 import folium
 from branca.element import MacroElement
 from folium.template import Template
 
 from imagery.providers import BASEMAPS, TileProvider
+from tracker.package_data import NATURAL_EARTH_LAND
 
-LAND_FILE = Path(__file__).resolve().parent / "data" / "naturalearth_lowres.geojson"
+LAND_FILE = NATURAL_EARTH_LAND  # one file, shipped with tracker: the report locator maps read it too
 OFFLINE_NAME = "Offline basemap"
 OFFLINE_NOTE = "Imagery service unreachable — offline basemap"
 SEA_COLOUR = "#dfe9f1"
