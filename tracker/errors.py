@@ -46,3 +46,17 @@ class BadSetting(TrackerError, ValueError):
 class NothingToDate(TrackerError):
     """No image of the site that the server may read (only Esri Wayback, or nothing imported), or a proposal
     without a change to record; the message says which and what to do."""
+
+
+# -- timelapse (tracker.reports.timelapse raises this) ---------------------------------------------
+
+class NothingToAnimate(TrackerError):
+    """No frame a server-made timelapse may show (only Esri Wayback, nothing imported, or every image left out);
+    the message says which and what to do."""
+
+
+# -- evidence export (tracker.reports.evidence raises this) ----------------------------------------
+
+class OutputNotEmpty(TrackerError):
+    """The output directory already holds files (or is not a directory); the message names it and says that
+    --force replaces an earlier export's files there."""
