@@ -95,3 +95,63 @@ def pdf(ctx: typer.Context, facility: str, out: Out = Path("report"), db: Db = N
         date_to: To = None) -> None:
     """HTML site report and the PDF rendered from it."""
     _report(ctx, facility, out, db, date_from, date_to, pdf=True)
+
+
+@app.command()
+def timelapse(ctx: typer.Context, facility: str,
+              out: Annotated[str, typer.Option("--out", "-o", help="Path stem (writes PATH.gif and PATH.mp4) or "
+                                               "directory (FACILITY-timelapse.gif/.mp4 in it).")] = "report/",
+              date_from: Annotated[str | None, typer.Option("--from", help="Images from this date (YYYY[-MM[-DD]]).")
+                                   ] = None,
+              date_to: Annotated[str | None, typer.Option("--to", help="Images up to this date (YYYY[-MM[-DD]]).")
+                                 ] = None,
+              source: Annotated[list[str] | None, typer.Option(
+                  "--source", help="Repeatable: eox | sentinel-2 | local (default: all three; Esri Wayback is shown "
+                                   "in the browser only, never in a server-made video).")] = None,
+              as_json: Annotated[bool, typer.Option("--json", help="What was written, as JSON.")] = False,
+              db: Db = None) -> None:
+    """Animated GIF and MP4 of the site over its analysable images: one frame per usable date, stamped with date,
+    date certainty, provider and credit, the outline drawn; the dates left out are listed with why."""
+    import json
+
+    from tracker.reports.timelapse import TIMELAPSE_SOURCES, make_timelapse
+    from tracker.wiring import imagery_session
+
+    start, end = date_range(date_from, date_to)
+    root = ctx.find_root().obj
+    settings = (getattr(root, "settings", None) if db is None else None) or load_settings(database=db)
+    store = open_registry(settings, seed=False, create=False)
+    session = imagery_session(settings)
+    try:
+        result = make_timelapse(store, session, facility, out, start=start, end=end,
+                                sources=tuple(source or TIMELAPSE_SOURCES))
+    finally:
+        session.close()
+        store.close()
+    typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=1) if as_json else result.text())
+
+
+@app.command()
+def evidence(ctx: typer.Context, facility: str,
+             out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write (new or empty).")],
+             force: Annotated[bool, typer.Option(
+                 "--force", help="Write into a non-empty directory: an earlier export's files there are replaced, "
+                 "any other file is left alone.")] = False,
+             db: Db = None) -> None:
+    """The evidence as data: change polygons and footprints as GeoJSON and as layers of evidence.gpkg, each
+    accepted change's difference raster as a Cloud-Optimised GeoTIFF tagged with its two image keys, and
+    README.txt + manifest.json with every file's sha256. A non-empty directory is refused unless --force."""
+    from tracker.reports.evidence import write_evidence
+    from tracker.wiring import imagery_session
+
+    root = ctx.find_root().obj
+    settings = (getattr(root, "settings", None) if db is None else None) or load_settings(database=db)
+    store = open_registry(settings, seed=False, create=False)
+    session = imagery_session(settings)
+    try:
+        result = write_evidence(store, session, facility, out, force=force)
+    finally:
+        session.close()
+        store.close()
+    for line in result.lines():
+        typer.echo(line)
