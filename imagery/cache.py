@@ -67,6 +67,18 @@ class CacheSummary:
     newest: dt.datetime  # UTC
 
 
+@dataclass(frozen=True)
+class Record:
+    """Where one cached body came from: its URL, the sha256 and size of its bytes, when it was fetched (UTC)."""
+
+    url: str
+    sha256: str
+    size: int
+    fetched_at: dt.datetime  # UTC
+    provider: str
+    kind: str
+
+
 def _utc(text: str) -> dt.datetime:
     when = dt.datetime.fromisoformat(text)
     return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
@@ -198,6 +210,15 @@ class Cache:
         """(url, kind, provider) of every entry, for audits and tests."""
         with self._lock:
             return list(self._db.execute("SELECT url, kind, provider FROM entries ORDER BY url"))
+
+    def records(self, provider: str, kind: str, *, url_prefix: str = "") -> list[Record]:
+        """The provenance of every entry of one provider and kind (URL, sha256, size, fetch time), oldest fetch
+        first, without reading a blob: what a provenance appendix lists as the bytes the server kept."""
+        with self._lock:
+            rows = list(self._db.execute(
+                "SELECT url, sha256, size, fetched_at FROM entries WHERE provider = ? AND kind = ? AND"
+                " substr(url, 1, ?) = ? ORDER BY fetched_at, url", (provider, kind, len(url_prefix), url_prefix)))
+        return [Record(url, sha, int(size), _utc(at), provider, kind) for url, sha, size, at in rows]
 
     def summary(self) -> list[CacheSummary]:
         """Per (provider, kind): how many entries, their bytes and the oldest and newest fetch time (the status

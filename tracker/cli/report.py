@@ -13,6 +13,7 @@ from imagery.local import LocalSource
 from tracker.reports.figures import load_chips, make_figures
 from tracker.reports.geojson_report import write_report
 from tracker.reports.kml import write_kml
+from tracker.reports.output import atomic_write
 from tracker.reports.site_report import build_report
 from tracker.settings import load_settings
 from tracker.site import load_site
@@ -95,6 +96,47 @@ def pdf(ctx: typer.Context, facility: str, out: Out = Path("report"), db: Db = N
         date_to: To = None) -> None:
     """HTML site report and the PDF rendered from it."""
     _report(ctx, facility, out, db, date_from, date_to, pdf=True)
+
+
+@app.command()
+def provenance(ctx: typer.Context, facility: str,
+               out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here (HTML, or JSON with --json) "
+                                                        "instead of printing.")] = None,
+               as_json: Annotated[bool, typer.Option("--json", help="The machine-readable form.")] = False,
+               db: Db = None) -> None:
+    """The provenance appendix: every image the site's records name (key, date and its certainty, retrieval, URL,
+    sha256 of the bytes used, file name and credit of local imports) and every observation's history."""
+    import json
+
+    from tracker.reports.provenance import (
+        build_provenance,
+        provenance_text,
+        render_provenance_html,
+        write_provenance,
+    )
+    from tracker.timeline import find_facility
+    from tracker.wiring import imagery_session
+
+    root = ctx.find_root().obj
+    settings = (getattr(root, "settings", None) if db is None else None) or load_settings(database=db)
+    store = open_registry(settings, seed=False, create=False)
+    session = imagery_session(settings)
+    try:
+        fac = find_facility(store, facility)
+        prov = build_provenance(load_site(store, fac.id), store, session)
+    finally:
+        session.close()
+        store.close()
+    if out is not None:
+        if as_json:
+            write_provenance(out, prov)
+        else:
+            atomic_write(out, render_provenance_html(prov).encode("utf-8"))
+        typer.echo(f"wrote {out} ({len(prov.images)} images, {len(prov.histories)} observations)")
+    elif as_json:
+        typer.echo(json.dumps(prov.as_json(), ensure_ascii=False, indent=1))
+    else:
+        typer.echo(provenance_text(prov))
 
 
 @app.command()
