@@ -231,6 +231,16 @@ def _iso(when: dt.datetime | None) -> str | None:
     return when.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _iso_text(text: object) -> str | None:
+    """An ISO time from a sidecar as every time here is written (UTC, 'Z'); as given when it does not parse."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return _iso(dt.datetime.fromisoformat(text))
+    except ValueError:
+        return text
+
+
 def _local_row(session: ImagerySession, key: ImageKey, use: _Use) -> ImageRow:
     folder = session.local.dir
     ident = key.image_id
@@ -263,10 +273,11 @@ def _local_row(session: ImagerySession, key: ImageKey, use: _Use) -> ImageRow:
         note = "sha256 of the stored file, equal to the image id (the sha256 of the file as imported): verified"
     else:
         note = "the stored file's sha256 differs from the image id: the file changed after import"
+    imported = _iso_text(meta.get("imported_at"))
     return ImageRow(**base, capture_date=meta.get("captured") or use.acquired,
-                    date_certainty=DateCertainty.STATED.value, retrieved=meta.get("imported_at"), sha256=digest,
+                    date_certainty=DateCertainty.STATED.value, retrieved=imported, sha256=digest,
                     bytes_note=note, original_name=meta.get("original_name"), credit=meta.get("attribution") or "",
-                    licence=meta.get("licence") or "", imported_at=meta.get("imported_at"))
+                    licence=meta.get("licence") or "", imported_at=imported)
 
 
 def _scene_listing(session: ImagerySession, key: ImageKey) -> tuple[dict[str, Any], str] | None:
@@ -417,7 +428,7 @@ def build_provenance(site: SiteView, store: Store, session: ImagerySession,
     history of each of its observations. Reads the store's history, the import sidecars and stored files and the
     imagery cache's index; fetches nothing (a Sentinel-2 scene's asset URLs are looked up only when online)."""
     bbox = site.facility.geometry.bounds
-    rows = []
+    rows: list[ImageRow] = []
     for key, use in image_uses(site, used).items():
         if key.provider == LOCAL:
             rows.append(_local_row(session, key, use))
@@ -430,6 +441,8 @@ def build_provenance(site: SiteView, store: Store, session: ImagerySession,
         else:
             rows.append(_other_row(key, use))
     notes = [f"{len(site.skipped)} record(s) left out: a stored value the model refuses"] if site.skipped else []
+    order = {kind: n for n, (kind, _) in enumerate(KINDS)}
+    rows.sort(key=lambda r: (order[r.kind], r.capture_date or "", r.key))
     return Provenance(site.facility.id, site.facility.name, utc_now(), tuple(rows),
                       tuple(observation_history(store, o) for o in site.observations), tuple(notes))
 

@@ -142,7 +142,8 @@ def test_every_image_is_listed_with_the_sha256_of_its_stored_bytes_file_name_cre
         assert row is not None and row.kind == "local"
         assert row.sha256 == _sha(site.stored[name])  # the bytes used: the stored file, hashed here
         sidecar = json.loads((site.data / "imagery" / f"{key.image_id}.json").read_text())
-        assert row.original_name == sidecar["original_name"] and row.imported_at == sidecar["imported_at"]
+        assert row.original_name == sidecar["original_name"] and row.imported_at.endswith("Z")
+        assert dt.datetime.fromisoformat(row.imported_at) == dt.datetime.fromisoformat(sidecar["imported_at"])
         assert row.credit == f"Image © Analyst {name.upper()}" and row.licence == f"licence {name}"
         assert row.date_certainty == "stated" and row.capture_date == sidecar["captured"]
     assert prov.image(str(site.keys["a"])).original_name == "plant <2023> a.tif"
