@@ -65,5 +65,5 @@ def outline_rings_px(outline_lonlat: BaseGeometry, grid: Grid) -> list[list[tupl
     for part in getattr(shape, "geoms", [shape]):
         boundary = part.boundary
         for line in getattr(boundary, "geoms", [boundary]):
-            rings.append([inverse * (float(x), float(y)) for x, y in line.coords])
+            rings.append([inverse @ (float(x), float(y)) for x, y in line.coords])
     return rings
