@@ -79,8 +79,17 @@ def figures(ctx: typer.Context, facility: str, out: Out = Path("report"), db: Db
 
 def _report(ctx: typer.Context, facility: str, out: Path, db: str | None, date_from: str | None, date_to: str | None,
             pdf: bool) -> None:
+    from tracker.wiring import imagery_session
+
     store, source = _open(ctx, db)
-    files = build_report(store, facility, out, source, _filter([facility], date_from, date_to), pdf=pdf)
+    root = ctx.find_root().obj
+    settings = (getattr(root, "settings", None) if db is None else None) or load_settings(database=db)
+    session = imagery_session(settings)  # reads the two images of each accepted change for its before/after figure
+    try:
+        files = build_report(store, facility, out, source, _filter([facility], date_from, date_to), pdf=pdf,
+                             session=session, author=settings.actor)
+    finally:
+        session.close()
     typer.echo(f"wrote {files.html}" + (f" and {files.pdf}" if files.pdf else ""))
 
 

@@ -18,7 +18,6 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import shapely
-from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from PIL import Image
@@ -31,23 +30,16 @@ from imagery.chips import Grid, grid_for_bbox, to_rgba8
 from imagery.errors import ImageryError
 from tracker.site import SiteView
 
+from .fonts import register_fonts
+from .narrative import structure_labels
 from .output import atomic_write, shorten, wrap
 
 log = logging.getLogger(__name__)
 
 matplotlib.use("Agg")  # files only, never a window, whatever the environment says
 PRINT_DPI = 300
-_CJK_FONTS = ("Noto Sans CJK KR", "NanumGothic", "Noto Sans KR", "UnDotum")
 _COLOURS = {"outline": "#ff3030", "structure": "#ffb000", "observation": "#00e5ff"}
-
-
-def _font_family() -> list[str]:
-    """DejaVu first, then any installed Korean font as a fallback for Hangul labels."""
-    have = {f.name for f in font_manager.fontManager.ttflist}
-    return ["DejaVu Sans", *(name for name in _CJK_FONTS if name in have)]
-
-
-plt.rcParams["font.family"] = _font_family()
+register_fonts()  # DejaVu, then Nanum for Hangul: once per process (tracker.reports.fonts)
 
 
 @dataclass
@@ -181,10 +173,11 @@ def draw_panel(ax: Axes, site: SiteView, chip: Chip) -> None:
     proj = _to_grid(grid)
     outline = proj(site.facility.geometry)
     _draw_geometry(ax, outline, _COLOURS["outline"])
+    short = structure_labels(site.structures)  # the short ids the report's map, text and tables use
     for s in site.structures:
         geom = proj(s.geometry)
         _draw_geometry(ax, geom, _COLOURS["structure"])
-        _label(ax, geom, s.name, _COLOURS["structure"])
+        _label(ax, geom, short[s.id], _COLOURS["structure"])
     placed: dict[bytes, int] = {}
     numbers = {o.id: n for n, o in enumerate(site.observations, 1)}  # the report table's numbering
     for o in observations_on(site, chip.capture):
@@ -192,7 +185,7 @@ def draw_panel(ax: Axes, site: SiteView, chip: Chip) -> None:
             geom = proj(o.geometry)
             _draw_geometry(ax, geom, _COLOURS["observation"], "--")
             stack = placed[geom.wkb] = placed.get(geom.wkb, -1) + 1
-            _label(ax, geom, f"{numbers[o.id]}: {o.date} {o.kind.value}", _COLOURS["observation"], stack + 1)
+            _label(ax, geom, str(numbers[o.id]), _COLOURS["observation"], stack + 1)  # the timeline's number
     draw_scale_bar(ax, grid)
     draw_north_arrow(ax, grid)
     ax.set_xlim(minx, maxx)

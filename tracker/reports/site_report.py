@@ -9,6 +9,8 @@ built-up curve is printed as a table beside its chart so a reader can quote the 
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import importlib
 import io
 import os
 from collections.abc import Sequence
@@ -23,23 +25,23 @@ from PIL import Image
 
 from facilities.store import Filter, Store
 from imagery.base import Chip, ImagerySource
-from imagery.chips import grid_for_bbox
+from imagery.session import ImagerySession
 from tracker.site import SiteView, load_site
 
-from .figures import (
-    FigureSet,
-    _draw_geometry,
-    _label,
-    _to_grid,
-    caption,
-    draw_north_arrow,
-    draw_scale_bar,
-    load_chips,
-    make_figures,
-    site_bbox,
+from .figures import FigureSet, load_chips, make_figures
+from .maps import site_map
+from .narrative import (
+    CONFIDENCE_WORDS,
+    conflicts,
+    display_title,
+    generated_words,
+    partial_words,
+    period_words,
+    structure_labels,
+    summary_sentences,
 )
-from .geojson_report import filter_dict
-from .output import atomic_write, shorten, software_version, utc_now
+from .output import atomic_write, shorten, software_version
+from .pairs import Pairs, credit, date_words, make_pairs
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("tracker.reports", "templates"), autoescape=True,
                           undefined=jinja2.StrictUndefined)
@@ -69,27 +71,18 @@ def _png(fig, dpi: int) -> bytes:
     return buf.getvalue()
 
 
-def site_map_png(site: SiteView, dpi: int = 150) -> tuple[bytes, str]:
-    """A static map of outline and structures in local UTM, with scale bar and north arrow."""
-    grid = grid_for_bbox(site_bbox(site), pixel_size=1.0)
-    proj = _to_grid(grid)
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    ax.set_facecolor("#5a6a5a")
-    _draw_geometry(ax, proj(site.facility.geometry), "#ff3030")
-    for s in site.structures:
-        geom = proj(s.geometry)
-        _draw_geometry(ax, geom, "#ffb000")
-        _label(ax, geom, s.name, "#ffb000")
-    minx, miny, maxx, maxy = grid.bounds
-    ax.set_xlim(minx, maxx)
-    ax.set_ylim(miny, maxy)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    draw_scale_bar(ax, grid)
-    draw_north_arrow(ax, grid)
-    fig.tight_layout()
-    return _png(fig, dpi), grid.crs
+def site_map_png(site: SiteView, chips: Sequence[Chip] = (), dpi: int = 200) -> tuple[bytes, dict]:
+    """The site map (tracker.reports.maps.site_map) as PNG, and what its caption says: the background image's
+    caption and credit (None on a plain ground), the locator's country and the nearest towns."""
+    labels = structure_labels(site.structures)
+    numbers = {o.id: n for n, o in enumerate(site.observations, 1)}
+    m = site_map(site, labels, numbers, chips)
+    back = m.background
+    about = {"crs": back.crs if back is not None else "local UTM", "country": m.country,
+             "towns": "; ".join(t.words() for t in m.towns),
+             "image": None if back is None else {"date": date_words(back.capture), "provider": back.capture.provider,
+                                                  "credit": credit(back.capture)}}
+    return _png(m.figure, dpi), about
 
 
 def timeline_png(site: SiteView, dpi: int = 150) -> bytes:
@@ -140,7 +133,8 @@ def jpeg_uri(png: Path, quality: int = 88) -> str:
 
 def _figure_entries(figs: FigureSet, chips: Sequence[Chip]) -> list[dict]:
     entries = []
-    captions = " ".join(f"{c.capture.date or 'undated'}: {caption(c.capture)}" for c in chips)
+    captions = " ".join(f"{c.capture.date or 'undated'}: {c.capture.provider}, {date_words(c.capture)}. "
+                        f"Credit: {credit(c.capture)}." for c in chips)
     for path, title in ((figs.grid, "All image dates"), (figs.pair, "Before and after")):
         if path is not None:
             entries.append({"uri": jpeg_uri(path), "title": title, "name": path.name,
@@ -149,36 +143,52 @@ def _figure_entries(figs: FigureSet, chips: Sequence[Chip]) -> list[dict]:
 
 
 def render_html(site: SiteView, figs: FigureSet, chips: Sequence[Chip] = (), flt: Filter = Filter(),
-                notes: Sequence[str] = (), title: str | None = None) -> str:
-    """The site report as one self-contained HTML page: facility, structures, observations with their citations and
-    figures, sources."""
+                notes: Sequence[str] = (), title: str | None = None, *, pairs: Pairs | None = None,
+                author: str = "", now: dt.datetime | None = None, provenance: object = None) -> str:
+    """The site report as one self-contained HTML page: title block, summary, site map with locator, before/after
+    figures, timeline, structures, observations with their citations and figures, sources, conflicting claims
+    (and the provenance appendix when `provenance` is given)."""
     def cites(ids: Sequence[str]) -> str:
         return " ".join(f"[{n}]" for n in site.citations(ids))
 
     entries = _figure_entries(figs, chips)
-    fig_numbers = {e["name"]: f"Fig. {n}" for n, e in enumerate(entries, 1)}
+    fig_numbers = {e["name"]: f"Fig. {n}" for n, e in enumerate(entries, 2)}
+    obs_no = {o.id: n for n, o in enumerate(site.observations, 1)}
     if figs.gif:
-        fig_numbers[figs.gif.name] = "animation"
-    rows = [{"obs": o, "structure": site.structure_name(o) or "—", "cites": cites(o.source_ids),
+        fig_numbers[figs.gif.name] = "GIF"
+    labels = structure_labels(site.structures)
+    pairs = pairs or Pairs()
+    first_pair = len(entries) + 2  # Fig. 1 is the site map, then the imagery figures, then the pairs
+    for n, p in enumerate(pairs.figures, first_pair):
+        fig_numbers.setdefault(f"pair:{p.observation.id}", f"Fig. {n}")
+    rows = [{"obs": o, "date": partial_words(o.date),
+             "structure": labels.get(o.structure_id or "", site.structure_name(o) or "—"),
+             "cites": cites(o.source_ids),
              "image": site.image_label(o) or "—",
-             "figures": ", ".join(fig_numbers.get(n, n) for n in figs.links.get(o.id, [])) or "—"}
+             "figures": ", ".join([fig_numbers[f"pair:{o.id}"]] if f"pair:{o.id}" in fig_numbers else []
+                                  + [fig_numbers.get(n, n) for n in figs.links.get(o.id, [])]) or "—"}
             for o in site.observations]
-    structures = [{"s": s, "cites": cites(s.source_ids),
+    structures = [{"s": s, "label": labels[s.id], "cites": cites(s.source_ids),
                    "footprint": f"{s.footprint_m2:,.0f} m²" if s.footprint_m2 > 0 else s.geometry.geom_type.lower()}
                   for s in site.structures]
     parents = [{"p": p, "cites": cites(p.source_ids)} for p in site.facility.parents]
-    map_png, map_crs = site_map_png(site)
-    filters = {k: v for k, v in filter_dict(flt).items() if v is not None}
+    map_png, map_about = site_map_png(site, chips)
+    sources = [{"s": s, "title": display_title(s.title), "cut": display_title(s.title) != " ".join(s.title.split()),
+                "published": partial_words(s.published) if s.published else ""} for s in site.sources]
+    pair_entries = [{"uri": data_uri(p.png), "number": n, "obs_number": obs_no.get(p.observation.id, "?"), "p": p}
+                    for n, p in enumerate(pairs.figures, first_pair)]
     return _ENV.get_template("site_report.html.j2").render(
         title=title or f"Site report: {shorten(site.facility.name, 120)}", f=site.facility,
         structures=structures, observations=rows, parents=parents, facility_cites=cites(site.facility.source_ids),
-        generated_at=utc_now(), version=software_version(),
-        filters=", ".join(f"{k}={v}" for k, v in filters.items()) or "none",
-        filtered=bool(filters), map_uri=data_uri(map_png), map_crs=map_crs,
+        generated=generated_words(now or dt.datetime.now(dt.UTC)), version=software_version(),
+        author=author, period=period_words(site, flt), summary=summary_sentences(site, labels),
+        confidence_words=CONFIDENCE_WORDS, conflicts=conflicts(site, labels), pairs=pair_entries,
+        filtered=bool(flt.date_from or flt.date_to), map_uri=data_uri(map_png), map_about=map_about,
         timeline_uri=data_uri(timeline_png(site)), built_up=site.built_up, figures=entries,
         gif_uri=data_uri(figs.gif.read_bytes(), "image/gif") if figs.gif else None,
-        gif_name=figs.gif.name if figs.gif else "", notes=[*notes, *figs.notes], citations=site.sources,
-        missing=site.missing_source_ids)
+        gif_name=figs.gif.name if figs.gif else "", notes=[*notes, *figs.notes, *pairs.notes], sources=sources,
+        missing=site.missing_source_ids, provenance=provenance,
+        chip_credits="; ".join(dict.fromkeys(credit(c.capture) for c in chips)))
 
 
 def write_pdf(html: str, path: str | os.PathLike[str]) -> Path:
@@ -188,15 +198,34 @@ def write_pdf(html: str, path: str | os.PathLike[str]) -> Path:
     return atomic_write(path, HTML(string=html).write_pdf())
 
 
+def _provenance(site: SiteView, store: Store, session: ImagerySession | None) -> object:
+    """The provenance appendix when tracker.reports.provenance offers `build_provenance(site, store, session)`
+    (built alongside this report; None until it exists, and without an imagery session to check images with)."""
+    if session is None:
+        return None
+    try:
+        module = importlib.import_module("tracker.reports.provenance")
+    except ImportError:
+        return None
+    build = getattr(module, "build_provenance", None)
+    return build(site, store, session) if build is not None else None
+
+
 def build_report(store: Store, facility_id: str, out_dir: str | os.PathLike[str],
                  source: ImagerySource | None = None, flt: Filter = Filter(), pdf: bool = True,
-                 dpi: int = 300) -> ReportFiles:
-    """Figures, HTML and (optionally) PDF for one facility into out_dir."""
+                 dpi: int = 300, *, session: ImagerySession | None = None, author: str = "") -> ReportFiles:
+    """Figures, HTML and (optionally) PDF for one facility into out_dir. `source` gives the image dates drawn
+    (local imports); `session` reads the two images of each accepted change or dating for its before/after
+    figure; `author` is named in the title block."""
     out = Path(out_dir)
     site = load_site(store, facility_id, flt)
     chips, notes = load_chips(site, source) if source is not None else ([], [])
     figs = make_figures(site, chips, out / "figures", dpi=dpi)
-    html = render_html(site, figs, chips, flt, notes)
+    labels = structure_labels(site.structures)
+    numbers = {o.id: n for n, o in enumerate(site.observations, 1)}
+    pairs = make_pairs(site, session, labels, numbers, first_figure=2 + len(_figure_entries(figs, chips)))
+    html = render_html(site, figs, chips, flt, notes, pairs=pairs, author=author,
+                       provenance=_provenance(site, store, session))
     files = ReportFiles(atomic_write(out / f"{facility_id}.html", html.encode("utf-8")), figures=figs)
     if pdf:
         files.pdf = write_pdf(html, out / f"{facility_id}.pdf")
