@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test install browser postgis report-tools test-locale lint bench bench-app bench-compare mutate clean
+.PHONY: run test install browser postgis report-tools fonts test-locale lint bench bench-app bench-compare mutate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,16 @@ postgis:
 report-tools:
 	$(call apt-need,command -v pdftoppm >/dev/null && fc-list | grep -qi nanum,poppler-utils fonts-nanum,for the site reports)
 
-run: install
+# Nanum fonts for `make run` as `make test` has them (report-tools), but never a failed run for want of them: where
+# apt (or a password-less sudo) is missing, one line says what the reports will lack.
+fonts:
+	@fc-list 2>/dev/null | grep -qi nanum || { command -v apt-get >/dev/null && { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo "sudo -n" ); echo "Installing Debian fonts-nanum for Korean in reports"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-nanum >/dev/null; \
+	  }; } 2>/dev/null || true
+	@fc-list 2>/dev/null | grep -qi nanum || echo "No Korean font (fonts-nanum could not be installed): Hangul in report figures and PDFs is drawn as empty boxes."
+
+run: install fonts
 	$(PY) -m tracker init --quiet
 	$(VENV)/bin/streamlit run app.py
 
