@@ -57,7 +57,7 @@ class Swipe(MacroElement):
     """
 
     _template = Template(
-        """
+        r"""
         {% macro script(this, kwargs) %}
         (function () {
             var group = {{ this._parent.get_name() }};
@@ -68,11 +68,35 @@ class Swipe(MacroElement):
             var control = null;
             function attach() {
                 if (control || !group._map) { return; }
-                control = L.control.sideBySide(left, right).addTo(group._map);
+                control = L.control.sideBySide(left, right);
+                // The plugin clips in pane coordinates, right for tile containers (at the pane's origin) but
+                // not for an image overlay, whose element is itself moved in the pane: shift its clip by the
+                // element's position, or the image is cut off below and right of the map's first view.
+                var clip = control._updateClip;
+                control._updateClip = function () {
+                    clip.apply(this, arguments);
+                    [left, right].forEach(function (layer) {
+                        var el = layer instanceof L.ImageOverlay && layer.getElement();
+                        var number = "([-\\d.]+)px,? ?";
+                        var m = el && new RegExp("rect\\(" + number.repeat(4) + "\\)").exec(el.style.clip);
+                        if (!m) { return; }
+                        var at = L.DomUtil.getPosition(el);
+                        el.style.clip = "rect(" + (m[1] - at.y) + "px, " + (m[2] - at.x) + "px, " + (m[3] - at.y) +
+                            "px, " + (m[4] - at.x) + "px)";
+                    });
+                };
+                control.addTo(group._map);
+                group._map.on("zoomend moveend viewreset", control._updateClip, control);
                 window.__trackerSwipe = control;
             }
             group.on("add", attach);
-            group.on("remove", function () { if (control) { control.remove(); control = null; } });
+            group.on("remove", function () {
+                if (control) {
+                    if (control._map) { control._map.off("zoomend moveend viewreset", control._updateClip, control); }
+                    control.remove();
+                    control = null;
+                }
+            });
             attach();
         })();
         {% endmacro %}

@@ -9,6 +9,7 @@ next visit without reading anything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
@@ -29,6 +30,8 @@ from .safe import markdown_text
 
 ERRORS = (FacilitiesError, ImageryError, TrackerError, OSError)
 NO_FOOTPRINT = "trace its footprint on Compare first"
+SOURCE_NAMES = {"wayback": "Esri Wayback", "eox": "Sentinel-2 cloudless", "sentinel-2": "Sentinel-2 scenes",
+                "local": "Local images"}
 NOTHING_TO_DATE = ("Nothing to date: no image of this site can be measured (Esri Wayback imagery is display only, "
                    "and yearly Sentinel-2 cloudless composites blend many dates). Import your own GeoTIFFs of the "
                    "site on the Import page, then try again.")
@@ -80,16 +83,18 @@ def scores_chart(frame: pd.DataFrame):
     tips = [alt.Tooltip("date:T", title="Date"), alt.Tooltip("score:Q", title="Score", format=".2f"),
             alt.Tooltip("state:N", title="Looks")]
     line = alt.Chart(frame).mark_line(color="#adb5bd").encode(x=x, y=y)
-    points = alt.Chart(frame).mark_point(filled=True, size=80).encode(
-        x=x, y=y, tooltip=tips,
-        color=alt.Color("state:N", title=None, scale=alt.Scale(domain=["absent", "present", "measured"],
-                                                               range=["#868e96", "#e8590c", "#1c7ed6"])))
+    points = alt.Chart(frame).mark_point(filled=True, size=80).encode(x=x, y=y, tooltip=tips)
+    colours = {"absent": "#868e96", "present": "#e8590c", "measured": "#1c7ed6"}
+    shown = [k for k in colours if k in set(frame["state"])]
+    points = points.encode(color=alt.Color("state:N", title=None, scale=alt.Scale(
+        domain=shown, range=[colours[k] for k in shown])))
     return (line + points).properties(height=200)
 
 
 def headline(dating: Dating) -> str:
-    """The finding in words: the first line of Dating.text() (the skipped images are listed below it)."""
-    return dating.text().splitlines()[0].rstrip(":").removesuffix(", no image skipped") + "."
+    """The finding in words: the first line of Dating.text() without its count of skipped images (they are listed
+    with their reasons below it)."""
+    return re.sub(r", (no image skipped|\d+ images skipped:)$", "", dating.text().splitlines()[0]) + "."
 
 
 def show_dating(store: Store, settings: Settings, site: SiteView) -> None:
@@ -171,7 +176,7 @@ def _show_result(store: Store, settings: Settings, site: SiteView, dating: Datin
             st.dataframe(skipped_frame(dating), hide_index=True,
                          column_config={"reason": st.column_config.TextColumn(width="large")})
     for source, why in dating.notes.items():
-        st.caption(markdown_text(f"{source}: {why}"))
+        st.caption(markdown_text(f"{SOURCE_NAMES.get(source, source)} not looked at: {why}"))
     if dating.change not in ("appeared", "disappeared"):
         return
     done = recorded_as(site, dating)
@@ -180,7 +185,7 @@ def _show_result(store: Store, settings: Settings, site: SiteView, dating: Datin
         return
     if dating.confidence == "low":
         st.caption("Low confidence: look at the two images before accepting.")
-    if not st.button("Accept: record as an observation", key="dating_accept"):
+    if not st.button("Accept: record as an observation", key="dating_accept", type="primary"):
         return
     try:
         recorded = accept_dating(store, dating, actor=settings.actor)

@@ -1,0 +1,94 @@
+"""Issue 16 in a real Chromium: on a generated site with a series of local imports (a building appears between two
+known dates), the Registry page dates the structure on request, shows the bracket, and Accept puts the observation
+in the timeline; the bracket's link opens Compare in the Difference view on that pair, which says how much changed
+and outlines the changed regions on the map (the swipe shows the whole of both images). Offline: only local images
+are read; no request leaves 127.0.0.1. Screenshots go to test-output/dating/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.browser import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
+from tests.support.sites import SeriesSite, series_site
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOTS = ROOT / "test-output" / "dating"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SeriesSite]]:
+    tmp = tmp_path_factory.mktemp("dating")
+    site = series_site(tmp)
+    with serve_app(site.database, tmp, {"TRACKER_OFFLINE": "true", "TRACKER_SEED": "false"}) as url:
+        yield url, site
+
+
+def test_date_a_structure_accept_it_then_open_the_pair_in_the_difference_view(app):
+    url, site = app
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    truth = site.series.dates[site.series.first_new or 0]
+    with launch_chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 2200})
+        rec = Recorder()
+        pg = context.new_page()
+        rec.attach(pg)
+
+        # the Registry page: nothing is read until asked
+        pg.goto(f"{url}/?facility=plant", wait_until="domcontentloaded")
+        pg.get_by_text("Date a structure from the images").wait_for(timeout=60_000)
+        pg.get_by_text("Runs only when you click").wait_for(timeout=30_000)
+        pg.get_by_role("button", name="Date from images").click()
+        head = pg.get_by_text("Building B: built between ")
+        head.wait_for(timeout=120_000)
+        text = head.inner_text()
+        absent, present = text.split("between ")[1].split(" (")[0], text.split(") and ")[1].split(" (")[0]
+        assert absent < truth.isoformat() <= present, text
+        assert pg.get_by_test_id("stMetric").filter(has_text="Last image absent").inner_text().endswith(absent)
+        pg.wait_for_timeout(800)
+        pg.screenshot(path=str(SHOTS / "1-dated.png"))
+
+        # Accept: the observation appears in the timeline above, and the Accept button goes
+        pg.get_by_role("button", name="Accept: record as an observation").click()
+        pg.get_by_text("Recorded observation obs-").wait_for(timeout=60_000)
+        pg.get_by_text("Observation timeline (1)").wait_for(timeout=30_000)
+        pg.get_by_text("Recorded as observation obs-").wait_for(timeout=30_000)  # in place of the Accept button
+        pg.get_by_role("button", name="Accept: record as an observation").wait_for(state="detached", timeout=30_000)
+        pg.wait_for_timeout(800)
+        pg.screenshot(path=str(SHOTS / "2-accepted.png"))
+
+        # the bracket's link: Compare, Difference view, on the two bounding images
+        link = pg.get_by_role("link", name="Open the two images in Compare").get_attribute("href")
+        assert link and "view=Difference" in link
+        pg.goto(f"{url}/{link.lstrip('/')}", wait_until="domcontentloaded")
+        verdict = pg.get_by_text(" m² changed (").first
+        verdict.wait_for(timeout=120_000)
+        assert verdict.inner_text().startswith("About ") and f"between {absent} and {present}" in verdict.inner_text()
+        frame = pg.frame_locator(MAP_FRAME).first
+        regions = frame.locator("path.leaflet-interactive[stroke='#ff3b30']")
+        regions.first.wait_for(state="attached", timeout=60_000)
+        assert regions.count() >= 1
+        swipe = frame.locator(".leaflet-sbs-range")
+        swipe.evaluate("el => { el.value = 0.05; el.dispatchEvent(new Event('input')); }")  # the bar off the region
+        box = regions.first.bounding_box()
+        pg.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        tip = frame.locator(".leaflet-tooltip")
+        tip.first.wait_for(timeout=10_000)
+        assert "m²" in tip.first.inner_text() and "Mean difference" in tip.first.inner_text()
+        # the swipe clips each image in its own coordinates: the image's bottom edge is not cut off
+        images = frame.locator(".leaflet-dated-imagery-pane img.leaflet-image-layer")
+        assert images.count() == 2
+        for i in range(2):  # where the clip's bottom edge falls, in the map's coordinates, and where it should
+            cut, expected = images.nth(i).evaluate(
+                "el => { const r = el.getBoundingClientRect(), c = el.closest('.leaflet-container')"
+                ".getBoundingClientRect(); const m = /rect\\(([-\\d.]+)px, [-\\d.]+px, ([-\\d.]+)px/"
+                ".exec(el.style.clip); return [r.top - c.top + Number(m[2]), Math.min(r.bottom, c.bottom) - c.top]; }")
+            assert cut >= expected - 1, (cut, expected)  # the image is not cut off above the map's bottom
+        pg.mouse.move(5, 5)
+        pg.wait_for_timeout(800)
+        pg.screenshot(path=str(SHOTS / "3-difference.png"))
+        assert not rec.dialogs
+        assert not rec.blocked, rec.blocked
+        context.close()
