@@ -96,11 +96,12 @@ def show_actions(store: Store, settings: Settings, result: SiteChange) -> None:
         st.success(markdown_text(flash))
     c = result.change
     before_day, after_day = (d.isoformat() if d else "undated" for d in (result.before.date, result.after.date))
-    st.download_button("Download change polygons (GeoJSON)",
-                       data=json.dumps(c.feature_collection(), ensure_ascii=False),
-                       file_name=f"{result.facility.id}-change-{before_day}-{after_day}.geojson",
-                       mime="application/geo+json", key="change_download",
-                       help="The changed regions with area_m2, mean_difference and the two image keys")
+    if c.regions:  # nothing to download when no region beat the noise
+        st.download_button("Download change polygons (GeoJSON)",
+                           data=json.dumps(c.feature_collection(), ensure_ascii=False),
+                           file_name=f"{result.facility.id}-change-{before_day}-{after_day}.geojson",
+                           mime="application/geo+json", key="change_download",
+                           help="The changed regions with area_m2, mean_difference and the two image keys")
     st.markdown("**Record this change**")
     k, cf, go = st.columns([2, 2, 2], vertical_alignment="bottom")
     kinds = [k.value for k in ObservationKind]
@@ -108,7 +109,7 @@ def show_actions(store: Store, settings: Settings, result: SiteChange) -> None:
     levels = [c.value for c in Confidence]
     confidence = cf.selectbox("Confidence", levels, index=levels.index(Confidence.MEDIUM.value),
                               key="change_confidence")
-    if not go.button("Accept as observation", key="change_accept", type="primary"):
+    if not go.button("Accept as observation", key="change_accept", type="primary" if c.significant else "secondary"):
         return
     if not c.significant:
         st.info("Not recorded: nothing changed beyond the two images' own noise, so there is no change to record. "

@@ -273,8 +273,9 @@ def _show_difference(store: Store, settings: Settings, facility, aoi: AreaOfInte
         for layer in (change_regions(result.change), vegetation_regions(result.change)):
             if layer is not None:
                 layer.add_to(group)
-        st.caption("Drag the bar: the earlier date on the left, the later on the right. Red outlines: the changed "
-                   "regions (point at one for its area and mean difference).")
+        st.caption("Drag the bar: the earlier date on the left, the later on the right. "
+                   + ("Red outlines: the changed regions (point at one for its area and mean difference)."
+                      if result.change.regions else "No region is outlined: nothing beat the noise."))
     _show(m, group=group, drawing=False, key="compare_difference")
     if result is not None:
         change_panel.show_actions(store, settings, result)
