@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import importlib
 import io
 import os
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from PIL import Image
 
 from facilities.store import Filter, Store
 from imagery.base import Chip, ImagerySource
+from imagery.keys import ImageKey
 from imagery.session import ImagerySession
 from tracker.site import SiteView, load_site
 
@@ -42,6 +42,7 @@ from .narrative import (
 )
 from .output import atomic_write, shorten, software_version
 from .pairs import Pairs, credit, date_words, make_pairs
+from .provenance import Provenance, build_provenance, provenance_path, write_provenance
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("tracker.reports", "templates"), autoescape=True,
                           undefined=jinja2.StrictUndefined)
@@ -57,6 +58,7 @@ class ReportFiles:
     html: Path
     pdf: Path | None = None
     figures: FigureSet = field(default_factory=FigureSet)
+    provenance: Path | None = None  # <stem>-provenance.json, when the report had an imagery session
 
 
 def data_uri(data: bytes, mime: str = "image/png") -> str:
@@ -198,17 +200,14 @@ def write_pdf(html: str, path: str | os.PathLike[str]) -> Path:
     return atomic_write(path, HTML(string=html).write_pdf())
 
 
-def _provenance(site: SiteView, store: Store, session: ImagerySession | None) -> object:
-    """The provenance appendix when tracker.reports.provenance offers `build_provenance(site, store, session)`
-    (built alongside this report; None until it exists, and without an imagery session to check images with)."""
+def _provenance(site: SiteView, store: Store, session: ImagerySession | None,
+                chips: Sequence[Chip]) -> Provenance | None:
+    """The provenance appendix: every image the site's records name plus those the figures draw (`chips`); None
+    without an imagery session (the appendix checks images through it)."""
     if session is None:
         return None
-    try:
-        module = importlib.import_module("tracker.reports.provenance")
-    except ImportError:
-        return None
-    build = getattr(module, "build_provenance", None)
-    return build(site, store, session) if build is not None else None
+    return build_provenance(site, store, session, used=[ImageKey(c.capture.provider, c.capture.capture_id)
+                                                        for c in chips])
 
 
 def build_report(store: Store, facility_id: str, out_dir: str | os.PathLike[str],
@@ -224,9 +223,11 @@ def build_report(store: Store, facility_id: str, out_dir: str | os.PathLike[str]
     labels = structure_labels(site.structures)
     numbers = {o.id: n for n, o in enumerate(site.observations, 1)}
     pairs = make_pairs(site, session, labels, numbers, first_figure=2 + len(_figure_entries(figs, chips)))
-    html = render_html(site, figs, chips, flt, notes, pairs=pairs, author=author,
-                       provenance=_provenance(site, store, session))
+    provenance = _provenance(site, store, session, chips)
+    html = render_html(site, figs, chips, flt, notes, pairs=pairs, author=author, provenance=provenance)
     files = ReportFiles(atomic_write(out / f"{facility_id}.html", html.encode("utf-8")), figures=figs)
+    if provenance is not None:  # the appendix as data too, beside the report
+        files.provenance = write_provenance(provenance_path(files.html), provenance)
     if pdf:
         files.pdf = write_pdf(html, out / f"{facility_id}.pdf")
     return files

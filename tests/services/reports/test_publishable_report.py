@@ -139,3 +139,20 @@ def test_the_pages_render(report):
     pages = sorted(tmp.glob("page-*.png"))
     assert len(pages) >= 3
     print("pages:", *pages)
+
+
+def test_the_appendix_names_each_image_with_the_sha256_of_its_stored_file(report):
+    """Berkeley Protocol practice: every image the report uses, hashed from the bytes kept, in the PDF and as JSON
+    beside the report."""
+    import hashlib
+    import json
+
+    tmp, text, html = report
+    assert "Appendix: provenance" in text  # in the PDF; the hashes wrap inside their cells, so read them in the HTML
+    stored = sorted((tmp / "data" / "imagery").glob("*.tif"))
+    assert len(stored) == 2
+    doc = json.loads((tmp / "out" / "february-11-plant-provenance.json").read_text("utf-8"))
+    listed = json.dumps(doc)
+    for tif in stored:
+        digest = hashlib.sha256(tif.read_bytes()).hexdigest()
+        assert digest in html and digest in listed
