@@ -153,13 +153,17 @@ def change_observation(result: SiteChange, *, analyst: str, kind: str = Observat
     date = (PartialDate.parse(str(after.date.year)) if after.certainty is DateCertainty.COMPOSITE
             else PartialDate.parse(after.date))
     low, high = c.changed_m2_range
-    summary = (f"{c.changed_m2:,.0f} m² changed ({low:,.0f}–{high:,.0f} m²) in {len(c.regions)} region(s) "
-               f"since {result.before.key}" + (" (built-up only)" if c.built_up_only else "")
-               + f"; {c.index.value}, {result.pixel_size_m:g} m pixels. Method: {c.method}")
     before = result.before
+    regions = f"{len(c.regions)} region" + ("s" if len(c.regions) != 1 else "")
+    # The summary is what tables and timelines show: the figure and the dates. Keys and the method are in the
+    # notes (tracker.reports.measured reads the two keys back from them).
+    summary = (f"{c.changed_m2:,.0f} m² changed ({low:,.0f}–{high:,.0f} m²) in {regions} between the "
+               f"{_iso(before.date) or 'undated'} and {_iso(after.date)} images, measured from the pixels"
+               + (" (built-up only)" if c.built_up_only else ""))
     notes = (f"Measured from the pixels: before {before.key} ({_iso(before.date) or 'undated'}, "
              f"{before.certainty.value}), after {after.key} ({_iso(after.date)}, {after.certainty.value}); "
-             f"{c.valid_fraction:.0%} of the area with data on both.")
+             f"{c.valid_fraction:.0%} of the area with data on both. Index: {c.index.value}, "
+             f"{result.pixel_size_m:g} m pixels. Method: {c.method}")
     return Observation(
         id=f"obs-{uuid.uuid4().hex[:12]}", facility_id=result.facility.id, date=date,
         kind=as_enum(ObservationKind, kind, "kind"), summary=summary[:2000], geometry=c.multipolygon(),

@@ -28,8 +28,16 @@ def drawn_on(key: ImageKey, acquired: dt.date | None = None) -> DrawnOn:
     return DrawnOn(provider=key.provider, image_id=key.image_id, acquired=acquired.isoformat() if acquired else None)
 
 
+LABEL_ID_CHARS = 12  # a longer image id (a local import's sha256, a scene id) is cut to this and '…' in labels
+
+
 def image_label(ref: ImageRef | None) -> str:
-    """'provider · image id · acquired', or '' when the observation names no image."""
+    """'provider · image id · acquired', or '' when the observation names no image. A long id is shortened
+    (12 characters and '…', still a unique key prefix the commands accept): a 64-character hash in a table
+    cell says nothing to a reader and breaks the layout; the full key stays in exports and the provenance."""
     if ref is None:
         return ""
-    return " · ".join(str(x) for x in (ref.provider, ref.image_id, ref.acquired) if x)
+    ident = ref.image_id
+    if ident and len(ident) > LABEL_ID_CHARS + 4 and not any(c.isspace() for c in ident):  # words stay whole
+        ident = ident[:LABEL_ID_CHARS] + "…"
+    return " · ".join(str(x) for x in (ref.provider, ident, ref.acquired) if x)

@@ -97,7 +97,8 @@ def test_a_new_roof_in_json_and_text_and_accept_records_one_observation(run, tmp
     # the regions' MultiPolygon (the store keeps a one-part MultiPolygon as its Polygon)
     assert obs.geometry.geom_type in ("Polygon", "MultiPolygon") and obs.image.image_id == after.split(":", 1)[1]
     assert shape(doc["polygons"]["features"][0]["geometry"]).symmetric_difference(obs.geometry).area < 1e-12
-    assert "m² changed" in obs.summary and "Method:" in obs.summary and before in obs.notes
+    assert "m² changed" in obs.summary and "measured from the pixels" in obs.summary and before in obs.notes
+    assert "Method:" in obs.notes and "local:" not in obs.summary  # keys and method in the notes, not the table
 
 
 def test_noise_another_crs_and_ndvi(run, tmp_path):

@@ -12,6 +12,7 @@ from facilities.geometry import ground_area_m2
 from facilities.model import Facility, ImageRef, Observation, ParentClaim, Source, Structure
 from facilities.store import Filter
 from imagery.keys import ImageKey
+from tracker.images import image_label
 from tracker.reports.kml import KML_NS, build_kml
 from tracker.site import BUILT_UP_RULE, BuiltUpStep, built_up_curve, load_site, site_view, standing
 from ui.timeline import area_frame
@@ -135,6 +136,9 @@ def test_image_label_and_compare_key():
     assert site.image_label(eox) == "eox-s2cloudless · 2020 · 2020" and site.image_key(eox) == ImageKey(
         "eox-s2cloudless", "2020")
     assert site.image_label(bare) == "Planet Labs · 2024-10" and site.image_key(bare) is None
+    sha = "0eec9e8523e21019e5b4f337c77d1cb10318" + "9" * 28
+    assert image_label(ImageRef("local", sha, "2024-10-05")) == "local · 0eec9e8523e2… · 2024-10-05"
+    assert image_label(ImageRef("local", "S2A_52SCG_2024", None)) == "local · S2A_52SCG_2024"  # short ids whole
     assert site.image_label(site.observations[-1]) == "" and site.image_key(site.observations[-1]) is None
 
 
