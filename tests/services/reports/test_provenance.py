@@ -237,3 +237,17 @@ def test_cli_prints_and_writes_the_appendix(tmp_path, site):
     assert "Appendix: provenance" in out.read_text(encoding="utf-8")
     refused = run("report", "provenance", "no-such-plant", ok=False)
     assert refused.stderr.startswith("error:") and "Traceback" not in refused.stderr
+
+
+def test_observations_without_history_are_one_sentence_not_a_table_each():
+    from tracker.reports.provenance import HistoryRow, ObservationHistory, Provenance, render_provenance_html
+
+    rows = (HistoryRow(at="2026-12-01T10:00:00Z", actor="tester", action="create", changes=()),)
+    prov = Provenance(facility_id="f", facility_name="F", generated_at="2026-12-01T10:00:00Z", images=(),
+                      histories=(ObservationHistory("obs-a", "2021", "kept", rows),
+                                 ObservationHistory("obs-b", "2011", "old", ()),
+                                 ObservationHistory("obs-c", "2013", "old too", ())))
+    html = render_provenance_html(prov)
+    assert html.count("<table class=\"changes\"") == 1 and "obs-a" in html
+    assert "for 2\nobservations:" in html or "for 2 observations:" in " ".join(html.split())
+    assert "obs-b" in html and "obs-c" in html
