@@ -23,6 +23,7 @@ import shapely
 from imagery.base import DateCertainty
 from imagery.cache import Cache
 from imagery.errors import AreaTooLarge, BadResponse, Cancelled, NotCacheable, NotFoundError, OfflineError
+from imagery.providers import ESRI_WAYBACK, wayback_attribution
 from imagery.tiles import Tile
 from imagery.wayback import (
     CAPTURE_DATE_RULE,
@@ -120,13 +121,13 @@ def test_the_catalogue_keeps_every_field_skips_bad_items_wherever_they_are_and_o
         "11": item(11, "2021-13-45"),  # a date-looking title that is no date
         "5": item(5, "2019-03-04"),
         "6": item(6, "2019-03-04"),
-        "4": item(4, "2018-01-02", metadataLayerUrl="https://m/x/4/MapServer"),
+        "4": item(4, "2018-01-02", metadataLayerUrl="https://m/x/4/MapServerX/"),
     }
     got = parse_catalogue(doc)
     assert [r.number for r in got] == [6, 5, 4]
     assert got[0] == Release(6, dt.date(2019, 3, 4), "World Imagery (Wayback 2019-03-04)", "u6",
                              "https://m/x/6/MapServer", "WB_6", "id6", "mid6")
-    assert got[2].metadata_url == "https://m/x/4/MapServer"
+    assert got[2].metadata_url == "https://m/x/4/MapServerX"
 
 
 def test_a_catalogue_of_the_wrong_kind_or_without_releases_says_so():
@@ -224,6 +225,14 @@ def test_the_walk_stops_on_an_answer_it_cannot_follow(last):
     assert len(client.asked) == 2
 
 
+def test_an_answer_without_select_names_the_release_asked_for():
+    client = Scripted()
+    answer_chain(client, T1, {40: b'{"data": [1], "size": [7]}', 30: tilemap(None)})
+    got = Wayback(client, None, EP).local_changes(  # type: ignore[arg-type]
+        shapely.box(*T1.bounds()).buffer(-1e-6), 17, RELS[:2])
+    assert got.per_tile == {T1: [40]}
+
+
 def test_a_missing_tilemap_ends_the_walk_and_a_bad_one_is_an_error_of_that_tile(caplog):
     client = Scripted()
     answer_chain(client, T1, {40: tilemap(30, 100)})  # 20: 404
@@ -319,8 +328,9 @@ def test_without_sizes_the_bytes_decide_a_missing_tile_is_skipped_and_counts_add
         again = Wayback(client, cache, EP).local_changes(area, 17, rels)  # type: ignore[arg-type]
         assert again.tile_fetches == 0 and again.tile_bytes == 0 and again.per_tile == got.per_tile
         client.offline = True
-        with pytest.raises(OfflineError, match=r"^tile hash for release 7 not in the cache \(offline\)$"):
+        with pytest.raises(OfflineError, match=r"^tile hash for release 7 not in the cache \(offline\)$") as err:
             Wayback(client, cache, EP)._tile_hash(7, T1)  # type: ignore[arg-type]
+        assert err.value.url == f"wayback-tilehash:7/{T1.z}/{T1.y}/{T1.x}"
 
 
 def test_a_size_on_one_side_only_falls_back_to_the_bytes():
@@ -350,6 +360,10 @@ def test_metadata_urls_under_a_mirror_keep_the_catalogues_service_name():
     assert mirror.metadata(odd) == "https://mirror.example/root/Foo"
     assert mirror.metadata(Release(1, r.date, r.title, "", "MapServer", "X")) == "https://mirror.example/root/MapServer"
     assert mirror.metadata(Release(1, r.date, r.title, "", "", "X")) == "https://mirror.example/root/"
+    assert mirror.metadata(Release(1, r.date, r.title, "", "Svc/MapServer", "X")) == (
+        "https://mirror.example/root/Svc/MapServer")
+    ending_x = Endpoints(metadata_root="https://mirror.example/X/")
+    assert ending_x.metadata(r) == "https://mirror.example/X/World_Imagery_Metadata_1/MapServer"
 
 
 def test_the_server_never_reads_wayback_pixels():
@@ -410,6 +424,8 @@ def point_of(url: str) -> tuple[int, float, float]:
     geom = json.loads(q["geometry"][0])
     assert q["outFields"] == ["SRC_DATE2,NICE_DESC,SRC_DESC,SAMP_RES,SRC_ACC"] and q["f"] == ["json"]
     assert q["returnGeometry"] == ["false"] and q["geometryType"] == ["esriGeometryPoint"]
+    assert q["where"] == ["1=1"] and q["spatialRel"] == ["esriSpatialRelIntersects"]
+    assert " " not in q["geometry"][0]  # compact JSON: one cache key per point
     assert geom["spatialReference"] == {"wkid": 4326}
     return int(parts.path.split("/")[-2]), geom["x"], geom["y"]
 
@@ -554,6 +570,13 @@ def test_a_capture_records_its_parts_and_its_most_common_facts():
                    "resolution_m": p.resolution_m, "accuracy_m": 4.0} for p in parts],
         "source_description": "Paris", "source_kind": "place", "image_provider": "Maxar",
     }
+    assert cap.licence == ESRI_WAYBACK.licence
+    assert cap.attribution == wayback_attribution("2024-06-01", html=False)
+    older = capture_from(r, [part(d3, x=1), part(d3, x=2), part(d2, x=3)])
+    assert (older.date, older.other_dates) == (d3, (d2,))
+    sensors = capture_from(r, [part(d1, x=1), part(d1, x=2), part(d1, x=3), part(d1, "Paris", "place", x=4)])
+    assert (sensors.extra["source_description"], sensors.extra["source_kind"], sensors.sensor) == (
+        "Paris", "place", "WV03")
     bare = capture_from(r, [part(None, None, None, None, None)])
     assert (bare.date, bare.certainty, bare.other_dates, bare.sensor, bare.resolution_m) == (
         r.date, DateCertainty.RELEASED, (), None, None)
