@@ -112,11 +112,18 @@ def site_change(store: Store, session: ImagerySession, facility: str, before_key
     InputError for the same key twice; BadImageKey for text that is not a key; DisplayOnly naming the key for
     Esri Wayback or a provider the server has no reader for; ImageryError naming the key when its source no
     longer lists it over the site. Writes nothing."""
+    return facility_change(find_facility(store, facility), session, before_key, after_key,
+                           built_up_only=built_up_only, mmu_m2=mmu_m2)
+
+
+def facility_change(fac: Facility, session: ImagerySession, before_key: str, after_key: str, *,
+                    built_up_only: bool = False, mmu_m2: float = DEFAULT_MMU_M2) -> SiteChange:
+    """`site_change` for a facility already read (a watch scan's worker has no registry): the same checks,
+    reads and measure. Writes nothing."""
     keys = {"--before": before_key, "--after": after_key}
     parsed = {opt: ImageKey.parse(text) for opt, text in keys.items()}
     if parsed["--before"] == parsed["--after"]:
         raise InputError(f"--before and --after both name {parsed['--before']}: pick two different images")
-    fac = find_facility(store, facility)
     aoi = AreaOfInterest.of(fac.geometry)
     captures = {opt: session.capture_for(key, aoi.bbox) for opt, key in parsed.items()}
     parsed = {opt: ImageKey(c.provider, c.capture_id) for opt, c in captures.items()}  # shortened ids in full

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import StoreError
 from .dialect import Dialect, Tx
-from .tables import BY_NAME, RECORD_TABLES
+from .tables import BY_NAME, RECORD_TABLES, WATCH_TABLES
 
 Step = Callable[[Tx, Dialect], None]
 
@@ -96,6 +96,20 @@ def _traced_images(tx: Tx, dialect: Dialect) -> None:
     outside.rehash(tx, dialect, table, ours, added_after(5).get(table.name, ()))
 
 
+def _watch_tables(tx: Tx, dialect: Dialect) -> None:
+    """Create the watch tables (store/tables.py WATCH_TABLES) as attribute tables, as a new registry has them; a
+    table already there is kept."""
+    for table in WATCH_TABLES:
+        if dialect.has_table(tx, table.name):
+            continue
+        tx.execute(dialect.table_ddl(table))
+        if dialect.name == "gpkg":  # GDAL and QGIS list a GeoPackage's tables from gpkg_contents
+            tx.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description) "
+                       "VALUES (?, 'attributes', ?, ?)", (table.name, table.name, table.description))
+        for stmt in dialect.index_ddl(table):
+            tx.execute(stmt)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 2: observations drawn on an EOX mosaic name it as its layer does, so their "open image" link
     # finds it. Only the two image columns change: no version bump and no history entry (not an edit).
@@ -107,6 +121,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "row checksums", {"*": _row_checksums}),
     # 5: a structure's footprint remembers the image it was traced on (traced_provider, _image_id, _acquired).
     Migration(5, "structure traced-on image", {"*": _traced_images}),
+    # 6: the watchlist, its findings and scan checkpoints (issue 20). New non-record tables: no row checksums, so
+    # no ADDED_COLUMNS entry and no re-checksum (decision 0022 concerns record tables only).
+    Migration(6, "watchlist and findings", {"*": _watch_tables}),
 )
 
 

@@ -405,8 +405,59 @@ META = Table("tracker_meta", "Facility tracker settings: schema version, seed st
     Column("value", "text"),
 ))
 
+# migration 6: the watchlist (issue 20). Not record tables: no versions, no row checksums, no export; every write is
+# recorded in the history by facilities/store/watch.py. Findings keep their change polygons as GeoJSON text
+# (docs/decisions/0025): they are triage notes, not registry features; the digest writes them as GeoJSON for QGIS.
+_WATCHED_FACILITY = "NOT NULL REFERENCES facilities(id) ON UPDATE CASCADE ON DELETE CASCADE"
+
+WATCHLIST = Table("watchlist", "Watched facilities: when each was last reviewed, by whom, on which images", columns=(
+    Column("facility_id", "text", _WATCHED_FACILITY + " UNIQUE"),
+    Column("added_at", "timestamp", "NOT NULL"),
+    Column("added_by", "text", "NOT NULL"),
+    Column("reviewed_at", "timestamp"),
+    Column("reviewed_by", "text"),
+    Column("reviewed_keys", "json", "NOT NULL DEFAULT '[]'"),
+))
+
+FINDINGS = Table(
+    "watch_findings", "What watch scans found at watched facilities, waiting for review",
+    indexes=(("idx_watch_findings_facility", "facility_id, status"),), columns=(
+        Column("id", "text", "NOT NULL UNIQUE"),
+        Column("facility_id", "text", _WATCHED_FACILITY),
+        Column("kind", "text", "NOT NULL"),
+        Column("after_key", "text", "NOT NULL"),
+        Column("after_date", "text"),
+        Column("before_key", "text"),
+        Column("before_date", "text"),
+        Column("significant", "int"),
+        Column("significance", "real"),
+        Column("changed_m2", "real"),
+        Column("changed_m2_low", "real"),
+        Column("changed_m2_high", "real"),
+        Column("polygons", "json", "NOT NULL DEFAULT '{}'"),
+        Column("note", "text", "NOT NULL DEFAULT ''"),
+        Column("run_id", "text", "NOT NULL DEFAULT ''"),
+        Column("created_at", "timestamp", "NOT NULL"),
+        Column("status", "text", "NOT NULL DEFAULT 'unreviewed'"),
+        Column("decided_at", "timestamp"),
+        Column("decided_by", "text"),
+        Column("observation_id", "text"),
+    ))
+
+WATCH_RUNS = Table(
+    "watch_runs", "Per-site checkpoints of watch scans: a resumed scan skips the sites a run has done",
+    indexes=(("idx_watch_runs_run", "run_id, facility_id"),), columns=(
+        Column("run_id", "text", "NOT NULL"),
+        Column("facility_id", "text", "NOT NULL"),
+        Column("outcome", "text", "NOT NULL"),  # news / nothing / failed
+        Column("findings", "int", "NOT NULL DEFAULT 0"),
+        Column("error", "text"),
+        Column("at", "timestamp", "NOT NULL"),
+    ))
+
+WATCH_TABLES = (WATCHLIST, FINDINGS, WATCH_RUNS)
 RECORD_TABLES = (SOURCES, FACILITIES, STRUCTURES, OBSERVATIONS)  # in the order an import writes them
-TABLES = (*RECORD_TABLES, HISTORY, META)
+TABLES = (*RECORD_TABLES, HISTORY, META, *WATCH_TABLES)
 FEATURE_TABLES = tuple(t for t in TABLES if t.geometry)
 BY_KIND = {t.record_kind: t for t in RECORD_TABLES}
 BY_NAME = {t.name: t for t in TABLES}

@@ -106,7 +106,7 @@ def test_upgrade_from_version_4_keeps_checksums_and_reports_only_real_outside_ed
     s.close()
     again = open_store(location)
     try:
-        assert again.get_meta("schema_version") == str(migrations.schema_version()) == "5"
+        assert again.get_meta("schema_version") == str(migrations.schema_version()) and migrations.schema_version() >= 5
         assert [e.id for e in again.outside_edits()] == ["site-1.c"]  # not site-1.a: the app wrote it last
         a = next(x for x in again.list_structures() if x.id == "site-1.a")
         assert a.traced_on is None and a.version == 1
