@@ -31,6 +31,7 @@ from .measure_map import change_regions, vegetation_regions
 from .overlays import overlay_prefix, overlay_url
 from .safe import markdown_text
 from .scan_progress import ScanProgress
+from .timelapse_panel import show_timelapse
 from .timeline_strip import show_strip
 
 MODES = ("Swipe", "Side by side", "Time slider", "Difference")
@@ -254,6 +255,7 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
 
     if result is not None:
         show_annotate(store, settings, facility, structures, result, drawn_on, current)
+    show_timelapse(store, settings, facility, layers, dict(cat.problems))
     _services_panel(settings, cat, rows)
 
 

@@ -8,7 +8,7 @@ a cache key always includes what makes the value stale (the registry's revision,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -24,19 +24,22 @@ from tracker.change import SiteChange, site_change
 from tracker.dating import Dating, date_structure
 from tracker.edits import recent_changes as _recent_changes
 from tracker.overview import Overview, read_overview
+from tracker.places import nearby_towns
 from tracker.settings import Settings
 from tracker.site import SiteView, load_site
 from tracker.undo import UndoPlan, plan_last
 from tracker.uploads import MB, UploadBudget, UploadRefused
 from tracker.wiring import imagery_session, open_registry
 
+from .login import identity
 from .memo import Memo
+from .search import SearchIndex
 
 # -- session_state keys (one browser tab) -----------------------------------------------------------
 
 PICKER = "facility"  # the chosen facility; also ?facility= in the URL, so a view can be shared
-SEARCH = "search"
-FILTERS = ("filter_country", "filter_category", "filter_status", "filter_observed_since")
+SEARCH = "search"  # the sidebar's search box; its value is also kept under kept_key(SEARCH) (see remember)
+FILTERS = ("filter_country", "filter_category", "filter_status", "filter_observed_since")  # kept likewise
 ANNOTATE_FLASH = "annotate_saved"
 EDIT_FLASH = "edit_panel_flash"
 IMPORT_PARSED = "import_parsed"  # (upload key, Parsed): the previewed file, parsed once
@@ -58,6 +61,11 @@ CHANGE_FLASH = "change_recorded"  # the message after a measured change was acce
 FOOTPRINT_PROPOSAL = "footprint_proposal"  # the last proposed footprint (tracker.footprints.ProposedFootprint)
 DATING_STRUCTURE = "dating_structure"  # the registry page's "Date a structure" picker
 DATING_FLASH = "dating_recorded"  # the message after a dating was accepted as an observation
+# issue 17: the Compare page's timelapse (ui.timelapse_panel)
+TIMELAPSE = "compare_timelapse"  # (request key, Timelapse or the one-line reason there is none): the last one made
+TIMELAPSE_BUTTON = "compare_timelapse_make"  # the "Make a timelapse" button
+TIMELAPSE_GIF = "compare_timelapse_gif"  # its download buttons
+TIMELAPSE_MP4 = "compare_timelapse_mp4"
 
 
 def edit_snapshot_key(facility_id: str) -> str:
@@ -79,6 +87,27 @@ def keep_picker() -> None:
     """Pages without the picker would let Streamlit forget the chosen site; keep it for the next page."""
     if PICKER in st.session_state:
         st.session_state[PICKER] = st.session_state[PICKER]
+
+
+def kept_key(key: str) -> str:
+    """The plain (non-widget) key that keeps widget `key`'s value while its page is not shown."""
+    return f"kept_{key}"
+
+
+def remember(key: str) -> None:
+    """A widget's on_change: copy its value to a plain key. Streamlit forgets a widget's value when a
+    page is drawn without it (and the sidebar's search on the Compare page is another widget than the
+    Registry page's), but never a plain key, so the search and filters survive a page change."""
+    st.session_state[kept_key(key)] = st.session_state.get(key)
+
+
+def restore(key: str, allowed: Callable[[Any], Any] | None = None) -> None:
+    """Before drawing widget `key`: give it the value `remember` kept (through `allowed`, which can
+    drop options that no longer exist), so a page change does not clear it."""
+    kept = kept_key(key)
+    if kept in st.session_state:
+        value = st.session_state[kept]
+        st.session_state[key] = allowed(value) if allowed is not None else value
 
 
 def flash(key: str, message: str) -> None:
@@ -104,6 +133,12 @@ def put(key: str, value: Any) -> None:
 def drop(key: str) -> None:
     """Forget a session value, if there is one."""
     st.session_state.pop(key, None)
+
+
+def actor(settings: Settings) -> str:
+    """Who the history records for an edit made in this session: the signed-in analyst (ui.login) when a
+    sign-in is configured, else the settings' actor (TRACKER_ACTOR). Every page that writes asks here."""
+    return identity() or settings.actor
 
 
 # -- uploads: held in the server's memory until released (tracker.uploads) ----------------------------
@@ -362,3 +397,17 @@ def _site(database: str, revision: int, facility_id: str, _store: Store) -> Site
 def site(store: Store, database: str, revision: int, facility_id: str) -> SiteView:
     """One site's read model, read once per registry revision (not on every click on the page)."""
     return _site(database, revision, facility_id, store)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _search_index(database: str, revision: int, _facilities: tuple[Facility, ...]) -> SearchIndex:
+    del database, revision  # the cache key
+    towns = nearby_towns([f.geometry.representative_point().coords[0] for f in _facilities])
+    return SearchIndex.build(_facilities, {f.id: t for f, t in zip(_facilities, towns, strict=True)})
+
+
+def search_index(database: str, revision: int, facilities: Sequence[Facility]) -> SearchIndex:
+    """The sidebar search's index of the registry (names, aliases, ids and the towns each site lies
+    near), built once per registry revision and only when something is typed (~0.5 s at 10,000 sites,
+    and the gazetteer's first read)."""
+    return _search_index(database, revision, tuple(facilities))
