@@ -54,28 +54,50 @@ def _label(facilities: Sequence[Facility]):
     return label
 
 
-def _filter_sidebar(facilities: Sequence[Facility], last_observations: dict[str, dt.date]) -> list[Facility]:
-    """Search box and filters above the picker; returns the facilities that pass, in name order."""
-    query = st.sidebar.text_input("Search name or alias", key=state.SEARCH,
-                                  help="Any language: every word must appear in the name, an alias or the id")
+def _kept_options(options: Sequence[str]):
+    """A kept multiselect value, without the options the registry no longer has."""
+    return lambda value: [v for v in (value or ()) if v in options]
+
+
+def _filter_sidebar(facilities: Sequence[Facility], last_observations: dict[str, dt.date], *, database: str = "",
+                    revision: int = 0) -> list[Facility]:
+    """Search box and filters above the picker; returns the facilities that pass (in name order, or
+    ranked by the search: ui.search). Their values are kept across page changes (state.remember)."""
+    state.restore(state.SEARCH)
+    query = st.sidebar.text_input("Search name or alias", key=state.SEARCH, on_change=state.remember,
+                                  args=(state.SEARCH,),
+                                  help="Any language: every word must appear in the name, an alias, the id or "
+                                       "the town the site lies near; a typo is forgiven in words of four letters "
+                                       "or more")
+    options = (sorted({f.country for f in facilities if f.country}),
+               sorted({f.category for f in facilities if f.category}),
+               sorted({str(f.status) for f in facilities}))
+    for key, opts in zip(state.FILTERS, options, strict=False):
+        state.restore(key, _kept_options(opts))
+    state.restore(state.FILTERS[3])
     with st.sidebar.expander("Filters"):
-        countries = st.multiselect("Country", sorted({f.country for f in facilities if f.country}),
-                                   key=state.FILTERS[0])
-        categories = st.multiselect("Category", sorted({f.category for f in facilities if f.category}),
-                                    key=state.FILTERS[1])
-        statuses = st.multiselect("Status", sorted({str(f.status) for f in facilities}), key=state.FILTERS[2])
-        since = st.date_input("Observed since", value=None, key=state.FILTERS[3],
+        countries = st.multiselect("Country", options[0], key=state.FILTERS[0], on_change=state.remember,
+                                   args=(state.FILTERS[0],))
+        categories = st.multiselect("Category", options[1], key=state.FILTERS[1], on_change=state.remember,
+                                    args=(state.FILTERS[1],))
+        statuses = st.multiselect("Status", options[2], key=state.FILTERS[2], on_change=state.remember,
+                                  args=(state.FILTERS[2],))
+        since = st.date_input("Observed since", value=None, key=state.FILTERS[3], on_change=state.remember,
+                              args=(state.FILTERS[3],),
                               help="Only facilities whose last observation is on or after this day")
+    index = state.search_index(database, revision, facilities) if query.strip() else None
     return filter_facilities(facilities, query, countries=countries, categories=categories, statuses=statuses,
-                             last_observed_from=since, last_observations=last_observations)
+                             last_observed_from=since, last_observations=last_observations, index=index)
 
 
 def pick_facility(facilities: Sequence[Facility],
-                  last_observations: dict[str, dt.date] | None = None) -> tuple[str | None, list[str]]:
+                  last_observations: dict[str, dt.date] | None = None, *, database: str = "",
+                  revision: int = 0) -> tuple[str | None, list[str]]:
     """Sidebar search, filters and picker; the choice is also kept in the URL (?facility=id) so a
     view can be shared. Returns the chosen id (None when no facility passes the search and filters)
-    and the ids that pass."""
-    shown = _filter_sidebar(facilities, last_observations or {})
+    and the ids that pass (best match first when searching). `database` and `revision` key the
+    search index (state.search_index)."""
+    shown = _filter_sidebar(facilities, last_observations or {}, database=database, revision=revision)
     if not shown:
         st.sidebar.info("No facility matches")
         return None, []
@@ -277,7 +299,8 @@ def choose_site(store: Store, database: str) -> SiteChoice | None:
         st.info("The registry is empty. Import facilities on the Import page or with `facilities import FILE`.")
         return None
     show_skipped(snap.skipped)
-    selected_id, shown = pick_facility(snap.facilities, snap.last_observations)
+    selected_id, shown = pick_facility(snap.facilities, snap.last_observations, database=database,
+                                       revision=snap.revision)
     st.sidebar.caption(f"{len(snap.facilities):,} facilities in the registry")
     return SiteChoice(snap.facilities, selected_id, tuple(shown), snap.structures, snap.revision)
 
