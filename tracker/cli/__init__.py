@@ -26,10 +26,12 @@ from .footprints import app as footprint_app
 from .imagery import app as imagery_app
 from .registry import app as registry_app
 from .report import app as report_app
+from .watch import app as watch_app
 
 registry_app.add_typer(report_app, name="report")
 registry_app.add_typer(imagery_app, name="imagery")
 registry_app.add_typer(footprint_app, name="footprint")
+registry_app.add_typer(watch_app, name="watch")
 
 __all__ = ["facilities_main", "registry_app", "report_app", "report_main"]
 
