@@ -47,9 +47,13 @@ fonts:
 	  }; } 2>/dev/null || true
 	@fc-list 2>/dev/null | grep -qi nanum || echo "No Korean font (fonts-nanum could not be installed): Hangul in report figures and PDFs is drawn as empty boxes."
 
+# The app answers this computer only; `make run LISTEN=0.0.0.0` opens it to the network (set up a sign-in
+# first, docs/login.md: without one anyone who reaches the port can edit the registry).
+LISTEN ?= 127.0.0.1
+
 run: install fonts
 	$(PY) -m tracker init --quiet
-	$(VENV)/bin/streamlit run app.py
+	$(VENV)/bin/streamlit run app.py --server.address $(LISTEN)
 
 # The suite runs far from UTC and in a language other than English (CI too: .ci/run is `make test`), so that
 # nothing passes only on a UTC, English machine: capture dates are UTC dates, whatever the machine's zone.

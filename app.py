@@ -15,12 +15,14 @@ from ui import state
 from ui.compare_page import compare_page
 from ui.import_page import import_page
 from ui.ingest_page import ingest_page
+from ui.login import gate
 from ui.pages import choose_site, registry_page
 
 st.set_page_config(page_title="Facility tracker", page_icon="🛰️", layout="wide")
 
 
 def main() -> None:
+    gate()  # the sign-in page when a login is configured; the warning when open to the network without one
     try:
         settings: Settings = load_settings()
     except BadSetting as err:  # one line naming the setting (variable, tracker.toml key) and what is expected

@@ -131,7 +131,7 @@ def show_annotate(store: Store, settings: Settings, facility: Facility, structur
         source_ids = (*chosen_sources, *(s.id for s in added_sources))
         if kind == "Observation":
             record = new_observation(facility.id, geom, date=partial_date(day, precision), kind=obs_kind,
-                                     summary=summary, confidence=confidence, analyst=settings.actor,
+                                     summary=summary, confidence=confidence, analyst=state.actor(settings),
                                      drawn_on=drawn_on(layer), source_ids=source_ids, notes=notes,
                                      structure_id=structure_id or None)
         else:
@@ -142,7 +142,7 @@ def show_annotate(store: Store, settings: Settings, facility: Facility, structur
         st.error(markdown_text(f"Not saved: {err}"))
         return
     try:  # everything is checked above; tracker.edits writes the sources and the record, all or nothing
-        record_drawing(store, record, added_sources, settings.actor)
+        record_drawing(store, record, added_sources, state.actor(settings))
     except (FacilitiesError, OSError) as err:
         st.error(markdown_text(f"Not saved: the registry could not be written ({err})."))
         return

@@ -116,7 +116,7 @@ def show_actions(store: Store, settings: Settings, result: SiteChange) -> None:
                 "Pick another pair, or draw what you see on the Swipe view and record it as an observation.")
         return
     try:
-        recorded = accept_change(store, result, actor=settings.actor, kind=kind, confidence=confidence)
+        recorded = accept_change(store, result, actor=state.actor(settings), kind=kind, confidence=confidence)
     except (FacilitiesError, TrackerError, OSError) as err:
         st.error(markdown_text(f"Not recorded: {err}"))
         return

@@ -188,7 +188,7 @@ def _show_result(store: Store, settings: Settings, site: SiteView, dating: Datin
     if not st.button("Accept: record as an observation", key="dating_accept", type="primary"):
         return
     try:
-        recorded = accept_dating(store, dating, actor=settings.actor)
+        recorded = accept_dating(store, dating, actor=state.actor(settings))
     except ERRORS as err:
         st.error(markdown_text(f"Not recorded: {err}"))
         return

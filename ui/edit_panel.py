@@ -145,7 +145,7 @@ def _save(store: Store, settings: Settings, facility: Facility, observations, st
         st.info("No changes to save.")
         return
     try:
-        message = apply_plans(store, obs_plan, str_plan, settings.actor)
+        message = apply_plans(store, obs_plan, str_plan, state.actor(settings))
     except ConflictError as err:
         st.error(markdown_text(f"Nothing was saved: {err}"))
         return
@@ -158,7 +158,7 @@ def _save(store: Store, settings: Settings, facility: Facility, observations, st
 def _show_undo(store: Store, settings: Settings, facility: Facility, revision: int) -> None:
     st.markdown("**Undo my last change** (anywhere in the registry)")
     try:
-        plan = state.undo_plan(store, settings.database, revision, settings.actor)
+        plan = state.undo_plan(store, settings.database, revision, state.actor(settings))
     except NothingToUndo:
         st.caption("Nothing of yours to undo.")
         return
@@ -171,7 +171,7 @@ def _show_undo(store: Store, settings: Settings, facility: Facility, revision: i
     st.text(describe(plan))
     if st.button("Undo my last change", key=f"edit_undo_{facility.id}"):
         try:
-            result = undo_last(store, settings.actor, expected=plan.entry)
+            result = undo_last(store, state.actor(settings), expected=plan.entry)
         except FacilitiesError as err:
             st.error(markdown_text(f"Nothing was undone: {err}"))
             return

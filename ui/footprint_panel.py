@@ -56,7 +56,7 @@ def _saved(store: Store, settings: Settings, facility: Facility, structure: Stru
     """Save and say so after the rerun (the map then shows the new footprint), or say why not."""
     image = layer.image if layer is not None else None
     try:
-        saved = save_footprint(store, structure.id, geometry, image, regularise=regularise, actor=settings.actor,
+        saved = save_footprint(store, structure.id, geometry, image, regularise=regularise, actor=state.actor(settings),
                                acquired=acquired if acquired is not None else (layer.acquired if layer else None),
                                facility_id=facility.id, expected_version=structure.version)
     except ERRORS as err:

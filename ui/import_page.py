@@ -201,7 +201,7 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
                            format_func=lambda v: f"{v}: {_ON_CONFLICT_HELP[OnConflict(v)]}")
     if st.button(f"Import {n} records", type="primary", disabled=not leave_out, key="import_go"):
         try:
-            report = import_parsed(store, parsed, settings.actor, OnConflict(on_conflict))
+            report = import_parsed(store, parsed, state.actor(settings), OnConflict(on_conflict))
         except FacilitiesError as err:
             state.drop(state.IMPORT_REPORT)
             _error(f"Nothing was imported: {str(err).splitlines()[0]}")

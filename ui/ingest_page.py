@@ -186,4 +186,4 @@ def ingest_page(store: Store, settings: Settings) -> None:
         })
     st.caption(ALL_OR_NOTHING)
     if st.button("Write accepted observations"):
-        _write_accepted(store, results, edited, settings.actor)
+        _write_accepted(store, results, edited, state.actor(settings))
