@@ -72,7 +72,7 @@ def output_stem(settings: Settings, facility: Facility, request: str) -> Path:
 def show_timelapse(store: Store, settings: Settings, facility: Facility, layers: Sequence[DatedLayer],
                    notes: dict[str, str] | None = None) -> None:
     """The "Make a timelapse" button, or why there can be none; then the last timelapse made of these dates."""
-    st.markdown("#### Timelapse")
+    st.subheader("Timelapse")
     if not any(layer.readable for layer in layers):
         st.info(NOTHING_ANALYSABLE)
         return
