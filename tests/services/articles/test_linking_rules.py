@@ -69,6 +69,8 @@ def test_the_index_keeps_specific_names_folded_and_the_first_owner_of_a_shared_a
     assert [(r.alias, words) for r, words in index.refs] == [
         ("Kim-Chaek  Iron Works", ["chaek", "iron", "kim"]), ("Kimchaek Works", ["kimchaek"]),
         ("Ŭnjŏng Factory", ["unjong"]), ("Other Plant", ["other"]), ("Kimchaek Works", ["kimchaek"])]
+    assert index.find("at kim-chaek  iron works") == [AliasHit(3, 24, "a", "Kim-Chaek  Iron Works",
+                                                                "Kim-Chaek  Iron Works")]  # spaces and hyphens
     text = "the unjong factory and kim chaek iron works"
     assert index.find(text) == [AliasHit(4, 18, "a", "Kim-Chaek  Iron Works", "Ŭnjŏng Factory"),
                                 AliasHit(23, 43, "a", "Kim-Chaek  Iron Works", "Kim-Chaek  Iron Works")]
@@ -104,6 +106,7 @@ def test_same_name_words_link_above_the_link_score_with_the_score_in_the_reason(
     lk = link_mention(facility_mention("Vinalon Complex February 8"), index, None)
     assert (lk.facility_id, lk.score, lk.reason) == ("v8", 0.95, "same name words as 'February 8 Vinalon Complex' "
                                                                  "(score 0.95)")
+    assert lk.facility_name == "February 8 Vinalon Complex"
 
 
 def scored(a: str, b: str) -> float:
@@ -117,7 +120,7 @@ def test_a_fair_score_links_only_within_the_city_radius():
     km_per_deg = 6371.0 * math.pi / 180
     inside = place("Kusong", 40.0 + 29.9 / km_per_deg, 125.0)
     lk = link_mention(facility_mention("Kusong Tool"), index, inside)
-    assert (lk.facility_id, lk.facility_name) == ("k", "Kusong Machine Tool")
+    assert (lk.facility_id, lk.facility_name, lk.score) == ("k", "Kusong Machine Tool", score)
     assert lk.reason == f"similar to 'Kusong Machine Tool' (score {score:.2f}) and in the same city, Kusong (30 km)"
     outside = place("Kusong", 40.0 + 30.1 / km_per_deg, 125.0)
     lk = link_mention(facility_mention("Kusong Tool"), index, outside)
@@ -136,6 +139,8 @@ def test_below_the_city_score_nothing_links_even_in_the_city_and_a_poor_match_is
     assert lk.facility_id is None and lk.score == score
     assert lk.reason == f"no registry facility matches; closest registry name 'Kusong Machine Tool Repair' scores " \
                         f"{score:.2f}"
+    half = link_mention(facility_mention("Ab"), AliasIndex([site("ac", "Ac")], GENERIC), None)
+    assert half.score == 0.5 and half.reason == "no registry facility matches"  # a half match is not named
     lk = link_mention(facility_mention("Wonsan Shipyard"), index, None)
     assert lk.reason == "no registry facility matches" and lk.score <= 0.5
 
@@ -179,6 +184,9 @@ def test_great_circle_kilometres():
     assert _km(60.0, 0.0, 60.0, 1.0) == pytest.approx(6371.0 * math.acos(
         math.sin(math.radians(60)) ** 2 + math.cos(math.radians(60)) ** 2 * math.cos(math.radians(1))))
     assert SAME_CITY_KM == 30.0
+    # rounding puts the cosine just outside [-1, 1] here: clamped, not a math domain error
+    assert _km(37.1, 10.0, 37.1, 10.0) == 0.0
+    assert _km(37.1, 0.0, -37.1, 180.0) == pytest.approx(6371.0 * math.pi)
 
 
 def test_the_place_a_mention_is_judged_with():
@@ -195,6 +203,12 @@ def test_the_place_a_mention_is_judged_with():
     assert _nearest_place(facility_mention("M", start=10, sentence=0), [b, c, d], [50, 90, 200]) is b  # first after
     assert _nearest_place(facility_mention("M", start=300, sentence=5), located, starts) is d
     assert _nearest_place(facility_mention("M"), [], []) is None
+    a0, b0 = place("A", 1.0, 1.0, start=0, sentence=0), place("B", 2.0, 2.0, start=100, sentence=0)
+    assert _nearest_place(facility_mention("M", start=10, sentence=0), [a0, b0], [0, 100]) is a0  # both in the window
+    b1 = place("B", 2.0, 2.0, start=50, sentence=1)
+    assert _nearest_place(facility_mention("M", start=60, sentence=0), [a0, b1], [0, 50]) is b1  # only the neighbours
+    c0 = place("C", 3.0, 3.0, start=52, sentence=0)
+    assert _nearest_place(facility_mention("M", start=40, sentence=0), [a0, b1, c0], [0, 50, 52]) is a0
 
 
 def test_link_all_judges_facilities_with_located_cities_only():
