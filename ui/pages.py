@@ -150,11 +150,12 @@ def parents_frame(site: SiteView) -> pd.DataFrame:
 
 
 def timeline_frame(site: SiteView) -> pd.DataFrame:
-    """One row per observation in the site's order (by the earliest day each date may mean)."""
+    """One row per observation, newest first (the site's order, by the earliest day each date may
+    mean, reversed): the latest events are the table's first rows, never below its scroll."""
     rows = [{"date": str(o.date), "kind": o.kind.value, "summary": o.summary, "structure": site.structure_name(o),
              "image": site.image_label(o), "confidence": o.confidence.value,
              "sources": _sources_text(o.source_ids, site), "compare": image_link(o)}
-            for o in site.observations]
+            for o in reversed(site.observations)]
     columns = ["date", "kind", "summary", "structure", "image", "confidence", "sources", "compare"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -181,6 +182,15 @@ def show_details(site: SiteView) -> None:
         st.markdown(markdown_text(facility.notes))
 
 
+TABLE_ROWS = 15  # the observation table shows this many rows before it scrolls (Streamlit's default is 10)
+ROW_PX = 35  # st.dataframe's row height, header included
+
+
+def _table_height(rows: int) -> int:
+    """Pixels for a table of `rows` rows (and its header) up to TABLE_ROWS, then it scrolls."""
+    return ROW_PX * (min(rows, TABLE_ROWS) + 1) + 3
+
+
 def show_timeline(site: SiteView) -> None:
     """Show the facility's observations: a timeline chart and a table linking each to the image it was seen on."""
     st.markdown(f"**Observation timeline** ({len(site.observations)})")
@@ -189,7 +199,7 @@ def show_timeline(site: SiteView) -> None:
     show_timeline_chart(site)
     if not site.observations:
         return
-    st.dataframe(timeline_frame(site), hide_index=True,
+    st.dataframe(timeline_frame(site), hide_index=True, height=_table_height(len(site.observations)),
                  column_config={"summary": st.column_config.TextColumn(width="large"),
                                 "compare": st.column_config.LinkColumn(
                                     "seen on", display_text="open image",

@@ -35,6 +35,9 @@ EVENT_COLUMNS = ["id", "start", "end", "date", "precision", "kind", "summary", "
                  "structure"]
 AREA_COLUMNS = ["date", "area_m2", "footprints", "points"]
 AREA_CAPTION = BUILT_UP_RULE
+X_PADDING = 0.03  # of the time span, each side of the shared time axis
+Y_AXIS_PX = 130  # both panels' y-axis width, so their time axes line up
+PRINT_WIDTH_PX = 640  # the stacked chart's panels (timeline_chart), where no container sizes them
 
 
 def _ts(day: dt.date) -> pd.Timestamp:
@@ -81,30 +84,63 @@ def timeline_chart_data(observations: Sequence[Observation],
                                                               observations)
 
 
-def timeline_chart(events: pd.DataFrame, area: pd.DataFrame):
-    """Two panels on one time axis: events by kind (a rule spans an imprecise date), and the
-    built-up footprint area as a step line."""
+def x_domain(events: pd.DataFrame, area: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The time axis both panels share: every event's span and the curve's dates, padded by
+    X_PADDING of the span (at least a month) on each side so the newest and oldest marks sit
+    inside the plot, not on its edge. None when there is nothing to draw."""
+    days = [*events["start"], *events["end"], *area["date"]]
+    if not days:
+        return None
+    first, last = min(days), max(days)
+    pad = max((last - first) * X_PADDING, pd.Timedelta(days=31))
+    return first - pad, last + pad
+
+
+def _x(field: str, domain: tuple[pd.Timestamp, pd.Timestamp] | None):
     import altair as alt
 
-    x = alt.X("start:T", title=None)
+    scale = alt.Scale(domain=[d.isoformat() for d in domain]) if domain else alt.Undefined
+    return alt.X(field, title=None, scale=scale)
+
+
+def timeline_panels(events: pd.DataFrame, area: pd.DataFrame) -> list:
+    """The chart as separate panels on one time axis (the same domain, the same y-axis width, so
+    their dates line up): events by kind (a rule spans an imprecise date), and the built-up
+    footprint area as a step line. Each is its own chart, `width="container"`, so each fits the
+    page at any width: Streamlit cannot stretch a vconcat, which ran past its container and cut
+    off the newest events."""
+    import altair as alt
+
+    domain = x_domain(events, area)
+    y_axis = alt.Axis(minExtent=Y_AXIS_PX, maxExtent=Y_AXIS_PX, labelLimit=Y_AXIS_PX - 8)
     tips = [alt.Tooltip("date:N", title="Date"), alt.Tooltip("kind:N", title="Kind"),
             alt.Tooltip("summary:N", title="Summary"), alt.Tooltip("seen_on:N", title="Seen on (image)"),
             alt.Tooltip("confidence:N", title="Confidence"), alt.Tooltip("structure:N", title="Structure")]
-    base = alt.Chart(events).encode(x=x, y=alt.Y("kind:N", title=None), color=alt.Color("kind:N", legend=None))
-    spans = base.transform_filter("datum.end > datum.start").mark_rule(strokeWidth=3, opacity=0.4).encode(
-        x2="end:T", tooltip=tips)
-    points = base.mark_point(filled=True, size=70).encode(tooltip=tips)
     panels = []
     if not events.empty:
-        panels.append((spans + points).properties(height=max(60, 24 * events["kind"].nunique()),
-                                                  title="Observations"))
+        base = alt.Chart(events).encode(x=_x("start:T", domain), y=alt.Y("kind:N", title=None, axis=y_axis),
+                                        color=alt.Color("kind:N", legend=None))
+        spans = base.transform_filter("datum.end > datum.start").mark_rule(strokeWidth=3, opacity=0.4).encode(
+            x2="end:T", tooltip=tips)
+        points = base.mark_point(filled=True, size=70).encode(tooltip=tips)
+        panels.append((spans + points).properties(width="container", title="Observations",
+                                                  height=max(60, 24 * events["kind"].nunique())))
     if not area.empty:
         line = alt.Chart(area).mark_line(interpolate="step-after", point=True).encode(
-            x=alt.X("date:T", title=None), y=alt.Y("area_m2:Q", title="Footprint (m²)"),
+            x=_x("date:T", domain), y=alt.Y("area_m2:Q", title="Footprint (m²)", axis=y_axis),
             tooltip=[alt.Tooltip("date:T", title="From"), alt.Tooltip("area_m2:Q", title="Area (m²)", format=",.0f"),
                      alt.Tooltip("footprints:Q", title="Footprints"), alt.Tooltip("points:Q", title="Points (0 m²)")])
-        panels.append(line.properties(height=140, title="Built-up footprint"))
-    return alt.vconcat(*panels).resolve_scale(x="shared")
+        panels.append(line.properties(width="container", height=140, title="Built-up footprint"))
+    return panels
+
+
+def timeline_chart(events: pd.DataFrame, area: pd.DataFrame):
+    """The panels of `timeline_panels` stacked in one chart (for a fixed-width export; the page
+    draws the panels one by one so each fits its container)."""
+    import altair as alt
+
+    return alt.vconcat(*(p.properties(width=PRINT_WIDTH_PX) for p in timeline_panels(events, area))
+                       ).resolve_scale(x="shared")
 
 
 def show_timeline_chart(site: SiteView) -> None:
@@ -117,8 +153,8 @@ def show_timeline_chart(site: SiteView) -> None:
     curve = site.built_up
     events = events_frame(site.observations, site.structures)
     area = curve_frame(curve) if curve.shown else curve_frame(BuiltUp())
-    if not events.empty or not area.empty:
-        st.altair_chart(timeline_chart(events, area), width="stretch")
+    for panel in timeline_panels(events, area):
+        st.altair_chart(panel, width="stretch")
     st.caption(curve.note)
     if curve.shown:
         with st.expander(f"Built-up figures ({len(curve.steps)} steps, the last until {curve.until})"):

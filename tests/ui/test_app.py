@@ -57,7 +57,7 @@ def test_seeded_app_shows_the_february_11_plant(database: Path):
     assert len(timeline) == 13
     assert list(timeline.columns) == ["date", "kind", "summary", "structure", "image", "confidence", "sources",
                                       "compare"]
-    assert timeline["date"].iloc[0] == "2011"  # oldest first
+    assert timeline["date"].iloc[-1] == "2011"  # newest first: the oldest is the last row
     assert "Building A" in set(timeline["structure"])
     details = frame_with(at, "Field").set_index("Field")["Value"]
     assert "Stabilimento 11 Febbraio" in details["Also known as"]

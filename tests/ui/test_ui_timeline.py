@@ -106,3 +106,66 @@ def test_the_chart_renders_in_a_script(seeded, monkeypatch):
     at = AppTest.from_function(_chart_page, default_timeout=60).run()
     assert not at.exception
     assert any("count 0" in c.value for c in at.caption)
+
+
+# -- a timeline that fits (issue 18.3) -------------------------------------------------------------
+
+
+def test_each_panel_fits_its_container_on_one_shared_time_axis(seeded):
+    from ui.timeline import timeline_panels, x_domain
+
+    events, area = timeline_chart_data(seeded.list_observations(PLANT), seeded.list_structures(PLANT))
+    panels = [p.to_dict() for p in timeline_panels(events, area)]
+    assert len(panels) == 2
+    assert all(p["width"] == "container" for p in panels)  # Streamlit stretches a single chart, never a vconcat
+    first, last = x_domain(events, area)
+    newest = max(events["end"].max(), area["date"].max())
+    oldest = min(events["start"].min(), area["date"].min())
+    assert oldest > first and newest < last  # the newest and oldest marks sit inside the plot, not on its edge
+    layers = [layer for p in panels for layer in p.get("layer", [p])]
+    domains = {tuple(layer["encoding"]["x"]["scale"]["domain"]) for layer in layers}
+    assert domains == {(first.isoformat(), last.isoformat())}  # one time axis for both panels
+    widths = {(layer["encoding"]["y"]["axis"]["minExtent"], layer["encoding"]["y"]["axis"]["maxExtent"])
+              for layer in layers}
+    assert len(widths) == 1  # the same y-axis width, so the two time axes line up
+
+
+def _site_chart_page() -> None:
+    import os
+
+    from facilities.store import open_store
+    from tracker.site import load_site
+    from ui.timeline import show_timeline_chart
+
+    store = open_store(os.environ["TRACKER_DATABASE"])
+    show_timeline_chart(load_site(store, os.environ["CHART_FACILITY"]))
+
+
+def _panel_titles(at) -> list[str]:
+    return [json.loads(c.proto.spec)["title"] for c in at.get("vega_lite_chart")]
+
+
+def test_the_built_up_panel_only_when_the_read_model_shows_it(seeded, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tracker.site import load_site
+
+    monkeypatch.setenv("TRACKER_DATABASE", seeded.location)
+    monkeypatch.setenv("CHART_FACILITY", "february-11-plant")
+    # the seed's buildings are points: no curve, only the observations and the read model's one sentence why
+    site = load_site(seeded, "february-11-plant")
+    assert not site.built_up.shown and site.built_up.note
+    at = AppTest.from_function(_site_chart_page, default_timeout=60).run()
+    assert not at.exception
+    assert _panel_titles(at) == ["Observations"]
+    assert [c.value for c in at.caption] == [site.built_up.note]
+
+    # a digitised footprint: the read model shows the curve, and so does the page
+    seeded.add_structure(Structure(id="february-11-plant.hall", facility_id="february-11-plant", name="Hall",
+                                   geometry=shapely.box(127.651, 39.917, 127.652, 39.918), built="2019"),
+                         actor="test")
+    site = load_site(seeded, "february-11-plant")
+    assert site.built_up.shown
+    at = AppTest.from_function(_site_chart_page, default_timeout=60).run()
+    assert not at.exception
+    assert _panel_titles(at) == ["Observations", "Built-up footprint"]
