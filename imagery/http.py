@@ -40,6 +40,7 @@ from .errors import (
     ServiceUnavailable,
 )
 from .json_safe import parse_json
+from .limits import LocalLimiter, RequestLimiter
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class HttpConfig:
     retry_after_max: float = 10.0  # a server asking for longer is not waited on beyond this
     max_bytes: int = 32 * 1024 * 1024
     concurrency: int = 8
+    rate_per_host: float | None = None  # requests per second to one host (None: no limit); imagery.limits
     max_redirects: int = 5
     allow_hosts: frozenset[str] = frozenset()  # exempt from the https and public-address rules
     user_agent: str = USER_AGENT
@@ -187,13 +189,14 @@ class HttpClient:
     """requests.Session wrapper; thread-safe for `get` (used from `get_many`'s worker threads)."""
 
     def __init__(self, config: HttpConfig | None = None, *, offline: bool = False,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, limiter: RequestLimiter | None = None) -> None:
         self.config = config or HttpConfig()
+        # the request budget; a cluster swaps in one shared by every worker (imagery.limits)
+        self.limiter: RequestLimiter = limiter or LocalLimiter(self.config.concurrency, self.config.rate_per_host)
         self.offline = offline
         self.stats = Stats()
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(self.config.concurrency)
         self._session = requests.Session()
         self._session.headers["User-Agent"] = self.config.user_agent
         adapter = GuardedHTTPAdapter(self.config.allow_hosts, pool_connections=4,
@@ -319,7 +322,7 @@ class HttpClient:
         remaining = limit - time.monotonic()
         if remaining <= 0:
             raise ServiceTimeout(f"{host}: deadline passed before the request", url=url)
-        with self._slots:
+        with self.limiter.slot(host):
             with self._lock:
                 self.stats.requests += 1
                 self.stats.by_host[host] = self.stats.by_host.get(host, 0) + 1

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from facilities.store import Store
@@ -26,7 +26,8 @@ from imagery.errors import ImageryError
 from imagery.session import ImagerySession
 
 from ..errors import TrackerError
-from .site import MAX_CLOUD, SOURCES, SiteInput, SiteResult, scan_site
+from .executors import LocalSites, SiteExecutor, SiteFuture, SiteQueue
+from .site import MAX_CLOUD, SOURCES, SiteInput, SiteResult
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,13 @@ def site_inputs(store: Store, *, since: dt.date | None = None,
 def scan_watchlist(store: Store, session: ImagerySession, *, actor: str, since: dt.date | None = None,
                    max_cloud: float = MAX_CLOUD, sources: tuple[str, ...] = SOURCES, workers: int = DEFAULT_WORKERS,
                    progress: Progress | None = None, after_site: Callable[[SiteResult], None] | None = None,
-                   submit: Callable[..., Future] | None = None) -> ScanReport:
+                   submit: Callable[..., Future] | None = None, executor: SiteExecutor | None = None) -> ScanReport:
     """Scan every watched site (resuming the open run if one was interrupted) and store the findings.
 
     `after_site(result)` is called after each site's results are written (tests interrupt a run there);
-    `submit(fn, *args, **kwargs)` runs the per-site work elsewhere (default: a thread pool of `workers`)."""
+    `submit(fn, *args, **kwargs)` runs the per-site work elsewhere (default: a thread pool of `workers`);
+    `executor` runs it on something else altogether (tracker/watch/cluster.py: a Dask cluster), the rest of
+    the scan unchanged."""
     tables = watch_tables(store)
     open_run = tables.open_run()
     run_id = open_run or f"run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -99,14 +102,11 @@ def scan_watchlist(store: Store, session: ImagerySession, *, actor: str, since: 
             session.wayback.releases()
         except ImageryError as err:
             log.warning("Wayback catalogue: %s (each site will report it)", err)
-    pool = None
-    if submit is None:
-        pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="watch")
-        submit = pool.submit
-    futures: dict[Future, SiteInput] = {}
+    runner = executor or LocalSites(session, workers, submit=submit)
+    queue = SiteQueue(runner, todo, max_cloud=max_cloud, sources=sources)
     recorded: set[str] = set()
 
-    def record(fut: Future, site: SiteInput, hooks: bool = True) -> None:
+    def record(fut: SiteFuture, site: SiteInput, hooks: bool = True) -> None:
         try:
             result = fut.result()
         except Exception as err:  # noqa: BLE001 - a crash on one site is recorded, never stops the others
@@ -125,15 +125,14 @@ def scan_watchlist(store: Store, session: ImagerySession, *, actor: str, since: 
             after_site(result)
 
     try:
-        futures = {submit(scan_site, s, session, max_cloud=max_cloud, sources=sources): s for s in todo}
-        for fut in as_completed(futures):
-            record(fut, futures[fut])
+        for fut, site in queue:
+            record(fut, site)
     except BaseException:
         # Interrupted: sites not started are left for the resumed run; those already running finish and are
         # written, so the resumed run repeats none of their requests.
-        for fut in futures:
+        for fut in queue.pending:
             fut.cancel()
-        for fut, site in futures.items():
+        for fut, site in queue.pending.items():
             if not fut.cancelled() and site.facility.id not in recorded:
                 try:
                     fut.exception()  # waits for it
@@ -142,8 +141,8 @@ def scan_watchlist(store: Store, session: ImagerySession, *, actor: str, since: 
                     break
         raise
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if executor is None:
+            runner.close()
     tables.finish_run(run_id)
     return report
 
