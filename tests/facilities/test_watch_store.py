@@ -10,8 +10,7 @@ import shapely
 from facilities.dates import PartialDate
 from facilities.errors import InputError, NotFound
 from facilities.model import Facility, Observation, ObservationKind
-from facilities.store import open_store
-from facilities.store import migrations
+from facilities.store import migrations, open_store
 from facilities.store.watch import WatchTables
 from facilities.watchlist import Finding, FindingKind, FindingStatus
 
