@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from ..dates import format_timestamp, utcnow
+from ..dates import format_timestamp, parse_timestamp, utcnow
 from ..errors import InputError, NotFound, StoreError
 from ..model import Observation
 from ..watchlist import Finding, FindingKind, FindingStatus, WatchEntry
@@ -47,7 +47,7 @@ _WATCH_COLS = tuple(c.name for c in WATCHLIST.columns)
 
 def _entry(row: Sequence) -> WatchEntry:
     f, added_at, added_by, reviewed_at, reviewed_by, keys = row
-    return WatchEntry(f, read_ts(added_at), added_by, read_ts(reviewed_at), reviewed_by,
+    return WatchEntry(f, parse_timestamp(added_at), added_by, read_ts(reviewed_at), reviewed_by,
                       tuple(json.loads(keys or "[]")))
 
 
@@ -252,7 +252,7 @@ class WatchTables:
         """(facility id, outcome, findings, error, when) of each site a run has done, in the order done."""
         rows = self.dialect.query("SELECT facility_id, outcome, findings, error, at FROM watch_runs WHERE run_id = ? "
                                   "ORDER BY fid", (run_id,))
-        return [(r[0], r[1], int(r[2]), r[3], read_ts(r[4])) for r in rows]
+        return [(r[0], r[1], int(r[2]), r[3], parse_timestamp(r[4])) for r in rows]
 
     def record_site(self, run_id: str, facility_id: str, findings: Sequence[Finding], error: str | None,
                     *, actor: str) -> list[Finding]:
