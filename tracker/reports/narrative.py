@@ -11,6 +11,7 @@ report can set them side by side.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from facilities.dates import PartialDate
 from facilities.model import Observation, ObservationKind, Structure
 from facilities.store import Filter
+from tracker.countries import country_name
 from tracker.site import BUILT_KINDS, REMOVED_KINDS, SiteView
 
 from .measured import measured_pair
@@ -106,12 +108,18 @@ def _structure_phrase(site: SiteView, labels: dict[str, str], structure_id: str 
     return f"{s.name} ({labels[s.id]})"
 
 
+# what follows the measured figure in an accepted change's summary: " since <key>; ..." (before issue 17), or
+# " between the <day> and <day> images, measured from the pixels" (tracker.change.change_observation now)
+_CHANGE_TAIL = re.compile(r" (?:since|between the) ")
+
+
 def summary_sentences(site: SiteView, labels: dict[str, str]) -> list[str]:
     """The summary an editor reads: what the site is, what changed and when, how sure, from the SiteView only."""
     f = site.facility
     obs = site.observations
     n_s, n_o = len(site.structures), len(obs)
-    out = [f"{f.name} ({', '.join(x for x in (f.country, f.category) if x) or 'no country recorded'}) has "
+    about = ", ".join(x for x in (country_name(f.country), f.category) if x) or "no country recorded"
+    out = [f"{f.name} ({about}) has "
            f"{n_s} recorded structure{'s' if n_s != 1 else ''} and {n_o} observation{'s' if n_o != 1 else ''}"
            + (f", from {partial_words(obs[0].date)} to {partial_words(obs[-1].date)}." if obs else ".")]
     for o in obs:
@@ -123,7 +131,7 @@ def summary_sentences(site: SiteView, labels: dict[str, str]) -> list[str]:
             out.append(f"Measured on the images, {who} {verb} between {day_words(pair.before_day)} and "
                        f"{day_words(pair.after_day)}: the last image without it and the first with it ({conf}).")
         elif pair is not None and pair.kind == "change":
-            area = o.summary.split(" since ")[0]
+            area = _CHANGE_TAIL.split(o.summary, maxsplit=1)[0]  # the figure; the dates are said below, in words
             span = (f"between {day_words(pair.before_day)} and {day_words(pair.after_day)}"
                     if pair.before_day and pair.after_day else f"by {partial_words(o.date)}")
             out.append(f"The images show {area} {span} ({conf}; measured from the pixels and accepted by "
