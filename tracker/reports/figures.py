@@ -250,10 +250,11 @@ def _links(site: SiteView, chips: Sequence[Chip], figs: FigureSet) -> dict[str, 
 
 
 def make_figures(site: SiteView, chips: Sequence[Chip], out_dir: str | os.PathLike[str], dpi: int = PRINT_DPI,
-                 gif: bool = True) -> FigureSet:
+                 gif: bool = True, pair: bool = True) -> FigureSet:
     """Grid of all dates, before/after pair (first and last date) and an animated GIF.
 
-    No chips gives an empty FigureSet with a note; one date gives the grid only.
+    No chips gives an empty FigureSet with a note; one date gives the grid only. `pair=False` leaves the first/last
+    pair out (the site report does when it has measured before/after figures of its changes: they say more).
     """
     out = Path(out_dir)
     figs = FigureSet()
@@ -267,9 +268,10 @@ def make_figures(site: SiteView, chips: Sequence[Chip], out_dir: str | os.PathLi
     figs.grid = save_png(panel_figure(site, chips, min(3, len(chips)), f"{name}: all dates"),
                          out / f"{stem}-dates.png", dpi)
     if len(chips) >= 2:
-        pair = [chips[0], chips[-1]]
-        figs.pair = save_png(panel_figure(site, pair, 2, f"{name}: before and after"), out / f"{stem}-pair.png",
-                             dpi)
+        if pair:
+            ends = [chips[0], chips[-1]]
+            figs.pair = save_png(panel_figure(site, ends, 2, f"{name}: before and after"), out / f"{stem}-pair.png",
+                                 dpi)
         if gif:
             figs.gif = save_gif(site, chips, out / f"{stem}-dates.gif")
     else:

@@ -19,6 +19,7 @@ from pathlib import Path
 import jinja2
 import matplotlib.pyplot as plt
 from matplotlib.dates import date2num
+from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 from PIL import Image
 
@@ -26,9 +27,11 @@ from facilities.store import Filter, Store
 from imagery.base import Chip, ImagerySource
 from imagery.keys import ImageKey
 from imagery.session import ImagerySession
+from tracker.countries import country_name
 from tracker.site import SiteView, load_site
 
 from .figures import FigureSet, load_chips, make_figures
+from .labels import place_numbers
 from .maps import site_map
 from .narrative import (
     CONFIDENCE_WORDS,
@@ -88,8 +91,14 @@ def site_map_png(site: SiteView, chips: Sequence[Chip] = (), dpi: int = 200) -> 
 
 
 def timeline_png(site: SiteView, dpi: int = 150) -> bytes:
-    """Observations by kind over time and, when `site.built_up.shown`, the built-up curve under them
-    (narrower then: the report prints the curve's figures beside it)."""
+    """The timeline figure (timeline_figure) as PNG."""
+    return _png(timeline_figure(site), dpi)
+
+
+def timeline_figure(site: SiteView) -> Figure:
+    """Observations by kind over time, numbered as in the observations table (numbers of one date and kind side by
+    side, never over each other), and, when `site.built_up.shown`, the built-up curve under them (narrower then:
+    the report prints the curve's figures beside it)."""
     obs = site.observations
     curve = site.built_up
     if curve.shown:
@@ -97,14 +106,14 @@ def timeline_png(site: SiteView, dpi: int = 150) -> bytes:
     else:
         fig, top = plt.subplots(figsize=(6.5, 2.6))
     kinds = [k for k in _KIND_ORDER if any(o.kind.value == k for o in obs)] or ["(none)"]
+    numbers: list[tuple[float, float, str]] = []
     for n, o in enumerate(obs, 1):
         y = kinds.index(o.kind.value)
         start, end = date2num(o.date.start), date2num(o.date.end)
         colour = _CONF_COLOUR[o.confidence.value]
         top.plot([start, end], [y, y], color=colour, linewidth=4, alpha=0.5, solid_capstyle="butt")
         top.plot((start + end) / 2, y, "o", color=colour, markersize=4)
-        top.annotate(str(n), ((start + end) / 2, y), xytext=(0, 4), textcoords="offset points", fontsize=6,
-                     ha="center")
+        numbers.append(((start + end) / 2, y, str(n)))
     top.set_yticks(range(len(kinds)), kinds, fontsize=7)
     top.set_ylim(-0.7, len(kinds) - 0.3)
     top.set_title("Observations (colour: confidence high / medium / low)", fontsize=8)
@@ -121,7 +130,8 @@ def timeline_png(site: SiteView, dpi: int = 150) -> bytes:
     top.xaxis_date()
     fig.autofmt_xdate()
     fig.tight_layout()
-    return _png(fig, dpi)
+    place_numbers(top, numbers)  # after the layout: the boxes are measured where they are drawn
+    return fig
 
 
 def jpeg_uri(png: Path, quality: int = 88) -> str:
@@ -181,6 +191,7 @@ def render_html(site: SiteView, figs: FigureSet, chips: Sequence[Chip] = (), flt
                     for n, p in enumerate(pairs.figures, first_pair)]
     return _ENV.get_template("site_report.html.j2").render(
         title=title or f"Site report: {shorten(site.facility.name, 120)}", f=site.facility,
+        country=country_name(site.facility.country),
         structures=structures, observations=rows, parents=parents, facility_cites=cites(site.facility.source_ids),
         generated=generated_words(now or dt.datetime.now(dt.UTC)), version=software_version(),
         author=author, period=period_words(site, flt), summary=summary_sentences(site, labels),
@@ -219,10 +230,12 @@ def build_report(store: Store, facility_id: str, out_dir: str | os.PathLike[str]
     out = Path(out_dir)
     site = load_site(store, facility_id, flt)
     chips, notes = load_chips(site, source) if source is not None else ([], [])
-    figs = make_figures(site, chips, out / "figures", dpi=dpi)
     labels = structure_labels(site.structures)
     numbers = {o.id: n for n, o in enumerate(site.observations, 1)}
-    pairs = make_pairs(site, session, labels, numbers, first_figure=2 + len(_figure_entries(figs, chips)))
+    # Fig. 1 is the site map, Fig. 2 the grid of all dates when there are images, then the measured pairs; the
+    # first/last "before and after" figure is made only when no change has a measured pair (it would repeat them)
+    pairs = make_pairs(site, session, labels, numbers, first_figure=2 + (1 if chips else 0))
+    figs = make_figures(site, chips, out / "figures", dpi=dpi, pair=not pairs.figures)
     provenance = _provenance(site, store, session, chips)
     html = render_html(site, figs, chips, flt, notes, pairs=pairs, author=author, provenance=provenance)
     files = ReportFiles(atomic_write(out / f"{facility_id}.html", html.encode("utf-8")), figures=figs)

@@ -103,9 +103,30 @@ def test_title_block_and_summary_in_words(report):
     assert "All observations (2011 to 2024)" in text
     assert "By tester." in text
     flat = " ".join(text.split())
-    assert "February 11 Plant (KP, missile production) has 2 recorded structures" in flat
-    assert re.search(r"The images show [\d,]+ m² changed \([\d,]+–[\d,]+ m²\) in \d+ region\(s\) between "
+    assert "February 11 Plant (North Korea, missile production) has 2 recorded structures" in flat
+    assert re.search(r"The images show [\d,]+ m² changed \([\d,]+–[\d,]+ m²\) in \d+ regions? between "
                      r"2 April 2021 and 5 October 2024", flat)
+
+
+def test_the_country_is_named_not_coded(report):
+    _tmp, text, _html = report
+    flat = " ".join(text.split())
+    assert "Country North Korea" in flat  # the site facts
+    assert "February 11 Plant (North Korea," in flat  # the summary
+    assert not re.search(r"\bKP\b", text), [line for line in text.splitlines() if re.search(r"\bKP\b", line)]
+
+
+def test_the_first_and_last_dates_are_not_shown_again_beside_the_measured_pair(report):
+    """The measured Before and after section replaces the old first/last pair figure (it drew the same two
+    images without the measurement)."""
+    tmp, text, html = report
+    parser = _Captions()
+    parser.feed(html)
+    titled = [c for c in parser.captions if "Before and after (" in c]
+    assert not titled, titled  # the old figure's caption: "Figure n. Before and after (<facility>-pair.png)"
+    assert len([c for c in parser.captions if "Left:" in c]) == 1  # the measured pair, once
+    assert not (tmp / "out" / "figures" / "february-11-plant-pair.png").exists()
+    assert "february-11-plant-pair.png" not in html
 
 
 def test_table_headers_and_confidence_words_are_never_split(report):

@@ -9,6 +9,7 @@ import datetime as dt
 import warnings
 
 import matplotlib.pyplot as plt
+import pytest
 import shapely
 
 from facilities.dates import PartialDate
@@ -26,6 +27,7 @@ from tracker.reports.narrative import (
     structure_labels,
     summary_sentences,
 )
+from tracker.reports.site_report import timeline_figure
 from tracker.site import site_view
 
 X, Y = 127.6568, 39.9209
@@ -59,7 +61,7 @@ def test_the_summary_says_what_changed_when_and_how_sure():
     labels = structure_labels(site.structures)
     assert labels == {"plant.a": "A", "plant.b": "B"}  # in the SiteView's order: by name, then id
     lines = summary_sentences(site, labels)
-    assert lines[0].startswith("February 11 Plant (KP, missile production) has 2 recorded structures and 3 "
+    assert lines[0].startswith("February 11 Plant (North Korea, missile production) has 2 recorded structures and 3 "
                                "observations")
     assert ("Measured on the images, Building B (B) appears between 2 April 2021 and 9 October 2023: the last image "
             "without it and the first with it (medium confidence).") in lines
@@ -132,3 +134,44 @@ def test_site_map_with_korean_names_draws_without_glyph_warnings_and_names_towns
     assert m.country == "North Korea"
     assert [t.name for t in m.towns][:2] == ["Hŭngnam", "Hamhŭng"]
     assert nearest_towns(0.0, -30.0) == []  # mid-ocean: no town within reach
+
+
+def _number_boxes(site) -> dict[str, object]:
+    """The timeline's observation numbers as drawn: text -> its box in display space."""
+    fig = timeline_figure(site)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = {t.get_text(): t.get_window_extent(renderer) for t in fig.axes[0].texts}
+    plt.close(fig)
+    return boxes
+
+
+@pytest.mark.parametrize("same", [2, 5])
+def test_timeline_numbers_of_one_date_and_kind_never_overlap(same: int):
+    """Observations of one kind on one date share a mark: their numbers sit side by side, each readable."""
+    twins = [Observation(id=f"t{n}", facility_id="plant", date="2023", kind="reroofed", summary=f"Roof {n}")
+             for n in range(same)]
+    near = [Observation(id="n1", facility_id="plant", date="2024-11", kind="statement", summary="Said"),
+            Observation(id="n2", facility_id="plant", date="2024-11-25", kind="statement", summary="Said again")]
+    site = _site(more=(*twins, *near))
+    boxes = _number_boxes(site)
+    assert sorted(boxes, key=int) == [str(n) for n in range(1, len(site.observations) + 1)]  # each number once
+    pairs = [(a, b) for i, a in enumerate(boxes) for b in list(boxes)[i + 1:] if boxes[a].overlaps(boxes[b])]
+    assert not pairs, pairs
+
+
+def test_the_seed_plants_timeline_numbers_never_overlap(tmp_path):
+    """The February 11 Plant's two 2023 reroofings (8, 9) and two November 2024 statements (12, 13)."""
+    from facilities.store import GeoPackageStore
+    from tracker.seeding import ensure_seeded
+    from tracker.site import load_site
+
+    store = GeoPackageStore(tmp_path / "r.gpkg")
+    try:
+        ensure_seeded(store)
+        site = load_site(store, "february-11-plant")
+    finally:
+        store.close()
+    boxes = _number_boxes(site)
+    assert len(boxes) == len(site.observations) >= 13
+    assert not [(a, b) for i, a in enumerate(boxes) for b in list(boxes)[i + 1:] if boxes[a].overlaps(boxes[b])]
