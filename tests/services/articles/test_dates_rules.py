@@ -103,9 +103,30 @@ NEEDS = "relative: needs the article date"
     ("late 2019", None, [("late 2019", "~2019")]),
     ("on 2024-02-29 and 5 March 2021", None, [("2024-02-29", "2024-02-29"), ("5 march 2021", "2021-03-05")]),
     ("March 5, 2021", None, [("march 5, 2021", "2021-03-05")]),
+    ("depuis le debut de l'annee", "2024-06-01", [("depuis le debut de l'annee", "since 2024")]),
+    ("since 2019, and 2021", None, [("since 2019", "since 2019"), ("2021", "2021")]),  # past a taken span
+    # the head word of a name is looked for in the 30 characters before the date, no further
+    ("lo stabilimento" + " " * 19 + "8 febbraio", "2024-11-25", [("8 febbraio", "2024-02-08")]),
+    ("lo stabilimento" + " " * 17 + "8 febbraio", "2024-11-25", []),
 ])
 def test_dates_at_their_boundaries(text, ref, expected):
     assert dates(text, ref) == expected
+
+
+@pytest.mark.parametrize(("text", "ref", "relation"), [
+    ("on Tuesday", "2024-11-25", "relative"), ("yesterday", "2024-11-25", "relative"),
+    ("last week", "2024-11-25", "relative"), ("two years ago", "2024-11-25", "relative"),
+    ("from 3 to 5 March", "2024-11-25", "range"), ("from 3 to 5 March", None, "range"),
+    ("2018-2020", None, "range"), ("late December 2019", None, "at"), ("late December", "2024-11-25", "relative"),
+    ("December 2019", None, "at"), ("in December", "2024-11-25", "relative"), ("on November 24", "2024-11-25",
+                                                                             "relative"),
+    ("since last month", "2024-11-25", "since"), ("last month", "2024-11-25", "relative"),
+    ("in the past year", "2024-11-25", "within"), ("last year", "2024-11-25", "relative"),
+    ("by 2020", None, "until"), ("2020", None, "at"),
+])
+def test_each_expression_says_how_its_date_relates(text, ref, relation):
+    (found,) = find_dates(text, PartialDate.parse(ref) if ref else None)
+    assert found.relation == relation
 
 
 def test_value_and_best_of_each_relation():
