@@ -4,12 +4,13 @@ switch facility, against a plain folium map measured in the same run.
     .venv/bin/python -m bench.app_bench            # seed, 10,000 facilities, 3 runs each
     .venv/bin/python -m bench.app_bench --quick    # 2,000 facilities, 1 run each (make bench)
 
-Real `streamlit run` servers on 127.0.0.1 (temporary registries, TRACKER_OFFLINE=1), Debian
-chromium through Playwright, every off-machine request blocked. Each navigation is a fresh browser
-context (cold cache). "Drawn" means, inside the map's iframe: for the baseline, N polygon paths;
-for our map, the selected outline plus every site loaded in the cluster layer. Bytes are HTTP
-response bodies and headers plus websocket frames received (Streamlit sends the map's script over
-the websocket). Prints medians and ratios and writes bench/out/app-<date>.json. Targets are
+A freshly started server's first page (cold: what `make run` shows first), then real `streamlit
+run` servers on 127.0.0.1 (temporary registries, TRACKER_OFFLINE=1), Debian chromium through
+Playwright, every off-machine request blocked. Each navigation is a fresh browser context (cold
+cache). "Drawn" means, inside the map's iframe: for the baseline, N polygon paths; for our map,
+the selected outline plus every site loaded in the cluster layer. Bytes are HTTP response bodies
+and headers plus websocket frames received (Streamlit sends the map's script over the websocket).
+Prints medians and ratios and writes bench/out/app-<date>.json. Targets are
 PASS/MISS and never change the exit status.
 """
 
@@ -38,10 +39,12 @@ FRAME_JS = 'document.querySelector(\'iframe[title="streamlit_folium.st_folium"]\
 SELECTED = "path.leaflet-interactive[stroke-width='4']"
 SEED_FACILITY = "february-11-plant"
 
-TARGET_SEED_S = 2.5
+TARGET_SEED_S = 2.0  # issue 18.6: the seed registry's map drawn after navigation
+TARGET_COLD_S = 3.0  # the first page of a freshly started server (what `make run` shows first)
 TARGET_LARGE_S = 4.0
 TARGET_LARGE_MB = 4.0
-TARGET_SWITCH_S = 1.0
+TARGET_PAGE_VS_ONE_POLYGON = 1.2  # the registry page's bytes against a plain one-polygon st_folium page, same run
+TARGET_SWITCH_S = 0.5
 TARGET_VS_BASELINE = 3.0
 
 BASELINE_APP = '''
@@ -243,6 +246,14 @@ def main(argv: list[str] | None = None) -> int:
 
         rep.out(f"App map bench {dt.datetime.now().isoformat(timespec='seconds')}: {n:,} generated facilities, "
                 f"{runs} run(s) per case (medians), chromium headless, offline")
+        with sync_playwright() as p, server(ROOT / "app.py", {**seed_env, "TRACKER_DATABASE": str(work / "cold.gpkg"),
+                                                              "TRACKER_DATA_DIR": str(work / "d0")},
+                                            work / "cold") as cold_url:
+            # The first page a freshly started server draws (imports, seeding, caches all cold), as after `make run`.
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            cold = navigate(browser, f"{cold_url}/?facility={SEED_FACILITY}", ours_drawn(None))
+            browser.close()
+        rep.data["cold server: seed registry, first page"] = [cold]
         with sync_playwright() as p, \
                 server(ROOT / "app.py", seed_env, work / "seed") as seed_url, \
                 server(ROOT / "app.py", large_env, work / "large") as large_url, \
@@ -263,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                     results[label].append(navigate(browser, url, predicate))
             rep.out("\nNavigation to the map drawn: median time, bytes sent to the page (all; the map's share:"
                     " websocket frames + component files)")
+            navigation_row(rep, "cold server: seed registry, first page", [cold])
             for label, samples in results.items():
                 navigation_row(rep, label, samples)
             switch = switching(browser, f"{large_url}/?facility={first.id}", [f.name for f in others], n)
@@ -291,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
 
         rep.section("Targets")
         rep.verdict("seed registry drawn", median(seed, "s") <= TARGET_SEED_S,
-                    f"{median(seed, 's'):.2f} s <= {TARGET_SEED_S} s")
+                    f"{median(seed, 's'):.2f} s <= {TARGET_SEED_S} s (the 1-polygon baseline: {median(b1, 's'):.2f} s)")
+        rep.verdict("first page of a cold server", cold["s"] <= TARGET_COLD_S,
+                    f"{cold['s']:.2f} s <= {TARGET_COLD_S} s")
+        rep.verdict(f"{n:,} facilities: page bytes vs a 1-polygon page",
+                    median(large, "bytes") <= TARGET_PAGE_VS_ONE_POLYGON * median(b1, "bytes"),
+                    f"{median(large, 'bytes') / median(b1, 'bytes'):.2f}x <= {TARGET_PAGE_VS_ONE_POLYGON}x "
+                    f"({median(large, 'bytes') / 1e6:.2f} MB against {median(b1, 'bytes') / 1e6:.2f} MB)")
         rep.verdict(f"{n:,} facilities drawn", median(large, "s") <= TARGET_LARGE_S,
                     f"{median(large, 's'):.2f} s <= {TARGET_LARGE_S} s")
         rep.verdict(f"{n:,} facilities bytes", median(large, "bytes") <= TARGET_LARGE_MB * 1e6,
