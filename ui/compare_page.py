@@ -255,7 +255,7 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
 
     if result is not None:
         show_annotate(store, settings, facility, structures, result, drawn_on, current)
-    show_timelapse(store, settings, facility, layers, dict(cat.problems))
+    show_timelapse(store, settings, facility, layers)  # the sources' problems are warned about above
     _services_panel(settings, cat, rows)
 
 

@@ -134,7 +134,7 @@ def _show(made: Timelapse) -> None:
     if gif is None:
         st.warning("The timelapse files are gone from the data directory: make it again.")
         return
-    st.image(gif, caption=caption)
+    st.image(gif, caption=caption, width=made.size[0])  # its own size: a narrower width would drop the animation
     c1, c2 = st.columns(2)
     c1.download_button("Download the GIF", gif, file_name=made.gif.name, mime="image/gif",
                        key=state.TIMELAPSE_GIF)
