@@ -5,6 +5,7 @@ budget, tiles of every odd kind decode or are refused with their reason, and the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -43,6 +44,7 @@ def jpeg(data: np.ndarray) -> bytes:
         return bytes(mem.read())
 
 
+@functools.lru_cache(maxsize=512)
 def coded_tile(t: Tile) -> bytes:
     """Red = column in the tile, green = row in the tile, blue = which tile."""
     cols, rows = np.meshgrid(np.arange(TILE_PX), np.arange(TILE_PX))
