@@ -17,6 +17,7 @@ from ui.import_page import import_page
 from ui.ingest_page import ingest_page
 from ui.login import gate
 from ui.pages import choose_site, registry_page
+from ui.watch_page import watch_page
 
 st.set_page_config(page_title="Facility tracker", page_icon="🛰️", layout="wide")
 
@@ -49,10 +50,14 @@ def main() -> None:
     def read_articles() -> None:
         ingest_page(store, settings)
 
+    def watched_sites() -> None:
+        watch_page(store, settings)
+
     st.navigation([st.Page(registry, title="Registry", url_path="registry", default=True),
                    st.Page(compare, title="Compare imagery", url_path="compare"),
                    st.Page(import_files, title="Import", url_path="import"),
-                   st.Page(read_articles, title="Read articles", url_path="read")]).run()
+                   st.Page(read_articles, title="Read articles", url_path="read"),
+                   st.Page(watched_sites, title="Watched sites", url_path="watch")]).run()
 
 
 main()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from facilities.errors import FacilitiesError
@@ -29,6 +30,7 @@ from tracker.settings import Settings
 from tracker.site import SiteView, load_site
 from tracker.undo import UndoPlan, plan_last
 from tracker.uploads import MB, UploadBudget, UploadRefused
+from tracker.watch.digest import thumbnail as watch_thumbnail_of
 from tracker.wiring import imagery_session, open_registry
 
 from .login import identity
@@ -66,6 +68,15 @@ TIMELAPSE = "compare_timelapse"  # (request key, Timelapse or the one-line reaso
 TIMELAPSE_BUTTON = "compare_timelapse_make"  # the "Make a timelapse" button
 TIMELAPSE_GIF = "compare_timelapse_gif"  # its download buttons
 TIMELAPSE_MP4 = "compare_timelapse_mp4"
+# issue 20: the Watched sites page (ui.watch_page)
+WATCH_FLASH = "watch_flash"  # (level, message) after an accept, a dismissal, a scan or a watchlist change
+WATCH_SCAN = "watch_scan"  # the "Scan now" button
+WATCH_SINCE = "watch_since"  # the scan's optional "count imagery from" day
+WATCH_SOURCES = "watch_sources"  # the scan's sources
+WATCH_ADD = "watch_add"  # the facilities picked to watch
+WATCH_ADD_COUNTRY = "watch_add_country"  # ... or every facility of these countries / categories
+WATCH_ADD_CATEGORY = "watch_add_category"
+WATCH_REMOVE = "watch_remove"  # the watched facilities picked to stop watching
 
 
 def edit_snapshot_key(facility_id: str) -> str:
@@ -397,6 +408,26 @@ def _site(database: str, revision: int, facility_id: str, _store: Store) -> Site
 def site(store: Store, database: str, revision: int, facility_id: str) -> SiteView:
     """One site's read model, read once per registry revision (not on every click on the page)."""
     return _site(database, revision, facility_id, store)
+
+
+@st.cache_resource
+def _thumbnails() -> Memo[np.ndarray]:
+    return Memo(ttl=24 * 3600, max_entries=256)
+
+
+def watch_thumbnail(settings: Settings, facility: Facility, key: str) -> np.ndarray | None:
+    """A finding's image over the site as an RGBA thumbnail (tracker.watch.digest.thumbnail: local imports and
+    Sentinel-2 only, never Esri Wayback), read once a day per (facility and its version, image); None when it
+    cannot be read (not kept, so the next run tries again)."""
+    memo = _thumbnails()
+    memo_key = (_settings_key(settings), facility.id, facility.version, key)
+    hit = memo.get(memo_key)
+    if hit is not None:
+        return hit
+    made = watch_thumbnail_of(imagery(settings), facility, key)
+    if made is not None:
+        memo.put(memo_key, made)
+    return made
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)

@@ -89,13 +89,14 @@ class DigestFiles:
 
 def compare_link(app_url: str, facility_id: str, before: str | None, after: str | None) -> str:
     """The app's Compare page on this site; with two image keys, on that pair in the Difference view (the query
-    parameters ui/compare_page.py reads)."""
+    parameters ui/compare_page.py reads). An empty `app_url` gives the link relative to the app's own pages (the
+    app's Watched sites page)."""
     query = {"facility": facility_id}
     if after:
         query["image"] = after
     if before and after:
         query.update({"before": before, "view": "Difference"})
-    return f"{app_url.rstrip('/')}/compare?{urlencode(query)}"
+    return (f"{app_url.rstrip('/')}/" if app_url else "") + f"compare?{urlencode(query)}"
 
 
 def _pair(findings: Sequence[Finding]) -> tuple[str | None, str | None]:
@@ -109,19 +110,28 @@ def _pair(findings: Sequence[Finding]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _thumbnail(session: ImagerySession, fac: Facility, key: str, path: Path) -> bool:
-    """A PNG of the image `key` over the site, THUMB_PX wide; never for Esri Wayback. False when unreadable."""
+def thumbnail(session: ImagerySession, fac: Facility, key: str) -> np.ndarray | None:
+    """The image `key` over the site as RGBA (rows, cols, 4) uint8, THUMB_PX square; never for Esri Wayback
+    (None, without asking the session). None when unreadable (logged). The digest files and the app's Watched
+    sites page both show these."""
     if key.startswith(f"{WAYBACK}:"):
-        return False
-    aoi = AreaOfInterest.of(fac.geometry)
-    grid = grid_for_bbox(aoi.bbox, size=(THUMB_PX, THUMB_PX))
+        return None
     try:
+        aoi = AreaOfInterest.of(fac.geometry)
+        grid = grid_for_bbox(aoi.bbox, size=(THUMB_PX, THUMB_PX))
         chip = session.read_image(ImageKey.parse(key), grid)
     except (ImageryError, OSError, ValueError) as err:
         log.warning("digest: no thumbnail of %s at %s: %s", key, fac.id, err)
+        return None
+    return np.ascontiguousarray(np.moveaxis(to_rgba8(chip.data, chip.nodata), 0, -1))  # (4, r, c) -> r, c, 4
+
+
+def _thumbnail(session: ImagerySession, fac: Facility, key: str, path: Path) -> bool:
+    """A PNG of `thumbnail` at `path`; False when there is none."""
+    rgba = thumbnail(session, fac, key)
+    if rgba is None:
         return False
-    rgba = np.moveaxis(to_rgba8(chip.data, chip.nodata), 0, -1)  # (4, rows, cols) -> rows, cols, 4
-    Image.fromarray(np.ascontiguousarray(rgba), "RGBA").save(path)
+    Image.fromarray(rgba, "RGBA").save(path)
     return True
 
 
