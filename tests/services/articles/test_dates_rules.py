@@ -105,6 +105,9 @@ NEEDS = "relative: needs the article date"
     ("March 5, 2021", None, [("march 5, 2021", "2021-03-05")]),
     ("depuis le debut de l'annee", "2024-06-01", [("depuis le debut de l'annee", "since 2024")]),
     ("since 2019, and 2021", None, [("since 2019", "since 2019"), ("2021", "2021")]),  # past a taken span
+    # a match the rule turns down (a name, a backwards range) does not end the search for later ones
+    ("the February 11 Plant opened on November 25", "2024-12-01", [("november 25", "2024-11-25")]),
+    ("2020-2018 then 2019-2021", None, [("2019-2021", "2019/2021")]),
     # the head word of a name is looked for in the 30 characters before the date, no further
     ("lo stabilimento" + " " * 19 + "8 febbraio", "2024-11-25", [("8 febbraio", "2024-02-08")]),
     ("lo stabilimento" + " " * 17 + "8 febbraio", "2024-11-25", []),
