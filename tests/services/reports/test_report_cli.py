@@ -58,4 +58,4 @@ def test_one_cli_two_entry_points(tmp_path, monkeypatch):
     assert alone.exit_code == 0, alone.output
     assert (tmp_path / "a" / "february-11-plant.html").exists() and (tmp_path / "b" / "february-11-plant.html").exists()
     assert not (tmp_path / "elsewhere.gpkg").exists()
-    assert {c.name for c in cli.registry_app.registered_groups} == {"report", "imagery", "footprint"}
+    assert {c.name for c in cli.registry_app.registered_groups} == {"report", "imagery", "footprint", "watch"}
