@@ -26,6 +26,7 @@ from facilities.model import Facility
 from facilities.store import Store
 from facilities.watchlist import Finding, FindingKind, WatchEntry
 from imagery.errors import ImageryError
+from imagery.wayback import PROVIDER as WAYBACK
 from tracker.errors import TrackerError
 from tracker.settings import Settings
 from tracker.watch.digest import SiteDigest, build_sites, compare_link, last_failures
@@ -63,6 +64,16 @@ def finding_line(f: Finding) -> str:
     if f.kind is FindingKind.NEW_SCENE:
         return f"New imagery: a Sentinel-2 scene of {day}"
     return f"New imagery: a local image of {day}"
+
+
+def finding_detail(f: Finding) -> str:
+    """The small print under a finding: how a change was measured, else the scan's note and the image's key (a
+    local image by the file name it was imported as, which its note gives, not by its content hash)."""
+    if f.kind is FindingKind.CHANGE:
+        return ("measured from the pixels of the two images; Compare outlines the changed regions"
+                if f.significant else "measured from the pixels of the two images: nothing beat their own noise")
+    shown_key = "" if f.after_key.startswith(("local:", f"{WAYBACK}:")) else f"image {f.after_key}"  # notes name them
+    return " · ".join(p for p in (shown_key, f.note) if p)
 
 
 def failure_reason(error: str) -> str:
@@ -120,20 +131,22 @@ def _decide(store: Store, settings: Settings, finding: Finding, name: str, accep
 
 
 def _thumbs(settings: Settings, site: SiteDigest) -> None:
-    shown = 0
+    """The pair's previews side by side; a new image with nothing before it on the left, saying so beside it;
+    Wayback-only news says its imagery is shown in the browser only."""
+    if site.after is None:
+        st.caption("No preview: the new imagery can only be shown in the browser (open it in Compare).")
+        return
     cols = st.columns(2)
-    for col, label, key, day in ((cols[0], "Before", site.before, _date_of(site, site.before)),
-                                 (cols[1], "After", site.after, _date_of(site, site.after))):
-        if key is None:
-            continue
+    pair = [("Before", site.before), ("After", site.after)] if site.before else [("New", site.after)]
+    for col, (label, key) in zip(cols, pair, strict=False):
+        day = _date_of(site, key)
         rgba = state.watch_thumbnail(settings, site.facility, key)
         if rgba is None:
             col.caption(markdown_text(f"{label}: {day} (no preview could be read)"))
-            continue
-        col.image(rgba, width=THUMB_WIDTH, caption=f"{label}: {day}")  # ours: a label and a date
-        shown += 1
-    if not shown:
-        st.caption("No preview: the new imagery can only be shown in the browser (open it in Compare).")
+        else:
+            col.image(rgba, width=THUMB_WIDTH, caption=f"{label}: {day}")  # ours: a label and a date
+    if site.before is None:
+        cols[1].caption("No earlier readable image of this site to compare it with.")
 
 
 def _date_of(site: SiteDigest, key: str | None) -> str:
@@ -145,13 +158,18 @@ def _date_of(site: SiteDigest, key: str | None) -> str:
     return "undated"
 
 
-def _site_card(store: Store, settings: Settings, n: int, site: SiteDigest) -> None:
+def _reviewed(entry: WatchEntry | None) -> str:
+    if entry is None or entry.reviewed_at is None:
+        return "never reviewed"
+    return f"last reviewed {entry.reviewed_at:%Y-%m-%d} by {entry.reviewed_by}"
+
+
+def _site_card(store: Store, settings: Settings, n: int, site: SiteDigest, entry: WatchEntry | None) -> None:
     name = site.facility.name
     with st.container(border=True):
         st.markdown(f"#### {n}. {markdown_text(name)}")
-        strongest = site.significant
-        st.caption(markdown_text(f"{site.facility.id} · " + (finding_line(strongest) if strongest else
-                                                              f"{len(site.findings)} unreviewed finding(s)")))
+        st.caption(markdown_text(f"{site.facility.id} · {_reviewed(entry)} · "
+                                 f"{len(site.findings)} unreviewed finding(s)"))
         left, right = st.columns([3, 2])
         with left:
             _thumbs(settings, site)
@@ -161,9 +179,11 @@ def _site_card(store: Store, settings: Settings, n: int, site: SiteDigest) -> No
                           help="Opens the Compare page on this site" + (" in the Difference view" if site.before
                                                                         else ""))
         for f in site.findings:
-            text, accept, dismiss = st.columns([6, 1, 1], vertical_alignment="center")
+            text, accept, dismiss = st.columns([8, 1, 1], vertical_alignment="center")
             text.markdown(markdown_text(finding_line(f)))
-            text.caption(markdown_text(f"image {f.after_key}" + (f" · {f.note}" if f.note else "")))
+            detail = finding_detail(f)
+            if detail:
+                text.caption(markdown_text(detail))
             unaccepted = f.kind is FindingKind.CHANGE and not f.significant
             accept.button("Accept", key=f"watch_accept_{f.id}", on_click=_decide,
                           args=(store, settings, f, name, True), disabled=unaccepted,
@@ -292,8 +312,9 @@ def watch_page(store: Store, settings: Settings) -> None:
                    "then the newest imagery.")
     else:
         st.success("Nothing new at the watched sites since your last review.")
+    by_id = {e.facility_id: e for e in entries}
     for n, site in enumerate(sites, 1):
-        _site_card(store, settings, n, site)
+        _site_card(store, settings, n, site, by_id.get(site.facility.id))
     _failures(store, names)
     _scan(store, settings, names)
     open_findings: dict[str, int] = {}
