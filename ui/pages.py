@@ -26,7 +26,7 @@ from tracker.images import image_key
 from tracker.settings import Settings
 from tracker.site import SiteView
 
-from . import state
+from . import sections, state
 from .dating_panel import show_dating
 from .edit_panel import show_edit_panel
 from .map import precision_label
@@ -75,16 +75,23 @@ def _filter_sidebar(facilities: Sequence[Facility], last_observations: dict[str,
     for key, opts in zip(state.FILTERS, options, strict=False):
         state.restore(key, _kept_options(opts))
     state.restore(state.FILTERS[3])
-    with st.sidebar.expander("Filters"):
-        countries = st.multiselect("Country", options[0], key=state.FILTERS[0], on_change=state.remember,
-                                   args=(state.FILTERS[0],))
-        categories = st.multiselect("Category", options[1], key=state.FILTERS[1], on_change=state.remember,
-                                    args=(state.FILTERS[1],))
-        statuses = st.multiselect("Status", options[2], key=state.FILTERS[2], on_change=state.remember,
-                                  args=(state.FILTERS[2],))
-        since = st.date_input("Observed since", value=None, key=state.FILTERS[3], on_change=state.remember,
-                              args=(state.FILTERS[3],),
-                              help="Only facilities whose last observation is on or after this day")
+    in_use = sum(bool(state.get(key)) for key in state.FILTERS)
+    # Drawn only while open (the date picker alone is ~100 KB of script); closed, the kept values still apply.
+    filters = st.sidebar.expander(f"Filters ({in_use} in use)" if in_use else "Filters", key=state.FILTERS_OPEN,
+                                  on_change="rerun")
+    countries, categories, statuses = (state.get(key) or [] for key in state.FILTERS[:3])
+    since = state.get(state.FILTERS[3])
+    if filters.open:
+        with filters:
+            countries = st.multiselect("Country", options[0], key=state.FILTERS[0], on_change=state.remember,
+                                       args=(state.FILTERS[0],))
+            categories = st.multiselect("Category", options[1], key=state.FILTERS[1], on_change=state.remember,
+                                        args=(state.FILTERS[1],))
+            statuses = st.multiselect("Status", options[2], key=state.FILTERS[2], on_change=state.remember,
+                                      args=(state.FILTERS[2],))
+            since = st.date_input("Observed since", value=None, key=state.FILTERS[3], on_change=state.remember,
+                                  args=(state.FILTERS[3],),
+                                  help="Only facilities whose last observation is on or after this day")
     index = state.search_index(database, revision, facilities) if query.strip() else None
     return filter_facilities(facilities, query, countries=countries, categories=categories, statuses=statuses,
                              last_observed_from=since, last_observations=last_observations, index=index)
@@ -170,9 +177,8 @@ def sources_frame(site: SiteView) -> pd.DataFrame:
 
 
 def show_details(site: SiteView) -> None:
-    """Show the facility's name, details, claimed parents and notes."""
+    """Show the facility's details, claimed parents and notes (its name is the heading above the sections)."""
     facility = site.facility
-    st.subheader(markdown_text(facility.name))
     st.dataframe(details_frame(facility), hide_index=True)
     if facility.parents:
         st.markdown("**Part of** (claims, which sources may contradict)")
@@ -316,8 +322,8 @@ def choose_site(store: Store, database: str) -> SiteChoice | None:
 
 
 def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -> None:
-    """The main page: the map with the selected facility, its details, timeline and sources, downloads, site report
-    and the edit panel."""
+    """The main page: the map with the selected facility first, then its name and one section at a time (ui.sections):
+    a text Overview, or the timeline, details and sources, dating, downloads and site report, or the edit panel."""
     st.title("Facility tracker")
     if choice is None:
         return
@@ -334,12 +340,21 @@ def registry_page(store: Store, settings: Settings, choice: SiteChoice | None) -
     facility = site.facility
     show_skipped(site.skipped)
 
+    # The map first; below it one section at a time (ui.sections): the heavy parts load only when opened.
     show_map(facilities, choice.structures, selected_id, settings)
-    show_details(site)
-    show_timeline(site)
-    show_dating(store, settings, site)
-    show_sources(site)
-    show_download(store, facility, choice.shown_ids, database=settings.database, revision=choice.revision)
-    show_site_report(store, facility, settings)
-    with st.expander("Edit, delete or undo"):
+    st.subheader(markdown_text(facility.name))
+    section = sections.choose_section()
+    if section == sections.TIMELINE:
+        show_timeline(site)
+    elif section == sections.DETAILS:
+        show_details(site)
+        show_sources(site)
+    elif section == sections.DATING:
+        show_dating(store, settings, site)
+    elif section == sections.REPORT:
+        show_download(store, facility, choice.shown_ids, database=settings.database, revision=choice.revision)
+        show_site_report(store, facility, settings)
+    elif section == sections.EDIT:
         show_edit_panel(store, settings, facility)
+    else:
+        sections.show_overview(site)

@@ -21,8 +21,12 @@ QUESTIONS = ("Sites near a point", "Sites near the selected site", "Sites inside
 
 
 def spatial_sidebar(store: Store, settings: Settings, selected_id: str | None) -> None:
-    """The expander in the sidebar: pick a question, give its inputs, see the answer below."""
-    with st.sidebar.expander("Spatial question"):
+    """The expander in the sidebar: pick a question, give its inputs, see the answer below. Its widgets and answer
+    table are drawn only while it is open, so their scripts never delay the map."""
+    panel = st.sidebar.expander("Spatial question", key=state.SPATIAL_OPEN, on_change="rerun")
+    if not panel.open:
+        return
+    with panel:
         question = st.radio("Question", QUESTIONS, key="spatial_question", label_visibility="collapsed")
         upload = None
         if question == QUESTIONS[0]:

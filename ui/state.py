@@ -42,6 +42,9 @@ from .search import SearchIndex
 PICKER = "facility"  # the chosen facility; also ?facility= in the URL, so a view can be shared
 SEARCH = "search"  # the sidebar's search box; its value is also kept under kept_key(SEARCH) (see remember)
 FILTERS = ("filter_country", "filter_category", "filter_status", "filter_observed_since")  # kept likewise
+FILTERS_OPEN = "filters_open"  # the sidebar's Filters expander: its widgets are drawn only while it is open
+SPATIAL_OPEN = "spatial_open"  # the sidebar's Spatial question expander, likewise
+SECTION = "section"  # the registry page's section below the map (ui.sections); also ?section= in the URL
 ANNOTATE_FLASH = "annotate_saved"
 EDIT_FLASH = "edit_panel_flash"
 IMPORT_PARSED = "import_parsed"  # (upload key, Parsed): the previewed file, parsed once

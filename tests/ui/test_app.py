@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from facilities.model import Facility, Observation
 from facilities.store import open_store
+from tests.support.apptest import open_filters, open_section
 from tracker.seeding import ensure_seeded
 from ui.safe import markdown_text
 
@@ -53,12 +54,14 @@ def test_seeded_app_shows_the_february_11_plant(database: Path):
     picker.select("february-11-plant")
     at = run(at)
     assert at.subheader[0].value == markdown_text("February 11 Plant")
+    open_section(at, "Timeline")
     timeline = frame_with(at, "summary")
     assert len(timeline) == 13
     assert list(timeline.columns) == ["date", "kind", "summary", "structure", "image", "confidence", "sources",
                                       "compare"]
     assert timeline["date"].iloc[-1] == "2011"  # newest first: the oldest is the last row
     assert "Building A" in set(timeline["structure"])
+    open_section(at, "Details & sources")
     details = frame_with(at, "Field").set_index("Field")["Value"]
     assert "Stabilimento 11 Febbraio" in details["Also known as"]
     assert "approximate outline" in details["Location precision"]
@@ -66,6 +69,7 @@ def test_seeded_app_shows_the_february_11_plant(database: Path):
     assert set(parents["Claimed parent complex"]) == {"Ryongsong Machine Complex", "Rakwon Machine Complex"}
     sources = frame_with(at, "link")
     assert len(sources) == 4 and any(str(u).startswith("https://") for u in sources["link"])
+    open_section(at, "Report")
     assert [b.label for b in at.get("download_button")] == ["Download GeoJSON report"]
     assert at.get("component_instance"), "the map component is on the page"
 
@@ -76,8 +80,10 @@ def test_picking_the_vinalon_complex(database: Path):
     at = run(at)
     assert not at.error
     assert at.subheader[0].value == markdown_text("February 8 Vinalon Complex")
+    open_section(at, "Details & sources")
     details = frame_with(at, "Field").set_index("Field")["Value"]
     assert "only the city is known" in details["Location precision"]
+    open_section(at, "Timeline")
     assert any("No observations" in i.value for i in at.info)
     assert at.query_params["facility"] == "february-8-vinalon-complex"
 
@@ -99,9 +105,11 @@ def test_html_in_user_text_is_shown_as_text(database: Path):
     assert at.selectbox(key="facility").value == "hostile"
     assert HOSTILE in at.selectbox(key="facility").options  # the picker shows plain text
     assert at.subheader[0].value == r"\<img src\=x onerror\=alert\(1\)\>"
+    open_section(at, "Details & sources")
     notes = [m.value for m in at.markdown if "javascript" in m.value]
     assert notes == [markdown_text(HOSTILE_NOTES)]
     assert not any(m.allow_html for m in at.markdown)
+    open_section(at, "Timeline")
     assert frame_with(at, "summary")["summary"].tolist() == [HOSTILE]
 
 
@@ -131,6 +139,7 @@ def test_empty_registry_without_seed(database: Path, monkeypatch: pytest.MonkeyP
 def test_site_report_button_offers_html_and_pdf(tmp_path, monkeypatch):
     monkeypatch.setenv("TRACKER_DATABASE", str(tmp_path / "r.gpkg"))
     at = AppTest.from_file(str(APP), default_timeout=120).run()
+    open_section(at, "Report")
     at.button(key="make_site_report").click().run()
     assert not at.exception
     labels = [b.label for b in at.get("download_button")]
@@ -163,11 +172,13 @@ def test_export_of_the_facility_and_of_the_filtered_selection(database: Path, do
     import json
 
     at = run(facility="february-11-plant")
+    open_section(at, "Report")
     assert [b.label for b in at.get("download_button")] == ["Download GeoJSON report"]
     one = json.loads(_download(at, downloads, "Download GeoJSON report"))
     ids = {f["properties"].get("facility_id") or f["properties"]["id"] for f in one["features"]}
     assert ids == {"february-11-plant"}
     assert sum(f["properties"]["feature_type"] == "observation" for f in one["features"]) == 13
+    open_filters(at)
     at.multiselect(key="filter_country").set_value(["KP"])
     at = run(at)
     label = "Download GeoJSON of the 2 facilities shown"

@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from facilities.store import GeoPackageStore
+from tests.support.apptest import open_section
 from tests.support.registry import store_digest
 from tests.support.scenes import iou
 from tests.support.sites import SceneSite, SeriesSite, scene_site, series_site
@@ -238,7 +239,7 @@ def _registry() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=180)
     at.query_params["facility"] = "plant"
     at.run()
-    return _ok(at)
+    return open_section(_ok(at), "Dating")
 
 
 def test_dating_runs_only_when_asked_and_accept_puts_it_in_the_timeline(series: SeriesSite, monkeypatch):
@@ -264,10 +265,11 @@ def test_dating_runs_only_when_asked_and_accept_puts_it_in_the_timeline(series: 
     at.button(key="dating_accept").click().run()
     _ok(at)
     assert any("Recorded observation obs-" in s.value.replace("\\", "") for s in at.success)
-    timeline = next(d.value for d in at.dataframe if "summary" in d.value.columns and "kind" in d.value.columns)
-    assert list(timeline["kind"]) == ["completed"] and timeline["structure"].iloc[0] == "Building B"
     assert not [b for b in at.button if b.key == "dating_accept"]  # recorded: no second Accept
     assert any("Recorded as observation obs-" in c.value.replace("\\", "") for c in at.caption)
+    open_section(at, "Timeline")
+    timeline = next(d.value for d in at.dataframe if "summary" in d.value.columns and "kind" in d.value.columns)
+    assert list(timeline["kind"]) == ["completed"] and timeline["structure"].iloc[0] == "Building B"
 
 
 def test_a_point_structure_is_sent_to_compare_and_a_site_without_images_says_import(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.support.apptest import open_spatial
 from ui.spatial_panel import QUESTIONS
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -21,7 +22,7 @@ def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     app.query_params.update(facility="february-11-plant")
     app.run()
     assert not app.exception, app.exception
-    return app
+    return open_spatial(app)
 
 
 def _answer(at: AppTest):
