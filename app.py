@@ -16,6 +16,7 @@ from ui.compare_page import compare_page
 from ui.import_page import import_page
 from ui.ingest_page import ingest_page
 from ui.login import gate
+from ui.notices import service_notice
 from ui.pages import choose_site, registry_page
 from ui.watch_page import watch_page
 
@@ -53,11 +54,13 @@ def main() -> None:
     def watched_sites() -> None:
         watch_page(store, settings)
 
+    notice = st.empty()  # filled after the page is drawn, so the services' probe never delays it
     st.navigation([st.Page(registry, title="Registry", url_path="registry", default=True),
                    st.Page(compare, title="Compare imagery", url_path="compare"),
                    st.Page(import_files, title="Import", url_path="import"),
                    st.Page(read_articles, title="Read articles", url_path="read"),
                    st.Page(watched_sites, title="Watched sites", url_path="watch")]).run()
+    service_notice(settings, notice)  # the one sentence when imagery services are offline or failing
 
 
 main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 
 class ImageryError(Exception):
     """Root of every error raised by the imagery package."""
@@ -105,3 +107,67 @@ class AreaTooLarge(ImageryError, ValueError):
 
 class Cancelled(ImageryError):
     """The caller asked a long scan to stop (Ctrl-C in the CLI, the cancel button on the page)."""
+
+
+NO_ADDRESS = "its address could not be looked up: no network, or no name server"
+
+
+def causes(err: BaseException) -> list[BaseException]:
+    """The error and what it was raised from (its __cause__ or __context__, and theirs), outermost first."""
+    seen: list[BaseException] = []
+    cur: BaseException | None = err
+    while cur is not None and all(cur is not s for s in seen):
+        seen.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return seen
+
+
+def _connect_reason(err: BaseException) -> str:
+    """Why a connection failed, from the library errors it was raised from (their text is never shown)."""
+    for cause in causes(err):
+        name = type(cause).__name__
+        if isinstance(cause, socket.gaierror) or "NameResolution" in name:
+            return NO_ADDRESS
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset"
+        if "SSL" in name:
+            return "secure connection failed"
+        if "RemoteDisconnected" in name or isinstance(cause, ConnectionAbortedError):
+            return "connection closed without an answer"
+    text = str(err)
+    if "cannot resolve" in text:
+        return NO_ADDRESS
+    return "could not connect"
+
+
+def short_reason(err: BaseException) -> str:
+    """Why an imagery request failed, in a few plain words a page can show ("timed out", "service error (HTTP 503)",
+    "connection refused"): the one mapping of error kinds to reasons. Never a library's exception text (that goes
+    to the log); errors this package words itself (a raster that is too large, display-only imagery) keep their
+    own one-line message."""
+    # a wrapper (a STAC search failure) says what its network cause says
+    err = next((c for c in causes(err) if isinstance(c, NetworkError)), err)
+    if isinstance(err, OfflineError):
+        return "offline mode: not kept on this machine"
+    if isinstance(err, ServiceTimeout):
+        return "timed out"
+    if isinstance(err, RateLimited):
+        return "too many requests; try again in a few minutes"
+    if isinstance(err, NotFoundError):
+        return f"nothing at this address (HTTP {err.status})" if err.status else "nothing at this address"
+    if isinstance(err, ServiceUnavailable):
+        return f"service error (HTTP {err.status})" if err.status else _connect_reason(err)
+    if isinstance(err, RefusedURL):
+        return "address refused: only public https addresses are fetched"
+    if isinstance(err, BadResponse):
+        return f"an answer that cannot be used (HTTP {err.status})" if err.status else "an answer that cannot be used"
+    if isinstance(err, NetworkError):
+        return "the service gave no usable answer"
+    if isinstance(err, StacError) and len(causes(err)) > 1:  # raised from a library's error: its text is not ours
+        return "the catalogue gave no usable answer"
+    if isinstance(err, ImageryError):
+        line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return line if len(line) <= 300 else line[:297] + "..."
+    return "unexpected error (see the log)"

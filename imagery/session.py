@@ -33,7 +33,7 @@ from .cache import Cache, cached_text
 from .catalogue import DatedLayer, capture_layers, mosaic_layers, timeline, wayback_layers
 from .chips import Grid, align, grid_bbox, grid_for_bbox, to_rgba8, valid_mask, write_overlay_png
 from .compare import Comparison, compare, heatmap_rgba
-from .errors import Cancelled, DisplayOnly, ImageryError, OfflineError
+from .errors import NO_ADDRESS, Cancelled, DisplayOnly, ImageryError, OfflineError, short_reason
 from .http import HttpClient
 from .keys import ImageKey
 from .local import LocalSource
@@ -49,6 +49,7 @@ METADATA_RELEASES = 24  # capture dates are looked up for at most this many chan
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
 MIN_KEY_PREFIX = 8  # a shortened image id must keep at least this many characters to name one image
 PROBE_S = 5.0  # longest wait for one service probe (less when the request timeout is shorter)
+OFF = "off (offline mode)"  # a service's status in offline mode
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,11 @@ def unreadable(*layers: DatedLayer) -> str | None:
 
 
 def _reason(err: BaseException) -> str:
+    """A service's failure in a few words for `Catalogue.problems` (imagery.errors.short_reason); the library's
+    text goes to the log only."""
     if isinstance(err, OfflineError):
         return "offline mode: nothing cached for this site yet"
-    return str(err)
+    return short_reason(err)
 
 
 def _scene_day(image_id: str) -> dt.date | None:
@@ -223,7 +226,7 @@ class ImagerySession:
             return self.sentinel2.captures(aoi.bbox), None
         except ImageryError as err:
             log.warning("Sentinel-2 scene search failed: %s", err)
-            return [], str(err)
+            return [], f"the catalogue did not answer ({_reason(err)})"
 
     # -- pixels the server may read -------------------------------------------------------------------
 
@@ -357,7 +360,7 @@ class ImagerySession:
     def _probe(self) -> dict[str, str]:
         """One light request per service, in parallel, each within min(PROBE_S, the request deadline)."""
         if self.offline:
-            return {"Wayback": "off (offline mode)", "Sentinel-2 cloudless": "off (offline mode)"}
+            return {"Wayback": OFF, "Sentinel-2 cloudless": OFF, "Sentinel-2 scenes": OFF}
         deadline = min(PROBE_S, self.client.config.deadline)
         newest = max(self.eox.layers.values(), key=lambda p: p.year or 0)
         checks = {"Wayback": (self.endpoints.config_url, "json"),
@@ -368,11 +371,17 @@ class ImagerySession:
                 self.client.get(url, expect=expect, deadline=deadline)
                 return "reachable"
             except ImageryError as err:
-                return f"unreachable: {err}"
+                log.warning("status probe of %s failed: %s", url, err)
+                return f"unreachable ({short_reason(err)})"
 
         with ThreadPoolExecutor(max_workers=len(checks)) as pool:
             futures = {name: pool.submit(one, *check) for name, check in checks.items()}
-            return {name: fut.result() for name, fut in futures.items()}
+            found = {name: fut.result() for name, fut in futures.items()}
+        # the scene catalogue is not probed (a search is the only honest check): said from the others
+        no_network = all(NO_ADDRESS in v for v in found.values())
+        found["Sentinel-2 scenes"] = ("not searched: no network (the other services cannot be reached)" if no_network
+                                      else "searched when you pick 'Sentinel-2 scenes'")
+        return found
 
     def status(self) -> list[dict[str, object]]:
         """One row per service: reachable or why not, and what is kept on this machine."""
@@ -389,7 +398,7 @@ class ImagerySession:
              "cached": cached_text(wayback, now)},
             {"service": "Sentinel-2 cloudless (EOX)", "status": probes.get("Sentinel-2 cloudless", ""),
              "on this machine": f"{sum(r.entries for r in eox)} tiles cached", "cached": cached_text(eox, now, "tile")},
-            {"service": "Sentinel-2 scenes (STAC)", "status": "searched when chosen",
+            {"service": "Sentinel-2 scenes (STAC)", "status": probes.get("Sentinel-2 scenes", ""),
              "on this machine": f"{sum(r.entries for r in scenes)} scene listings cached",
              "cached": cached_text(scenes, now, "listing")},
             {"service": "Local images", "status": "always available",

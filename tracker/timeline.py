@@ -22,7 +22,7 @@ from facilities.model import Facility
 from facilities.store import Store
 from imagery.aoi import AreaOfInterest
 from imagery.base import Capture, DateCertainty
-from imagery.errors import Cancelled, ImageryError, OfflineError
+from imagery.errors import Cancelled, ImageryError, OfflineError, short_reason
 from imagery.keys import ImageKey
 from imagery.session import ImagerySession
 from imagery.timeline import SOURCES, TimelineEntry, entry_from_capture, merge, within
@@ -63,7 +63,7 @@ def find_facility(store: Store, text: str) -> Facility:
 
 
 def _note_for(err: BaseException) -> str:
-    return "offline mode: nothing cached for this site yet" if isinstance(err, OfflineError) else str(err)
+    return "offline mode: nothing cached for this site yet" if isinstance(err, OfflineError) else short_reason(err)
 
 
 def _wayback(session: ImagerySession, aoi: AreaOfInterest, start: dt.date | None, progress: StageProgress | None,

@@ -16,17 +16,28 @@ from streamlit_folium import st_folium
 from facilities.errors import FacilitiesError
 from facilities.store import Filter, Store
 from imagery.aoi import AreaOfInterest
-from imagery.catalogue import DatedLayer, default_pair
+from imagery.catalogue import DatedLayer
 from imagery.errors import Cancelled, ImageryError
 from imagery.session import Catalogue, unreadable
 from imagery.wayback import CAPTURE_DATE_RULE
+from tracker.availability import Availability
+from tracker.compare_defaults import (
+    DEFAULT_SOURCES,
+    SOURCES,
+    default_sources,
+    opening_layer,
+    opening_pair,
+    showable_layers,
+)
+from tracker.local_sites import sites_with_local_imagery
 from tracker.settings import Settings
 
-from . import change_panel, state
+from . import change_panel, notices, state
 from .annotate import show_annotate
 from .assets import AssetError, localise, serve_assets
 from .compare_map import base_map, date_layer, dates_group, dual_map
 from .footprint_panel import add_proposal
+from .import_page import limits
 from .measure_map import change_regions, vegetation_regions
 from .overlays import overlay_prefix, overlay_url
 from .safe import markdown_text
@@ -35,8 +46,7 @@ from .timelapse_panel import show_timelapse
 from .timeline_strip import show_strip
 
 MODES = ("Swipe", "Side by side", "Time slider", "Difference")
-SOURCES = ("Wayback", "Sentinel-2 cloudless", "Local images", "Sentinel-2 scenes")
-DEFAULT_SOURCES = SOURCES[:3]  # scenes: a STAC search and a cloud check per scene, so only when asked
+__all__ = ["DEFAULT_SOURCES", "MODES", "SOURCES", "compare_page"]  # the sources: tracker.compare_defaults
 MAP_HEIGHT = 560
 READ_ERRORS = (FacilitiesError, OSError)
 
@@ -49,9 +59,11 @@ def _folium_layer(settings: Settings, layer: DatedLayer, aoi: AreaOfInterest):
     return date_layer(layer, overlay_url(ov, overlay_prefix(ov.path.parent)), ov.bounds)
 
 
-def _default_pair(layers: Sequence[DatedLayer]) -> tuple[DatedLayer, DatedLayer]:
+def _default_pair(layers: Sequence[DatedLayer], down: frozenset[str]) -> tuple[DatedLayer, DatedLayer]:
+    """The pair to open with: two dates that can be shown now (tracker.compare_defaults), unless a link names
+    one."""
     by_key = {layer.key: layer for layer in layers}
-    first, last = default_pair(layers) or (layers[0], layers[-1])
+    first, last = opening_pair(layers, down) or (layers[0], layers[-1])
     wanted = st.query_params.get("image")  # the timeline's "open image" link
     if wanted in by_key:
         last = by_key[wanted]
@@ -64,16 +76,17 @@ def _default_pair(layers: Sequence[DatedLayer]) -> tuple[DatedLayer, DatedLayer]
     return first, last
 
 
-def _seed_choices(layers: Sequence[DatedLayer], slider: bool) -> None:
+def _seed_choices(layers: Sequence[DatedLayer], slider: bool, down: frozenset[str]) -> None:
     """The pair's and the slider's defaults in their session keys when missing or gone from the list, so the
     strip and the widgets read one state (the widgets then take no default of their own)."""
     keys = {layer.key for layer in layers}
     if slider:
         if state.get(state.COMPARE_SLIDER) not in keys:
             wanted = st.query_params.get("image")
-            state.put(state.COMPARE_SLIDER, wanted if wanted in keys else layers[-1].key)
+            newest = opening_layer(layers, down) or layers[-1]
+            state.put(state.COMPARE_SLIDER, wanted if wanted in keys else newest.key)
         return
-    first, last = _default_pair(layers)
+    first, last = _default_pair(layers, down)
     if state.get(state.COMPARE_BEFORE) not in keys:
         state.put(state.COMPARE_BEFORE, first.key)
     if state.get(state.COMPARE_AFTER) not in keys:
@@ -131,11 +144,8 @@ def _catalogue(settings: Settings, aoi: AreaOfInterest, flags: dict[str, bool]) 
 
 
 def _status_rows(settings: Settings) -> tuple[list[dict[str, object]], str | None]:
-    """The services' status rows once per run (the warning and the panel share them)."""
-    try:
-        return state.imagery_status(settings), None
-    except (ImageryError, OSError) as err:
-        return [], str(err)
+    """The services' status rows, probed once per browser session (ui.notices)."""
+    return notices.service_rows(settings)
 
 
 def _services_panel(settings: Settings, cat: Catalogue | None,
@@ -145,9 +155,12 @@ def _services_panel(settings: Settings, cat: Catalogue | None,
         if error is None:
             st.dataframe(pd.DataFrame(table), hide_index=True)
         else:
-            st.warning(f"Service status unavailable: {error}")
+            st.warning(markdown_text(error))
         if settings.offline:
-            st.caption("Offline mode (TRACKER_OFFLINE): only cached answers and local images are used.")
+            st.caption("Offline mode: only answers kept on this machine and local images are used.")
+        else:
+            st.button("Check the services again", key="compare_check_services", on_click=notices.check_again,
+                      help="The services were checked when this browser session started; ask them again.")
 
 
 def _warn_if_unreachable(rows: list[dict[str, object]], service: str) -> None:
@@ -155,6 +168,41 @@ def _warn_if_unreachable(rows: list[dict[str, object]], service: str) -> None:
     row = next((r for r in rows if r["service"] == service), None)
     if row is not None and str(row["status"]).startswith("unreachable"):
         st.warning(f"{service} is unreachable: its layers are listed but will not load until it answers.")
+
+
+def _open_site(facility_id: str) -> None:
+    """A button's callback: show this site (the sidebar's picker and the URL follow)."""
+    state.put(state.PICKER, facility_id)
+    st.query_params[state.PICKER] = facility_id
+
+
+def _nothing_to_show(store: Store, settings: Settings, facility_id: str, layers: Sequence[DatedLayer],
+                     found: Availability) -> None:
+    """No date of this site can be drawn now: say why, and guide to the Import page and to the sites whose
+    imagery is on this machine (they open offline)."""
+    if not layers:
+        why = "no dated imagery of this site from the chosen sources"
+    elif found.all_down:
+        why = (f"the {len(layers)} date(s) listed come from online services, which cannot be reached now, and no "
+               "image of this site is on this machine")
+    else:
+        why = (f"the {len(layers)} date(s) listed come from {', '.join(sorted(found.down_sources & set(SOURCES)))}, "
+               "which does not answer now")
+    st.info(f"Nothing to compare here yet: {why}. To compare your own images, import a GeoTIFF of this site on "
+            "the Import page (in the menu on the left).", icon="🗂️")
+    st.caption(limits(settings).images)
+    try:
+        cached = [s for s in sites_with_local_imagery(store, state.imagery(settings)) if s.facility.id != facility_id]
+    except (FacilitiesError, ImageryError, OSError) as err:
+        notices.warning("The sites with imagery on this machine cannot be listed", err)
+        return
+    if not cached:
+        st.caption("No other site has imported imagery on this machine yet.")
+        return
+    st.markdown("**Sites with imagery on this machine** (they open without a network):")
+    for n, site in enumerate(cached[:10]):
+        st.button(f"{site.facility.name} ({site.images} image{'s' if site.images != 1 else ''})",
+                  key=f"compare_open_cached_{n}", on_click=_open_site, args=(site.facility.id,))
 
 
 def compare_page(store: Store, settings: Settings, facility_id: str | None) -> None:
@@ -169,23 +217,29 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
         structures = store.list_structures(Filter(facility_ids=(facility_id,)))
         observations = store.list_observations(Filter(facility_ids=(facility_id,)))
     except READ_ERRORS as err:
-        st.error(f"The site's records cannot be read: {err}")
+        notices.error("The site's records cannot be read", err)
         return
     st.subheader(markdown_text(facility.name))
     try:
         aoi = AreaOfInterest.of(facility.geometry)
     except ImageryError as err:
-        st.error(f"No imagery can be looked up for this site: {err}")
+        notices.error("No imagery can be looked up for this site", err)
         return
 
+    found = notices.services(settings)  # probed once per session; the page's top sentence says what is down
+    down = found.down_sources
     c1, c2 = st.columns([3, 2])
-    chosen = c1.multiselect("Sources", SOURCES, default=list(DEFAULT_SOURCES), key="compare_sources")
+    chosen = c1.multiselect("Sources", SOURCES, default=default_sources(down), key="compare_sources",
+                            help="Sources whose service is down are left out at first; add them back here.")
     show_all = c2.toggle("Every Wayback release", value=False, key="compare_all_releases",
                          help="Off: only releases whose imagery changed over this site. On: all releases.")
     cat = _catalogue(settings, aoi, {"wayback": "Wayback" in chosen, "mosaics": "Sentinel-2 cloudless" in chosen,
                                      "local": "Local images" in chosen, "scenes": "Sentinel-2 scenes" in chosen,
                                      "show_all": show_all})
-    for service, problem in cat.problems.items():
+    left_out = [source for source in SOURCES if source in down and source not in chosen]
+    if left_out and not found.all_down:
+        st.caption(f"Left out while its service does not answer: {', '.join(left_out)} (add it back in Sources).")
+    for service, problem in cat.problems.items():  # a source the analyst added back says why it lists nothing
         st.warning(markdown_text(f"{service}: {problem}"))
     rows = _status_rows(settings)
     if "Sentinel-2 cloudless" in chosen and not settings.offline:
@@ -195,9 +249,8 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
                    + ("" if show_all else "; the others are hidden (switch on 'Every Wayback release').")
                    + f" Wayback {CAPTURE_DATE_RULE}.")
     layers = cat.layers
-    if len(layers) < 1:
-        st.info("No dated imagery of this site from the chosen sources. Import a GeoTIFF on the Import page, "
-                "or check the imagery services below.")
+    if not showable_layers(layers, down):
+        _nothing_to_show(store, settings, facility.id, layers, found)
         _services_panel(settings, cat, rows)
         return
 
@@ -205,13 +258,13 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
     if state.get(state.COMPARE_MODE) is None and st.query_params.get("view") in views:  # a link may name the view
         state.put(state.COMPARE_MODE, st.query_params.get("view"))
     mode = st.radio("View", views, horizontal=True, key=state.COMPARE_MODE)
-    _seed_choices(layers, mode == "Time slider")
+    _seed_choices(layers, mode == "Time slider", down)
     show_strip(layers, slider=mode == "Time slider")
     try:
         m = base_map(facility, structures, observations, offline=settings.offline)
         localise(m, serve_assets(settings.data_dir))
     except (AssetError, OSError) as err:
-        st.error(f"The map cannot be drawn offline: {err}")
+        notices.error("The map cannot be drawn offline", err)
         return
 
     drawn_on: DatedLayer | None = None
@@ -249,9 +302,9 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
             _caption("Before", before)
             _caption("After", after)
     except ImageryError as err:
-        st.error(f"This imagery cannot be shown: {err}")
+        notices.error("This imagery cannot be shown", err)
     except AssetError as err:
-        st.error(f"The map cannot be drawn offline: {err}")
+        notices.error("The map cannot be drawn offline", err)
 
     if result is not None:
         show_annotate(store, settings, facility, structures, result, drawn_on, current)

@@ -23,11 +23,11 @@ from facilities.geometry import ground_areas_m2
 from facilities.model import LocationPrecision, Registry
 from facilities.store import Filter, ImportReport, OnConflict, Store
 from facilities.vector_formats import TABLE_FORMATS
-from imagery import local as local_imagery
 from imagery.errors import ImageryError
 from tracker.image_checks import EARLIEST_CAPTURE, check_capture_date, image_limit_bytes
 from tracker.imports import VectorFile, import_image_upload, import_vector, read_vector_bytes, vector_format
 from tracker.settings import Settings
+from tracker.upload_limits import UploadLimits, upload_limits
 from ui import state
 from ui.safe import markdown_text
 
@@ -54,21 +54,20 @@ def vector_limit_mb(settings: Settings) -> int:
 
 
 def image_limit_mb(settings: Settings) -> int:
-    """The one image limit, in MB: TRACKER_MAX_IMAGE_MB, capped by the server's upload limit (tracker.image_checks,
-    the CLI's `facilities imagery import` limit too)."""
+    """The one image limit, in MB: the settings' image limit capped by the server's upload limit
+    (tracker.image_checks, the CLI's `facilities imagery import` limit too)."""
     return image_limit_bytes(settings, upload_limit_mb()) // 2**20
+
+
+def limits(settings: Settings) -> UploadLimits:
+    """The upload limits this server enforces, each with its one sentence (tracker.upload_limits)."""
+    return upload_limits(settings, upload_limit_mb())
 
 
 def limits_caption(settings: Settings) -> str:
     """The upload limits, stated the same way wherever images or outlines are taken."""
-    return (f"Outlines: GeoJSON, KML/KMZ, GeoPackage, FlatGeobuf, GeoParquet, CSV with WKT or a zipped Shapefile "
-            f"up to {vector_limit_mb(settings)} MB (TRACKER_MAX_IMPORT_MB). "
-            f"Images: GeoTIFF or COG up to {image_limit_mb(settings)} MB a file (TRACKER_MAX_IMAGE_MB, within "
-            f"server.maxUploadSize in .streamlit/config.toml), "
-            f"at most {local_imagery.MAX_DECLARED_BYTES / 1024**3:.0f} GiB of pixels decoded, "
-            f"{local_imagery.MAX_SIDE:,} px a side and {local_imagery.MAX_BANDS} bands, with a coordinate system. "
-            f"Uploads are held in memory until imported: at most {settings.max_session_upload_mb} MB a session "
-            "(TRACKER_MAX_SESSION_UPLOAD_MB).")
+    said = limits(settings)
+    return f"{said.outlines} {said.images} {said.held}"
 
 
 def file_kind(name: str, head: bytes) -> str:

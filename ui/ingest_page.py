@@ -19,11 +19,12 @@ from facilities.store import Store
 from tracker.articles import ArticleResult
 from tracker.articles.ingest import Accepted, read_files, recorded_notes, write_accepted
 from tracker.settings import Settings
+from tracker.upload_limits import ARTICLE_MB, articles_sentence
 
 from . import state
 from .safe import markdown_text
 
-UPLOAD_MB = 10
+UPLOAD_MB = ARTICLE_MB  # one statement of the limit: tracker.upload_limits
 UPLOAD_TYPES = ["txt", "md", "markdown", "html", "htm", "xml", "rss", "atom"]
 ALL_OR_NOTHING = ("Accepting is all or nothing: the ticked proposals are written together as one change (one "
                   "undo takes them all back). If any of them cannot be written, none is, and the reason is shown.")
@@ -102,7 +103,8 @@ def _inputs(text: str, uploads: list) -> tuple[list[tuple[str, bytes]], list[str
     files, problems = [], []
     for upload in uploads:
         if upload.size > UPLOAD_MB * 2**20:
-            problems.append(f"{upload.name} is {upload.size / 2**20:.1f} MB; the limit is {UPLOAD_MB} MB.")
+            problems.append(f"{upload.name} is {upload.size / 2**20:.1f} MB, over the limit. "
+                            + articles_sentence())
         else:
             files.append((upload.name, upload.getvalue()))
     if text.strip():
@@ -141,7 +143,7 @@ def ingest_page(store: Store, settings: Settings) -> None:
     registry."""
     st.title("Read articles")
     st.caption("Paste an article, or upload files: text, Markdown, HTML, or an RSS/Atom feed export (one article "
-               f"per item); several at once, up to {UPLOAD_MB} MB each. In pasted text, separate articles with a "
+               f"per item), several at once. {articles_sentence()} In pasted text, separate articles with a "
                "line of ---. Nothing is written until you accept it below.")
     text = st.text_area("Article text", height=200, key="ingest_text")
     uploads = st.file_uploader("…or files", type=UPLOAD_TYPES, accept_multiple_files=True, key="ingest_files")

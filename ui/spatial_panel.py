@@ -14,6 +14,7 @@ from tracker import spatial
 from tracker.settings import Settings
 
 from . import state
+from .import_page import limits
 from .safe import markdown_text
 
 QUESTIONS = ("Sites near a point", "Sites near the selected site", "Sites inside an uploaded area",
@@ -37,6 +38,7 @@ def spatial_sidebar(store: Store, settings: Settings, selected_id: str | None) -
         if question in QUESTIONS[2:]:
             upload = st.file_uploader("Layer (GeoJSON, GeoPackage, FlatGeobuf, zipped Shapefile, KML, ...)",
                                       type=[s.lstrip(".") for s in spatial.LAYER_SUFFIXES], key="spatial_layer")
+            st.caption(limits(settings).outlines)  # the same sentence as the Import page's
         if st.button("Ask", key="spatial_ask"):
             try:
                 if question == QUESTIONS[0]:

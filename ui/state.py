@@ -51,6 +51,7 @@ IMPORT_PARSED = "import_parsed"  # (upload key, Parsed): the previewed file, par
 IMPORT_REPORT = "import_report"  # (upload key, summary) of the last import
 INGEST_RESULTS = "ingest_results"  # the articles read, until the next Read
 SPATIAL_ANSWER = "spatial_answer"  # the sidebar's last spatial answer, until the next question
+SERVICES = "imagery_services"  # (settings key, status rows, error): the services probed once per session (ui.notices)
 # the Compare page: the pair and the slider (ui.compare_page's widgets), the timeline strip and the scan
 COMPARE_BEFORE = "compare_before"
 COMPARE_AFTER = "compare_after"

@@ -186,8 +186,8 @@ def test_an_invalid_drawing_is_refused_with_the_reason_and_nothing_is_written(en
 def test_the_services_panel_says_what_is_unreachable(env: Path, monkeypatch: pytest.MonkeyPatch, wayback):
     monkeypatch.setenv("TRACKER_WAYBACK_CONFIG_URL", f"{wayback.base}/fault/status-503")
     at = run()
-    warnings = " ".join(w.value for w in at.warning)
-    assert "Wayback" in warnings
+    assert at.multiselect(key="compare_sources").value == ["Sentinel-2 cloudless", "Local images"]  # shown dates
+    assert any("Left out while its service does not answer: Wayback" in c.value for c in at.caption)
     panel = next(d.value for d in at.dataframe if "service" in d.value.columns)
     row = panel.set_index("service").loc["Esri Wayback", "status"]
     assert row.startswith("unreachable") and "503" in row, row  # the fault served, not a 404 for an unknown path
@@ -288,8 +288,9 @@ def test_an_observation_drawn_on_an_eox_mosaic_links_to_that_mosaic(env: Path):
 
 
 def test_offline_the_page_uses_what_is_cached_and_local(env: Path, monkeypatch: pytest.MonkeyPatch, wayback):
-    """Viewed once online, the site's releases come back offline from the cache (no request); local
-    images are always there; the services panel says the online services are off."""
+    """Offline, the page opens on local images (Wayback's tiles would not load); added back, the site's releases
+    viewed once online come back from the cache (no request); the services panel says the online services are
+    off."""
     from imagery.local import import_image
 
     import_image(_geotiff(env / "a.tif", 1, False), env / "data", dt.date(2020, 5, 1))
@@ -298,6 +299,10 @@ def test_offline_the_page_uses_what_is_cached_and_local(env: Path, monkeypatch: 
     monkeypatch.setenv("TRACKER_OFFLINE", "true")
     before = wayback.counts["total"]
     offline = run()
+    assert offline.multiselect(key="compare_sources").value == ["Local images"]
+    offline.multiselect(key="compare_sources").set_value(["Wayback", "Local images"]).run()
+    offline.radio(key="compare_mode").set_value("Swipe").run()  # one local date opened the slider alone
+    assert not offline.exception, offline.exception
     assert wayback.counts["total"] == before, "offline mode made a request"
     options = offline.selectbox(key="compare_before").options
     assert [o for o in options if "Wayback" in o] == [o for o in online_options if "Wayback" in o]
@@ -315,10 +320,11 @@ def test_offline_with_nothing_cached_says_so_and_still_offers_local_images(env: 
     import_image(_geotiff(env / "a.tif", 1, False), env / "data", dt.date(2020, 5, 1))
     monkeypatch.setenv("TRACKER_OFFLINE", "true")
     at = run()
-    warnings = [w.value.replace("\\", "") for w in at.warning]  # markdown escapes
-    assert any("offline mode: nothing cached" in w for w in warnings), warnings
     assert at.radio(key="compare_mode").options == ["Time slider"]  # one date: nothing to compare yet
     assert "Local image" in at.select_slider(key="compare_slider").options[0]
+    at.multiselect(key="compare_sources").set_value(["Wayback", "Local images"]).run()  # added back by hand
+    warnings = [w.value.replace("\\", "") for w in at.warning]  # markdown escapes
+    assert any("offline mode: nothing cached" in w for w in warnings), warnings
 
 
 def test_a_footprint_traced_on_wayback_is_saved_but_none_is_proposed_from_it(env: Path):

@@ -61,8 +61,8 @@ def _texts(at: AppTest, kind: str) -> str:
 def test_page_states_the_limits_and_points_to_articles(tmp_path):
     at = _app(tmp_path)
     caption = at.caption[0].value
-    assert "up to 200 MB (TRACKER_MAX_IMPORT_MB)" in caption
-    assert "server.maxUploadSize" in caption and "4 GiB of pixels" in caption
+    assert "zipped Shapefile, up to 200 MB a file." in caption
+    assert "4 GiB of pixels" in caption and "TRACKER_" not in caption  # words for analysts, not setting names
     assert "Read articles" in _texts(at, "markdown")
 
 

@@ -96,8 +96,8 @@ def _held(at: AppTest, what: str = "held") -> int:
 def test_the_page_states_the_one_image_limit(tmp_path, monkeypatch):
     at = _app(tmp_path, monkeypatch, TRACKER_MAX_IMAGE_MB="50", TRACKER_MAX_SESSION_UPLOAD_MB="120")
     caption = at.caption[0].value
-    assert "GeoTIFF or COG up to 50 MB a file (TRACKER_MAX_IMAGE_MB" in caption
-    assert "120 MB a session (TRACKER_MAX_SESSION_UPLOAD_MB)" in caption
+    assert "GeoTIFF or COG with a coordinate system, up to 50 MB a file" in caption
+    assert "at most 120 MB at once in one browser session" in caption
 
 
 def test_an_image_over_the_image_limit_is_refused_and_released(tmp_path, monkeypatch):

@@ -1,0 +1,69 @@
+"""What every page says about the imagery services and about errors, in plain words.
+
+The services are probed once per browser session (state.SERVICES; the probe itself is the imagery session's
+status, at most a few seconds per service and shared by sessions for a minute), and `service_notice` puts the one
+sentence tracker.availability words at the top of each page. `error`/`warning` are how a page shows an exception:
+tracker.availability.explain logs it and gives "what: short reason", never a library's text.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from imagery.errors import ImageryError
+from tracker.availability import Availability, availability, explain
+from tracker.settings import Settings
+
+from . import state
+from .safe import markdown_text
+
+
+def service_rows(settings: Settings) -> tuple[list[dict[str, object]], str | None]:
+    """The services' status rows and, when they could not be read, why: probed once per browser session."""
+    key = settings.model_dump_json()
+    kept = state.get(state.SERVICES)
+    if kept is None or kept[0] != key:
+        try:
+            rows, problem = state.imagery_status(settings), None
+        except (ImageryError, OSError) as err:
+            rows, problem = [], explain(err, "The imagery services' status could not be checked")
+        kept = (key, rows, problem)
+        state.put(state.SERVICES, kept)
+    return kept[1], kept[2]
+
+
+def services(settings: Settings) -> Availability:
+    """Which imagery services answer, from this session's probe (offline mode: nothing is asked)."""
+    if settings.offline:
+        return Availability(offline=True)
+    rows, problem = service_rows(settings)
+    return Availability(unknown=True) if problem else availability(rows, offline=False)
+
+
+def check_again() -> None:
+    """A button's callback: probe the services again on the next run (the shared answer may be a minute old)."""
+    state.drop(state.SERVICES)
+
+
+def service_notice(settings: Settings, slot=None) -> None:
+    """The one sentence about offline or failing imagery services, in `slot` (an st.empty at the top of the page)
+    or here; nothing when every service answers."""
+    found = services(settings)
+    sentence = found.sentence
+    if sentence is None:
+        return
+    where = slot if slot is not None else st
+    if found.offline:
+        where.info(sentence, icon="📴")
+    else:
+        where.warning(sentence, icon="📡")
+
+
+def error(what: str, err: BaseException) -> None:
+    """Show an exception as one line, 'what: short reason' (logged with its full text)."""
+    st.error(markdown_text(explain(err, what)))
+
+
+def warning(what: str, err: BaseException) -> None:
+    """Like `error`, as a warning (something was skipped, nothing failed for good)."""
+    st.warning(markdown_text(explain(err, what)))
