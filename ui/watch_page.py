@@ -146,7 +146,8 @@ def _thumbs(settings: Settings, site: SiteDigest) -> None:
         else:
             col.image(rgba, width=THUMB_WIDTH, caption=f"{label}: {day}")  # ours: a label and a date
     if site.before is None:
-        cols[1].caption("No earlier readable image of this site to compare it with.")
+        cols[1].caption("No measured change waits with this image: nothing readable came before it, or you have "
+                        "reviewed that change already.")
 
 
 def _date_of(site: SiteDigest, key: str | None) -> str:

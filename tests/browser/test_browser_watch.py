@@ -1,7 +1,8 @@
 """The Watched sites page in a real Chromium, after a scan of the watch tests' world (tests.support.watch: the seed
 sites plus generated ones, local imports, the fake Wayback on 127.0.0.1): the sites are listed in the digest's
 order with before/after thumbnails that load, and the first site's Compare link lands on the Compare page in the
-Difference view of that very pair, with the change measured. Screenshots go to the test's tmp dir."""
+Difference view of that very pair, with the change measured; Accept on the page names the observation it recorded
+and the site, still holding a finding, moves down the list. Screenshots go to the test's tmp dir."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,7 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @dataclass
 class App:
     url: str
-    before: str  # the change finding's pair (image keys)
+    before: str | None  # the change finding's pair (image keys)
     after: str
     plant: str  # the seed plant's name
 
@@ -66,7 +68,8 @@ def _loaded_images(pg) -> int:
 
 
 def test_ranked_findings_with_thumbnails_and_the_compare_link_opens_that_pair(app: App, tmp_path: Path):
-    with launch_chromium() as browser:
+    with launch_chromium() as chromium:
+        browser: Any = chromium
         context = browser.new_context(viewport={"width": 1400, "height": 2400})  # Streamlit scrolls inside
         rec = Recorder()
         pg = context.new_page()
@@ -90,7 +93,7 @@ def test_ranked_findings_with_thumbnails_and_the_compare_link_opens_that_pair(ap
 
         link = pg.get_by_role("link", name="Compare these two images").first
         href = link.get_attribute("href") or ""
-        assert f"before={app.before.replace(':', '%3A')}" in href and "view=Difference" in href, href
+        assert f"before={(app.before or '').replace(':', '%3A')}" in href and "view=Difference" in href, href
         try:
             with context.expect_page(timeout=10_000) as opened:
                 link.click()
@@ -113,5 +116,25 @@ def test_ranked_findings_with_thumbnails_and_the_compare_link_opens_that_pair(ap
         assert "between" in headline.inner_text()
         compare.wait_for_timeout(1500)
         compare.screenshot(path=str(tmp_path / "2-compare-difference.png"), full_page=True)
+
+        # back on the page: Accept the change; the message names the observation and the site moves down
+        pg.bring_to_front()
+        pg.goto(f"{app.url}/watch", wait_until="domcontentloaded")
+        pg.get_by_role("heading", name=f"3. {app.plant}").wait_for(timeout=60_000)
+        pg.get_by_test_id("stDataFrame").first.wait_for(timeout=30_000)  # drawn to the end: the buttons are live
+        pg.get_by_role("button", name="Accept").first.click()
+        try:
+            pg.get_by_text("recorded for Generated yard").wait_for(timeout=60_000)
+        except Exception:
+            pg.screenshot(path=str(tmp_path / "3-failed.png"), full_page=True)
+            raise
+        assert "Accepted: observation obs-" in pg.get_by_test_id("stAlert").first.inner_text()
+        pg.get_by_role("heading", name="1. Generated depot").wait_for(timeout=60_000)
+        pg.get_by_role("heading", name="2. Generated yard").wait_for(timeout=60_000)  # one finding left there
+        pg.get_by_role("heading", name=f"3. {app.plant}").wait_for(timeout=60_000)
+        pg.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=60_000)
+        pg.get_by_text("last reviewed 20").first.wait_for(timeout=30_000)
+        pg.wait_for_timeout(1500)
+        pg.screenshot(path=str(tmp_path / "3-after-accept.png"), full_page=True)
     assert not rec.dialogs
     assert not [u for t, u in rec.blocked if t not in ("image", "font")], rec.blocked

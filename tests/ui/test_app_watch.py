@@ -103,7 +103,7 @@ def test_sites_are_ranked_with_thumbnails_figures_links_and_the_failure(scanned:
     assert "Significant change: 7," in text and "between the 2025-06-01 and 2026-03-01 images" in text
     assert "New imagery (shown in the browser only): an Esri Wayback release of 2026-02-26" in text
     # thumbnails: yard's before and after, depot's after; none for the Wayback-only plant
-    captions = [c for image in at.get("image") for c in image.captions]
+    captions = [c for image in at.get("image") for c in image.captions]  # type: ignore[union-attr]
     assert captions == ["Before: 2025-06-01", "After: 2026-03-01", "New: 2026-04-02"], captions
     change = next(f for f in watch_tables(scanned.world.store).findings() if f.kind is FindingKind.CHANGE)
     links = [b.proto.url for b in at.get("link_button")]
