@@ -143,7 +143,7 @@ def _connect_reason(err: BaseException) -> str:
 
 
 def short_reason(err: BaseException) -> str:
-    """Why an imagery request failed, in a few plain words a page can show ("timed out", "service error (HTTP 503)",
+    """Why an imagery request failed, in a few plain words a page can show ("timed out", "service error, HTTP 503",
     "connection refused"): the one mapping of error kinds to reasons. Never a library's exception text (that goes
     to the log); errors this package words itself (a raster that is too large, display-only imagery) keep their
     own one-line message."""
@@ -156,13 +156,13 @@ def short_reason(err: BaseException) -> str:
     if isinstance(err, RateLimited):
         return "too many requests; try again in a few minutes"
     if isinstance(err, NotFoundError):
-        return f"nothing at this address (HTTP {err.status})" if err.status else "nothing at this address"
+        return f"nothing at this address, HTTP {err.status}" if err.status else "nothing at this address"
     if isinstance(err, ServiceUnavailable):
-        return f"service error (HTTP {err.status})" if err.status else _connect_reason(err)
+        return f"service error, HTTP {err.status}" if err.status else _connect_reason(err)
     if isinstance(err, RefusedURL):
         return "address refused: only public https addresses are fetched"
     if isinstance(err, BadResponse):
-        return f"an answer that cannot be used (HTTP {err.status})" if err.status else "an answer that cannot be used"
+        return f"an answer that cannot be used, HTTP {err.status}" if err.status else "an answer that cannot be used"
     if isinstance(err, NetworkError):
         return "the service gave no usable answer"
     if isinstance(err, StacError) and len(causes(err)) > 1:  # raised from a library's error: its text is not ours

@@ -79,7 +79,8 @@ def availability(rows: Iterable[Mapping[str, object]], offline: bool) -> Availab
     for row in rows:
         service, status = str(row.get("service", "")), str(row.get("status", ""))
         if service in PROBED and status.startswith("unreachable"):
-            down[service] = status.removeprefix("unreachable").strip(" ()") or "no answer"
+            reason = status.removeprefix("unreachable").strip()
+            down[service] = reason[1:-1] if reason.startswith("(") and reason.endswith(")") else reason or "no answer"
     return Availability(down=down)
 
 

@@ -23,7 +23,7 @@ from tracker.change import SiteChange, accept_change
 from tracker.errors import TrackerError
 from tracker.settings import Settings
 
-from . import state
+from . import notices, state
 from .safe import markdown_text
 
 MEASURE_ERRORS = (ImageryError, FacilitiesError, TrackerError, OSError)
@@ -82,7 +82,7 @@ def measure(store: Store, settings: Settings, facility: Facility, before: DatedL
         result = state.measured_change(store, settings, facility, before.key, after.key,
                                        built_up_only=built_up_only)
     except MEASURE_ERRORS as err:
-        st.warning(markdown_text(f"The change cannot be measured on this pair: {err}"))
+        notices.warning("The change cannot be measured on this pair", err)
         return None
     st.markdown(f"#### {markdown_text(headline(result, before, after))}")
     st.caption(markdown_text(method_caption(result)))

@@ -226,7 +226,7 @@ def compare_page(store: Store, settings: Settings, facility_id: str | None) -> N
         notices.error("No imagery can be looked up for this site", err)
         return
 
-    found = notices.services(settings)  # probed once per session; the page's top sentence says what is down
+    found = notices.services(settings) or Availability()  # probed once per session; the top sentence says it
     down = found.down_sources
     c1, c2 = st.columns([3, 2])
     chosen = c1.multiselect("Sources", SOURCES, default=default_sources(down), key="compare_sources",

@@ -25,7 +25,7 @@ from tracker.errors import NothingToDate, TrackerError
 from tracker.settings import Settings
 from tracker.site import SiteView
 
-from . import state
+from . import notices, state
 from .safe import markdown_text
 
 ERRORS = (FacilitiesError, ImageryError, TrackerError, OSError)
@@ -132,7 +132,7 @@ def show_dating(store: Store, settings: Settings, site: SiteView) -> None:
                 st.info(NOTHING_TO_DATE)
                 return
             except ERRORS as err:
-                st.error(markdown_text(f"The structure cannot be dated: {err}"))
+                notices.error("The structure cannot be dated", err)
                 return
     if found is None:
         st.caption("Compares the footprint with the ground around it on every image of the site the server may "

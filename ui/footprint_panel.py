@@ -26,7 +26,7 @@ from tracker.errors import TrackerError
 from tracker.footprints import ProposedFootprint, propose, save_footprint
 from tracker.settings import Settings
 
-from . import state
+from . import notices, state
 from .measure_map import proposal_outline
 from .safe import markdown_text
 
@@ -120,7 +120,7 @@ def _propose_here(store: Store, settings: Settings, facility: Facility, structur
                 found = propose(store, state.imagery(settings), facility.id, layer.image, *click)
             except ERRORS as err:
                 state.drop(state.FOOTPRINT_PROPOSAL)
-                st.warning(markdown_text(f"No footprint proposed: {err}"))
+                notices.warning("No footprint proposed", err)
                 return
         state.put(state.FOOTPRINT_PROPOSAL, found)
         st.rerun()  # the map draws the proposal

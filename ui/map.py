@@ -33,6 +33,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from facilities.model import Facility, LocationPrecision, Structure
+from tracker.countries import country_name
 
 from .basemap import add_basemaps
 from .safe import safe_lines, safe_text
@@ -99,7 +100,7 @@ def facility_popup(facility: Facility) -> folium.Popup:
         ("Also known as", "; ".join(a.name for a in facility.aliases)),
         ("Location", precision_label(facility.location_precision)),
         ("Status", facility.status.value),
-        ("Country", facility.country),
+        ("Country", country_name(facility.country)),
         ("Category", facility.category),
         ("Part of (claimed)", "; ".join(p.name for p in facility.parents)),
         ("Systems", "; ".join(facility.systems)),

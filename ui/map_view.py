@@ -42,4 +42,4 @@ def show_map(facilities: Sequence[Facility], structures: Sequence[Structure], se
         st.caption(f"{len(facilities):,} facilities: sites are clustered points; outlines are drawn around "
                    "the selected facility.")
     if settings.offline:
-        st.caption("Offline mode: online imagery is off (TRACKER_OFFLINE); the basemap is Natural Earth.")
+        st.caption("Offline mode: online imagery is off; the basemap is Natural Earth.")

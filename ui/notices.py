@@ -1,8 +1,10 @@
 """What every page says about the imagery services and about errors, in plain words.
 
 The services are probed once per browser session (state.SERVICES; the probe itself is the imagery session's
-status, at most a few seconds per service and shared by sessions for a minute), and `service_notice` puts the one
-sentence tracker.availability words at the top of each page. `error`/`warning` are how a page shows an exception:
+status, at most a few seconds per service and shared by sessions for a minute) by the first page that uses them
+(Compare), and `service_notice` puts the one sentence tracker.availability words at the top of every page from
+then on: the Registry, Import and Read articles pages never wait on the network for it (decision 0026). Offline
+mode needs no probe and is said on every page at once. `error`/`warning` are how a page shows an exception:
 tracker.availability.explain logs it and gives "what: short reason", never a library's text.
 """
 
@@ -32,10 +34,14 @@ def service_rows(settings: Settings) -> tuple[list[dict[str, object]], str | Non
     return kept[1], kept[2]
 
 
-def services(settings: Settings) -> Availability:
-    """Which imagery services answer, from this session's probe (offline mode: nothing is asked)."""
+def services(settings: Settings, *, probe: bool = True) -> Availability | None:
+    """Which imagery services answer, from this session's probe (offline mode: nothing is asked). With
+    `probe=False`, None when this session has not probed yet."""
     if settings.offline:
         return Availability(offline=True)
+    kept = state.get(state.SERVICES)
+    if not probe and (kept is None or kept[0] != settings.model_dump_json()):
+        return None
     rows, problem = service_rows(settings)
     return Availability(unknown=True) if problem else availability(rows, offline=False)
 
@@ -48,9 +54,9 @@ def check_again() -> None:
 def service_notice(settings: Settings, slot=None) -> None:
     """The one sentence about offline or failing imagery services, in `slot` (an st.empty at the top of the page)
     or here; nothing when every service answers."""
-    found = services(settings)
-    sentence = found.sentence
-    if sentence is None:
+    found = services(settings, probe=False)
+    sentence = found.sentence if found is not None else None
+    if found is None or sentence is None:
         return
     where = slot if slot is not None else st
     if found.offline:

@@ -22,11 +22,13 @@ import streamlit as st
 from facilities.errors import FacilitiesError
 from facilities.model import Facility, Observation, Structure
 from facilities.store import Filter, Store
+from tracker.area_text import area_text
+from tracker.countries import country_name
 from tracker.images import image_key
 from tracker.settings import Settings
 from tracker.site import SiteView
 
-from . import sections, state
+from . import notices, sections, state
 from .dating_panel import show_dating
 from .edit_panel import show_edit_panel
 from .map import precision_label
@@ -84,7 +86,7 @@ def _filter_sidebar(facilities: Sequence[Facility], last_observations: dict[str,
     if filters.open:
         with filters:
             countries = st.multiselect("Country", options[0], key=state.FILTERS[0], on_change=state.remember,
-                                       args=(state.FILTERS[0],))
+                                       args=(state.FILTERS[0],), format_func=country_name)
             categories = st.multiselect("Category", options[1], key=state.FILTERS[1], on_change=state.remember,
                                         args=(state.FILTERS[1],))
             statuses = st.multiselect("Status", options[2], key=state.FILTERS[2], on_change=state.remember,
@@ -137,11 +139,11 @@ def details_frame(facility: Facility) -> pd.DataFrame:
     rows = [
         ("Name", facility.name),
         ("Also known as", "; ".join(f"{a.name} [{a.lang}]" if a.lang else a.name for a in facility.aliases)),
-        ("Country", facility.country or ""),
+        ("Country", country_name(facility.country)),
         ("Category", facility.category),
         ("Status", facility.status.value),
         ("Location precision", precision_label(facility.location_precision)),
-        ("Area", f"{facility.area_m2 / 1e4:,.1f} ha"),
+        ("Area", area_text(facility.area_m2, facility.location_precision)),
         ("Systems", "; ".join(facility.systems)),
         ("Record", f"{facility.id} (version {facility.version})"),
     ]
@@ -275,7 +277,7 @@ def show_site_report(store: Store, facility: Facility, settings: Settings) -> No
             html = Path(files.html).read_bytes()
             pdf = Path(files.pdf).read_bytes() if files.pdf else None
         except (FacilitiesError, ImageryError, OSError) as err:
-            st.error(f"The site report cannot be made: {err}")
+            notices.error("The site report cannot be made", err)
             return
     st.download_button("Download HTML report", data=html, file_name=f"{facility.id}.html", mime="text/html",
                        key="download_html_report")

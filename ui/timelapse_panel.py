@@ -23,12 +23,13 @@ from facilities.store import Store
 from imagery.catalogue import DatedLayer
 from imagery.errors import ImageryError
 from imagery.timeline import TimelineEntry, entry_from_capture
+from tracker.availability import explain
 from tracker.errors import TrackerError
 from tracker.reports.timelapse import Timelapse, make_timelapse
 from tracker.settings import Settings
 from tracker.timeline import SiteTimeline
 
-from . import state
+from . import notices, state
 from .safe import markdown_text
 from .timeline_strip import entry_for
 
@@ -104,9 +105,9 @@ def _make(store: Store, settings: Settings, facility: Facility, layers: Sequence
     except ERRORS as err:
         bar.empty()
         if not isinstance(err, TrackerError):
-            st.error(f"The timelapse could not be made: {err}")
+            notices.error("The timelapse could not be made", err)
             return None
-        made = f"No timelapse: {err}"
+        made = explain(err, "No timelapse")
     bar.empty()
     state.put(state.TIMELAPSE, (request, made))
     return made
