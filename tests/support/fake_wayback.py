@@ -101,6 +101,7 @@ class Scenario:
     metadata: Callable[[int, float, float], dict | None] = lambda release, lon, lat: None
     config_mode: str = "ok"  # "ok" | "malformed" | "not-object" | "deep" (`[` x 200,000)
     tile_latency: float = 0.0  # seconds added to every tile request (bench)
+    latency: float = 0.0  # seconds added to every request of any kind (the watch bench: 50 ms)
     failing_tilemaps: set[TileKey] = field(default_factory=set)  # these tiles' tilemap answers HTTP 500
     metadata_mode: str = "ok"  # "ok" | "error" (ArcGIS error object) | "malformed" | "deep"
     tilemap_mode: str = "ok"  # "ok" | "deep"
@@ -143,6 +144,7 @@ class FakeServer(ThreadingHTTPServer):
         self.paths: list[str] = []
         self.per_path: Counter[str] = Counter()
         self.in_flight = self.most_in_flight = 0  # /xyz/ requests being answered at once, and the most at once
+        self.all_in_flight = self.most_all_in_flight = 0  # requests of any kind answered at once, and the most
         self.unserved: list[str] = []  # paths asked for that the fake does not serve (the fixtures fail on them)
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -168,6 +170,7 @@ class FakeServer(ThreadingHTTPServer):
             self.paths.clear()
             self.per_path.clear()
             self.in_flight = self.most_in_flight = 0
+            self.all_in_flight = self.most_all_in_flight = 0
             self.unserved.clear()
 
     def count(self, kind: str, path: str) -> int:
@@ -201,6 +204,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: bytes, ctype: str = "application/json", headers: dict | None = None) -> None:
+        self._leave()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -213,6 +217,25 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(doc).encode())
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        with self.server.lock:
+            self.server.all_in_flight += 1
+            self.server.most_all_in_flight = max(self.server.most_all_in_flight, self.server.all_in_flight)
+        self._counted = True
+        try:
+            if self.server.scenario.latency:
+                time.sleep(self.server.scenario.latency)
+            self._get()
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        # before the answer is written: a client cannot start its next request before this one is counted out
+        if getattr(self, "_counted", False):
+            self._counted = False
+            with self.server.lock:
+                self.server.all_in_flight -= 1
+
+    def _get(self) -> None:
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query)
         sc = self.server.scenario

@@ -1,0 +1,117 @@
+"""The watch scan on a Dask cluster (a two-worker LocalCluster on 127.0.0.1, worker processes): the same findings,
+failures and per-site outcomes as the local run on the same fakes; the request budget held across both workers
+(counted at the fake server); every request booked at the cluster's one token bucket; a site that makes its task
+fail, or kills its worker, a listed failure while the other sites complete."""
+
+from __future__ import annotations
+
+import dask
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from imagery.aoi import AreaOfInterest  # noqa: E402 - after the importorskip
+from tests.support.watch import EXPECTED_NEWS, FAILING, SINCE, watch_world  # noqa: E402
+from tests.support.watch_cluster import recipe  # noqa: E402
+from tracker.watch.cluster import DaskSites  # noqa: E402
+from tracker.watch.run import scan_watchlist, watch_tables  # noqa: E402
+
+SOURCES = ("wayback", "local")
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    # one task per worker thread (no extra task queued on a worker that may die) and no retry of a task whose
+    # worker died: the test of a lost worker then loses exactly its own site
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
+                          "distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                           dashboard_address=None)
+        client = distributed.Client(cluster, set_as_default=False)
+        yield client
+        client.close()
+        cluster.close()
+
+
+def _world(tmp_path, name, server, endpoints):
+    path = tmp_path / name
+    path.mkdir()
+    return watch_world(path, server, endpoints)
+
+
+def _signature(report, store):
+    findings = sorted((f.facility_id, f.kind.value, f.after_key, str(f.after_date), f.before_key, f.significant,
+                       f.changed_m2, f.changed_m2_range) for f in report.findings)
+    outcomes = sorted((fid, outcome, n, err) for fid, outcome, n, err, _at in
+                      watch_tables(store).run_outcomes(report.run_id))
+    return findings, dict(report.failures), outcomes
+
+
+def _local(world):
+    session = world.session()
+    try:
+        return scan_watchlist(world.store, session, actor="tester", since=SINCE, sources=SOURCES)
+    finally:
+        session.close()
+
+
+def _on_cluster(world, client, *, concurrency=4, rate_per_host=None, **kw):
+    runner = DaskSites(client, recipe(world.tmp, world.data_dir, world.endpoints, **kw), concurrency=concurrency,
+                       rate_per_host=rate_per_host)
+    session = world.session()
+    try:
+        report = scan_watchlist(world.store, session, actor="tester", since=SINCE, sources=SOURCES, executor=runner)
+        return report, runner, session.client.stats.requests
+    finally:
+        runner.close()
+        session.close()
+
+
+def test_the_dask_run_equals_the_local_run(tmp_path, server, endpoints, dask_client):
+    local_world = _world(tmp_path, "local", server, endpoints)
+    local = _local(local_world)
+    local_requests = server.counts["total"]  # before the next world resets the fake's counts
+    dask_world = _world(tmp_path, "dask", server, endpoints)
+    on_cluster, _, by_driver = _on_cluster(dask_world, dask_client)
+    assert _signature(on_cluster, dask_world.store) == _signature(local, local_world.store)
+    kinds: dict[str, set[str]] = {}
+    for f in on_cluster.findings:
+        kinds.setdefault(f.facility_id, set()).add(f.kind.value)
+    assert set(kinds) == set(EXPECTED_NEWS) and set(on_cluster.failures) == {FAILING}  # the fakes' news sites
+    assert dask_world.server.counts["total"] == local_requests > 0  # the same requests, none repeated
+    assert on_cluster.requests + by_driver == local_requests  # workers' own counts came back, exact
+    stored = watch_tables(dask_world.store).findings()  # only the driver wrote, and it wrote everything
+    assert sorted(f.id for f in stored) == sorted(f.id for f in on_cluster.findings)
+    assert watch_tables(dask_world.store).open_run() is None
+
+
+def test_the_request_budget_holds_for_the_whole_cluster(tmp_path, server, endpoints, dask_client):
+    world = _world(tmp_path, "budget", server, endpoints)
+    server.scenario.latency = 0.05  # every answer takes 50 ms: requests overlap when they can
+    # each worker's own client would allow 4 at once (8 for the cluster); the cluster's budget is 2 and 40/s
+    report, runner, by_driver = _on_cluster(world, dask_client, concurrency=2, rate_per_host=40.0)
+    assert set(report.failures) == {FAILING} and report.scanned == report.total
+    assert server.counts["total"] >= 20  # enough requests for overlap to show
+    assert server.most_all_in_flight == 2  # both workers used the budget, never beyond it
+    assert runner.booked() == server.counts["total"] - by_driver  # every worker request went through the one bucket
+    assert by_driver == 1  # the driver's own: the Wayback catalogue, once, before the workers start
+
+
+@pytest.mark.parametrize("mode", ["raise", "exit"])
+def test_a_site_that_fails_on_its_worker_is_a_listed_failure(tmp_path, server, endpoints, dask_client, mode):
+    world = _world(tmp_path, f"crash-{mode}", server, endpoints)
+    quiet = AreaOfInterest.of(world.store.get_facility("quiet").geometry).bbox
+    report, *_ = _on_cluster(world, dask_client, explode=(tuple(quiet), mode))
+    dask_client.wait_for_workers(2, timeout=60)  # the nanny restarts a lost worker; later tests want both
+    assert set(report.failures) == {FAILING, "quiet"} and report.scanned == report.total
+    assert "crash" in report.failures["quiet"]
+    if mode == "raise":
+        assert "RuntimeError" in report.failures["quiet"]
+    else:
+        assert "KilledWorker" in report.failures["quiet"]
+    kinds: dict[str, set[str]] = {}
+    for f in report.findings:
+        kinds.setdefault(f.facility_id, set()).add(f.kind.value)
+    assert set(kinds) == set(EXPECTED_NEWS) and "change" in kinds["yard"]  # the others completed
+    outcomes = {fid: outcome for fid, outcome, *_ in watch_tables(world.store).run_outcomes(report.run_id)}
+    assert outcomes["quiet"] == "failed" and watch_tables(world.store).open_run() is None
