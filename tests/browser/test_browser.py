@@ -15,6 +15,7 @@ from shapely.geometry import box
 from facilities.model import Facility
 from facilities.store import open_store
 from tests.support.browser import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
+from tests.support.browser_sections import open_section
 from tracker.seeding import ensure_seeded
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -75,6 +76,7 @@ def test_map_draws_from_local_scripts_and_falls_back_offline(app_url: str, brows
     frame.get_by_text(OFFLINE_NOTE).wait_for(timeout=30_000)
     assert frame.locator(".leaflet-basemap-pane path").count() > 100  # Natural Earth land
     assert "Natural Earth" in frame.locator(".leaflet-control-attribution").first.inner_text()
+    open_section(page, "Timeline")
     page.get_by_text("Observation timeline (13)").wait_for()
     page.screenshot(path=str(SHOTS / "2-offline-basemap.png"), full_page=True)
 
@@ -104,6 +106,7 @@ def test_picker_switches_facility(app_url: str, browser_page):
     page.get_by_test_id("stSidebar").get_by_role("combobox").click()
     page.get_by_role("option", name="February 8 Vinalon Complex").click()
     page.get_by_role("heading", name="February 8 Vinalon Complex").wait_for(timeout=30_000)
+    open_section(page, "Timeline")
     page.get_by_text("No observations recorded for this facility yet.").wait_for()
     frame = page.frame_locator(MAP_FRAME)
     frame.locator(SELECTED_OUTLINE).wait_for(timeout=30_000)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.browser import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
+from tests.support.browser_sections import open_section
 from tests.support.sites import SeriesSite, series_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -38,6 +39,7 @@ def test_date_a_structure_accept_it_then_open_the_pair_in_the_difference_view(ap
 
         # the Registry page: nothing is read until asked
         pg.goto(f"{url}/?facility=plant", wait_until="domcontentloaded")
+        open_section(pg, "Dating")
         pg.get_by_text("Date a structure from the images").wait_for(timeout=60_000)
         pg.get_by_text("Runs only when you click").wait_for(timeout=30_000)
         pg.get_by_role("button", name="Date from images").click()
@@ -53,11 +55,12 @@ def test_date_a_structure_accept_it_then_open_the_pair_in_the_difference_view(ap
         # Accept: the observation appears in the timeline above, and the Accept button goes
         pg.get_by_role("button", name="Accept: record as an observation").click()
         pg.get_by_text("Recorded observation obs-").wait_for(timeout=60_000)
-        pg.get_by_text("Observation timeline (1)").wait_for(timeout=30_000)
         pg.get_by_text("Recorded as observation obs-").wait_for(timeout=30_000)  # in place of the Accept button
         pg.get_by_role("button", name="Accept: record as an observation").wait_for(state="detached", timeout=30_000)
         pg.wait_for_timeout(800)
         pg.screenshot(path=str(SHOTS / "2-accepted.png"))
+        open_section(pg, "Timeline")
+        pg.get_by_text("Observation timeline (1)").wait_for(timeout=30_000)
 
         # the bracket's link: Compare, Difference view, on the two bounding images
         link = pg.get_by_role("link", name="Open the two images in Compare").get_attribute("href")

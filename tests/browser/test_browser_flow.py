@@ -17,6 +17,7 @@ import pytest
 from facilities.geojson_io import read_registry
 from facilities.store import open_store
 from tests.support.browser import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
+from tests.support.browser_sections import open_section
 from tests.support.fake_wayback import DEFAULT_CHANGES, FakeServer, site_scenario  # noqa: E402
 from tracker.seeding import ensure_seeded
 
@@ -121,6 +122,7 @@ def test_find_compare_draw_record_export(app, analyst_page, wayback):
     shot(pg, "1-found-by-italian-name")
 
     # 2. Its page: details and the timeline of 13 seed observations.
+    open_section(pg, "Timeline")
     pg.get_by_text("Observation timeline (13)").wait_for(timeout=30_000)
     shot(pg, "2-facility-page")
 
@@ -170,7 +172,8 @@ def test_find_compare_draw_record_export(app, analyst_page, wayback):
 
     # 7. Export the GeoJSON report from the registry page: the new observation is in it.
     sidebar.get_by_role("link", name="Registry").click()
-    pg.get_by_text("Observation timeline (14)").wait_for(timeout=30_000)
+    pg.get_by_text("Observation timeline (14)").wait_for(timeout=30_000)  # the Timeline section is kept
+    open_section(pg, "Report")
     with pg.expect_download() as info:
         pg.get_by_role("button", name="Download GeoJSON report").click()
     report = json.loads(Path(info.value.path()).read_text("utf-8"))
@@ -200,6 +203,7 @@ def test_hostile_text_shows_as_text_everywhere(app, analyst_page):
     popup.wait_for(timeout=10_000)
     for text in (HOSTILE_NAME, HOSTILE_ALIAS, "<script>alert(4)</script>"):
         assert text in popup.inner_text(), text
+    open_section(pg, "Timeline")
     pg.get_by_text("Observation timeline (1)").wait_for()
     shot(pg, "8-hostile-registry")
 

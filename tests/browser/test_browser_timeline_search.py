@@ -63,7 +63,7 @@ def test_the_timeline_fits_and_shows_the_newest_observation(app_url: str, chromi
     SHOTS.mkdir(parents=True, exist_ok=True)
     context, page = _page(chromium, width)
     try:
-        page.goto(f"{app_url}/?facility=february-11-plant", wait_until="domcontentloaded")
+        page.goto(f"{app_url}/?facility=february-11-plant&section=Timeline", wait_until="domcontentloaded")
         page.get_by_text("Observation timeline (13)").wait_for(timeout=90_000)
         chart = page.get_by_test_id("stVegaLiteChart").first
         chart.scroll_into_view_if_needed()
