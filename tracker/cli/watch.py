@@ -14,6 +14,7 @@ import json
 import shlex
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,7 @@ import typer
 from facilities.bbox import parse_bbox
 from facilities.errors import InputError
 from facilities.store import Filter
+from imagery.limits import LocalLimiter
 from tracker.watch.digest import DEFAULT_APP_URL, write_digest
 from tracker.watch.review import accept_finding, dismiss_finding
 from tracker.watch.run import scan_watchlist, watch_tables
@@ -148,6 +150,11 @@ def scan(ctx: typer.Context,
          app_url: Annotated[str, typer.Option(help="The app's address, for Compare links")] = DEFAULT_APP_URL,
          progress: Annotated[bool | None, typer.Option(
              "--progress/--no-progress", help="Progress on stderr (default: when stderr is a terminal).")] = None,
+         dask: Annotated[str | None, typer.Option(
+             "--dask", metavar="SCHEDULER_ADDRESS", help="Scan on this Dask cluster (the optional dask extra); "
+                                                         "its workers must see the data dir")] = None,
+         rate_per_host: Annotated[float | None, typer.Option(
+             min=0.1, help="Requests per second to one host, for the whole scan (all Dask workers together)")] = None,
          ) -> None:
     """Look for imagery that appeared at every watched site since its last review; store what is new as findings.
     An interrupted scan is resumed by the next one (sites done are skipped)."""
@@ -166,14 +173,24 @@ def scan(ctx: typer.Context,
             sys.stderr.flush()
 
     session = imagery_session(c.settings)
+    runner = None
     try:
+        if dask:
+            from tracker.watch.cluster import DaskSites  # dask is an optional extra: imported only when asked for
+
+            runner = DaskSites.connect(dask, partial(imagery_session, c.settings),
+                                       concurrency=session.client.config.concurrency, rate_per_host=rate_per_host)
+        elif rate_per_host:
+            session.client.limiter = LocalLimiter(session.client.config.concurrency, rate_per_host)
         result = scan_watchlist(c.store, session, actor=c.settings.actor, since=day, max_cloud=max_cloud,
-                                sources=sources, workers=workers, progress=report)
+                                sources=sources, workers=workers, progress=report, executor=runner)
         if show:
             sys.stderr.write("\n")
         out = digest or (Path(c.settings.data_dir) / "watch" / "digest" if notify_command else None)
         files = write_digest(c.store, session, out, app_url=app_url) if out else None
     finally:
+        if runner is not None:
+            runner.close()
         session.close()
     if as_json:
         typer.echo(json.dumps(result.as_json() | {"digest": str(files.html) if files else None}, ensure_ascii=False))

@@ -35,6 +35,7 @@ try:
 except ImportError as err:  # pragma: no cover - the extra is not installed
     raise TrackerError("--dask needs the optional dask extra: pip install 'facility-tracker[dask]'") from err
 
+CONNECT_S = 5  # a scheduler that has not answered by then is reported as not there
 SessionRecipe = Callable[[], ImagerySession]  # picklable: a module-level function or a functools.partial of one
 
 
@@ -136,7 +137,7 @@ class DaskSites:
     def connect(cls, address: str, recipe: SessionRecipe, **kwargs: Any) -> DaskSites:
         """Connect to the scheduler at `address`; TrackerError naming it when it does not answer."""
         try:
-            client = distributed.Client(address, timeout=10, set_as_default=False)
+            client = distributed.Client(address, timeout=CONNECT_S, set_as_default=False)
         except (OSError, TimeoutError) as err:
             raise TrackerError(f"--dask {address}: no Dask scheduler answers there ({err})") from err
         runner = cls(client, recipe, **kwargs)

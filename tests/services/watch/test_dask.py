@@ -5,6 +5,8 @@ fail, or kills its worker, a listed failure while the other sites complete."""
 
 from __future__ import annotations
 
+import json
+
 import dask
 import pytest
 
@@ -115,3 +117,27 @@ def test_a_site_that_fails_on_its_worker_is_a_listed_failure(tmp_path, server, e
     assert set(kinds) == set(EXPECTED_NEWS) and "change" in kinds["yard"]  # the others completed
     outcomes = {fid: outcome for fid, outcome, *_ in watch_tables(world.store).run_outcomes(report.run_id)}
     assert outcomes["quiet"] == "failed" and watch_tables(world.store).open_run() is None
+
+
+def test_facilities_watch_scan_on_a_cluster_and_a_scheduler_that_is_not_there(tmp_path, monkeypatch, dask_client):
+    from tests.services.watch.test_watch_cli import X0, Y0, _image  # one local image at a generated site
+    from tests.support.cli import cli_in
+
+    monkeypatch.setenv("TRACKER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TRACKER_OFFLINE", "1")
+    run = cli_in(tmp_path)
+    run("init", "-q", "--no-seed")
+    from pyproj import Transformer
+    from shapely.geometry import box
+
+    to_ll = Transformer.from_crs("EPSG:32652", "EPSG:4326", always_xy=True)
+    (w, s), (e, n) = to_ll.transform(X0 + 50, Y0 - 150), to_ll.transform(X0 + 150, Y0 - 50)
+    run("add", "Depot", "--id", "depot", "--country", "KP", "--geometry", box(w, s, e, n).wkt)
+    run("watch", "add", "--facility", "depot")
+    _image(tmp_path, 1, "2030-05-01")
+    address = dask_client.scheduler.address
+    doc = json.loads(run("watch", "scan", "--source", "local", "--json", "--no-progress", "--dask", address).stdout)
+    assert doc["sites"] == 1 and doc["sites_with_news"] == ["depot"] and doc["failures"] == {}
+    refused = run("watch", "scan", "--no-progress", "--dask", "tcp://127.0.0.1:9", ok=False)
+    assert refused.returncode == 1 and refused.stderr.strip().count("\n") == 0
+    assert "--dask tcp://127.0.0.1:9: no Dask scheduler answers there" in refused.stderr
