@@ -180,16 +180,18 @@ def _nothing_to_show(store: Store, settings: Settings, facility_id: str, layers:
                      found: Availability) -> None:
     """No date of this site can be drawn now: say why, and guide to the Import page and to the sites whose
     imagery is on this machine (they open offline)."""
-    if not layers:
+    if found.all_down:
+        online = ("online imagery is off (offline mode)" if found.offline
+                  else "the online imagery services cannot be reached")
+        why = online if not layers else f"the {len(layers)} date(s) listed are online imagery, which cannot show now"
+        why += ", and no image of this site is on this machine"
+    elif not layers:
         why = "no dated imagery of this site from the chosen sources"
-    elif found.all_down:
-        why = (f"the {len(layers)} date(s) listed come from online services, which cannot be reached now, and no "
-               "image of this site is on this machine")
     else:
         why = (f"the {len(layers)} date(s) listed come from {', '.join(sorted(found.down_sources & set(SOURCES)))}, "
                "which does not answer now")
     st.info(f"Nothing to compare here yet: {why}. To compare your own images, import a GeoTIFF of this site on "
-            "the Import page (in the menu on the left).", icon="🗂️")
+            "the Import page (in the menu on the left).", icon=":material/upload_file:")
     st.caption(limits(settings).images)
     try:
         cached = [s for s in sites_with_local_imagery(store, state.imagery(settings)) if s.facility.id != facility_id]

@@ -60,9 +60,9 @@ def service_notice(settings: Settings, slot=None) -> None:
         return
     where = slot if slot is not None else st
     if found.offline:
-        where.info(sentence, icon="📴")
+        where.info(sentence, icon=":material/cloud_off:")
     else:
-        where.warning(sentence, icon="📡")
+        where.warning(sentence, icon=":material/wifi_off:")
 
 
 def error(what: str, err: BaseException) -> None:
