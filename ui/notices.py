@@ -49,6 +49,7 @@ def services(settings: Settings, *, probe: bool = True) -> Availability | None:
 def check_again() -> None:
     """A button's callback: probe the services again on the next run (the shared answer may be a minute old)."""
     state.drop(state.SERVICES)
+    st.toast("Asking the imagery services again (an answer less than a minute old is reused).")
 
 
 def service_notice(settings: Settings, slot=None) -> None:
