@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -191,6 +192,9 @@ class Sentinel2Source:
         self.aoi_cloudiness = aoi_cloudiness
         self.client = client or HttpClient(http_config_for(self.config))
         self._signer: BlobSigner | None = None
+        self._opened: Client | None = None  # the catalogue's root, opened once per source (a watch scan searches
+        # thousands of sites: one root request, not one a site)
+        self._open_lock = threading.Lock()
 
     @property
     def service(self) -> str:
@@ -201,12 +205,18 @@ class Sentinel2Source:
     def _client(self) -> Client:
         if self.config.sign:
             planetary_computer_module()  # say what is missing before searching
+        with self._open_lock:
+            if self._opened is not None:
+                return self._opened
         stac_io = ClientStacIO(self.client, headers=self.config.headers or None)
         try:
-            return Client.open(self.config.url, stac_io=stac_io)
+            opened = Client.open(self.config.url, stac_io=stac_io)
         except (APIError, requests.RequestException, pystac.STACError, ValueError) as err:
             log.warning("STAC catalogue %s unavailable: %s", self.config.url, err)
             raise StacError(f"STAC catalogue {self.config.url} unavailable: {err}") from err
+        with self._open_lock:
+            self._opened = opened
+        return opened
 
     def search_scenes(self, bbox: BBox, start: dt.date | None = None, end: dt.date | None = None,
                       max_cloud: float | None = None) -> SceneSearch:

@@ -13,6 +13,7 @@ import random
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from imagery.cache import Cache
 from imagery.http import HttpClient
@@ -55,6 +56,6 @@ def fake_session(tmp: str, data_dir: str, endpoints: Endpoints, *, cache_dir: st
                           endpoints=endpoints, overlay_dir=Path(tmp) / "overlays")
 
 
-def recipe(tmp: Path, data_dir: Path, endpoints: Endpoints, **kwargs: object) -> partial[ImagerySession]:
+def recipe(tmp: Path, data_dir: Path, endpoints: Endpoints, **kwargs: Any) -> partial[ImagerySession]:
     """fake_session with these values, picklable."""
     return partial(fake_session, str(tmp), str(data_dir), endpoints, **kwargs)
