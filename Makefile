@@ -90,6 +90,7 @@ bench: install browser postgis report-tools
 	$(PY) -m bench.compare_bench --quick
 	$(PY) -m bench.dating_bench --quick
 	$(PY) -m bench.timelapse_bench --quick
+	$(PY) -m bench.watch_bench --quick
 
 # Mutation testing of the pure core ([tool.mutmut] in pyproject.toml): minutes per module, so on demand or
 # nightly, never on every push. MUTANTS narrows it, e.g. make mutate MUTANTS='facilities.dates* imagery.tiles*'.
