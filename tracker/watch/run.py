@@ -92,12 +92,16 @@ def scan_watchlist(store: Store, session: ImagerySession, *, actor: str, since: 
     if open_run is None:
         tables.start_run(run_id)
     done = tables.done_sites(run_id)
-    sites = [s for s in site_inputs(store, since=since)]
-    todo = [s for s in sites if s.facility.id not in done]
-    report = ScanReport(run_id, open_run is not None, len(sites), skipped=len(sites) - len(todo))
+    watched = [e.facility_id for e in tables.watched()]
+    total, skipped = len(watched), sum(1 for f in watched if f in done)
+    del watched
+    # Streamed: a site's facility (its outline) is read when the queue takes it, so the driver's memory does not
+    # grow with the number of watched sites.
+    todo = (s for s in site_inputs(store, since=since) if s.facility.id not in done)
+    report = ScanReport(run_id, open_run is not None, total, skipped=skipped)
     if report.resumed:
-        log.info("resuming watch scan %s: %d of %d sites done already", run_id, report.skipped, len(sites))
-    if "wayback" in sources and todo:
+        log.info("resuming watch scan %s: %d of %d sites done already", run_id, report.skipped, total)
+    if "wayback" in sources and total > skipped:
         try:  # the catalogue once, before the workers race for it (then every site reads it from the cache)
             session.wayback.releases()
         except ImageryError as err:
@@ -120,7 +124,7 @@ def scan_watchlist(store: Store, session: ImagerySession, *, actor: str, since: 
         if result.error:
             report.failures[site.facility.id] = result.error
         if hooks and progress is not None:
-            progress(report.skipped + report.scanned, len(sites), site.facility.id)
+            progress(report.skipped + report.scanned, total, site.facility.id)
         if hooks and after_site is not None:
             after_site(result)
 
