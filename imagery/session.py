@@ -383,9 +383,9 @@ class ImagerySession:
                                       else "searched when you pick 'Sentinel-2 scenes'")
         return found
 
-    def status(self) -> list[dict[str, object]]:
-        """One row per service: reachable or why not, and what is kept on this machine."""
-        probes = self._probe()
+    def status(self, *, probe: bool = True) -> list[dict[str, object]]:
+        """One row per service: reachable or why not (empty without `probe`), and what is kept on this machine."""
+        probes = self._probe() if probe else {}
         cached = self.cache.summary()
         now = dt.datetime.now(dt.UTC)
         wayback = [r for r in cached if r.provider == WAYBACK]

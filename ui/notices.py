@@ -31,7 +31,14 @@ def service_rows(settings: Settings) -> tuple[list[dict[str, object]], str | Non
             rows, problem = [], explain(err, "The imagery services' status could not be checked")
         kept = (key, rows, problem)
         state.put(state.SERVICES, kept)
-    return kept[1], kept[2]
+    rows, problem = kept[1], kept[2]
+    if rows:  # the probe once per session; what is cached changes as the page fetches, so it is read fresh
+        try:
+            fresh = {r["service"]: r for r in state.imagery_kept(settings)}
+        except (ImageryError, OSError):
+            fresh = {}
+        rows = [{**r, **{k: v for k, v in fresh.get(r["service"], {}).items() if k != "status"}} for r in rows]
+    return rows, problem
 
 
 def services(settings: Settings, *, probe: bool = True) -> Availability | None:

@@ -403,6 +403,11 @@ def imagery_status(settings: Settings) -> list[dict[str, object]]:
     return _status(_settings_key(settings), settings)
 
 
+def imagery_kept(settings: Settings) -> list[dict[str, object]]:
+    """The same rows without probing: what is kept on this machine now (read on every draw; no request)."""
+    return imagery(settings).status(probe=False)
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _site(database: str, revision: int, facility_id: str, _store: Store) -> SiteView:
     del database, revision  # with facility_id, the cache key

@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 
 from facilities.model import Source, Structure
 from facilities.store import GeoPackageStore
+from tests.support.apptest import open_section
 from tracker.cli import registry_app
+from tracker.reports.narrative import display_title
 from tracker.reports.site_report import build_report
 from tracker.seeding import ensure_seeded
 from tracker.site import load_site
@@ -63,8 +65,10 @@ def test_page_cli_and_pdf_show_the_same_figures_and_sources(registry: Path, tmp_
     at.query_params["facility"] = PLANT
     at.run()
     assert not at.exception, at.exception
+    open_section(at, "Timeline")  # one section at a time below the map (issue 18.6)
     figures = _page(at, "built-up m²")
     assert [tuple(str(v) for v in r) for r in figures.itertuples(index=False)] == rows
+    open_section(at, "Details & sources")
     sources = _page(at, "link")
     assert sources["title"].tolist() == titles and sources["#"].tolist() == list(range(1, len(titles) + 1))
 
@@ -87,5 +91,5 @@ def test_page_cli_and_pdf_show_the_same_figures_and_sources(registry: Path, tmp_
     text = " ".join(subprocess.run(["pdftotext", str(files.pdf), "-"], capture_output=True, text=True, check=True,
                                    timeout=120).stdout.split())
     listed = text[text.rindex("Sources "):]
-    where = [listed.find(f"{n}. {title}") for n, title in enumerate(titles, 1)]
+    where = [listed.find(f"{n}. {display_title(title)}") for n, title in enumerate(titles, 1)]  # long: shortened
     assert -1 not in where and where == sorted(where), (where, listed[:800])

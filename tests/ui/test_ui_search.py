@@ -10,6 +10,7 @@ from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from facilities.model import Alias, Facility
+from tests.support.apptest import open_filters
 from tracker.seeding import read_seed
 from ui.search import filter_facilities, matches, normalise
 
@@ -164,6 +165,7 @@ def test_search_and_filters_survive_a_page_change(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("TRACKER_OFFLINE", "1")
     monkeypatch.delenv("TRACKER_SEED", raising=False)
     at = AppTest.from_file(str(APP), default_timeout=120).run()
+    open_filters(at)  # the sidebar's filters are drawn only while open (issue 18.6); they stay open across pages
     at.text_input(key="search").input("Febraio").run()
     at.multiselect(key="filter_status").set_value(["expanding"]).run()
     assert not at.exception, at.exception
@@ -173,6 +175,8 @@ def test_search_and_filters_survive_a_page_change(tmp_path: Path, monkeypatch: p
         at.run()
         assert not at.exception, (page, at.exception)
         if page != "Import":  # the Import page has no sidebar search
+            assert at.selectbox(key="facility").options == ["February 11 Plant"], page  # applied while closed
+            open_filters(at)  # a page change closes the expander; opening it shows the kept values
             assert at.text_input(key="search").value == "Febraio", page
             assert at.multiselect(key="filter_status").value == ["expanding"], page
             assert at.selectbox(key="facility").options == ["February 11 Plant"], page
@@ -184,4 +188,5 @@ def test_search_and_filters_survive_a_page_change(tmp_path: Path, monkeypatch: p
     _page(at, "Registry")
     at.run()
     assert at.text_input(key="search").value == ""
+    open_filters(at)
     assert at.multiselect(key="filter_status").value == ["expanding"]
