@@ -13,14 +13,12 @@ import ipaddress
 import os
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.support.browser import ROOT, free_port
+from tests.support.browser import ROOT, free_port, wait_healthy
 from tracker.exposure import reachable_from_network
 
 
@@ -81,17 +79,7 @@ def test_a_started_app_listens_on_loopback_only(tmp_path: Path):
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                    if answer.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.3)
+        wait_healthy(f"http://127.0.0.1:{port}", proc, log)
         addresses = _listening(port)
         assert addresses, "the server's listening socket is in the kernel's table"
         assert all(a.is_loopback for a in addresses), addresses  # 0.0.0.0 or :: would answer every interface

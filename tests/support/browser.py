@@ -29,6 +29,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    """Until the Streamlit server at `url` answers its health check; fails the test with its log if the process
+    ends or `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"streamlit did not start:\n{log_path.read_text()}")
+        time.sleep(0.3)
+
+
 @contextmanager
 def serve_app(database: Path, workdir: Path, env: Mapping[str, str] | None = None,
               script: Path = ROOT / "app.py", start_timeout: float = 60) -> Iterator[str]:
@@ -50,17 +66,7 @@ def serve_app(database: Path, workdir: Path, env: Mapping[str, str] | None = Non
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + start_timeout
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                        if response.read().strip() == b"ok":
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start:\n{log_path.read_text()}")
-                time.sleep(0.3)
+            wait_healthy(url, proc, log_path, start_timeout)
             yield url
         finally:
             proc.terminate()
