@@ -168,6 +168,10 @@ class DaskSites:
             return {f for f in pending if f.done() or f.cancelled()}
         return set(done)
 
+    def lost(self, fut: Any) -> bool:
+        """Whether `fut` failed with KilledWorker: its worker died (or every worker that tried it did)."""
+        return fut.status == "error" and isinstance(fut.exception(), distributed.KilledWorker)
+
     def close(self) -> None:
         """Close the semaphore's client-side state, and the client when `connect` opened it."""
         self._semaphore.close()

@@ -9,6 +9,10 @@ an `as_completed` over them: concurrent.futures' for threads, distributed's for 
 `SiteQueue` keeps at most `executor.window` sites in flight and submits the next as one completes, so the
 driver's memory does not grow with the watchlist (finished futures and their results are dropped once
 recorded) and an interrupted scan has few sites running to wait for.
+
+A worker process that dies (a site that exhausts memory or crashes the interpreter) takes every site it was
+running with it. Those the executor reports as `lost` are scanned again once, one at a time, after the rest:
+the site that killed its worker kills one more and is listed as failed; its neighbours complete.
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ class SiteExecutor(Protocol):
         """Block until at least one of `futures` is done; the done ones."""
         ...
 
+    def lost(self, fut: SiteFuture) -> bool:
+        """Whether `fut` failed because its worker died rather than because of its own site."""
+        ...
+
     def close(self) -> None:
         """Release what the executor started (not a cluster it was given)."""
         ...
@@ -82,6 +90,10 @@ class LocalSites:
         done, _ = wait(list(futures), return_when=FIRST_COMPLETED)  # type: ignore[arg-type]
         return set(done)
 
+    def lost(self, fut: SiteFuture) -> bool:
+        """Never: a thread that fails fails its own site only (a dying process ends the scan itself)."""
+        return False
+
     def close(self) -> None:
         """Shut the pool down, dropping sites not started."""
         if self._pool is not None:
@@ -97,6 +109,7 @@ class SiteQueue:
         self.pending: dict[SiteFuture, SiteInput] = {}
         self._sites = iter(sites)
         self._kwargs = scan_kwargs
+        self._again: list[SiteInput] = []  # lost with their worker: scanned again, alone, at the end
 
     def _fill(self) -> None:
         while len(self.pending) < self.executor.window:
@@ -110,5 +123,14 @@ class SiteQueue:
         while self.pending:
             for fut in self.executor.wait_any(self.pending):
                 site = self.pending.pop(fut)
-                yield fut, site
+                if self.executor.lost(fut):
+                    self._again.append(site)
+                else:
+                    yield fut, site
             self._fill()
+        for site in self._again:  # one at a time: a second death is this site's own doing
+            fut = self.executor.submit_site(site, **self._kwargs)
+            self.pending[fut] = site
+            self.executor.wait_any([fut])
+            del self.pending[fut]
+            yield fut, site

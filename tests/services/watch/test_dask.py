@@ -23,9 +23,10 @@ SOURCES = ("wayback", "local")
 
 @pytest.fixture(scope="module")
 def dask_client():
-    # one task per worker thread (no extra task queued on a worker that may die) and no retry of a task whose
-    # worker died: the test of a lost worker then loses exactly its own site
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
+    # no retry by Dask of a task whose worker died (its default is 3, each killing one more worker): the sites lost
+    # with a dying worker, the one that killed it and those that were beside it, are the queue's to scan again;
+    # every site's task is sent to a worker at once (all of them beside the one that dies)
+    with dask.config.set({"distributed.scheduler.worker-saturation": "inf",
                           "distributed.scheduler.allowed-failures": 0}):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                            dashboard_address=None)
