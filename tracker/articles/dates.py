@@ -216,12 +216,6 @@ def _month(m: re.Match[str], ref: PartialDate | None) -> DateFound | None:
                      relation="at" if m["y"] else "relative")
 
 
-def _year_range(m: re.Match[str], ref: PartialDate | None) -> DateFound | None:
-    if int(m["y2"]) < int(m["y1"]):
-        return None
-    return DateFound(m.start(), m.end(), _pd(m["y1"]), _pd(m["y2"]), "range")
-
-
 def _qual_year(m: re.Match[str], ref: PartialDate | None) -> DateFound | None:
     return DateFound(m.start(), m.end(), _pd(f"~{m['y']}"))
 
@@ -254,10 +248,11 @@ def _range_either(m: re.Match[str], ref: PartialDate | None) -> DateFound | None
 
 _RULES: list[tuple[re.Pattern[str], Handler]] = [
     (re.compile(rf"\b{_Y}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b"), _iso),
-    (re.compile(rf"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th|°|º)?\s+(?:of\s+)?(?P<mon>{_M})\.?,?\s+(?P<y>{_Y})\b"), _day),
-    (re.compile(rf"\b(?P<mon>{_M})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<y>{_Y})\b"), _day),
+    # a day range before single days: in 'from 3 to 5 March 2020' the day rule would take '5 March 2020' alone
     (re.compile(rf"(?:\b(?:from|between)\s+(?:the\s+)?|\bdal(?:l')?\s*)(?P<d1>[0-3]?\d)\s*(?:to|and|al(?:l')?)\s*"
                 rf"(?P<d2>[0-3]?\d)\s+(?P<mon>{_M})\b(?:\s+(?P<y>{_Y})\b)?"), _day_range),
+    (re.compile(rf"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th|°|º)?\s+(?:of\s+)?(?P<mon>{_M})\.?,?\s+(?P<y>{_Y})\b"), _day),
+    (re.compile(rf"\b(?P<mon>{_M})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<y>{_Y})\b"), _day),
     (re.compile(rf"\b(?:(?:{_WD}),?\s+)?(?P<mon>{_M})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b(?![,.]?\s*\d|[.,]\d)"),
      _month_day),
     (re.compile(rf"\b(?:(?:{_WD}),?\s+)?(?:(?:le|il)\s+)?(?P<d>[0-3]?\d)(?:st|nd|rd|th|er|°|º)?\s+(?:of\s+)?"

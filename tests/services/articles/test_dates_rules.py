@@ -81,6 +81,10 @@ NEEDS = "relative: needs the article date"
     ("from 3 to 5 March", "2024-02-01", [("from 3 to 5 march", "2023-03-03/2023-03-05")]),
     ("from 3 to 5 March", "2024-03-01", [("from 3 to 5 march", "2024-03-03/2024-03-05")]),
     ("from 3 to 5 March", None, [("from 3 to 5 march", "range: needs the article date")]),
+    # the year written: the whole range, not its last day alone (the day rule used to take "5 March 2020")
+    ("from 3 to 5 March 2020", None, [("from 3 to 5 march 2020", "2020-03-03/2020-03-05")]),
+    ("between 30 and 31 December 2019", "2024-01-01", [("between 30 and 31 december 2019", "2019-12-30/2019-12-31")]),
+    ("dal 3 al 5 marzo 2020", None, [("dal 3 al 5 marzo 2020", "2020-03-03/2020-03-05")]),
     # years: counts, words, relations, ranges written backwards
     ("3 years ago", "2024-06-01", [("3 years ago", "2021")]),
     ("a year ago", "2024-06-01", [("a year ago", "2023")]),
