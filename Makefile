@@ -69,8 +69,14 @@ test-locale:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO localedef -i $(firstword $(subst ., ,$(TEST_LOCALE))) -c -f UTF-8 $(TEST_LOCALE); }
 
+# Two pytest-xdist workers (the CI machine has two cores): about half the time of one. The project's modules are
+# compiled once first: every `python -m tracker` and Streamlit server a test starts would otherwise compile them
+# again where PYTHONDONTWRITEBYTECODE is set (0.4 s a process).
+TEST_WORKERS ?= 2
+
 test: install browser report-tools postgis test-locale
-	TZ=$(TEST_TZ) LANG=$(TEST_LOCALE) LC_ALL=$(TEST_LOCALE) $(PY) -m pytest
+	$(PY) -m compileall -q facilities imagery tracker ui app.py >/dev/null
+	TZ=$(TEST_TZ) LANG=$(TEST_LOCALE) LC_ALL=$(TEST_LOCALE) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(VENV)/bin/ruff check .

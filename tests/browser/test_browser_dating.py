@@ -63,7 +63,9 @@ def test_date_a_structure_accept_it_then_open_the_pair_in_the_difference_view(ap
         pg.get_by_text("Observation timeline (1)").wait_for(timeout=30_000)
 
         # the bracket's link: Compare, Difference view, on the two bounding images
-        link = pg.get_by_role("link", name="Open the two images in Compare").get_attribute("href")
+        compare_link = pg.get_by_role("link", name="Open the two images in Compare")
+        compare_link.wait_for(timeout=60_000)  # drawn after the timeline's heading
+        link = compare_link.get_attribute("href")
         assert link and "view=Difference" in link
         pg.goto(f"{url}/{link.lstrip('/')}", wait_until="domcontentloaded")
         verdict = pg.get_by_text(" m² changed (").first

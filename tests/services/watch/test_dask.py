@@ -6,6 +6,7 @@ fail, or kills its worker, a listed failure while the other sites complete."""
 from __future__ import annotations
 
 import json
+import sys
 
 import dask
 import pytest
@@ -23,6 +24,18 @@ SOURCES = ("wayback", "local")
 
 @pytest.fixture(scope="module")
 def dask_client():
+    # Dask's nannies spawn worker processes, and multiprocessing's spawn re-runs the parent's __main__ by path when
+    # it has no module name: under pytest-xdist that is execnet's bootstrap script, which fails outside execnet.
+    # Without __file__ the workers start as from an interactive session (and so does a nanny's restart).
+    main = pytest.MonkeyPatch()
+    main.delattr(sys.modules["__main__"], "__file__", raising=False)
+    try:
+        yield from _cluster_client()
+    finally:
+        main.undo()
+
+
+def _cluster_client():
     # no retry by Dask of a task whose worker died (its default is 3, each killing one more worker): the sites lost
     # with a dying worker, the one that killed it and those that were beside it, are the queue's to scan again;
     # every site's task is sent to a worker at once (all of them beside the one that dies)
