@@ -178,6 +178,9 @@ def registries(draw):
     return Registry(tuple(facilities), tuple(structures), tuple(observations), sources)
 
 
+# slow: 40 registries through a GeoPackage and back; `make mutate` leaves it out (it would run for every mutant of the
+# codec and the store, hours), the rule tests (test_geojson_rules.py, test_sql_rules.py) stand for it there
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(reg=registries())
 def test_export_then_import_is_lossless(tmp_path_factory, reg):
