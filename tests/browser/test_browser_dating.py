@@ -59,14 +59,15 @@ def test_date_a_structure_accept_it_then_open_the_pair_in_the_difference_view(ap
         pg.get_by_role("button", name="Accept: record as an observation").wait_for(state="detached", timeout=30_000)
         pg.wait_for_timeout(800)
         pg.screenshot(path=str(SHOTS / "2-accepted.png"))
+        # the bracket's link (in the Dating section, read before leaving it): Compare, Difference view, on the two
+        # bounding images
+        link = pg.get_by_role("link", name="Open the two images in Compare").get_attribute("href")
+        assert link and "view=Difference" in link
         open_section(pg, "Timeline")
         pg.get_by_text("Observation timeline (1)").wait_for(timeout=30_000)
+        # the Dating section is not drawn beside the Timeline: its link went with it
+        pg.get_by_role("link", name="Open the two images in Compare").wait_for(state="detached", timeout=30_000)
 
-        # the bracket's link: Compare, Difference view, on the two bounding images
-        compare_link = pg.get_by_role("link", name="Open the two images in Compare")
-        compare_link.wait_for(timeout=60_000)  # drawn after the timeline's heading
-        link = compare_link.get_attribute("href")
-        assert link and "view=Difference" in link
         pg.goto(f"{url}/{link.lstrip('/')}", wait_until="domcontentloaded")
         verdict = pg.get_by_text(" m² changed (").first
         verdict.wait_for(timeout=120_000)

@@ -25,6 +25,7 @@ PLANT = "february-11-plant"
 
 def _page(facility_id: str, drawing: dict | None = None) -> None:
     # AppTest runs this function's source as the script: imports live inside it
+    import contextlib
     from unittest import mock
 
     import streamlit_folium
@@ -43,11 +44,14 @@ def _page(facility_id: str, drawing: dict | None = None) -> None:
                 out = {**out, "last_active_drawing": drawing, "all_drawings": [drawing]}
             return out
 
-        mock.patch.object(page, "st_folium", fake).start()
+    # patched for this run of the script only: a patch left in place would draw this shape in every later AppTest
+    # of the same process (another file's, on the same pytest-xdist worker)
+    drawn = mock.patch.object(page, "st_folium", fake) if drawing is not None else contextlib.nullcontext()
     settings = load_settings()
     store = open_store(settings.database)
     ensure_seeded(store)
-    page.compare_page(store, settings, facility_id)
+    with drawn:
+        page.compare_page(store, settings, facility_id)
 
 
 @pytest.fixture(scope="module")

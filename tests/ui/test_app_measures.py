@@ -24,6 +24,7 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 
 def _compare(drawing: dict | None = None) -> None:
     # AppTest runs this function's source as the script: imports live inside it
+    import contextlib
     from unittest import mock
 
     import streamlit_folium
@@ -41,9 +42,11 @@ def _compare(drawing: dict | None = None) -> None:
                 out = {**out, "last_active_drawing": drawing, "all_drawings": [drawing]}
             return out
 
-        mock.patch.object(page, "st_folium", fake).start()
+    # patched for this run of the script only (a patch left in place leaks into later AppTests of the process)
+    drawn = mock.patch.object(page, "st_folium", fake) if drawing is not None else contextlib.nullcontext()
     settings = load_settings()
-    page.compare_page(open_store(settings.database), settings, "plant")
+    with drawn:
+        page.compare_page(open_store(settings.database), settings, "plant")
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
