@@ -200,8 +200,9 @@ def parse_tilemap(doc: object, requested: int) -> TilemapAnswer:
     data = doc.get("data") or []
     if not data or not data[0]:
         return TilemapAnswer(None)
-    size = _first_int(doc.get("size"))
-    return TilemapAnswer(_first_int(doc.get("select")) or requested, size if size and size > 0 else None)
+    size, select = _first_int(doc.get("size")), _first_int(doc.get("select"))
+    # release numbers are positive: a select of 0 or below names none, so the tile is the requested release's
+    return TilemapAnswer(select if select and select > 0 else requested, size if size and size > 0 else None)
 
 
 def _tilemap_next(doc: object, requested: int) -> int | None:

@@ -185,6 +185,8 @@ def test_the_catalogue_goes_stale_after_twelve_hours(tmp_path):
     ({"data": [1], "select": ["١٢"]}, TilemapAnswer(7, None)),  # digits, not ASCII ones
     ({"data": [1], "select": [3.5]}, TilemapAnswer(7, None)),
     ({"data": [1], "select": ["12a"]}, TilemapAnswer(7, None)),
+    ({"data": [1], "select": [-1]}, TilemapAnswer(7, None)),  # no release is numbered 0 or below (found by
+    ({"data": [1], "select": ["0"]}, TilemapAnswer(7, None)),   # test_hostile_wayback_answers' hypothesis search)
     ({"data": [0], "select": [99], "size": [5]}, TilemapAnswer(None)),
     ({"data": [], "select": [99]}, TilemapAnswer(None)),
     ({"select": [99]}, TilemapAnswer(None)),
