@@ -27,6 +27,7 @@ from facilities.store import Store
 from facilities.watchlist import Finding, FindingKind, WatchEntry
 from imagery.errors import ImageryError
 from imagery.wayback import PROVIDER as WAYBACK
+from tracker.countries import country_name
 from tracker.errors import TrackerError
 from tracker.settings import Settings
 from tracker.watch.digest import SiteDigest, build_sites, compare_link, last_failures
@@ -47,6 +48,12 @@ WHAT_WATCHING_IS = ("Watching a site means the tracker looks for imagery that ap
                     "reviewed it, and measures the change wherever the image's licence allows. Pick sites below "
                     "and press Watch, then Scan now; what it finds waits on this page for you to accept or dismiss.")
 THUMB_WIDTH = 220
+
+
+def _country_label(code: str) -> str:
+    """'North Korea (KP)': the name to pick by, and the code the registry stores."""
+    name = country_name(code)
+    return f"{name} ({code})" if name and name != code else code
 
 
 def finding_line(f: Finding) -> str:
@@ -252,9 +259,9 @@ def _watchlist(store: Store, settings: Settings, entries: Sequence[WatchEntry], 
         st.markdown("**Watch more sites**")
         options = [f.id for f in facilities if f.id not in watched]
         picked = st.multiselect("Sites", options, key=state.WATCH_ADD, format_func=lambda i: names.get(i, i))
-        countries = st.multiselect("Or every site of these countries", sorted({f.country for f in facilities
-                                                                              if f.country}),
-                                   key=state.WATCH_ADD_COUNTRY)
+        codes = {f.country for f in facilities if f.country}
+        countries = st.multiselect("Or every site of these countries", sorted(codes, key=country_name),
+                                   key=state.WATCH_ADD_COUNTRY, format_func=_country_label)
         categories = st.multiselect("And of these categories", sorted({f.category for f in facilities
                                                                       if f.category}),
                                     key=state.WATCH_ADD_CATEGORY)

@@ -180,6 +180,8 @@ def test_an_empty_watchlist_explains_watching_and_adding_starts_it(tmp_path, ser
     at = run()
     assert [i.value for i in at.info] == [WHAT_WATCHING_IS]
     assert "What changed" not in " ".join(s.value for s in at.subheader)
+    countries = at.multiselect(key="watch_add_country")
+    assert countries.options == ["North Korea (KP)"]  # the seed's one country, by name (the code is what is stored)
     at.multiselect(key="watch_add").set_value([PLANT])
     at.button(key="FormSubmitter:watch_add_form-Watch").click().run()
     assert not at.exception and not at.error
