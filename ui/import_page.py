@@ -24,6 +24,7 @@ from facilities.model import LocationPrecision, Registry
 from facilities.store import Filter, ImportReport, OnConflict, Store
 from facilities.vector_formats import TABLE_FORMATS
 from imagery.errors import ImageryError
+from tracker.area_text import APPROXIMATE
 from tracker.image_checks import EARLIEST_CAPTURE, check_capture_date, image_limit_bytes
 from tracker.imports import VectorFile, import_image_upload, import_vector, read_vector_bytes, vector_format
 from tracker.settings import Settings
@@ -183,6 +184,10 @@ def _vector_section(store: Store, settings: Settings, name: str, raw: bytes, upl
     if n:
         st.subheader(f"{n} records to import")
         st.dataframe(with_stored(parsed.preview, stored_facility_ids(store, parsed.registry)), hide_index=True)
+        rough = {p.value for p in APPROXIMATE} & set(parsed.preview["precision"])
+        if rough:  # the pages that give one such area say it beside the figure (tracker.area_text)
+            st.caption(f"Areas are the outlines' ground areas. Those of {' and '.join(sorted(rough))} outlines are "
+                       "not measurements: such an outline is drawn around a place, not traced.")
     if parsed.notes:
         st.markdown("**Notes**")
         st.dataframe(pd.DataFrame({"note": parsed.notes}), hide_index=True)

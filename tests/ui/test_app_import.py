@@ -231,3 +231,18 @@ def test_table_formats_the_front_door_reads_are_taken_by_the_page(tmp_path, suff
     assert list(at.dataframe[0].value["name"]) == ["Annex"]
     at.button(key="import_go").click().run()
     assert not at.exception and _count(tmp_path) == before + 1
+
+
+def test_the_preview_says_which_areas_are_not_measurements(tmp_path):
+    at = _app(tmp_path)
+    raw = _geojson(_feature("Traced", 127.6), _feature("Around the town", 127.7, location_precision="city",
+                                                                   feature_type="facility", id="town"))
+    at.file_uploader(key="import_file").upload("sites.geojson", raw, "application/geo+json").run()
+    assert not at.exception and not at.error
+    assert set(at.dataframe[0].value["precision"]) == {"digitised", "city"}
+    notes = [c.value for c in at.caption if "not measurements" in c.value]
+    assert notes == ["Areas are the outlines' ground areas. Those of city outlines are not measurements: such an "
+                     "outline is drawn around a place, not traced."]
+    at.file_uploader(key="import_file").upload("traced.geojson", _geojson(_feature("Traced", 127.6)),
+                                               "application/geo+json").run()
+    assert not [c.value for c in at.caption if "not measurements" in c.value]  # every outline traced: no note
