@@ -297,6 +297,18 @@ def view_for(bounds: list[list[float]], size: tuple[int, int] = VIEW_PX, padding
     return (round(centre_lat, 6), round((west + east) / 2, 6)), max(1, min(max_zoom, zoom))
 
 
+class WorldMap(folium.Map):
+    """A folium.Map over a world basemap whose bounds are the world's.
+
+    st_folium asks the map for its bounds on every rerun (for a default value the registry map never returns) and
+    folium would find them by walking every vertex of every layer: the Natural Earth basemap alone is a quarter of
+    a second a rerun."""
+
+    def get_bounds(self) -> list[list[float | None]]:
+        """The whole world (what the basemap covers), in folium's [[south, west], [north, east]]."""
+        return [[-90.0, -180.0], [90.0, 180.0]]
+
+
 @dataclass
 class MapParts:
     """The base map (the same script whatever the selection) and what depends on the selection."""
@@ -314,8 +326,7 @@ def base_map(facilities: Sequence[Facility], structures: Sequence[Structure], of
     """Base layers, every site and the layer control, at a fixed world view: nothing here depends on
     the selected facility. Up to `threshold` facilities every outline and structure is drawn; above
     it, every facility is one clustered point and outlines come with the selection."""
-    m = folium.Map(location=WORLD_VIEW[0], zoom_start=WORLD_VIEW[1], tiles=None, control_scale=True,
-                   max_zoom=21)
+    m = WorldMap(location=WORLD_VIEW[0], zoom_start=WORLD_VIEW[1], tiles=None, control_scale=True, max_zoom=21)
     # folium passes max_zoom only to a default tile layer; without tiles (offline) Leaflet's map
     # would have no maxZoom, which marker clustering needs.
     m.options["max_zoom"] = 21

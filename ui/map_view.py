@@ -35,9 +35,10 @@ def show_map(facilities: Sequence[Facility], structures: Sequence[Structure], se
     except (AssetError, OSError) as err:
         st.error(f"The map cannot be drawn offline: {err}")
         return
-    # Nothing returned: panning and clicking never rerun the script.
+    # Nothing returned: panning and clicking never rerun the script. render=False: st_folium renders the map itself
+    # once either way; the figure-wide render it adds first draws every layer a second time (bench.map_rerun_bench).
     st_folium(parts.base, key="registry_map", height=MAP_HEIGHT, use_container_width=True, returned_objects=[],
-              feature_group_to_add=parts.selection, center=parts.center, zoom=parts.zoom)
+              feature_group_to_add=parts.selection, center=parts.center, zoom=parts.zoom, render=False)
     if parts.large:
         st.caption(f"{len(facilities):,} facilities: sites are clustered points; outlines are drawn around "
                    "the selected facility.")
