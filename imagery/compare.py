@@ -36,7 +36,9 @@ def same_grid(a: Chip, b: Chip) -> Grid:
 
 def _quantiles(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct values, their cumulative quantiles, and each input value's index into them."""
-    if values.dtype.kind in "ui" and values.size and int(values.max()) - int(values.min()) < 1 << 17:
+    # uint64 takes np.unique: its values above int64's range would overflow the int64 shift below
+    if (values.dtype.kind in "ui" and values.size and int(values.max()) - int(values.min()) < 1 << 17
+            and values.dtype != np.uint64):
         lo = int(values.min())
         shifted = (values.astype(np.int64) - lo)
         counts = np.bincount(shifted)
