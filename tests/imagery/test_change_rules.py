@@ -1,0 +1,191 @@
+"""Rules of imagery.change's result (issue 22): the exact GeoJSON contract of `Change.feature_collection` (every
+key, each figure's rounding at a value where the rounding digit matters, the geometry in EPSG:4326, an empty
+collection), `Change.multipolygon` (multi-part regions flattened, empty when nothing is counted), every field of
+`_nothing`'s "nothing significant" result (direct and through `measure_change`), and `analysis_pixel_m`'s
+boundaries. Pure: `Change` and `ChangeRegion` values built by hand, or the measure on small generated arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from affine import Affine
+from pyproj import Transformer
+from shapely.geometry import MultiPolygon, Polygon, box, mapping
+
+from imagery.base import Capture, Chip, DateCertainty
+from imagery.change import Change, ChangeIndex, ChangeRegion, _nothing, analysis_pixel_m, measure_change
+from imagery.chips import Grid
+from tests.support.rasters import UTM52_ORIGIN
+
+CAP = Capture("local", "x", None, DateCertainty.STATED)
+X0, Y0 = UTM52_ORIGIN
+GRID = Grid("EPSG:32652", Affine(2.0, 0, X0, 0, -2.0, Y0), 5, 3)  # 3 rows x 5 columns of 2 m
+
+
+def _region(geometry, area=123.456789, diff=0.123456, sigmas=7.891234, score=12.345678, veg=True,
+            i0=0.456789, i1=-0.012345) -> ChangeRegion:
+    return ChangeRegion(geometry=geometry, area_m2=area, perimeter_m=44.0, mean_difference=diff,
+                        noise_sigmas=sigmas, score=score, vegetation=veg, index_before=i0, index_after=i1)
+
+
+def _change(regions: tuple[ChangeRegion, ...], index: ChangeIndex = ChangeIndex.NDVI) -> Change:
+    return Change(GRID, bool(regions), sum(r.area_m2 for r in regions), (0.0, 0.0), "m", index, regions,
+                  before="2020-01-02 wayback:1", after="2023-04-05 wayback:2")
+
+
+SQUARE = box(127.0, 39.0, 127.001, 39.001)
+TWO_PART = MultiPolygon([box(127.0, 39.0, 127.0001, 39.0001), box(127.0002, 39.0, 127.0003, 39.0001)])
+
+
+def test_a_feature_collection_holds_every_key_with_its_rounding():
+    fc = _change((_region(SQUARE), _region(TWO_PART, area=10.005001, diff=0.00005001, sigmas=3.455001,
+                                           score=5.004999, veg=False, i0=-0.98765, i1=0.33335001)),
+                 ChangeIndex.EXG).feature_collection()
+    assert fc == {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": mapping(SQUARE), "properties": {
+            "area_m2": 123.46, "mean_difference": 0.1235, "before": "2020-01-02 wayback:1",
+            "after": "2023-04-05 wayback:2", "noise_sigmas": 7.89, "score": 12.35, "vegetation": True,
+            "index": "exg", "index_before": 0.4568, "index_after": -0.0123}},
+        {"type": "Feature", "geometry": mapping(TWO_PART), "properties": {
+            "area_m2": 10.01, "mean_difference": 0.0001, "before": "2020-01-02 wayback:1",
+            "after": "2023-04-05 wayback:2", "noise_sigmas": 3.46, "score": 5.0, "vegetation": False,
+            "index": "exg", "index_before": -0.9877, "index_after": 0.3334}}]}
+    props = fc["features"][0]["properties"]
+    # floats, not the ints round(x) / round(x, None) give; the index is the enum's text
+    for key in ("area_m2", "mean_difference", "noise_sigmas", "score", "index_before", "index_after"):
+        assert type(props[key]) is float, key
+    assert type(props["index"]) is str and type(props["vegetation"]) is bool
+    assert list(props) == ["area_m2", "mean_difference", "before", "after", "noise_sigmas", "score", "vegetation",
+                           "index", "index_before", "index_after"]
+    assert fc["features"][1]["geometry"]["type"] == "MultiPolygon"
+    assert _change((_region(SQUARE),)).feature_collection()["features"][0]["properties"]["index"] == "ndvi"
+
+
+def test_an_empty_change_is_an_empty_feature_collection():
+    assert _change(()).feature_collection() == {"type": "FeatureCollection", "features": []}
+
+
+def test_the_multipolygon_flattens_multi_part_regions_in_order():
+    mp = _change((_region(SQUARE), _region(TWO_PART))).multipolygon()
+    assert isinstance(mp, MultiPolygon) and len(mp.geoms) == 3
+    assert [p.equals_exact(q, 0) for p, q in zip(mp.geoms, [SQUARE, *TWO_PART.geoms], strict=True)] == [True] * 3
+    assert all(isinstance(p, Polygon) for p in mp.geoms)
+    assert mp.area == pytest.approx(SQUARE.area + TWO_PART.area, rel=1e-12)
+    single = _change((_region(TWO_PART),)).multipolygon()
+    assert [p.wkt for p in single.geoms] == [p.wkt for p in TWO_PART.geoms]
+
+
+def test_the_multipolygon_of_nothing_counted_is_empty():
+    mp = _change(()).multipolygon()
+    assert isinstance(mp, MultiPolygon) and mp.is_empty and len(mp.geoms) == 0
+
+
+def _assert_nothing(c: Change, grid: Grid, index: ChangeIndex, method: str, valid_fraction: float, mmu: float,
+                    built_up_only: bool, before: str, after: str, sigma: tuple[float, ...]) -> None:
+    assert c.grid == grid and c.significant is False
+    assert c.changed_m2 == 0.0 and c.changed_m2_range == (0.0, 0.0)
+    assert c.method == method and c.index is index
+    assert c.regions == () and c.vegetation_regions == ()
+    assert c.noise_sigma == sigma and c.valid_fraction == valid_fraction and c.mmu_m2 == mmu
+    assert c.built_up_only is built_up_only and c.before == before and c.after == after
+    assert isinstance(c.mask, np.ndarray) and c.mask.dtype == np.bool_ and c.mask.shape == grid.shape
+    assert not c.mask.any()
+    assert c.feature_collection() == {"type": "FeatureCollection", "features": []}
+    assert c.multipolygon().is_empty
+
+
+def test_nothing_holds_every_field_and_a_nan_magnitude_by_default():
+    c = _nothing(GRID, ChangeIndex.NDVI, "how", 0.25, 104.0, True, "b-key", "a-key", (1.5, 2.5))
+    _assert_nothing(c, GRID, ChangeIndex.NDVI, "how", 0.25, 104.0, True, "b-key", "a-key", (1.5, 2.5))
+    assert isinstance(c.magnitude, np.ndarray) and c.magnitude.dtype == np.float32
+    assert c.magnitude.shape == (3, 5) and np.isnan(c.magnitude).all()
+    c2 = _nothing(GRID, ChangeIndex.EXG, "other", 1.0, 8.0, False, "", "")
+    _assert_nothing(c2, GRID, ChangeIndex.EXG, "other", 1.0, 8.0, False, "", "", ())
+    assert c2.magnitude.shape == (3, 5) and np.isnan(c2.magnitude).all()
+
+
+def test_nothing_keeps_the_magnitude_it_is_given():
+    mag = np.arange(15, dtype=np.float32).reshape(3, 5)
+    c = _nothing(GRID, ChangeIndex.EXG, "how", 0.5, 100.0, False, "b", "a", (), mag)
+    assert c.magnitude is mag
+
+
+def _chip(data: np.ndarray, nodata: float | None = None) -> Chip:
+    return Chip(CAP, data, "EPSG:32652", tuple(Affine(1.0, 0, X0, 0, -1.0, Y0))[:6], nodata)
+
+
+def _pair(n: int = 128, roof: bool = True, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.mgrid[0:n, 0:n]
+    base = (np.sin(xx / 9.0) + np.cos(yy / 7.0)) * 30 + 110
+    ground = np.stack([base, base + 10, base + 20])
+    rng = np.random.default_rng(seed)
+    before = np.clip(np.round(ground + rng.normal(0, 3, ground.shape)), 0, 255).astype(np.uint8)
+    later = ground.copy()
+    if roof:
+        later[:, 40:70, 50:80] = np.array([230, 60, 40])[:, None, None]  # a 30 m x 30 m red roof
+    after = np.clip(np.round(later + rng.normal(0, 3, ground.shape)), 0, 255).astype(np.uint8)
+    return before, after
+
+
+def test_a_measured_roof_is_one_feature_in_lon_lat_with_its_rounded_figures():
+    before, after = _pair()
+    c = measure_change(_chip(before), _chip(after), before_key="k0", after_key="k1")
+    assert c.significant and len(c.regions) == 1 and c.changed_m2 == 900.0
+    r = c.regions[0]
+    fc = c.feature_collection()
+    [feature] = fc["features"]
+    assert feature["geometry"] == mapping(r.geometry)
+    assert feature["properties"] == {
+        "area_m2": 900.0, "mean_difference": round(r.mean_difference, 4), "before": "k0", "after": "k1",
+        "noise_sigmas": round(r.noise_sigmas, 2), "score": round(r.score, 2), "vegetation": False, "index": "exg",
+        "index_before": round(r.index_before, 4), "index_after": round(r.index_after, 4)}
+    # the roof's pixel edges (columns 50-80, rows 40-70 of a 1 m grid) in EPSG:4326, lon/lat order
+    to_ll = Transformer.from_crs("EPSG:32652", "EPSG:4326", always_xy=True)
+    corners = [to_ll.transform(X0 + x, Y0 - y) for x, y in [(50, 40), (80, 40), (80, 70), (50, 70)]]
+    ring = feature["geometry"]["coordinates"][0]
+    assert feature["geometry"]["type"] == "Polygon" and len(ring) == 5
+    for lon, lat in corners:
+        assert min(abs(lon - p[0]) + abs(lat - p[1]) for p in ring) < 1e-9
+    assert 127.6 < ring[0][0] < 127.7 and 39.9 < ring[0][1] < 39.95
+    assert c.multipolygon().equals(MultiPolygon([r.geometry]))
+
+
+def test_no_significant_change_is_nothing_with_the_measured_magnitude():
+    before, _ = _pair(roof=False)
+    c = measure_change(_chip(before), _chip(before.copy()), built_up_only=True, before_key="k0", after_key="k1")
+    grid = Grid("EPSG:32652", Affine(1.0, 0, X0, 0, -1.0, Y0), 128, 128)
+    _assert_nothing(c, grid, ChangeIndex.EXG, c.method, 1.0, 100.0, True, "k0", "k1", c.noise_sigma)
+    assert c.method.startswith("histogram-matched difference;") and c.method.endswith("(built-up only)")
+    assert len(c.noise_sigma) == 3 and all(s > 0 for s in c.noise_sigma)
+    assert c.magnitude.dtype == np.float32 and c.magnitude.shape == (128, 128)
+    assert np.isfinite(c.magnitude).all() and float(c.magnitude.max()) == 0.0
+
+
+def test_too_few_valid_pixels_is_nothing_with_a_nan_magnitude():
+    before, after = _pair()
+    before[:, :, 2:] = 0  # two columns left with data: 256 pixels, under 2 x the 100-pixel MMU
+    c = measure_change(_chip(before, nodata=0), _chip(after), mmu_m2=150.0, before_key="k0", after_key="k1")
+    grid = Grid("EPSG:32652", Affine(1.0, 0, X0, 0, -1.0, Y0), 128, 128)
+    _assert_nothing(c, grid, ChangeIndex.EXG, c.method, 256 / 128 ** 2, 150.0, False, "k0", "k1", ())
+    assert c.method.startswith("too few pixels with data on both images: histogram-matched")
+    assert c.magnitude.dtype == np.float32 and c.magnitude.shape == (128, 128) and np.isnan(c.magnitude).all()
+
+
+@pytest.mark.parametrize(("resolutions", "extent", "expected"), [
+    ([0.5, 2.0], 100.0, 2.0),  # the coarser resolution
+    ([0.5, None], 100.0, 0.5),  # None is unknown
+    ([0.0], 768.0, 1.0),  # zero is unknown: extent / unknown_side, not extent / max_side
+    ([-3.0, 0.0, None], 768.0, 1.0),  # negative and zero are unknown
+    ([], 768.0, 1.0),
+    ([0.25], 2048.0, 1.0),  # never finer than extent / max_side
+    ([1.0], 2048.0, 1.0),  # at the floor exactly
+    ([1.5], 2048.0, 1.5),
+])
+def test_analysis_pixel_boundaries(resolutions, extent, expected):
+    assert analysis_pixel_m(resolutions, extent) == expected
+
+
+def test_analysis_pixel_limits_are_parameters():
+    assert analysis_pixel_m([], 300.0, max_side=100, unknown_side=200) == 3.0  # the floor beats extent / unknown
+    assert analysis_pixel_m([], 300.0, max_side=300, unknown_side=100) == 3.0
+    assert analysis_pixel_m([0.1], 300.0, max_side=100) == 3.0
