@@ -13,7 +13,19 @@ from pyproj import Transformer
 from shapely.geometry import MultiPolygon, Polygon, box, mapping
 
 from imagery.base import Capture, Chip, DateCertainty
-from imagery.change import Change, ChangeIndex, ChangeRegion, _nothing, analysis_pixel_m, measure_change
+from imagery.change import (
+    Change,
+    ChangeIndex,
+    ChangeRegion,
+    _local_score,
+    _nothing,
+    _regions_to_polygons,
+    _to_lonlat,
+    analysis_pixel_m,
+    match_radiometry,
+    measure_change,
+    robust_sigma,
+)
 from imagery.chips import Grid
 from tests.support.rasters import UTM52_ORIGIN
 
@@ -189,3 +201,134 @@ def test_analysis_pixel_limits_are_parameters():
     assert analysis_pixel_m([], 300.0, max_side=100, unknown_side=200) == 3.0  # the floor beats extent / unknown
     assert analysis_pixel_m([], 300.0, max_side=300, unknown_side=100) == 3.0
     assert analysis_pixel_m([0.1], 300.0, max_side=100) == 3.0
+
+
+# --- robust_sigma, _local_score, match_radiometry, _regions_to_polygons / _to_lonlat ---------------------------
+
+
+def test_robust_sigma_is_1_4826_mad_with_its_floors():
+    assert robust_sigma(np.array([1.0, 2.0, 3.0, 4.0, 100.0])) == (3.0, 1.4826)  # MAD 1: the outlier is ignored
+    assert robust_sigma(np.array([1.0, 2.0, 3.0, 4.0, 100.0]), floor=10.0) == (3.0, 10.0)
+    assert robust_sigma(np.array([5.0])) == (5.0, 1e-12)  # one value: its own median, no spread
+    assert robust_sigma(np.array([2.0, 2.0, 2.0])) == (2.0, 1e-12)
+    assert robust_sigma(np.array([])) == (0.0, 1e-12)
+    assert robust_sigma(np.array([]), floor=0.25) == (0.0, 0.25)
+
+
+def _local_score_by_hand(z: np.ndarray, valid: np.ndarray, side: int) -> np.ndarray:
+    """The window means computed pixel by pixel: a side x side window (rows i - side // 2 .. i + (side - 1) // 2,
+    scipy's placement), outside the array nothing; defined where at least half the window has data."""
+    rows, cols = valid.shape
+    before, after = side // 2, (side - 1) // 2
+    out = np.zeros(valid.shape)
+    for band in z:
+        mean = np.zeros(valid.shape)
+        defined = np.zeros(valid.shape, bool)
+        for i in range(rows):
+            for j in range(cols):
+                r0, r1 = max(0, i - before), min(rows, i + after + 1)
+                c0, c1 = max(0, j - before), min(cols, j + after + 1)
+                n_valid = int(valid[r0:r1, c0:c1].sum())
+                defined[i, j] = valid[i, j] and 2 * n_valid >= side * side
+                if n_valid:
+                    mean[i, j] = band[r0:r1, c0:c1].sum() / n_valid
+        vals = mean[defined]
+        med = np.median(vals)
+        sigma = 1.4826 * np.median(np.abs(vals - med))
+        out = np.maximum(out, np.where(defined, np.abs(mean - med) / sigma, 0))
+    return out
+
+
+@pytest.mark.parametrize("side", [2, 4, 5])
+def test_local_score_matches_window_means_computed_by_hand(side):
+    rng = np.random.default_rng(7)
+    valid = np.ones((12, 14), bool)
+    valid[:, 11:] = False  # a no-data strip: windows over it count only their valid pixels
+    valid[5, 3] = False  # an invalid pixel inside: never defined (score 0)
+    valid[0, 0] = False
+    z = np.where(valid, rng.normal(2.0, 1.0, (2, 12, 14)), 0).astype(np.float32)  # median of the means is not 0
+    z[1, 6:9, 4:8] += 6.0
+    got = _local_score(z, valid, side)
+    assert got.dtype == np.float32 and got.shape == valid.shape
+    expected = _local_score_by_hand(z.astype(np.float64), valid, side)
+    np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-5)
+    assert got[5, 3] == 0.0 and got[0, 0] == 0.0 and (got[:, 11:] == 0).all()
+    assert (got[:, 10] > 0).sum() >= 1
+
+
+def test_local_score_is_zero_with_no_defined_window():
+    valid = np.zeros((6, 6), bool)
+    valid[0, 0] = True
+    got = _local_score(np.ones((1, 6, 6), np.float32), valid, 4)
+    assert got.dtype == np.float32 and (got == 0).all()
+
+
+def _match_by_hand(source: np.ndarray, reference: np.ndarray, learn: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    out = source.astype(np.float64).copy()
+    for b in range(source.shape[0]):
+        s_vals, s_counts = np.unique(source[b][learn], return_counts=True)
+        r_vals, r_counts = np.unique(reference[b][learn], return_counts=True)
+        s_q, r_q = np.cumsum(s_counts) / s_counts.sum(), np.cumsum(r_counts) / r_counts.sum()
+        lut = [float(np.interp(q, r_q, r_vals.astype(np.float64))) for q in s_q]  # reference value at each quantile
+        for i, j in zip(*np.nonzero(valid), strict=True):
+            v = float(source[b, i, j])
+            if v > s_vals[-1]:
+                out[b, i, j] = lut[-1] + (v - float(s_vals[-1]))
+            elif v < s_vals[0]:
+                out[b, i, j] = lut[0] + (v - float(s_vals[0]))
+            else:
+                k = int(np.searchsorted(s_vals, v))
+                if s_vals[k] == v:
+                    out[b, i, j] = lut[k]
+                else:
+                    t = (v - float(s_vals[k - 1])) / (float(s_vals[k]) - float(s_vals[k - 1]))
+                    out[b, i, j] = lut[k - 1] + t * (lut[k] - lut[k - 1])
+    return out
+
+
+def test_match_radiometry_is_the_quantile_mapping_with_slope_one_beyond():
+    rng = np.random.default_rng(11)
+    source = rng.integers(40, 60, (2, 10, 10)).astype(np.uint8)
+    reference = np.stack([3.0 * source[0] + 7.0, 200.0 - 2.0 * source[1].astype(np.float64) ** 1.1])
+    reference += rng.normal(0, 0.5, reference.shape)
+    learn = np.zeros((10, 10), bool)
+    learn[:7] = True
+    valid = np.ones((10, 10), bool)
+    valid[9, 9] = False
+    source[:, 8, 0], source[:, 8, 1] = 90, 10  # beyond the learnt range, above and below
+    source[:, 8, 2] = 45  # inside it, between learnt values or on one
+    source[:, 9, 9] = 200  # no data: left as it is
+    got = match_radiometry(source, reference, learn, valid)
+    assert got.dtype == np.float32 and got.shape == source.shape
+    expected = _match_by_hand(source, reference, learn, valid)
+    np.testing.assert_allclose(got, expected.astype(np.float32), rtol=1e-6, atol=1e-4)
+    assert (got[:, 9, 9] == 200.0).all()
+    assert not np.allclose(got[:, :7], source[:, :7])  # actually mapped
+
+
+def test_match_radiometry_with_nothing_to_learn_is_the_source_as_float32():
+    source = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    got = match_radiometry(source, source * 2, np.zeros((3, 4), bool), np.ones((3, 4), bool))
+    assert got.dtype == np.float32 and (got == source).all()
+
+
+def test_regions_become_exact_pixel_outlines_in_lon_lat():
+    labels = np.zeros((3, 5), np.int32)
+    labels[0, 0] = labels[1, 1] = 1  # diagonal neighbours: one 8-connected polygon
+    labels[0, 3] = labels[2, 3] = 2  # two parts of one label: a MultiPolygon
+    polys = _regions_to_polygons(labels, GRID)
+    assert sorted(polys) == [1, 2]  # the background is no region
+    assert polys[1].geom_type == "Polygon" and polys[1].area == 8.0 and polys[1].length == 16.0
+    assert polys[2].geom_type == "MultiPolygon" and len(polys[2].geoms) == 2 and polys[2].area == 8.0
+    assert sorted(p.bounds for p in polys[2].geoms) == [(X0 + 6, Y0 - 6, X0 + 8, Y0 - 4), (X0 + 6, Y0 - 2, X0 + 8, Y0)]
+    single = np.zeros((3, 5), np.int32)
+    single[1, 2] = 4
+    [(key, square)] = _regions_to_polygons(single, GRID).items()
+    assert key == 4 and square.geom_type == "Polygon"
+    ring = list(square.exterior.coords)
+    assert ring == [(X0 + 4, Y0 - 2), (X0 + 4, Y0 - 4), (X0 + 6, Y0 - 4), (X0 + 6, Y0 - 2), (X0 + 4, Y0 - 2)]
+    to_ll = Transformer.from_crs("EPSG:32652", "EPSG:4326", always_xy=True)
+    ll = _to_lonlat(square, "EPSG:32652")
+    assert list(ll.exterior.coords) == [to_ll.transform(x, y) for x, y in ring]
+    lon, lat = ll.exterior.coords[0]
+    assert 127.6 < lon < 127.7 and 39.9 < lat < 39.95
