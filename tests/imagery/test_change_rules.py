@@ -17,6 +17,7 @@ from imagery.change import (
     Change,
     ChangeIndex,
     ChangeRegion,
+    _detect,
     _local_score,
     _nothing,
     _regions_to_polygons,
@@ -332,3 +333,99 @@ def test_regions_become_exact_pixel_outlines_in_lon_lat():
     assert list(ll.exterior.coords) == [to_ll.transform(x, y) for x, y in ring]
     lon, lat = ll.exterior.coords[0]
     assert 127.6 < lon < 127.7 and 39.9 < lat < 39.95
+
+
+# --- _detect: noise sigmas, scale, z, and the delineation rules at their boundaries ------------------------------
+
+
+@pytest.mark.parametrize(("step", "n_mmu", "side"), [(0.0, 4, 2), (1.0, 9, 3), (1.0, 30, 5)])
+def test_detect_noise_sigma_scale_magnitude_and_score_by_hand(step, n_mmu, side):
+    rows = cols = 14
+    b0 = np.stack([np.arange(rows * cols, dtype=np.float32).reshape(rows, cols) * 0.5 + 10,
+                   np.full((rows, cols), 7.0, np.float32)])
+    d = np.full((2, rows, cols), 3.0, np.float32)  # an offset: the median of the difference is 3, its MAD 0
+    d[0, 2:4, 2:5] = 9.0
+    d[1] = 0.0
+    d[1, 10:12, 9:12] = -4.0
+    valid = np.ones((rows, cols), bool)
+    valid[:, 12:] = False
+    b1 = b0 + d
+    b1[:, :, 12:] = 1000.0  # no data there: never change
+    found = _detect(b0, b1, valid, n_mmu, step)
+    scale, sigmas, z = [], [], np.zeros((2, rows, cols))
+    for b in range(2):
+        lo, hi = np.percentile(b0[b][valid], (2, 98))
+        dv = d[b][valid].astype(np.float64)
+        med = np.median(dv)
+        sigma = max(1.4826 * np.median(np.abs(dv - med)), 0.5 * step, 1e-6 * (hi - lo), 1e-12)  # MAD 0: the floors
+        sigmas.append(sigma)
+        scale.append(max(hi - lo, 1e-6))
+        z[b] = np.where(valid, (d[b] - med) / sigma, 0)
+    assert found.scale == pytest.approx(scale, rel=1e-9) and found.scale[1] == 1e-6
+    assert found.sigmas == pytest.approx(sigmas, rel=1e-6)
+    assert all(type(s) is float for s in found.sigmas)
+    assert found.sigmas[1] == (0.5 if step else 1e-12)
+    magnitude = np.sqrt((z * z).mean(axis=0))
+    assert found.magnitude.dtype == np.float32
+    np.testing.assert_allclose(found.magnitude, magnitude, rtol=1e-5)
+    assert (found.magnitude[:, 12:] == 0).all()
+    np.testing.assert_allclose(found.score, _local_score(z.astype(np.float32), valid, side), rtol=1e-5)
+
+
+def _detect_z(z: np.ndarray, n_mmu: int = 4, valid: np.ndarray | None = None) -> np.ndarray:
+    """_detect's kept labels for one band whose difference is z noise sigmas: a difference of 0 almost everywhere
+    has no spread, so its sigma is the 8-bit floor of half a step (0.5) and every window touching a change is far
+    beyond the window means' spread (score > LOCAL_K)."""
+    d = (np.asarray(z, np.float32) * np.float32(0.5))[None]
+    valid = np.ones(z.shape, bool) if valid is None else valid
+    found = _detect(np.zeros_like(d), d, valid, n_mmu, 1.0)
+    assert found.sigmas == [0.5]
+    assert found.labels.dtype == np.int32
+    return found.labels
+
+
+def test_detect_a_weak_square_is_delineated_on_its_3x3_means():
+    z = np.zeros((24, 24))
+    z[4:14, 6:16] = 2.0  # under PIXEL_K everywhere, over WEAK_K: hysteresis only
+    z[17:21, 1:5] = 2.0  # 4 x 4: its inner 2 x 2 = the MMU exactly, kept
+    z[17:20, 10:13] = 2.0  # 3 x 3: its inner pixel, under the MMU
+    valid = np.ones((24, 24), bool)
+    valid[:, :6] = False  # no data left of the big square: no change, and no contribution to the 3 x 3 means
+    valid[17:21, 1:5] = True
+    labels = _detect_z(z, 4, valid)
+    expected = np.zeros((24, 24), np.int32)
+    expected[5:13, 7:15] = 1  # the 3 x 3 mean of a border pixel is 6 x 2 / 9 < 1.5
+    expected[18:20, 2:4] = 2
+    np.testing.assert_array_equal(labels, expected)
+
+
+def test_detect_joins_diagonal_neighbours_into_one_region():
+    z = np.zeros((16, 16))
+    z[2:5, 2:5] = 3.2  # two strong 3 x 3 blocks touching at a corner (their 3 x 3 means stay under WEAK_K outside)
+    z[5:8, 5:8] = 3.2
+    labels = _detect_z(z, 10)  # each block alone is under the MMU of 10
+    expected = np.zeros((16, 16), np.int32)
+    expected[2:5, 2:5] = expected[5:8, 5:8] = 1
+    np.testing.assert_array_equal(labels, expected)
+
+
+def test_detect_pixel_threshold_is_strictly_beyond_3_sigma():
+    z = np.zeros((16, 16))
+    z[3:5, 3:5] = 3.0  # exactly PIXEL_K, and 3 x 3 means of 4 x 3 / 9 < WEAK_K: nothing
+    assert not _detect_z(z, 4).any()
+    z[3:5, 3:5] = 3.05
+    expected = np.zeros((16, 16), np.int32)
+    expected[3:5, 3:5] = 1
+    np.testing.assert_array_equal(_detect_z(z, 4), expected)
+
+
+def test_detect_a_region_with_median_exactly_3_sigma_keeps_the_pixel_rule():
+    z = np.zeros((16, 16))
+    z[3:8, 3:8] = 3.0
+    z[3, 5] = 2.9  # an edge pixel under PIXEL_K: left out by the pixel rule (its 3 x 3 mean would keep it)
+    labels = _detect_z(z, 4)
+    expected = np.zeros((16, 16), np.int32)
+    expected[3:8, 3:8] = 1
+    expected[3, 3] = expected[3, 7] = expected[7, 3] = expected[7, 7] = 0  # corners: 3 x 3 mean 4 x 3 / 9 < 1.5
+    expected[3, 5] = 0
+    np.testing.assert_array_equal(labels, expected)
