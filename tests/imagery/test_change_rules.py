@@ -429,3 +429,16 @@ def test_detect_a_region_with_median_exactly_3_sigma_keeps_the_pixel_rule():
     expected[3, 3] = expected[3, 7] = expected[7, 3] = expected[7, 7] = 0  # corners: 3 x 3 mean 4 x 3 / 9 < 1.5
     expected[3, 5] = 0
     np.testing.assert_array_equal(labels, expected)
+
+
+def test_detect_a_region_of_mmu_size_whose_windows_stay_within_5_sigma_is_dropped():
+    rng = np.random.default_rng(5)
+    d = rng.normal(0, 1, (1, 40, 40)).astype(np.float32)
+    d[0, 5:11, 5:11] = 10.0  # a strong block: kept
+    d[0, 25, 15:24] = 3.6  # a line of 9 pixels beyond PIXEL_K (the MMU) whose 3 x 3 windows stay under LOCAL_K
+    found = _detect(np.zeros_like(d), d, np.ones((40, 40), bool), 9, 0.0)
+    assert float(found.magnitude[25, 15:24].min()) > 3.0 and float(found.score[24:27, 14:25].max()) < 5.0
+    assert found.count == 1
+    expected = np.zeros((40, 40), np.int32)
+    expected[5:11, 5:11] = 1
+    np.testing.assert_array_equal(found.labels, expected)
