@@ -155,9 +155,9 @@ class EoxMosaics:
         mosaic = np.zeros((3, (y1 - y0 + 1) * TILE_PX, (x1 - x0 + 1) * TILE_PX), dtype=np.uint8)
         for t, body in got.items():
             assert isinstance(body, bytes)
-            px = decode_tile(body)
+            px = decode_tile(body)[:, :TILE_PX, :TILE_PX]  # a larger tile is cropped before its size is used
             r, c = (t.y - y0) * TILE_PX, (t.x - x0) * TILE_PX
-            mosaic[:, r:r + px.shape[1], c:c + px.shape[2]] = px[:, :TILE_PX, :TILE_PX]
+            mosaic[:, r:r + px.shape[1], c:c + px.shape[2]] = px
         # output grid in metres, then nearest mosaic pixel per output pixel
         mx0, my1 = _mercator(w, n)
         mx1, my0 = _mercator(e, s)

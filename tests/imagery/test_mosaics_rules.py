@@ -4,9 +4,11 @@ budget, tiles of every odd kind decode or are refused with their reason, and the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -20,8 +22,9 @@ from rasterio.io import MemoryFile
 
 from imagery.base import Capture, DateCertainty
 from imagery.errors import AntimeridianCrossing, BadResponse, NotFoundError, UnknownProvider
+from imagery.http import looks_like_image
 from imagery.mosaics import HALF_WORLD, TILE_PX, EoxMosaics, _mercator, decode_tile, fetch_tiles
-from imagery.providers import EOX_MOSAICS
+from imagery.providers import EOX_MOSAICS, get_provider
 from imagery.tiles import Tile, lat2tile, lon2tile
 
 TEMPLATE = "https://eox.example/{year}/{z}/{y}/{x}.png"
@@ -59,6 +62,7 @@ class Tiles:
     failing: dict[tuple[int, int, int], Exception] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
     offline: bool = False
+    make: Callable[[Tile], bytes] = coded_tile
 
     def __post_init__(self) -> None:
         self.stats = SimpleNamespace(requests=0)
@@ -69,7 +73,7 @@ class Tiles:
         z, y, x = (int(v) for v in url.removesuffix(".png").split("/")[-3:])
         if (z, x, y) in self.failing:
             raise self.failing[(z, x, y)]
-        return SimpleNamespace(url=url, status=200, headers={}, body=coded_tile(Tile(z, x, y)), elapsed=0.0)
+        return SimpleNamespace(url=url, status=200, headers={}, body=self.make(Tile(z, x, y)), elapsed=0.0)
 
 
 def zooms(client: Tiles) -> set[int]:
@@ -235,3 +239,155 @@ def test_each_years_period_bounds_the_range_filter():
     assert cap.extra == {"year": 2016, "period": ("2016-01-01", "2017-12-31"), "composite": True,
                          "label": f"{p.title}: a blend of many dates; cannot date an event", "tile_url": p.url,
                          "max_native_zoom": p.max_native_zoom, "licence_url": p.licence_url}
+
+
+# -- boundaries the survivors of the mutation run moved (issue 22) ---------------------------------------------------
+
+
+def global_px_lonlat(z: int, gx: float, gy: float) -> tuple[float, float]:
+    """(lon, lat) of a point given in global pixels of zoom z (column gx from 180°W, row gy from the top)."""
+    res = 2 * HALF_WORLD / 2**z / TILE_PX
+    return gx / (TILE_PX * 2**z) * 360 - 180, math.degrees(math.atan(math.sinh((HALF_WORLD - gy * res) / HALF_WORLD
+                                                                               * math.pi)))
+
+
+def tile_pixels(t: Tile, h: int, w: int) -> np.ndarray:
+    """A (3, h, w) tile: red = column mod 256, green = row mod 256, blue = which tile, +100 right of column 255 and
+    +50 below row 255 (so the part of an oversized tile that was kept can be told)."""
+    cols, rows = np.meshgrid(np.arange(w), np.arange(h))
+    blue = (t.x * 3 + t.y * 5 + 100 * (cols >= TILE_PX) + 50 * (rows >= TILE_PX)) % 256
+    return np.stack([cols % 256, rows % 256, blue]).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("z", "gx0", "gy0", "sx", "sy", "width", "height", "all_rows"), [
+    # one tile; the first output pixel in the mosaic's row 0 and column 0, the last in its last row and column
+    (10, 256 * 530 + 0.3, 256 * 350 + 0.3, 255.5, 255.5, 255, 255, True),
+    # three tiles across, two down, output pixels half a mosaic pixel high; the last column is the mosaic's last
+    (12, 256 * 2000 + 200.3, 256 * 1500 + 10.3, 567.5, 300.5, 567, 601, False),
+])
+def test_every_pixel_of_a_read_to_the_mosaics_edges(z, gx0, gy0, sx, sy, width, height, all_rows):
+    client = Tiles()
+    w, n = global_px_lonlat(z, gx0, gy0)
+    e, s = global_px_lonlat(z, gx0 + sx, gy0 + sy)
+    cap = capture()
+    chip = EoxMosaics(client, url_template=TEMPLATE).read(cap, (w, s, e, n), (width, height))  # type: ignore[arg-type]
+    assert zooms(client) == {z} and chip.capture is cap
+    gc = gx0 + (np.arange(width) + 0.5) * sx / width  # output pixel centres in global pixels of zoom z
+    gr = gy0 + (np.arange(height) + 0.5) * sy / height
+    assert min(np.abs(gc - np.round(gc)).min(), np.abs(gr - np.round(gr)).min()) > 1e-6  # no centre on an edge
+    col, row = np.floor(gc).astype(int)[None, :], np.floor(gr).astype(int)[:, None]
+    want = np.stack(np.broadcast_arrays(col % 256, row % 256, ((col // 256) * 3 + (row // 256) * 5) % 256))
+    assert np.array_equal(chip.data, want)
+    assert col.max() + 1 == (lon2tile(e, z) + 1) * TILE_PX  # the mosaic's last column was read
+    assert not all_rows or (col.min() % TILE_PX, row.min() % TILE_PX, row.max() + 1) == (0, 0, (lat2tile(s, z) + 1)
+                                                                                         * TILE_PX)
+
+
+@pytest.mark.parametrize(("h", "w"), [(512, 512), (128, 256), (256, 128), (300, 200)])
+def test_a_tile_of_another_size_is_cropped_to_256_pixels_or_leaves_black(h, w):
+    """A larger tile's top-left 256 x 256 pixels are used (a 512-pixel tile once broke every read over two tiles or
+    more with numpy's ValueError); a smaller one leaves the rest of its place black."""
+    z, gx0, gy0 = 10, 256 * 530 + 150.25, 256 * 350 + 120.25
+    client = Tiles(make=lambda t: png(tile_pixels(t, h, w)))
+    w_, n = global_px_lonlat(z, gx0, gy0)
+    e, s = global_px_lonlat(z, gx0 + 255.5, gy0 + 255.5)
+    chip = EoxMosaics(client, url_template=TEMPLATE).read(capture(), (w_, s, e, n), (255, 255))  # type: ignore[arg-type]
+    assert zooms(client) == {z} and len(client.asked) == 4
+    gc = np.floor(gx0 + (np.arange(255) + 0.5) * 255.5 / 255).astype(int)[None, :]
+    gr = np.floor(gy0 + (np.arange(255) + 0.5) * 255.5 / 255).astype(int)[:, None]
+    c, r = gc % 256, gr % 256
+    inside = (c < min(w, 256)) & (r < min(h, 256))
+    want = np.stack([np.where(inside, v, 0) for v in np.broadcast_arrays(c, r, ((gc // 256) * 3 + (gr // 256) * 5)
+                                                                           % 256)])
+    assert np.array_equal(chip.data, want)
+    assert inside.any() and (inside.all() if min(h, w) >= 256 else not inside.all())
+
+
+def test_a_point_on_a_tile_edge_reads_the_edge_pixel_of_the_tile_the_grid_chose():
+    """Where lon2tile/lat2tile and the metre grid disagree in the last bit, the clip keeps the read on the tile the
+    tile index chose: its last column and row (not a pixel past the mosaic, nor a black one)."""
+    z = 7
+    lon = math.nextafter(Tile(z, 22, 0).bounds()[0], -math.inf)  # just west of column 22's edge
+    lat = Tile(z, 0, 7).bounds()[3]  # row 7's top edge
+    res = 2 * HALF_WORLD / 2**z / TILE_PX
+    assert (lon2tile(lon, z), lat2tile(lat, z)) == (21, 6)
+    mx, my = _mercator(lon, lat)
+    assert (mx + HALF_WORLD) / res >= 22 * TILE_PX and (HALF_WORLD - my) / res >= 7 * TILE_PX  # past those tiles
+    layer = dataclasses.replace(EOX_MOSAICS[-1], max_native_zoom=z)
+    client = Tiles()
+    src = EoxMosaics(client, layers=[layer], url_template=TEMPLATE)  # type: ignore[arg-type]
+    cap = src.captures((0, 0, 1, 1))[0]  # type: ignore[arg-type]
+    chip = src.read(cap, (lon, lat, lon, lat), (3, 2))
+    assert client.asked == [TEMPLATE.format(year=layer.year, z=7, y=6, x=21)]
+    assert chip.data.tolist() == [[[255] * 3] * 2, [[255] * 3] * 2, [[(21 * 3 + 6 * 5) % 256] * 3] * 2]
+    assert chip.transform == (0.0, 0.0, mx, 0.0, -0.0, my)
+
+
+def test_zoom_boundaries_zero_native_and_exactly_enough_pixels():
+    src = EoxMosaics(Tiles(), max_tiles=10**9)  # type: ignore[arg-type]
+    assert src._zoom((-10.0, 0.0, 10.0, 10.0), (8, 8), 14) == 0  # 14.2 pixels across at z0
+    # 10.01° - 10° is 116.5 pixels at z14, 7.3 at z10: not enough at the native zoom gives the native zoom
+    assert src._zoom((10.0, 45.0, 10.01, 45.01), (200, 8), 14) == 14
+    assert src._zoom((10.0, 45.0, 10.01, 45.01), (10, 8), 10) == 10
+    assert src._zoom((10.0, 45.0, 10.01, 45.01), (50, 8), 14) == 13  # 29.1 at z12, 58.3 at z13
+    # 45° is exactly 256 pixels at z3
+    for width, z in [(255, 3), (256, 3), (257, 4)]:
+        assert src._zoom((0.0, 0.0, 45.0, 10.0), (width, 8), 14) == z
+
+
+def test_the_default_tile_budget_is_64_tiles():
+    # one row of tiles; columns 100..164 at z8 (65 tiles), 50..82 at z7 (33)
+    bbox = (100.5 / 256 * 360 - 180, 0.1, 164.5 / 256 * 360 - 180, 0.2)
+    assert [lon2tile(bbox[2], z) - lon2tile(bbox[0], z) + 1 for z in (7, 8)] == [33, 65]
+    assert lat2tile(0.1, 8) == lat2tile(0.2, 8)
+    assert EoxMosaics(Tiles())._zoom(bbox, (10**6, 8), 14) == 7  # type: ignore[arg-type]
+    assert EoxMosaics(Tiles(), max_tiles=65)._zoom(bbox, (10**6, 8), 14) == 8  # type: ignore[arg-type]
+
+
+@dataclass
+class AnyUrl:
+    """An HttpClient stand-in answering every URL with one small PNG."""
+
+    asked: list[str] = field(default_factory=list)
+    offline: bool = False
+
+    def __post_init__(self) -> None:
+        self.stats = SimpleNamespace(requests=0)
+        self.config = SimpleNamespace(concurrency=2)
+
+    def get(self, url: str, expect: str | None = None) -> SimpleNamespace:
+        self.asked.append(url)
+        return SimpleNamespace(url=url, status=200, headers={}, body=coded_tile(Tile(0, 0, 0)), elapsed=0.0)
+
+
+def test_fetch_tiles_without_a_template_asks_the_providers_urls_with_their_extra_placeholders():
+    client = AnyUrl()
+    layer = EOX_MOSAICS[-1]
+    got = fetch_tiles(client, None, layer, [Tile(5, 6, 7), Tile(9, 300, 200)])  # type: ignore[arg-type]
+    assert got == {Tile(5, 6, 7): coded_tile(Tile(0, 0, 0)), Tile(9, 300, 200): coded_tile(Tile(0, 0, 0))}
+    assert sorted(client.asked) == sorted([layer.tile_url(5, 6, 7), layer.tile_url(9, 300, 200)])
+    assert layer.tile_url(5, 6, 7).endswith("/5/7/6.jpg")
+    client = AnyUrl()
+    wayback = get_provider("esri-wayback")
+    assert list(fetch_tiles(client, None, wayback, [Tile(17, 112014, 49659)], release=56102)) == [  # type: ignore[arg-type]
+        Tile(17, 112014, 49659)]
+    assert client.asked == [wayback.tile_url(17, 112014, 49659, release=56102)]
+    assert client.asked[0].endswith("/tile/56102/17/49659/112014")
+
+
+def test_a_tall_tile_of_1024_rows_decodes():
+    assert decode_tile(png(np.zeros((1, 1024, 1), dtype=np.uint8))).shape == (3, 1024, 1)
+
+
+VRT = b'<VRTDataset rasterXSize="4" rasterYSize="3"><VRTRasterBand dataType="Byte" band="1"/></VRTDataset>'
+
+
+@pytest.mark.parametrize("body", [b"\xff\xd8\xff\xe0" + VRT + b"\xff\xd9",
+                                  b"\x89PNG\r\n\x1a\n" + VRT + b"IEND\xaeB`\x82"], ids=["jpeg", "png"])
+def test_a_vrt_behind_image_magic_bytes_is_not_opened_as_a_vrt(body):
+    """The driver is named, never sniffed: GDAL would open these bytes as a VRT (which may read local files)."""
+    assert looks_like_image(body)
+    with MemoryFile(body) as mem, mem.open() as sniffed:
+        assert sniffed.driver == "VRT"  # what sniffing would do
+    with pytest.raises(BadResponse, match=r"^tile cannot be decoded \("):
+        decode_tile(body)
