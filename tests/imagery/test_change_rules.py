@@ -442,3 +442,13 @@ def test_detect_a_region_of_mmu_size_whose_windows_stay_within_5_sigma_is_droppe
     expected = np.zeros((40, 40), np.int32)
     expected[5:11, 5:11] = 1
     np.testing.assert_array_equal(found.labels, expected)
+
+
+def test_detect_hysteresis_is_strictly_beyond_1_5_sigma():
+    z = np.zeros((16, 16))
+    z[3:10, 3:10] = 1.5  # 3 x 3 means of exactly WEAK_K inside: nothing
+    assert not _detect_z(z, 4).any()
+    z[3:10, 3:10] = 1.51
+    expected = np.zeros((16, 16), np.int32)
+    expected[4:9, 4:9] = 1  # the pixels whose 3 x 3 window lies inside the square
+    np.testing.assert_array_equal(_detect_z(z, 4), expected)
