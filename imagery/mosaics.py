@@ -54,6 +54,18 @@ def fetch_tiles(client: HttpClient, cache: Cache | None, provider: TileProvider,
         return dict(zip(tile_list, pool.map(one, tile_list), strict=True))
 
 
+def tile_px(px: np.ndarray) -> np.ndarray:
+    """A decoded tile on TILE_PX x TILE_PX pixels. An XYZ tile covers the same ground whatever its pixel count (a
+    512-pixel tile is the same place at twice the detail), so another size is resampled (nearest pixel centre),
+    never cropped or padded."""
+    _, h, w = px.shape
+    if (h, w) == (TILE_PX, TILE_PX):
+        return px
+    rows = ((np.arange(TILE_PX) + 0.5) * h / TILE_PX).astype(int)
+    cols = ((np.arange(TILE_PX) + 0.5) * w / TILE_PX).astype(int)
+    return px[:, rows[:, None], cols[None, :]]
+
+
 def decode_tile(body: bytes) -> np.ndarray:
     """(3, 256, 256) uint8 from JPEG or PNG bytes; BadResponse for anything else."""
     import rasterio
@@ -155,9 +167,8 @@ class EoxMosaics:
         mosaic = np.zeros((3, (y1 - y0 + 1) * TILE_PX, (x1 - x0 + 1) * TILE_PX), dtype=np.uint8)
         for t, body in got.items():
             assert isinstance(body, bytes)
-            px = decode_tile(body)[:, :TILE_PX, :TILE_PX]  # a larger tile is cropped before its size is used
             r, c = (t.y - y0) * TILE_PX, (t.x - x0) * TILE_PX
-            mosaic[:, r:r + px.shape[1], c:c + px.shape[2]] = px
+            mosaic[:, r:r + TILE_PX, c:c + TILE_PX] = tile_px(decode_tile(body))
         # output grid in metres, then nearest mosaic pixel per output pixel
         mx0, my1 = _mercator(w, n)
         mx1, my0 = _mercator(e, s)

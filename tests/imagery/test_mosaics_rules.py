@@ -23,7 +23,7 @@ from rasterio.io import MemoryFile
 from imagery.base import Capture, DateCertainty
 from imagery.errors import AntimeridianCrossing, BadResponse, NotFoundError, UnknownProvider
 from imagery.http import looks_like_image
-from imagery.mosaics import HALF_WORLD, TILE_PX, EoxMosaics, _mercator, decode_tile, fetch_tiles
+from imagery.mosaics import HALF_WORLD, TILE_PX, EoxMosaics, _mercator, decode_tile, fetch_tiles, tile_px
 from imagery.providers import EOX_MOSAICS, get_provider
 from imagery.tiles import Tile, lat2tile, lon2tile
 
@@ -284,9 +284,9 @@ def test_every_pixel_of_a_read_to_the_mosaics_edges(z, gx0, gy0, sx, sy, width, 
 
 
 @pytest.mark.parametrize(("h", "w"), [(512, 512), (128, 256), (256, 128), (300, 200)])
-def test_a_tile_of_another_size_is_cropped_to_256_pixels_or_leaves_black(h, w):
-    """A larger tile's top-left 256 x 256 pixels are used (a 512-pixel tile once broke every read over two tiles or
-    more with numpy's ValueError); a smaller one leaves the rest of its place black."""
+def test_a_tile_of_another_size_is_resampled_to_its_place(h, w):
+    """A tile covers the same ground at any pixel count: one of another size is resampled to 256 x 256 (nearest pixel
+    centre), not cropped (a 512-pixel tile once broke every read over two tiles or more with numpy's ValueError)."""
     z, gx0, gy0 = 10, 256 * 530 + 150.25, 256 * 350 + 120.25
     client = Tiles(make=lambda t: png(tile_pixels(t, h, w)))
     w_, n = global_px_lonlat(z, gx0, gy0)
@@ -295,12 +295,22 @@ def test_a_tile_of_another_size_is_cropped_to_256_pixels_or_leaves_black(h, w):
     assert zooms(client) == {z} and len(client.asked) == 4
     gc = np.floor(gx0 + (np.arange(255) + 0.5) * 255.5 / 255).astype(int)[None, :]
     gr = np.floor(gy0 + (np.arange(255) + 0.5) * 255.5 / 255).astype(int)[:, None]
-    c, r = gc % 256, gr % 256
-    inside = (c < min(w, 256)) & (r < min(h, 256))
-    want = np.stack([np.where(inside, v, 0) for v in np.broadcast_arrays(c, r, ((gc // 256) * 3 + (gr // 256) * 5)
-                                                                           % 256)])
+    # the source pixel each 256-grid pixel takes: its centre scaled to the tile's own size
+    sc = np.floor((gc % 256 + 0.5) * w / 256).astype(int)
+    sr = np.floor((gr % 256 + 0.5) * h / 256).astype(int)
+    blue = ((gc // 256) * 3 + (gr // 256) * 5 + 100 * (sc >= 256) + 50 * (sr >= 256)) % 256
+    want = np.stack(np.broadcast_arrays(sc % 256, sr % 256, blue)).astype(np.uint8)
     assert np.array_equal(chip.data, want)
-    assert inside.any() and (inside.all() if min(h, w) >= 256 else not inside.all())
+
+
+def test_tile_px_keeps_a_256_tile_and_resamples_others_by_pixel_centre():
+    square = np.arange(3 * 256 * 256, dtype=np.uint32).reshape(3, 256, 256).astype(np.uint8)
+    assert tile_px(square) is square
+    big = np.arange(512, dtype=np.uint16)[None, None, :].repeat(2, axis=1).repeat(3, axis=0)  # (3, 2, 512)
+    out = tile_px(big)
+    assert out.shape == (3, 256, 256)
+    assert list(out[0, 0, :4]) == [1, 3, 5, 7] and out[0, 0, -1] == 511  # centres of 512 pixels in 256
+    assert set(out[0, :, 0]) == {1}  # 2 rows stretched to 256
 
 
 def test_a_point_on_a_tile_edge_reads_the_edge_pixel_of_the_tile_the_grid_chose():
