@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from affine import Affine
 from pyproj import Transformer
+from scipy import ndimage
 from shapely.geometry import MultiPolygon, Polygon, box, mapping
 
 from imagery.base import Capture, Chip, DateCertainty
@@ -452,3 +453,16 @@ def test_detect_hysteresis_is_strictly_beyond_1_5_sigma():
     expected = np.zeros((16, 16), np.int32)
     expected[4:9, 4:9] = 1  # the pixels whose 3 x 3 window lies inside the square
     np.testing.assert_array_equal(_detect_z(z, 4), expected)
+
+
+@pytest.mark.parametrize(("seed", "n_mmu", "reach"), [(1, 25, 2), (2, 25, 2), (1, 9, 1), (3, 9, 1)])
+def test_detect_hysteresis_reaches_half_a_window_from_the_significant_ones(seed, n_mmu, reach):
+    rng = np.random.default_rng(seed)
+    d = rng.normal(0, 1, (1, 48, 48)).astype(np.float32)
+    d[0, 10:30, 10:30] += 2.0  # a weak square
+    d[0, 30:40, 18:21] += 1.8  # and a weaker tail
+    found = _detect(np.zeros_like(d), d, np.ones((48, 48), bool), n_mmu, 0.0)
+    # taxicab distance to the nearest window beyond LOCAL_K (binary_dilation's cross, side // 2 times)
+    distance = ndimage.distance_transform_cdt(found.score <= 5.0, metric="taxicab")
+    weak_kept = (found.labels > 0) & (found.magnitude <= 3.0)
+    assert weak_kept.any() and int(distance[weak_kept].max()) == reach
