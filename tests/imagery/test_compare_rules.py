@@ -13,13 +13,10 @@ import warnings
 
 import numpy as np
 import pytest
-from affine import Affine
-from pyproj import Transformer
 from scipy import ndimage
-from shapely.geometry import Polygon, box
+from shapely.geometry import Polygon
 from skimage.exposure import match_histograms as sk_match_histograms
 
-from imagery.base import Capture, Chip, DateCertainty
 from imagery.chips import Grid
 from imagery.compare import (
     Comparison,
@@ -33,23 +30,8 @@ from imagery.compare import (
     same_grid,
 )
 from imagery.errors import GridMismatch
-from tests.support.rasters import UTM52_ORIGIN, scene
-
-T = Affine(0.5, 0, UTM52_ORIGIN[0], 0, -0.5, UTM52_ORIGIN[1])  # 0.5 m pixels: 0.25 m² each
-CAP = Capture("local", "x", None, DateCertainty.STATED)
-
-
-def _chip(data: np.ndarray, nodata: float | None = None) -> Chip:
-    return Chip(CAP, data, "EPSG:32652", tuple(T)[:6], nodata)
-
-
-def _lonlat_box(col0: float, row0: float, col1: float, row1: float):
-    """A lon/lat box over grid columns col0..col1 and rows row0..row1 (pixel edges)."""
-    to_ll = Transformer.from_crs("EPSG:32652", "EPSG:4326", always_xy=True)
-    (x0, y0), (x1, y1) = T @ (col0, row1), T @ (col1, row0)
-    lon0, lat0 = to_ll.transform(x0, y0)
-    lon1, lat1 = to_ll.transform(x1, y1)
-    return box(lon0, lat0, lon1, lat1)
+from tests.imagery.test_raster_compare import T, _chip, _lonlat_box  # one 0.5 m grid for both files
+from tests.support.rasters import scene
 
 
 def _opening_reference(changed: np.ndarray, open_px: int) -> np.ndarray:
