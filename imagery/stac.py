@@ -205,18 +205,15 @@ class Sentinel2Source:
     def _client(self) -> Client:
         if self.config.sign:
             planetary_computer_module()  # say what is missing before searching
-        with self._open_lock:
-            if self._opened is not None:
-                return self._opened
-        stac_io = ClientStacIO(self.client, headers=self.config.headers or None)
-        try:
-            opened = Client.open(self.config.url, stac_io=stac_io)
-        except (APIError, requests.RequestException, pystac.STACError, ValueError) as err:
-            log.warning("STAC catalogue %s unavailable: %s", self.config.url, err)
-            raise StacError(f"STAC catalogue {self.config.url} unavailable: {err}") from err
-        with self._open_lock:
-            self._opened = opened
-        return opened
+        with self._open_lock:  # held while opening: threads that arrive first wait for the one root request
+            if self._opened is None:
+                stac_io = ClientStacIO(self.client, headers=self.config.headers or None)
+                try:
+                    self._opened = Client.open(self.config.url, stac_io=stac_io)
+                except (APIError, requests.RequestException, pystac.STACError, ValueError) as err:
+                    log.warning("STAC catalogue %s unavailable: %s", self.config.url, err)
+                    raise StacError(f"STAC catalogue {self.config.url} unavailable: {err}") from err
+            return self._opened
 
     def search_scenes(self, bbox: BBox, start: dt.date | None = None, end: dt.date | None = None,
                       max_cloud: float | None = None) -> SceneSearch:
