@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from facilities.store import open_store
 from tests.support.browser import ROOT, Recorder, launch_chromium, serve_app
@@ -106,10 +107,13 @@ def test_a_typo_finds_the_plant_and_survives_a_page_change(app_url: str, chromiu
         sidebar.get_by_role("link", name="Compare imagery").click()
         page.wait_for_url("**/compare**", timeout=60_000)
         page.get_by_role("heading", name="Compare imagery").wait_for(timeout=60_000)
-        assert search.input_value() == "Febraio"
+        expect(search).to_have_value("Febraio", timeout=30_000)
         sidebar.get_by_role("link", name="Registry").click()
+        # Compare also heads its page with the site's name: wait for the Registry page itself, then for its
+        # search box (drawn anew on this page) to settle; a search that was lost would stay empty and fail here.
+        page.get_by_role("heading", name="Facility tracker").wait_for(timeout=60_000)
         page.get_by_role("heading", name="February 11 Plant").wait_for(timeout=60_000)
-        assert sidebar.get_by_role("textbox", name="Search name or alias").input_value() == "Febraio"
+        expect(sidebar.get_by_role("textbox", name="Search name or alias")).to_have_value("Febraio", timeout=30_000)
         page.screenshot(path=str(SHOTS / "search-kept.png"), full_page=True)
     finally:
         context.close()
