@@ -81,3 +81,17 @@ def test_import_reports_bad_feature_and_changes_nothing(cli, tmp_path):
     assert len(json.loads(cli("list", "--json").stdout)) == 2
     res = cli("import", str(bad), "--skip-invalid")
     assert "added 1 facility" in res.stdout and "skipped feature 1" in res.stderr
+
+
+def test_a_command_starts_without_the_drawing_and_pixel_libraries():
+    """Every command imports the whole CLI; matplotlib, scipy and scikit-image (about a second of a 1.5-2 s start,
+    bench/cli_start_bench.py) are imported only by the commands that draw, trace footprints or measure change."""
+    import subprocess
+    import sys
+
+    from tests.support.browser import ROOT
+
+    code = ("import sys; import tracker.cli; "
+            "print(' '.join(m for m in ('matplotlib', 'scipy', 'skimage') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

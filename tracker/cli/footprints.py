@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 
 from facilities.errors import InputError
-from tracker.footprints import propose, save_footprint
 from tracker.reports.output import atomic_write
 from tracker.timeline import find_facility
 from tracker.wiring import imagery_session
@@ -53,6 +52,8 @@ def propose_cmd(ctx: typer.Context, facility: Annotated[str, typer.Argument(help
                 output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the Feature to a "
                                                             ".geojson file")] = None) -> None:
     """Propose the footprint of the building at --at on --image (nothing is stored)."""
+    from tracker.footprints import propose  # scipy and scikit-image: imported by the footprint commands only
+
     lon, lat = _lonlat(at)
     c = _ctx(ctx)
     session = imagery_session(c.settings)
@@ -90,6 +91,8 @@ def save_cmd(ctx: typer.Context, facility: Annotated[str, typer.Argument(help="F
              regularise: Annotated[bool, typer.Option("--regularise", help="Square the outline into right "
                                                       "angles first")] = False) -> None:
     """Save an outline as STRUCTURE's footprint, with the image it was traced on (one edit, in the history)."""
+    from tracker.footprints import save_footprint  # as in `propose`
+
     geom = read_geometry(geometry)
     day = option_date(acquired, "--acquired")
     c = _ctx(ctx)

@@ -10,11 +10,9 @@ import typer
 
 from facilities.store import Filter, Store
 from imagery.local import LocalSource
-from tracker.reports.figures import load_chips, make_figures
 from tracker.reports.geojson_report import write_report
 from tracker.reports.kml import write_kml
 from tracker.reports.output import atomic_write
-from tracker.reports.site_report import build_report
 from tracker.settings import load_settings
 from tracker.site import load_site
 from tracker.wiring import local_images, open_registry
@@ -69,6 +67,8 @@ def geojson(ctx: typer.Context, path: Path,
 @app.command()
 def figures(ctx: typer.Context, facility: str, out: Out = Path("report"), db: Db = None, dpi: int = 300) -> None:
     """Annotated figures of a facility on every local image date: grid, before/after pair, GIF."""
+    from tracker.reports.figures import load_chips, make_figures  # matplotlib: imported by the commands that draw
+
     store, source = _open(ctx, db)
     site = load_site(store, facility)
     chips, notes = load_chips(site, source)
@@ -79,6 +79,7 @@ def figures(ctx: typer.Context, facility: str, out: Out = Path("report"), db: Db
 
 def _report(ctx: typer.Context, facility: str, out: Path, db: str | None, date_from: str | None, date_to: str | None,
             pdf: bool) -> None:
+    from tracker.reports.site_report import build_report  # matplotlib, as in `figures`
     from tracker.wiring import imagery_session
 
     store, source = _open(ctx, db)

@@ -39,7 +39,6 @@ from imagery.tiles import AreaTooLarge, tiles_for_area
 from imagery.wayback import PROVIDER as WAYBACK
 from imagery.wayback import Wayback
 
-from ..change import facility_change
 from ..errors import TrackerError
 
 log = logging.getLogger(__name__)
@@ -206,6 +205,10 @@ def scan_site(site: SiteInput, session: ImagerySession, *, max_cloud: float = MA
 
 def _measure(site: SiteInput, session: ImagerySession, aoi: AreaOfInterest, after: Capture, max_cloud: float,
              sources: tuple[str, ...], result: SiteResult) -> None:
+    # scipy and scikit-image come with the change measure: imported here, so `facilities watch add/list` and the
+    # other commands that import this module for its defaults start without them
+    from ..change import facility_change
+
     before = _before(site, session, aoi, after, max_cloud, sources)
     if before is None:
         return  # nothing readable from before: the new images are reported, there is nothing to compare
