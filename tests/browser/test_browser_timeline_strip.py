@@ -5,7 +5,6 @@ test-output/timeline-strip/ (looked at by eye when the strip changes)."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -54,41 +53,26 @@ def _tooltip_at(pg, x: float, y: float) -> str:
     return tip.inner_text() if tip.count() else ""
 
 
-def _mark_centres(chart) -> list[tuple[float, float]]:
-    """Centres of the strip's marks: clusters of the source colours in a screenshot of the chart."""
-    from PIL import Image
-
-    box = chart.bounding_box()
-    img = Image.open(io.BytesIO(chart.screenshot())).convert("RGB")
-    scale = img.width / box["width"]
-    colours = [tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in COLOURS]
-    cells: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for py in range(img.height):
-        for px in range(img.width):
-            r, g, b = img.getpixel((px, py))
-            if max(r, g, b) - min(r, g, b) > 40 and any(  # coloured, near a source colour (the theme lightens)
-                    abs(r - cr) + abs(g - cg) + abs(b - cb) < 150 for cr, cg, cb in colours):
-                cells.setdefault((px // int(10 * scale), py // int(10 * scale)), []).append((px, py))
-    out = []
-    for pts in cells.values():
-        if len(pts) >= 4:
-            out.append((box["x"] + sum(p[0] for p in pts) / len(pts) / scale,
-                        box["y"] + sum(p[1] for p in pts) / len(pts) / scale))
-    return out
+MARKS_JS = """day => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] [role="graphics-symbol"]')]
+  .filter(p => /; Image: /.test(p.getAttribute('aria-label') || '') && p.getAttribute('aria-label').includes(day))
+  .map(p => { const r = p.getBoundingClientRect();
+              const paint = ['fill', 'stroke'].map(a => (p.getAttribute(a) || '').toLowerCase());
+              return [r.left, r.top, r.width, r.height, paint]; })"""
 
 
-def _find_mark(pg, chart, day: str) -> tuple[float, float]:
-    """Where the strip draws the image of `day`: hover each mark until the tooltip names it."""
-    centres = _mark_centres(chart)
-    for x, y in centres:
-        if day in _tooltip_at(pg, x, y):
-            return x, y
-    box = chart.bounding_box()  # a mark the colour search missed: sweep along the rows the others lie on
-    for y in sorted({round(cy / 6) * 6 for _, cy in centres}):
-        for x in range(int(box["x"] + 80), int(box["x"] + box["width"]), 6):
+def _find_mark(pg, day: str) -> tuple[float, float]:
+    """Where the strip draws the image of `day`: the image marks whose data names the day (Vega's SVG marks carry
+    their data as aria-labels: capture date, image label), each confirmed by hovering it until the tooltip a user
+    sees names the day (around its centre too, where a neighbour is drawn over it)."""
+    boxes = pg.evaluate(MARKS_JS, day)
+    assert boxes, f"no mark for {day} on the strip"
+    assert all(set(b[4]) & {c.lower() for c in COLOURS} for b in boxes), boxes  # filled or edged in its colour
+    for left, top, width, height, _ in boxes:
+        for fx, fy in ((0.5, 0.5), (0.25, 0.5), (0.75, 0.5), (0.5, 0.25), (0.5, 0.75)):
+            x, y = left + width * fx, top + height * fy
             if day in _tooltip_at(pg, x, y):
                 return x, y
-    raise AssertionError(f"no mark for {day} on the strip")
+    raise AssertionError(f"the marks for {day} never showed its tooltip: {boxes}")
 
 
 def _selected(pg, label: str) -> str:
@@ -122,12 +106,12 @@ def test_click_the_strip_for_before_and_after_then_step_with_the_slider(app):
         before0, after0 = _selected(pg, "Before"), _selected(pg, "After")
 
         # two clicks: the first sets "before", the second "after"
-        x, y = _find_mark(pg, chart, "2022-12-14")
+        x, y = _find_mark(pg, "2022-12-14")
         pg.mouse.click(x, y)
         pg.wait_for_timeout(1500)
         pg.screenshot(path=str(SHOTS / "1b-after-first-click.png"), full_page=True)
         _wait_selected(pg, "Before", "2022-12-14")
-        x, y = _find_mark(pg, chart, "2024-07-01")
+        x, y = _find_mark(pg, "2024-07-01")
         pg.mouse.click(x, y)
         pg.wait_for_function("() => true")
         _wait_selected(pg, "After", "2024 Sentinel-2 cloudless")
@@ -142,7 +126,7 @@ def test_click_the_strip_for_before_and_after_then_step_with_the_slider(app):
         pg.get_by_text("Time slider", exact=True).click()
         slider = pg.get_by_role("slider")
         slider.wait_for(timeout=30_000)
-        x, y = _find_mark(pg, pg.locator(STRIP).first, "2022-12-14")
+        x, y = _find_mark(pg, "2022-12-14")
         pg.mouse.click(x, y)
         pg.get_by_test_id("stSlider").filter(has_text="2022-12-14").wait_for(timeout=30_000)
         shown = pg.get_by_test_id("stSlider").inner_text()
