@@ -76,7 +76,7 @@ TEST_WORKERS ?= 2
 
 test: install browser report-tools postgis test-locale
 	$(PY) -m compileall -q facilities imagery tracker ui app.py >/dev/null
-	TZ=$(TEST_TZ) LANG=$(TEST_LOCALE) LC_ALL=$(TEST_LOCALE) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	TZ=$(TEST_TZ) LANG=$(TEST_LOCALE) LC_ALL=$(TEST_LOCALE) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -35,15 +35,15 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 socket_guard.install(_REFUSED.append)
 
 
-def pytest_collection_modifyitems(config, items):
-    # `make test` runs the suite on two pytest-xdist workers with --dist loadgroup: a file's tests stay together (its
-    # module fixtures, such as a Streamlit server or a Dask cluster, are built once) and the browser tests all run on
-    # one worker, so at most one Chromium and one app server compete for the two cores at a time.
-    if not config.pluginmanager.hasplugin("xdist"):  # `-p no:xdist`: the mark is not even registered
-        return
-    for item in items:
-        group = "browser" if item.get_closest_marker("browser") else item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: absent with `-p no:xdist`
+def pytest_xdist_make_scheduler(config, log):
+    """`make test`'s `--dist loadfile`: a file's tests on one worker, every browser test on one worker
+    (tests/support/xdist_schedule.py says why it is a scheduler and not xdist_group marks)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.support.xdist_schedule import FilesAndBrowserScheduling
+
+    return FilesAndBrowserScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)
