@@ -281,22 +281,27 @@ def _build_deferred(parsed: list, problems: list[FeatureProblem]) -> list:
 
 def _fast_polygonal(raw: dict):
     """Polygons straight from numpy arrays: ~3x faster than shapely's shape() on big imports.
-    Returns None for anything unusual (mixed dimensions, other types) so shape() decides."""
+    Returns None for anything unusual (mixed dimensions, other types) so shape() decides. Holes are
+    made rings one by one: as one array, holes of different lengths were ragged and refused."""
     try:
         if raw["type"] == "Polygon":
             rings = [np.asarray(r, dtype=float) for r in raw["coordinates"]]
             if not rings:
                 return None
-            return shapely.polygons(rings[0], holes=rings[1:] or None)
+            return shapely.polygons(rings[0], holes=_holes(rings[1:]))
         if raw["type"] == "MultiPolygon":
             parts = []
             for rings in raw["coordinates"]:
                 arrays = [np.asarray(r, dtype=float) for r in rings]
-                parts.append(shapely.polygons(arrays[0], holes=arrays[1:] or None))
+                parts.append(shapely.polygons(arrays[0], holes=_holes(arrays[1:])))
             return shapely.multipolygons(parts) if parts else None
     except (ValueError, TypeError, IndexError, shapely.errors.GEOSException):
         return None
     return None
+
+
+def _holes(rings: list) -> list | None:
+    return [shapely.linearrings(r) for r in rings] or None
 
 
 def _check_rings(raw: dict) -> None:
@@ -387,7 +392,8 @@ def _list(props: Mapping, key: str) -> list:
 
 
 def _json_type(value: Any) -> str:
-    return {dict: "an object", str: "text", bool: "true/false", int: "a number", float: "a number"}.get(
+    return {dict: "an object", list: "an array", str: "text", bool: "true/false", int: "a number",
+            float: "a number"}.get(
         type(value), type(value).__name__)
 
 
@@ -607,6 +613,8 @@ def _parse_feature(feat: Any) -> tuple[str, dict, Any]:
         raise ValidationError("'properties' must be an object or null")
     # Text fields are checked by the model (check_text: lone surrogates, NUL, length), `extra` and a foreign
     # feature's properties by check_json_value there, versions by check_version; what is not stored is not walked.
+    if isinstance(feat.get("id"), (dict, list)):
+        raise ValidationError(f"id must be text or a number (RFC 7946 §3.2), got {_json_type(feat['id'])}")
     if feat.get("id") is not None:
         check_json_value(feat["id"], "id", max_depth=0)
     ftype = props.get("feature_type", "facility")

@@ -72,7 +72,7 @@ def one(feature: dict) -> object:
      "aliases[1] has unknown fields: script (known: lang, name)"),
     (feat(fac(parents=[{"name": "p", "owner": 1, "url": 2}])),
      "parents[0] has unknown fields: owner, url (known: facility_id, name, source_ids)"),
-    (feat(fac(extra=[1])), "extra must be an object, got list"),
+    (feat(fac(extra=[1])), "extra must be an object, got an array"),
     (feat(fac(colour="red", size=1)), "unknown properties: colour, size"),
     (feat(fac(created_at="yesterday")),
      "created_at: timestamp 'yesterday' is not ISO 8601 (e.g. 2024-11-25T10:00:00Z)"),
@@ -276,3 +276,92 @@ def test_exported_properties_of_each_kind():
     assert feature_id(src) == "source:s1" and feature_id(f) == "facility:site"
     coarse = to_feature(Facility(id="x", name="X", geometry=shapely.box(0.123456789, 0, 1, 1)), precision=3)
     assert coarse["geometry"]["coordinates"][0][0][0] in (0.123, 1.0)
+
+
+MULTI_RINGS = [SQUARE["coordinates"], [[[1, 1], [2, 1], [2, 2], [1, 2]]]]
+BOW_TIE = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+INVALID = "invalid geometry: Self-intersection[0.5 0.5] (fix it, or import with repair to apply make_valid)"
+
+
+def structure(geometry: dict, **props: object) -> dict:
+    return feat({"feature_type": "structure", "id": "site.s", "facility_id": "site", "name": "S", **props}, geometry)
+
+
+def test_ring_refusals_name_the_ring_the_polygon_and_the_positions():
+    assert problems(feat(fac(), {"type": "MultiPolygon", "coordinates": MULTI_RINGS})) == [
+        (0, None, "ring 0 of polygon 1 is not closed: first position [1, 1] differs from last [1, 2]")]
+    short = [SQUARE["coordinates"], [[[1, 1], [2, 1], [1, 1]]]]
+    assert problems(feat(fac(), {"type": "MultiPolygon", "coordinates": short})) == [
+        (0, None, "ring 0 of polygon 1 has fewer than 4 positions (a closed ring needs 4 or more)")]
+    open_ring = {"type": "Polygon", "coordinates": [SQUARE["coordinates"][0], [[1, 1], [2, 1], [2, 2], [3, 3]]]}
+    assert problems(feat(fac(), open_ring)) == [
+        (0, None, "ring 1 is not closed: first position [1, 1] differs from last [3, 3]")]
+
+
+def test_a_feature_id_that_is_not_text_or_a_number_is_refused_saying_what_it_is():
+    assert problems({**feat(fac()), "id": [1]}, {**feat(fac(id="b")), "id": {"a": 1}}) == [
+        (0, None, "id must be text or a number (RFC 7946 §3.2), got an array"),
+        (1, None, "id must be text or a number (RFC 7946 §3.2), got an object")]
+
+
+def test_a_problem_prints_the_feature_id_within_64_bits_only():
+    got = problems(*({**feat(fac()), "id": n, "properties": 5} for n in (2**63 - 1, -2**63, 2**63, -2**63 - 1)))
+    assert [(i, fid) for i, fid, _ in got] == [(0, "9223372036854775807"), (1, "-9223372036854775808"),
+                                               (2, None), (3, None)]
+    assert problems({**feat(fac(feature_type="nope")), "id": "x"}) == [
+        (0, "x", "feature_type 'nope' is not facility, structure or observation")]
+
+
+def test_source_refusals_say_which_source_and_where_it_was_given_before():
+    assert problems(feat(fac(sources=[5])), feat(fac(id="b", sources=[{"title": "x"}])),
+                    feat(fac(id="c", sources=[{"id": "s", "bogus": 1}]))) == [
+        (0, None, "sources[0] must be an object, got a number"), (1, None, "sources[0] has no id"),
+        (2, None, "sources[0]: source has unknown fields: bogus")]
+    tail = "; give each source once, or the same fields each time"
+    assert problems(feat(fac(sources=[{"id": "s", "title": "A"}, {"id": "s", "title": "B"}])),
+                    feat(fac(id="d", sources=[{"id": "t", "title": "A"}])),
+                    feat(fac(id="e", sources=[{"id": "t", "title": "B"}]))) == [
+        (0, None, "sources[1]: source 's' differs from the source with that id given earlier in this feature" + tail),
+        (2, None, "sources[0]: source 't' differs from the source with that id given by feature 1" + tail)]
+
+
+def test_a_bad_location_precision_is_named():
+    assert problems(feat(fac(location_precision="nope"))) == [
+        (0, None, "location_precision 'nope' is not one of: surveyed, digitised, approximate, city")]
+
+
+def test_every_geometry_is_checked_whatever_else_the_file_holds():
+    assert problems(feat(fac()), structure(BOW_TIE)) == [(1, None, INVALID)]  # beside a facility
+    assert problems(structure(BOW_TIE)) == [(0, None, INVALID)]  # alone
+    assert problems(feat(fac(), BOW_TIE)) == [(0, None, INVALID)]  # not repaired unless asked
+    reg, found, notes = parse_feature_collection({"type": "FeatureCollection", "features": [feat(fac(), BOW_TIE)]},
+                                                 repair=True)
+    assert not found and reg.facilities[0].geometry.is_valid and notes
+
+
+def test_structure_and_observation_fields_read_from_the_file_are_kept():
+    s = one(structure(SQUARE, notes="Roof replaced", version=3))
+    assert isinstance(s, Structure) and (s.notes, s.version) == ("Roof replaced", 3)
+    assert s.geometry.equals(shapely.geometry.shape(SQUARE))
+    o = one(feat({"feature_type": "observation", "id": "site.o", "facility_id": "site", "date": "2020",
+                  "kind": "progress", "summary": "seen", "version": 2}, POINT))
+    assert isinstance(o, Observation) and o.version == 2 and o.geometry == shapely.Point(0.005, 0.005)
+
+
+def test_file_level_refusals_name_the_file():
+    with pytest.raises(InputError, match=r"^f\.geojson: FeatureCollection has no 'features' array$") as err:
+        parse_feature_collection({"type": "FeatureCollection"}, source="f.geojson")
+    assert err.value.source == "f.geojson"
+    with pytest.raises(InputError) as err:
+        parse_feature_collection({"type": "FeatureCollection", "features": [feat(fac(extra=1))]}, source="g.geojson")
+    assert err.value.source == "g.geojson"
+
+
+def test_exports_round_to_the_precision_asked_and_carry_source_times():
+    f = Facility(id="site", name="Site", geometry=shapely.box(0.123456789, 0.1, 0.2, 0.2), source_ids=("s1",))
+    src = Source(id="s1", title="R", retrieved_at=dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
+    feature = to_feature(f, {"s1": src}, 3)
+    assert 0.123 in [x for ring in feature["geometry"]["coordinates"] for x, _ in ring]
+    assert feature["properties"]["sources"][0]["retrieved_at"] == "2024-01-02T03:04:05.000Z"
+    fc = feature_collection(Registry((f,), (), (), (src,)), precision=2)
+    assert {x for ring in fc["features"][0]["geometry"]["coordinates"] for x, _ in ring} == {0.12, 0.2}
