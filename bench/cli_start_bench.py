@@ -37,7 +37,7 @@ def main() -> None:
                 "facilities_main()"
     # the help exits with SystemExit(0) through typer: run it as a script so the exit code stays 0
     ours = report.timing("help", "facilities --help", timed(lambda: run("-m", "tracker", "--help"), repeat))
-    old = report.timing("help_old_imports", "the same, importing what it imported before (baseline)",
+    old = report.timing("help_old_imports", "facilities --help with the old imports (baseline)",
                         timed(lambda: run("-c", f"{OLD_IMPORTS}; {help_code}"), repeat))
     floor = report.timing("python", "python -c pass (the floor)", timed(lambda: run("-c", "pass"), repeat))
     report.compare("help_ratio", "start now / start before", ours, old)
