@@ -141,3 +141,44 @@ def test_facilities_are_listed_by_name(store):
                                                         "West of the line"]
     assert [(s.facility_id, s.name) for s in store.list_structures()] == [("ell", "Corner"), ("ell", "Tip"),
                                                                           ("far", "A")]
+
+
+SOURCE_IDS = ("b", "a", "z_1", "z-1", "m", "z.1", "a9", "a-b")
+
+
+@pytest.fixture
+def sourced(tmp_path):
+    s = GeoPackageStore(tmp_path / "sources.gpkg")
+    s.import_registry(Registry((), (), (), tuple(Source(id=i, title=f"T {i}") for i in SOURCE_IDS)), actor="t")
+    yield s
+    s.close()
+
+
+BY_BYTES = sorted(SOURCE_IDS, key=str.encode)
+
+
+@pytest.mark.parametrize("chunk", [900, 2, 1])
+def test_sources_by_id_come_in_id_order_in_chunks_or_not(sourced, monkeypatch, chunk):
+    monkeypatch.setattr(sourced.dialect, "max_params", chunk)  # long id lists are queried a chunk at a time
+    assert [s.id for s in sourced.list_sources()] == BY_BYTES
+    assert [s.id for s in sourced.list_sources(("m", "z_1", "nowhere", "z-1", "a"))] == ["a", "m", "z-1", "z_1"]
+    assert [s.id for s in sourced.list_sources(SOURCE_IDS)] == BY_BYTES
+    assert [s.title for s in sourced.list_sources(("z_1",))] == ["T z_1"]
+    assert sourced.list_sources(()) == [] and sourced.list_sources(("x", "y", "w")) == []
+
+
+def _fids(batches) -> list[list[str]]:
+    return [[x.id for x in batch] for batch in batches]
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 5000])
+def test_batches_hold_exactly_what_the_listing_holds(store, batch_size):
+    for flt in (Filter(), Filter(facility_ids=("ell", "far")), Filter(bbox=(9.2, 0.2, 9.8, 0.8)),
+                Filter(bbox=(2, 2, 9, 9)), Filter(bbox=(179, 9, -179, 11)), Filter(date_from=dt.date(2020, 6, 30)),
+                Filter(facility_ids=("ell", "west"), date_to=dt.date(2020, 12, 31), bbox=(-1, -1, 11, 11))):
+        for batches, listed in ((store.iter_facilities(flt, batch_size), store.list_facilities(flt)),
+                                (store.iter_observations(flt, batch_size), store.list_observations(flt))):
+            got = _fids(batches)
+            assert all(0 < len(b) <= batch_size for b in got), got  # never an empty batch, never over the size
+            flat = [i for b in got for i in b]
+            assert len(flat) == len(set(flat)) and set(flat) == {x.id for x in listed}, (flt, got)
