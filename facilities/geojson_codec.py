@@ -170,10 +170,10 @@ def _given_or(props: Mapping[str, Any], key: str, default: str) -> Any:
     return props.get(key) or default
 
 
-def _build_geometry(raw: Any, allowed: tuple[str, ...], required: bool = True, defer: bool = False):
+def _build_geometry(raw: Any, allowed: tuple[str, ...], required: bool = True):
     """GeoJSON geometry -> shapely, with the structural checks; validity is checked per batch.
-    With `defer`, a checked Polygon or MultiPolygon comes back as `_Deferred`, built later with
-    the others in a few vectorised calls (`_build_deferred`)."""
+    A checked Polygon or MultiPolygon comes back as `_Deferred`, built later with the others of its
+    file in a few vectorised calls (`_build_deferred`)."""
     if raw is None:
         if required:
             raise ValidationError("geometry is null; this feature needs a " + " or ".join(allowed))
@@ -188,7 +188,7 @@ def _build_geometry(raw: Any, allowed: tuple[str, ...], required: bool = True, d
         raise ValidationError(f"{raw['type']} has no coordinates array")
     check_positions(raw["type"], raw["coordinates"])
     _check_rings(raw)
-    if defer and raw["type"] in ("Polygon", "MultiPolygon"):
+    if raw["type"] in ("Polygon", "MultiPolygon"):
         return _Deferred(raw)
     return _construct(raw)
 
@@ -393,7 +393,7 @@ def _list(props: Mapping, key: str) -> list:
 
 def _json_type(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "text", bool: "true/false", int: "a number",
-            float: "a number"}.get(
+            float: "a number", type(None): "null"}.get(
         type(value), type(value).__name__)
 
 
@@ -619,10 +619,9 @@ def _parse_feature(feat: Any) -> tuple[str, dict, Any]:
         check_json_value(feat["id"], "id", max_depth=0)
     ftype = props.get("feature_type", "facility")
     if ftype == "facility":
-        return ftype, props, _build_geometry(feat.get("geometry"), POLYGONAL, defer=True)
+        return ftype, props, _build_geometry(feat.get("geometry"), POLYGONAL)
     if ftype in ("structure", "observation"):
-        return ftype, props, _build_geometry(feat.get("geometry"), ANY_GEOMETRY, required=ftype == "structure",
-                                             defer=True)
+        return ftype, props, _build_geometry(feat.get("geometry"), ANY_GEOMETRY, required=ftype == "structure")
     raise ValidationError(f"feature_type {ftype!r} is not facility, structure or observation")
 
 

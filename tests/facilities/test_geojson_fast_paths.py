@@ -123,8 +123,9 @@ def test_deferred_outlines_are_built_in_place_and_a_bad_one_becomes_that_feature
     assert [p[:4] for p in out] == [p[:4] for p in parsed] and problems == []
     assert same(out[0][4], shape(HOLED)) and out[1][4] == shapely.Point(1, 2) and same(out[2][4], shape(MULTI))
     problems = []
-    out = _build_deferred([*parsed, (3, "d", "facility", {}, _Deferred(bad))], problems)
-    assert [p[1] for p in out] == ["a", "b", "c"]
+    out = _build_deferred([parsed[0], (3, "d", "facility", {}, _Deferred(bad)), *parsed[1:]], problems)
+    assert [p[1] for p in out] == ["a", "b", "c"]  # the ones after the bad one are built too
+    assert same(out[2][4], shape(MULTI))
     assert [(p.index, p.feature_id) for p in problems] == [(3, "d")] and "malformed Polygon" in problems[0].reason
     assert _build_deferred(parsed[1:2], []) == parsed[1:2]
 

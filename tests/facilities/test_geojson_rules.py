@@ -328,6 +328,13 @@ def test_source_refusals_say_which_source_and_where_it_was_given_before():
 def test_a_bad_location_precision_is_named():
     assert problems(feat(fac(location_precision="nope"))) == [
         (0, None, "location_precision 'nope' is not one of: surveyed, digitised, approximate, city")]
+    _, found, _ = parse_feature_collection(feat({"name": "N"}), default_precision="bogus", skip_invalid=True)
+    assert [p.reason for p in found] == [
+        "location_precision 'bogus' is not one of: surveyed, digitised, approximate, city"]
+
+
+def test_a_null_where_an_object_belongs_is_called_null():
+    assert problems(feat(fac(sources=[None]))) == [(0, None, "sources[0] must be an object, got null")]
 
 
 def test_every_geometry_is_checked_whatever_else_the_file_holds():
