@@ -24,6 +24,7 @@ from imagery.change import (
     _regions_to_polygons,
     _to_lonlat,
     analysis_pixel_m,
+    greenness,
     match_radiometry,
     measure_change,
     robust_sigma,
@@ -466,3 +467,35 @@ def test_detect_hysteresis_reaches_half_a_window_from_the_significant_ones(seed,
     distance = ndimage.distance_transform_cdt(found.score <= 5.0, metric="taxicab")
     weak_kept = (found.labels > 0) & (found.magnitude <= 3.0)
     assert weak_kept.any() and int(distance[weak_kept].max()) == reach
+
+
+def test_ndvi_from_integer_bands_is_read_as_signed_and_quiet_where_undefined():
+    import warnings
+
+    red = np.array([[200, 100, 0]], np.uint16)  # a sensor's integer counts: nir - red must not wrap around
+    nir = np.array([[100, 300, 0]], np.uint16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 0/0 gives NaN, never a RuntimeWarning in a user's console
+        got = greenness(np.zeros((3, 1, 3)), (red, nir))
+        # reflectances can be slightly negative (offset-corrected Sentinel-2): a zero sum over a non-zero difference
+        assert not np.isfinite(greenness(np.zeros((3, 1, 1)), (np.array([[-0.1]]), np.array([[0.1]])))).any()
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got[0, :2], [-100 / 300, 200 / 400], rtol=1e-6)
+    assert np.isnan(got[0, 2])
+
+
+def test_excess_green_needs_three_bands_and_is_quiet_where_black():
+    import warnings
+
+    rgb = np.array([[[10, 0]], [[30, 0]], [[10, 0]]], np.uint8)  # 3 bands, 1 row, 2 columns (one black pixel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = greenness(rgb, None)
+    assert got.dtype == np.float32 and got.shape == (1, 2)
+    np.testing.assert_allclose(got[0, 0], 2 * 0.6 - 0.2 - 0.2, rtol=1e-6)
+    assert np.isnan(got[0, 1])
+    two = greenness(np.ones((2, 5, 4), np.uint8), None)  # a two-band image has no excess green: zeros
+    assert two.dtype == np.float32 and two.shape == (5, 4) and not two.any()
+    two_rows = np.stack([np.full((2, 6), v, np.uint8) for v in (10, 30, 10)])  # two rows are not two bands
+    np.testing.assert_allclose(greenness(two_rows, None), np.full((2, 6), 0.8), rtol=1e-6)
+
