@@ -20,6 +20,7 @@ from imagery.change import (
     ChangeRegion,
     _detect,
     _local_score,
+    _method,
     _nothing,
     _regions_to_polygons,
     _to_lonlat,
@@ -498,4 +499,88 @@ def test_excess_green_needs_three_bands_and_is_quiet_where_black():
     assert two.dtype == np.float32 and two.shape == (5, 4) and not two.any()
     two_rows = np.stack([np.full((2, 6), v, np.uint8) for v in (10, 30, 10)])  # two rows are not two bands
     np.testing.assert_allclose(greenness(two_rows, None), np.full((2, 6), 0.8), rtol=1e-6)
+
+
+def _chip_at(data: np.ndarray, pixel_m: float, nodata: float | None = None) -> Chip:
+    return Chip(CAP, data, "EPSG:32652", (pixel_m, 0.0, X0, 0.0, -pixel_m, Y0), nodata)
+
+
+def _red_nir(n: int = 128, red: float = 0.1, nir: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    return np.full((n, n), red), np.full((n, n), nir)
+
+
+def test_the_method_names_the_index_that_separates_vegetation():
+    tail = "; range = area -/+ perimeter x half a pixel; "
+    assert _method(ChangeIndex.EXG, 100, 0.5, False).endswith(tail + "RGB excess-green (ExG) separates vegetation")
+    assert _method(ChangeIndex.NDVI, 100, 0.5, False).endswith(tail + "NDVI separates vegetation")
+    assert _method(ChangeIndex.NDVI, 100, 0.5, True).endswith(
+        "NDVI separates vegetation; vegetation regions left out (built-up only)")
+    assert "at 0.5 m/pixel" in _method(ChangeIndex.EXG, 100, 0.5, False)
+
+
+def test_the_unit_is_given_in_square_metres_and_keys_default_to_empty():
+    before, after = _pair()
+    c = measure_change(_chip_at(before, 0.5), _chip_at(after, 0.5))  # 400 pixels of 0.25 m² make the 100 m² unit
+    assert c.mmu_m2 == 100.0 and (c.before, c.after) == ("", "")
+    assert measure_change(_chip_at(before, 0.5), _chip_at(after, 0.5), mmu_m2=30.0).mmu_m2 == 30.0
+
+
+def test_ndvi_only_when_both_dates_have_red_and_nir_and_the_regions_carry_its_values():
+    before, after = _pair()
+    both = measure_change(_chip(before), _chip(after), before_red_nir=_red_nir(), after_red_nir=_red_nir(nir=0.3))
+    assert both.index is ChangeIndex.NDVI and both.method.endswith("NDVI separates vegetation")
+    [r] = both.regions
+    assert r.index_before == pytest.approx(0.4 / 0.6, rel=1e-5) and r.index_after == pytest.approx(0.2 / 0.4, rel=1e-5)
+    exg = measure_change(_chip(before), _chip(after))
+    for one_side in ({"before_red_nir": _red_nir()}, {"after_red_nir": _red_nir()}):
+        c = measure_change(_chip(before), _chip(after), **one_side)
+        assert c.index is ChangeIndex.EXG  # one date without red/nir: both dates are read as RGB
+        assert (c.regions[0].index_before, c.regions[0].index_after) == (exg.regions[0].index_before,
+                                                                          exg.regions[0].index_after)
+
+
+def test_a_pixel_without_a_finite_value_on_either_date_is_left_out():
+    before, after = (x.astype(np.float32) for x in _pair(roof=False))
+    before[1, :16, :] = np.nan  # one band of the first 16 rows of 128: 12.5 %
+    after[0, :, :16] = np.nan  # one band of the first 16 columns: another 12.5 %, 2 % of it shared
+    c = measure_change(_chip(before), _chip(after))
+    assert c.valid_fraction == pytest.approx(1 - (16 * 128 * 2 - 16 * 16) / 128 ** 2)
+
+
+def test_with_ndvi_a_pixel_without_red_or_nir_is_left_out_with_the_nodata():
+    before, after = _pair()
+    before[:, :, :8] = 0  # nodata in the first 8 columns of the image
+    red0, nir0 = _red_nir()
+    red0[:32, :] = np.nan  # no red before in the first 32 rows
+    c = measure_change(_chip(before, nodata=0), _chip(after), before_red_nir=(red0, nir0), after_red_nir=_red_nir())
+    assert c.valid_fraction == pytest.approx(1 - (8 * 128 + 32 * 120) / 128 ** 2)
+
+
+def test_the_fewest_valid_pixels_are_twice_the_unit_exactly():
+    before, after = _pair()
+    keep = np.zeros((128, 128), bool)
+    keep[10:20, 10:20] = True  # 100 valid pixels = 2 x a 50-pixel unit (above the 64-pixel floor)
+    before[:, ~keep] = 0
+    c = measure_change(_chip(before, nodata=0), _chip(after), mmu_m2=50.0)
+    assert c.valid_fraction == 100 / 128 ** 2 and not c.method.startswith("too few pixels")
+    keep[10, 10] = False
+    before[:, ~keep] = 0
+    assert measure_change(_chip(before, nodata=0), _chip(after), mmu_m2=50.0).method.startswith("too few pixels")
+
+
+def test_the_noise_floor_is_half_a_count_for_integer_images_and_tiny_for_float_ones():
+    before, _ = _pair(roof=False)
+    after = before.copy()
+    after[:, 40:70, 50:80] = np.array([230, 60, 40])[:, None, None]  # the same ground, a new roof
+    c = measure_change(_chip(before), _chip(after))
+    assert c.noise_sigma == (0.5, 0.5, 0.5) and c.changed_m2 == 900.0  # quantised counts: never under half a step
+    f = measure_change(_chip(before.astype(np.float32)), _chip(after.astype(np.float32)))
+    assert all(0 < s < 1e-3 for s in f.noise_sigma) and f.changed_m2 == 900.0
+
+
+def test_a_new_radiometry_alone_is_not_change():
+    before, _ = _pair(roof=False)
+    after = np.clip(np.round(255 * (before / 255.0) ** 0.6), 0, 255).astype(np.uint8)  # another sensor's curve
+    c = measure_change(_chip(before), _chip(after))
+    assert not c.significant and c.changed_m2 == 0.0
 
