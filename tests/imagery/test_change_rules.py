@@ -584,3 +584,42 @@ def test_a_new_radiometry_alone_is_not_change():
     c = measure_change(_chip(before), _chip(after))
     assert not c.significant and c.changed_m2 == 0.0
 
+
+
+def test_a_significant_change_holds_every_figure():
+    before, after = _pair()  # a 30 m x 30 m roof, and a 20 m x 20 m blue one below it
+    after[:, 90:110, 20:40] = np.array([40, 40, 200])[:, None, None]
+    before[:, :, :8] = 0  # no data in the first 8 columns before
+    c = measure_change(_chip(before, nodata=0), _chip(after), before_key="k0", after_key="k1")
+    assert c.significant and [r.area_m2 for r in c.regions] == [900.0, 400.0]  # the largest first
+    assert c.changed_m2 == 1300.0
+    assert c.changed_m2_range == (1300.0 - (120 + 80) * 0.5, 1300.0 + (120 + 80) * 0.5)  # perimeter x half a pixel
+    assert len(c.noise_sigma) == 3 and all(2 < s < 8 for s in c.noise_sigma)  # the pairs' noise: sigma 3 each
+    assert c.mmu_m2 == 100.0 and c.built_up_only is False and c.valid_fraction == 120 / 128
+    assert c.magnitude.dtype == np.float32 and c.magnitude.shape == (128, 128)
+    assert np.isnan(c.magnitude[:, :8]).all() and np.isfinite(c.magnitude[:, 8:]).all()
+    assert c.mask.sum() == 1300 and c.mask[50, 60] and not c.mask[0, 0]
+    valid = np.any(before != 0, axis=0)
+    scale = [float(np.subtract(*np.percentile(before[b][valid], (98, 2)))) for b in range(3)]
+    for region, (rows, cols) in zip(c.regions, [(slice(40, 70), slice(50, 80)), (slice(90, 110), slice(20, 40))],
+                                    strict=True):
+        by_hand = np.mean([np.abs(after[b][rows, cols].astype(float) - before[b][rows, cols]) / scale[b]
+                           for b in range(3)])
+        assert region.mean_difference == pytest.approx(by_hand, rel=0.02)  # |after - before| / band range
+
+
+def test_a_modest_green_up_is_vegetation_and_built_up_only_leaves_it_out():
+    before, after = _pair(roof=False)
+    after[:, 40:70, 50:80] = np.array([105, 150, 105])[:, None, None]  # ExG 0.25: above 0.08, under NDVI's 0.3
+    [region] = measure_change(_chip(before), _chip(after)).regions
+    assert region.vegetation and region.index_after == pytest.approx(0.25, abs=0.01)
+    c = measure_change(_chip(before), _chip(after), built_up_only=True)
+    assert not c.significant and c.changed_m2 == 0.0 and c.changed_m2_range == (0.0, 0.0)
+    assert c.built_up_only is True and [r.area_m2 for r in c.vegetation_regions] == [900.0] and not c.mask.any()
+
+
+def test_a_roof_under_a_new_radiometry_is_measured_alone():
+    before, after = _pair()
+    after = np.clip(np.round(255 * (after / 255.0) ** 0.6), 0, 255).astype(np.uint8)  # another sensor's curve
+    c = measure_change(_chip(before), _chip(after))
+    assert [r.area_m2 for r in c.regions] == [900.0]
