@@ -161,5 +161,5 @@ def test_one_outline_is_built_without_shape(monkeypatch):
     from facilities import geojson_codec
 
     monkeypatch.setattr(geojson_codec, "shape", lambda raw: (_ for _ in ()).throw(AssertionError("shape() used")))
-    assert same(geojson_codec._construct(HOLED), shapely.from_wkt(shape(HOLED).wkt))
-    assert same(geojson_codec._construct(MULTI), shapely.from_wkt(shape(MULTI).wkt))
+    assert same(geojson_codec._construct(HOLED), shape(HOLED))  # the test module's own shape()
+    assert same(geojson_codec._construct(MULTI), shape(MULTI))

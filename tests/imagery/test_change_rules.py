@@ -6,6 +6,8 @@ boundaries. Pure: `Change` and `ChangeRegion` values built by hand, or the measu
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from affine import Affine
@@ -126,8 +128,12 @@ def test_nothing_keeps_the_magnitude_it_is_given():
     assert c.magnitude is mag
 
 
+def _chip_at(data: np.ndarray, pixel_m: float, nodata: float | None = None) -> Chip:
+    return Chip(CAP, data, "EPSG:32652", (pixel_m, 0.0, X0, 0.0, -pixel_m, Y0), nodata)
+
+
 def _chip(data: np.ndarray, nodata: float | None = None) -> Chip:
-    return Chip(CAP, data, "EPSG:32652", tuple(Affine(1.0, 0, X0, 0, -1.0, Y0))[:6], nodata)
+    return _chip_at(data, 1.0, nodata)
 
 
 def _pair(n: int = 128, roof: bool = True, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -471,8 +477,6 @@ def test_detect_hysteresis_reaches_half_a_window_from_the_significant_ones(seed,
 
 
 def test_ndvi_from_integer_bands_is_read_as_signed_and_quiet_where_undefined():
-    import warnings
-
     red = np.array([[200, 100, 0]], np.uint16)  # a sensor's integer counts: nir - red must not wrap around
     nir = np.array([[100, 300, 0]], np.uint16)
     with warnings.catch_warnings():
@@ -486,8 +490,6 @@ def test_ndvi_from_integer_bands_is_read_as_signed_and_quiet_where_undefined():
 
 
 def test_excess_green_needs_three_bands_and_is_quiet_where_black():
-    import warnings
-
     rgb = np.array([[[10, 0]], [[30, 0]], [[10, 0]]], np.uint8)  # 3 bands, 1 row, 2 columns (one black pixel)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -499,10 +501,6 @@ def test_excess_green_needs_three_bands_and_is_quiet_where_black():
     assert two.dtype == np.float32 and two.shape == (5, 4) and not two.any()
     two_rows = np.stack([np.full((2, 6), v, np.uint8) for v in (10, 30, 10)])  # two rows are not two bands
     np.testing.assert_allclose(greenness(two_rows, None), np.full((2, 6), 0.8), rtol=1e-6)
-
-
-def _chip_at(data: np.ndarray, pixel_m: float, nodata: float | None = None) -> Chip:
-    return Chip(CAP, data, "EPSG:32652", (pixel_m, 0.0, X0, 0.0, -pixel_m, Y0), nodata)
 
 
 def _red_nir(n: int = 128, red: float = 0.1, nir: float = 0.5) -> tuple[np.ndarray, np.ndarray]:

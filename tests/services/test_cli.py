@@ -89,9 +89,8 @@ def test_a_command_starts_without_the_drawing_and_pixel_libraries():
     import subprocess
     import sys
 
-    from tests.support.browser import ROOT
-
     code = ("import sys; import tracker.cli; "
             "print(' '.join(m for m in ('matplotlib', 'scipy', 'skimage') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    # the checkout is on the child's PYTHONPATH (tests/conftest.py)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
