@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.browser import MAP_FRAME, ROOT, Recorder, launch_chromium, serve_app
 from tests.support.browser_sections import open_section
@@ -26,6 +27,25 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SeriesS
     with serve_app(site.database, tmp, {"TRACKER_OFFLINE": "true", "TRACKER_SEED": "false"}) as url:
         yield url, site
 
+
+
+def _hover_until_shown(pg, region, tip, attempts: int = 10) -> None:
+    """Hover `region` as a user would until its tooltip shows. Leaflet opens a tooltip on mouseover only, and the map
+    may still move the region (the swipe's redraw, the fit to the site) after it is attached: each attempt leaves
+    the map, reads where the region is now and enters it again, at its centre or beside it (an outline that is not
+    convex need not hold its box's centre)."""
+    spots = ((0.5, 0.5), (0.4, 0.5), (0.6, 0.5), (0.5, 0.4), (0.5, 0.6))
+    for k in range(attempts):
+        box = region.bounding_box()
+        fx, fy = spots[k % len(spots)]
+        pg.mouse.move(5, 5)
+        pg.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=5)
+        try:
+            tip.wait_for(timeout=2_000)
+            return
+        except PlaywrightTimeout:  # not shown yet: try again
+            continue
+    tip.wait_for(timeout=2_000)  # the last try raises with Playwright's own message
 
 def test_date_a_structure_accept_it_then_open_the_pair_in_the_difference_view(app):
     url, site = app
@@ -78,10 +98,8 @@ def test_date_a_structure_accept_it_then_open_the_pair_in_the_difference_view(ap
         assert regions.count() >= 1
         swipe = frame.locator(".leaflet-sbs-range")
         swipe.evaluate("el => { el.value = 0.05; el.dispatchEvent(new Event('input')); }")  # the bar off the region
-        box = regions.first.bounding_box()
-        pg.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         tip = frame.locator(".leaflet-tooltip")
-        tip.first.wait_for(timeout=10_000)
+        _hover_until_shown(pg, regions.first, tip.first)
         assert "m²" in tip.first.inner_text() and "Mean difference" in tip.first.inner_text()
         # the swipe clips each image in its own coordinates: the image's bottom edge is not cut off
         images = frame.locator(".leaflet-dated-imagery-pane img.leaflet-image-layer")
